@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nexus: BeOS/Haiku IPC primitives for Linux.
+ *
+ * nexus.ko provides /dev/nexus.  Opening it registers the calling thread
+ * group as a team; the ioctls (ports, semaphores, threads) act on behalf of
+ * that team, and the release of its last file tears it down.
+ */
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+
+#include <nexus.h>
+
+#include "nexus_compat.h"
+#include "nexus_internal.h"
+
+static dev_t nexus_devt;
+static struct cdev nexus_cdev;
+static struct class *nexus_class;
+static struct device *nexus_device;
+
+static int nexus_open(struct inode *inode, struct file *filp)
+{
+	struct nexus_team *team;
+
+	team = nexus_team_attach();
+	if (IS_ERR(team))
+		return PTR_ERR(team);
+	filp->private_data = team;
+	return nonseekable_open(inode, filp);
+}
+
+static int nexus_release(struct inode *inode, struct file *filp)
+{
+	nexus_team_detach(filp->private_data);
+	return 0;
+}
+
+static long nexus_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct nexus_team *team = filp->private_data;
+
+	/* A descriptor inherited by another process is not its team. */
+	if (!nexus_team_is_current(team))
+		return -EPERM;
+
+	/* No request is implemented by this slice of the module yet. */
+	return -ENOTTY;
+}
+
+static const struct file_operations nexus_fops = {
+	.owner = THIS_MODULE,
+	.open = nexus_open,
+	.release = nexus_release,
+	.unlocked_ioctl = nexus_ioctl,
+};
+
+/* Everyone may open /dev/nexus: no udev rule is needed in a small guest. */
+static char *nexus_devnode(NEXUS_DEVNODE_CONST struct device *dev,
+			   umode_t *mode)
+{
+	if (mode)
+		*mode = 0666;
+	return NULL;
+}
+
+static int __init nexus_init(void)
+{
+	int err;
+
+	err = alloc_chrdev_region(&nexus_devt, 0, 1, NEXUS_DEVICE_NAME);
+	if (err)
+		return err;
+
+	cdev_init(&nexus_cdev, &nexus_fops);
+	err = cdev_add(&nexus_cdev, nexus_devt, 1);
+	if (err)
+		goto err_region;
+
+	nexus_class = nexus_class_create(NEXUS_DEVICE_NAME);
+	if (IS_ERR(nexus_class)) {
+		err = PTR_ERR(nexus_class);
+		goto err_cdev;
+	}
+	nexus_class->devnode = nexus_devnode;
+
+	nexus_device = device_create(nexus_class, NULL, nexus_devt, NULL,
+				     NEXUS_DEVICE_NAME);
+	if (IS_ERR(nexus_device)) {
+		err = PTR_ERR(nexus_device);
+		goto err_class;
+	}
+
+	nexus_debugfs_init();
+	return 0;
+
+err_class:
+	class_destroy(nexus_class);
+err_cdev:
+	cdev_del(&nexus_cdev);
+err_region:
+	unregister_chrdev_region(nexus_devt, 1);
+	return err;
+}
+
+static void __exit nexus_exit(void)
+{
+	nexus_debugfs_exit();
+	device_destroy(nexus_class, nexus_devt);
+	class_destroy(nexus_class);
+	cdev_del(&nexus_cdev);
+	unregister_chrdev_region(nexus_devt, 1);
+}
+
+module_init(nexus_init);
+module_exit(nexus_exit);
+
+MODULE_DESCRIPTION("Nexus: BeOS/Haiku IPC primitives (teams, ports, semaphores, threads)");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,276 @@
+// The kernel matrix: Debian kernel packages named by series + flavour, resolved
+// to exact package versions, downloaded with `apt-get download` (never
+// installed on the host) and extracted into a cache keyed by package version.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { compareDebVersions } from './debversion.js';
+import { runChecked } from './proc.js';
+
+export interface KernelSpec {
+  /** Short name used in job ids and on the command line, e.g. "6.12-cloud". */
+  id: string;
+  /** Upstream series, e.g. "6.1" or "6.12". */
+  series: string;
+  /** Debian flavour, e.g. "cloud-amd64", "amd64", "rt-amd64". */
+  flavour: string;
+  /** Exact Debian package version to use instead of the newest. */
+  version?: string;
+  /** Part of the default matrix. */
+  default?: boolean;
+}
+
+export interface KernelMatrix {
+  kernels: KernelSpec[];
+}
+
+export interface KernelPackages {
+  image: string;
+  headers: string;
+  common: string;
+  kbuild: string;
+}
+
+export interface ResolvedKernel {
+  id: string;
+  series: string;
+  flavour: string;
+  /** Debian ABI name, e.g. "6.1.0-56" or "6.12.117+deb12". */
+  abi: string;
+  /** `uname -r` of the kernel, e.g. "6.1.0-56-cloud-amd64". */
+  release: string;
+  /** Exact Debian package version shared by all four packages. */
+  version: string;
+  packages: KernelPackages;
+}
+
+export interface KernelTree {
+  release: string;
+  version: string;
+  root: string;
+  vmlinuz: string;
+  config: string;
+  /** The kernel's build tree (KERNEL_SRC). */
+  headers: string;
+  /** /lib/modules/<release> inside the extracted tree, with modules.dep. */
+  modules: string;
+  cached: boolean;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Validate a parsed kernels.json; throws with a message naming the bad entry. */
+export function parseMatrix(text: string, origin = 'kernels.json'): KernelMatrix {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${origin}: not valid JSON: ${(e as Error).message}`);
+  }
+  const list = (data as { kernels?: unknown }).kernels;
+  if (!Array.isArray(list) || list.length === 0) throw new Error(`${origin}: "kernels" must be a non-empty array`);
+  const seen = new Set<string>();
+  const kernels = list.map((raw, i): KernelSpec => {
+    const k = raw as Record<string, unknown>;
+    const where = `${origin}: kernels[${i}]`;
+    for (const f of ['id', 'series', 'flavour'] as const) {
+      if (typeof k[f] !== 'string' || k[f] === '') throw new Error(`${where}: "${f}" must be a non-empty string`);
+    }
+    const spec: KernelSpec = { id: k.id as string, series: k.series as string, flavour: k.flavour as string };
+    if (!ID_RE.test(spec.id)) throw new Error(`${where}: id '${spec.id}' may only use letters, digits, '.', '_' and '-'`);
+    if (!/^\d+\.\d+$/.test(spec.series)) throw new Error(`${where}: series '${spec.series}' must look like 6.1`);
+    if (!/^[a-z0-9-]+$/.test(spec.flavour)) throw new Error(`${where}: flavour '${spec.flavour}' is not a Debian flavour`);
+    if (seen.has(spec.id)) throw new Error(`${where}: duplicate id '${spec.id}'`);
+    seen.add(spec.id);
+    if (k.version !== undefined) {
+      if (typeof k.version !== 'string' || k.version === '') throw new Error(`${where}: "version" must be a string`);
+      spec.version = k.version;
+    }
+    if (k.default !== undefined) {
+      if (typeof k.default !== 'boolean') throw new Error(`${where}: "default" must be true or false`);
+      spec.default = k.default;
+    }
+    return spec;
+  });
+  return { kernels };
+}
+
+export async function loadMatrix(path: string): Promise<KernelMatrix> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read kernel matrix ${path}: ${(e as Error).message}`);
+  }
+  return parseMatrix(text, path);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The image packages of a spec among package names, with their ABI.
+ * 6.1 ABIs look like "6.1.0-56", 6.12 ones like "6.12.117+deb12".
+ */
+export function matchImagePackages(spec: KernelSpec, names: readonly string[]): { name: string; abi: string }[] {
+  const re = new RegExp(
+    `^linux-image-(${escapeRe(spec.series)}\\.[0-9][^-]*(?:-[0-9]+)?)-${escapeRe(spec.flavour)}-unsigned$`,
+  );
+  const out: { name: string; abi: string }[] = [];
+  for (const name of names) {
+    const m = re.exec(name);
+    if (m) out.push({ name, abi: m[1]! });
+  }
+  return out;
+}
+
+/** Parse `apt-cache madison` output: "name | version | source" lines. */
+export function parseMadison(text: string): { name: string; version: string }[] {
+  const out: { name: string; version: string }[] = [];
+  for (const line of text.split('\n')) {
+    const parts = line.split('|').map((p) => p.trim());
+    if (parts.length >= 3 && parts[0] && parts[1]) out.push({ name: parts[0], version: parts[1] });
+  }
+  return out;
+}
+
+/** Pick the newest candidate (or the pinned version) of a spec. */
+export function chooseKernel(
+  spec: KernelSpec,
+  images: readonly { name: string; abi: string }[],
+  versions: readonly { name: string; version: string }[],
+): { image: string; abi: string; version: string } {
+  const abiOf = new Map(images.map((i) => [i.name, i.abi]));
+  const candidates = versions.filter((v) => abiOf.has(v.name));
+  if (candidates.length === 0) {
+    throw new Error(
+      `no Debian package linux-image-${spec.series}.*-${spec.flavour}-unsigned is known to apt` +
+        ' (run apt-get update, and check the series and flavour in kernels.json)',
+    );
+  }
+  let chosen: { name: string; version: string } | undefined;
+  if (spec.version !== undefined) {
+    chosen = candidates.find((c) => c.version === spec.version);
+    if (!chosen) {
+      const known = [...new Set(candidates.map((c) => c.version))].sort(compareDebVersions).join(', ');
+      throw new Error(`kernel ${spec.id}: pinned version ${spec.version} is not available (known: ${known})`);
+    }
+  } else {
+    chosen = candidates.reduce((best, c) => (compareDebVersions(c.version, best.version) > 0 ? c : best));
+  }
+  return { image: chosen.name, abi: abiOf.get(chosen.name)!, version: chosen.version };
+}
+
+/** From `apt-cache show` of a headers package: its -common and kbuild packages. */
+export function parseHeaderDepends(showText: string): { common: string; kbuild: string } {
+  const line = showText.split('\n').find((l) => l.startsWith('Depends:'));
+  if (!line) throw new Error('headers package has no Depends field');
+  const names = line
+    .slice('Depends:'.length)
+    .split(/[,|]/)
+    .map((d) => d.trim().split(/[\s(]/)[0]!)
+    .filter(Boolean);
+  const common = names.find((n) => /^linux-headers-.+-common(-rt)?$/.test(n));
+  const kbuild = names.find((n) => n.startsWith('linux-kbuild-'));
+  if (!common || !kbuild) throw new Error(`cannot find the -common and kbuild packages in '${line.trim()}'`);
+  return { common, kbuild };
+}
+
+const APT_TIMEOUT = 120_000;
+
+/** Resolve a spec to exact packages with apt-cache (reads the host's package lists only). */
+export async function resolveKernel(spec: KernelSpec, signal?: AbortSignal): Promise<ResolvedKernel> {
+  const opts = { timeoutMs: APT_TIMEOUT, signal };
+  const names = (await runChecked('apt-cache', ['pkgnames', 'linux-image-'], opts)).split('\n');
+  const images = matchImagePackages(spec, names);
+  if (images.length === 0) chooseKernel(spec, images, []);
+  const versions = parseMadison(await runChecked('apt-cache', ['madison', ...images.map((i) => i.name)], opts));
+  const { image, abi, version } = chooseKernel(spec, images, versions);
+  const headers = `linux-headers-${abi}-${spec.flavour}`;
+  const show = await runChecked('apt-cache', ['show', `${headers}=${version}`], opts);
+  const { common, kbuild } = parseHeaderDepends(show);
+  return {
+    id: spec.id,
+    series: spec.series,
+    flavour: spec.flavour,
+    abi,
+    release: `${abi}-${spec.flavour}`,
+    version,
+    packages: { image, headers, common, kbuild },
+  };
+}
+
+/** Cache directory name of a resolved kernel: exact release and package version. */
+export function kernelCacheKey(k: ResolvedKernel): string {
+  return `${k.release}_${k.version}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+}
+
+function treeOf(root: string, k: ResolvedKernel, cached: boolean): KernelTree {
+  return {
+    release: k.release,
+    version: k.version,
+    root,
+    vmlinuz: join(root, 'boot', `vmlinuz-${k.release}`),
+    config: join(root, 'boot', `config-${k.release}`),
+    headers: join(root, 'usr', 'src', `linux-headers-${k.release}`),
+    modules: join(root, 'lib', 'modules', k.release),
+    cached,
+  };
+}
+
+/**
+ * Debian's headers Makefile includes its -common tree by absolute path
+ * (/usr/src/...); point it into the extracted tree instead.
+ */
+export function relocateHeadersMakefile(text: string, root: string): string {
+  return text.replace(/^(\s*include\s+)\/usr\/src\//gm, `$1${root}/usr/src/`);
+}
+
+/** Download and extract a kernel's packages into the cache, or reuse them. */
+export async function fetchKernel(
+  k: ResolvedKernel,
+  cacheDir: string,
+  signal?: AbortSignal,
+  onStep?: (step: string) => void,
+): Promise<KernelTree> {
+  const base = join(cacheDir, 'kernels');
+  const final = join(base, kernelCacheKey(k));
+  if (existsSync(join(final, '.complete'))) return treeOf(final, k, true);
+
+  const tmp = join(base, `.tmp-${kernelCacheKey(k)}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  const debs = join(tmp, 'debs');
+  const root = join(tmp, 'root');
+  await mkdir(debs, { recursive: true });
+  try {
+    const pkgs = [k.packages.image, k.packages.headers, k.packages.common, k.packages.kbuild];
+    onStep?.(`download ${k.release} ${k.version}`);
+    await runChecked(
+      'apt-get',
+      ['download', '-q', '-o', 'APT::Sandbox::User=root', ...pkgs.map((p) => `${p}=${k.version}`)],
+      { cwd: debs, timeoutMs: 600_000, signal },
+    );
+    onStep?.(`extract ${k.release}`);
+    for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) {
+      await runChecked('dpkg-deb', ['-x', join(debs, deb), root], { timeoutMs: 300_000, signal });
+    }
+    const tree = treeOf(root, k, false);
+    const makefile = join(tree.headers, 'Makefile');
+    await writeFile(makefile, relocateHeadersMakefile(await readFile(makefile, 'utf8'), final));
+    // The image package does not ship modules.dep: generate it in the tree.
+    await runChecked('depmod', ['-b', root, k.release], { timeoutMs: 120_000, signal });
+    await rm(debs, { recursive: true, force: true });
+    await writeFile(join(root, '.complete'), JSON.stringify({ ...k, fetchedAt: new Date().toISOString() }, null, 2));
+    await mkdir(base, { recursive: true });
+    try {
+      await rename(root, final);
+    } catch (e) {
+      // Another run finished the same kernel first: use theirs.
+      if (!existsSync(join(final, '.complete'))) throw e;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return treeOf(final, k, false);
+}

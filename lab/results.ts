@@ -1,0 +1,243 @@
+// Results of a run: run.json (written as the run goes, so an interrupted run
+// keeps what it had), junit.xml, the per-job files, and the summary table.
+import { rename, writeFile } from 'node:fs/promises';
+import type { Splat } from './console.js';
+import type { ResolvedKernel } from './kernels.js';
+import type { ScenarioResult, Verdict } from './verdict.js';
+import type { GuestEvent } from '../scenarios/runner/events.js';
+
+export interface JobRecord {
+  id: string;
+  kernel: { id: string; release?: string; version?: string };
+  profile: string;
+  suites: string[];
+  /** Current phase while running; "done" at the end. */
+  phase: string;
+  verdict?: Verdict;
+  reason?: string;
+  startedAt?: string;
+  endedAt?: string;
+  wallMs?: number;
+  /** Duration of each phase, in milliseconds, in the order they ran. */
+  phases: Record<string, number>;
+  build?: { ok: boolean; cached: boolean; warnings: number; durationMs: number; modules: string[]; error?: string };
+  boot?: { accel: string; bootToSshMs?: number; qemuExit?: string };
+  scenarios: ScenarioResult[];
+  splats: Splat[];
+  counters: { label: string; values: Record<string, number> }[];
+  problems: string[];
+  /** Files of the job, relative to the run directory. */
+  files: Record<string, string>;
+}
+
+export interface RunRecord {
+  schema: 1;
+  runId: string;
+  status: 'running' | 'done' | 'interrupted';
+  startedAt: string;
+  endedAt?: string;
+  command: string[];
+  host: { hostname: string; cpus: number; memMiB: number; kernel: string; os: string; node: string };
+  qemu?: { binary: string; version: string };
+  accel?: { used: 'kvm' | 'tcg'; reason: string; probeMs: number };
+  source?: { path: string; hash: string; git?: { revision: string; dirty: boolean } };
+  image?: { recipeHash: string; sizeBytes: number; cached: boolean };
+  kernels: ResolvedKernel[];
+  phases: Record<string, number>;
+  jobs: JobRecord[];
+  summary?: { total: number; verdicts: Partial<Record<Verdict, number>>; ok: boolean };
+  error?: string;
+}
+
+/** Write JSON atomically (temp file + rename): readers never see half a file. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(tmp, path);
+}
+
+/** Folds the guest's event stream into scenario results. */
+export class EventFolder {
+  readonly scenarios: ScenarioResult[] = [];
+  readonly counters: { label: string; values: Record<string, number> }[] = [];
+  runEnded = false;
+  private current = new Map<string, ScenarioResult>();
+
+  add(ev: GuestEvent): void {
+    const key = (suite: string, name: string) => `${suite}\0${name}`;
+    switch (ev.type) {
+      case 'scenario-start': {
+        const r: ScenarioResult = { suite: ev.suite, name: ev.scenario, status: 'error', durationMs: 0, failures: [], metrics: [] };
+        this.current.set(key(ev.suite, ev.scenario), r);
+        break;
+      }
+      case 'assert-fail': {
+        const r = this.current.get(key(ev.suite, ev.scenario));
+        const f: ScenarioResult['failures'][number] = { message: ev.message };
+        if ('expected' in ev) f.expected = ev.expected;
+        if ('actual' in ev) f.actual = ev.actual;
+        r?.failures.push(f);
+        break;
+      }
+      case 'metric':
+        this.current.get(key(ev.suite, ev.scenario))?.metrics.push({ name: ev.name, value: ev.value, unit: ev.unit });
+        break;
+      case 'counters':
+        this.counters.push({ label: ev.label, values: ev.values });
+        break;
+      case 'scenario-end': {
+        const k = key(ev.suite, ev.scenario);
+        const r = this.current.get(k) ?? { suite: ev.suite, name: ev.scenario, status: ev.status, durationMs: 0, failures: [], metrics: [] };
+        r.status = ev.status;
+        r.durationMs = ev.durationMs;
+        if (ev.reason !== undefined) r.reason = ev.reason;
+        this.current.delete(k);
+        this.scenarios.push(r);
+        break;
+      }
+      case 'run-end':
+        this.runEnded = true;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Scenarios that started and never ended become errors with this reason. */
+  finish(reason: string): ScenarioResult[] {
+    for (const r of this.current.values()) {
+      r.status = 'error';
+      r.reason = reason;
+      this.scenarios.push(r);
+    }
+    this.current.clear();
+    return this.scenarios;
+  }
+}
+
+function xmlEscape(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    // XML 1.0 cannot carry most control characters, even escaped.
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
+}
+
+function secs(ms: number | undefined): string {
+  return ((ms ?? 0) / 1000).toFixed(3);
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** JUnit XML: one testsuite per job, one testcase per scenario plus one for the job's verdict. */
+export function junitXml(run: RunRecord): string {
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  let tests = 0;
+  let failures = 0;
+  let errors = 0;
+  let skipped = 0;
+  const suites: string[] = [];
+  for (const job of run.jobs) {
+    const cases: string[] = [];
+    let jf = 0;
+    let je = 0;
+    let js = 0;
+    for (const s of job.scenarios) {
+      const name = `name="${xmlEscape(s.name)}" classname="${xmlEscape(`${job.id}.${s.suite}`)}" time="${secs(s.durationMs)}"`;
+      if (s.status === 'pass') cases.push(`    <testcase ${name}/>`);
+      else if (s.status === 'skip') {
+        js++;
+        cases.push(`    <testcase ${name}><skipped message="${xmlEscape(s.reason ?? '')}"/></testcase>`);
+      } else {
+        const details = s.failures
+          .map((f) => `${f.message}${'expected' in f ? `\n  expected: ${show(f.expected)}\n  actual:   ${show(f.actual)}` : ''}`)
+          .join('\n');
+        const tag = s.status === 'fail' ? 'failure' : 'error';
+        if (tag === 'failure') jf++;
+        else je++;
+        const msg = s.reason ?? s.failures[0]?.message ?? s.status;
+        cases.push(`    <testcase ${name}><${tag} message="${xmlEscape(msg)}">${xmlEscape(details)}</${tag}></testcase>`);
+      }
+    }
+    // The job's own verdict, so build, boot and splat failures show up too.
+    const v = job.verdict ?? 'infra-error';
+    const jname = `name="verdict" classname="${xmlEscape(job.id)}" time="${secs(job.wallMs)}"`;
+    const reason = xmlEscape(`${v}: ${job.reason ?? ''}`);
+    if (v === 'pass') cases.push(`    <testcase ${jname}/>`);
+    else if (v === 'skip') {
+      js++;
+      cases.push(`    <testcase ${jname}><skipped message="${reason}"/></testcase>`);
+    } else {
+      const body = [...job.problems, ...job.splats.map((s) => s.text)].join('\n\n');
+      if (v === 'fail') {
+        jf++;
+        cases.push(`    <testcase ${jname}><failure message="${reason}">${xmlEscape(body)}</failure></testcase>`);
+      } else {
+        je++;
+        cases.push(`    <testcase ${jname}><error type="${v}" message="${reason}">${xmlEscape(body)}</error></testcase>`);
+      }
+    }
+    const n = job.scenarios.length + 1;
+    tests += n;
+    failures += jf;
+    errors += je;
+    skipped += js;
+    suites.push(
+      `  <testsuite name="${xmlEscape(job.id)}" tests="${n}" failures="${jf}" errors="${je}" skipped="${js}" time="${secs(job.wallMs)}">`,
+      '    <properties>',
+      `      <property name="kernel" value="${xmlEscape(job.kernel.release ?? job.kernel.id)}"/>`,
+      `      <property name="verdict" value="${xmlEscape(v)}"/>`,
+      '    </properties>',
+      ...cases,
+      '  </testsuite>',
+    );
+  }
+  out.push(
+    `<testsuites name="nexus-lab ${xmlEscape(run.runId)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}">`,
+    ...suites,
+    '</testsuites>',
+    '',
+  );
+  return out.join('\n');
+}
+
+function fmtSecs(ms: number | undefined): string {
+  return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The summary table printed at the end of a run. */
+export function summaryTable(run: RunRecord): string {
+  const header = ['job', 'kernel', 'verdict', 'passed', 'failed', 'boot', 'wall', 'reason'];
+  const rows = run.jobs.map((j) => {
+    const passed = j.scenarios.filter((s) => s.status === 'pass').length;
+    const failed = j.scenarios.filter((s) => s.status === 'fail' || s.status === 'error').length;
+    const reason = j.verdict === 'pass' ? '' : (j.reason ?? '');
+    return [
+      j.id,
+      j.kernel.release ?? j.kernel.id,
+      j.verdict ?? j.phase,
+      String(passed),
+      String(failed),
+      fmtSecs(j.boot?.bootToSshMs),
+      fmtSecs(j.wallMs),
+      reason.length > 70 ? `${reason.slice(0, 67)}...` : reason,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
+}
+
+export function summarize(jobs: readonly JobRecord[]): NonNullable<RunRecord['summary']> {
+  const verdicts: Partial<Record<Verdict, number>> = {};
+  for (const j of jobs) {
+    const v = j.verdict ?? 'infra-error';
+    verdicts[v] = (verdicts[v] ?? 0) + 1;
+  }
+  return { total: jobs.length, verdicts, ok: jobs.length > 0 && jobs.every((j) => j.verdict === 'pass') };
+}

@@ -1,0 +1,256 @@
+// A run: plan -> prepare (kernels, rootfs, accelerator) -> jobs in parallel
+// -> results.  run.json is rewritten at every step, so an interrupted run
+// keeps what it had; junit.xml and the summary come at the end.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SourceTree } from './build.js';
+import { gitInfo, hostInfo } from './host.js';
+import { ensureRootfs, type Rootfs } from './images.js';
+import { runJob, timeoutsFor, type JobContext } from './job.js';
+import { fetchKernel, loadMatrix, resolveKernel, type KernelTree, type ResolvedKernel } from './kernels.js';
+import { plan, shard, type Job, type Shard } from './plan.js';
+import type { ProgressSink } from './progress.js';
+import { generateKeyPair } from './remote.js';
+import { junitXml, summarize, writeJsonAtomic, type JobRecord, type RunRecord } from './results.js';
+import { probeAccel, qemuVersion, QEMU } from './vm.js';
+
+export interface LabPaths {
+  /** Repository root (images/, kernel/). */
+  root: string;
+  /** Compiled scenario bundle (dist/scenarios). */
+  bundle: string;
+}
+
+export interface RunOptions {
+  matrixPath: string;
+  kernels?: string[];
+  profile?: string;
+  suites?: string[];
+  shard?: Shard;
+  sourcePath: string;
+  resultsDir: string;
+  cacheDir: string;
+  accel: 'auto' | 'kvm' | 'tcg';
+  parallel: number;
+  timeoutScale: number;
+  memoryMiB: number;
+  command: string[];
+}
+
+export function newRunId(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Run at most `limit` tasks at once, in order. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+function newJobRecord(job: Job): JobRecord {
+  return {
+    id: job.id,
+    kernel: { id: job.kernel.id },
+    profile: job.profile,
+    suites: job.suites,
+    phase: 'queued',
+    phases: {},
+    scenarios: [],
+    splats: [],
+    counters: [],
+    problems: [],
+    files: {},
+  };
+}
+
+/** Validate options and plan; throws on bad input before anything starts. */
+export async function planRun(o: Pick<RunOptions, 'matrixPath' | 'kernels' | 'profile' | 'suites' | 'shard'>): Promise<Job[]> {
+  const matrix = await loadMatrix(o.matrixPath);
+  const jobs = plan(matrix, {
+    ...(o.kernels ? { kernels: o.kernels } : {}),
+    ...(o.profile ? { profile: o.profile } : {}),
+    ...(o.suites ? { suites: o.suites } : {}),
+  });
+  return o.shard ? shard(jobs, o.shard) : jobs;
+}
+
+export async function runLab(
+  o: RunOptions,
+  jobs: readonly Job[],
+  source: SourceTree,
+  paths: LabPaths,
+  progress: ProgressSink,
+  signal: AbortSignal,
+): Promise<RunRecord> {
+  if (jobs.length === 0) throw new Error('the plan has no job (is the shard empty?)');
+  const bundleDir = paths.bundle;
+  if (!existsSync(join(bundleDir, 'runner', 'main.js'))) {
+    throw new Error(`the scenario bundle is missing (${bundleDir}/runner/main.js): run 'make build' first`);
+  }
+
+  const runId = newRunId();
+  const runDir = join(o.resultsDir, runId);
+  const workDir = join(o.cacheDir, 'work', runId);
+  await mkdir(runDir, { recursive: true });
+  await mkdir(workDir, { recursive: true });
+  const latest = join(o.resultsDir, 'latest');
+  await rm(latest, { force: true });
+  await symlink(runId, latest).catch(() => undefined);
+
+  const record: RunRecord = {
+    schema: 1,
+    runId,
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    command: o.command,
+    host: await hostInfo(),
+    kernels: [],
+    phases: {},
+    jobs: jobs.map(newJobRecord),
+  };
+  const git = await gitInfo(source.path);
+  record.source = { path: source.path, hash: source.hash, ...(git ? { git } : {}) };
+
+  // Saves are serialized so run.json always holds the latest complete state.
+  let saving: Promise<void> = Promise.resolve();
+  const save = () => {
+    saving = saving.then(() => writeJsonAtomic(join(runDir, 'run.json'), record)).catch(() => undefined);
+    return saving;
+  };
+  await save();
+  progress.step(`run ${runId}: ${jobs.length} job${jobs.length === 1 ? '' : 's'} -> ${runDir}`);
+
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      record.phases[name] = Date.now() - t;
+      await save();
+    }
+  };
+
+  try {
+    // Prepare what the jobs share.  A failure here fails every job that
+    // needed it, with the reason, and never leaves a job without a verdict.
+    let shared: Error | undefined;
+    let rootfs: Rootfs | undefined;
+    const kernels = new Map<string, KernelTree | Error>();
+    try {
+      record.qemu = { binary: QEMU, version: await qemuVersion() };
+    } catch (e) {
+      shared = new Error(`QEMU is not usable: ${(e as Error).message}`);
+    }
+
+    await timed('kernels', async () => {
+      const specs = [...new Map(jobs.map((j) => [j.kernel.id, j.kernel])).values()];
+      await Promise.all(
+        specs.map(async (spec) => {
+          try {
+            progress.step(`kernel ${spec.id}: resolving`);
+            const rk: ResolvedKernel = await resolveKernel(spec, signal);
+            record.kernels.push(rk);
+            const tree = await fetchKernel(rk, o.cacheDir, signal, (s) => progress.step(`kernel ${spec.id}: ${s}`));
+            progress.step(`kernel ${spec.id}: ${rk.release} ${rk.version}${tree.cached ? ' (cached)' : ''}`);
+            kernels.set(spec.id, tree);
+            for (const j of record.jobs.filter((x) => x.kernel.id === spec.id)) {
+              j.kernel = { id: spec.id, release: rk.release, version: rk.version };
+            }
+          } catch (e) {
+            kernels.set(spec.id, e as Error);
+            progress.step(`kernel ${spec.id}: FAILED: ${(e as Error).message}`);
+          }
+        }),
+      );
+    });
+
+    if (!shared) {
+      await timed('rootfs', async () => {
+        try {
+          rootfs = await ensureRootfs({
+            recipePath: join(paths.root, 'images', 'rootfs.json'),
+            overlayDir: join(paths.root, 'images', 'guest', 'rootfs'),
+            cacheDir: o.cacheDir,
+            signal,
+            onStep: (s) => progress.step(`rootfs: ${s}`),
+          });
+          record.image = { recipeHash: rootfs.hash, sizeBytes: rootfs.sizeBytes, cached: rootfs.cached };
+          progress.step(`rootfs ${rootfs.hash}: ${(rootfs.sizeBytes / (1 << 20)).toFixed(0)} MiB${rootfs.cached ? ' (cached)' : ''}`);
+        } catch (e) {
+          shared = e as Error;
+        }
+      });
+    }
+
+    if (!shared) {
+      await timed('accel', async () => {
+        const probeKernel = [...kernels.values()].find((k): k is KernelTree => !(k instanceof Error));
+        if (!probeKernel) return;
+        try {
+          record.accel = await probeAccel(probeKernel.vmlinuz, workDir, o.accel, signal);
+          progress.step(`accelerator: ${record.accel.used} (${record.accel.reason})`);
+        } catch (e) {
+          shared = e as Error;
+        }
+      });
+    }
+    if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
+
+    const keys = generateKeyPair(`nexus-lab-${runId}`);
+    const accel = record.accel ?? { used: 'tcg' as const, reason: 'not probed', probeMs: 0 };
+    const timeouts = timeoutsFor(accel.used, o.timeoutScale);
+
+    await timed('jobs', () =>
+      pool(jobs, o.parallel, async (job) => {
+        const rec = record.jobs.find((r) => r.id === job.id)!;
+        const kernel = kernels.get(job.kernel.id) ?? new Error('kernel not prepared');
+        const ctx: JobContext = {
+          runId,
+          runDir,
+          workDir,
+          cacheDir: o.cacheDir,
+          source,
+          rootfs: rootfs!,
+          accel,
+          kernel,
+          ...(shared ? { sharedError: shared } : {}),
+          keys,
+          bundleDir,
+          initScript: join(paths.root, 'images', 'guest', 'init'),
+          timeouts,
+          memoryMiB: o.memoryMiB,
+          signal,
+          save,
+          onPhase: (id, ph, ended) => progress.phase(id, ph, ended),
+        };
+        await runJob(job, rec, ctx);
+      }),
+    );
+  } catch (e) {
+    record.error = (e as Error).message;
+    for (const j of record.jobs.filter((x) => x.verdict === undefined)) {
+      j.verdict = 'infra-error';
+      j.reason = record.error;
+      j.phase = 'done';
+    }
+  } finally {
+    record.status = signal.aborted ? 'interrupted' : 'done';
+    record.endedAt = new Date().toISOString();
+    record.summary = summarize(record.jobs);
+    await save();
+    await writeFile(join(runDir, 'junit.xml'), junitXml(record));
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    progress.stop();
+  }
+  return record;
+}

@@ -1,0 +1,258 @@
+// QEMU guests: accelerator probe (KVM, else TCG), boot with the serial
+// console in a file that is followed as it grows, a QMP socket for a clean
+// quit, user-mode networking with restrict=on and SSH forwarded on
+// 127.0.0.1 only.  A guest is always ended: QMP quit, then SIGTERM, then
+// SIGKILL, and QEMU dies with the lab (PR_SET_PDEATHSIG via setpriv).
+import { access, constants, open, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { runChecked, spawnOwned, describeEnd, type OwnedProcess, type ProcResult } from './proc.js';
+import { Qmp } from './qmp.js';
+
+export const QEMU = 'qemu-system-x86_64';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface AccelChoice {
+  used: Accel;
+  reason: string;
+  probeMs: number;
+}
+
+export interface VmSpec {
+  name: string;
+  accel: Accel;
+  kernel: string;
+  initrd?: string;
+  append: string;
+  /** Raw disk image, attached with snapshot=on: the guest never changes it. */
+  disk?: string;
+  memoryMiB: number;
+  cpus: number;
+  consolePath: string;
+  qmpSocket?: string;
+  /** Host port forwarded (127.0.0.1 only) to the guest's port 22. */
+  sshPort?: number;
+}
+
+/** The QEMU command line of a guest. */
+export function qemuArgs(spec: VmSpec): string[] {
+  const args = [
+    '-name', `nexus-lab:${spec.name}`,
+    '-nodefaults', '-no-user-config',
+    '-machine', 'pc',
+    '-accel', spec.accel,
+    '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
+    '-m', String(spec.memoryMiB),
+    '-smp', String(spec.cpus),
+    '-display', 'none',
+    '-no-reboot',
+    '-serial', `file:${spec.consolePath}`,
+    '-kernel', spec.kernel,
+    '-append', spec.append,
+  ];
+  if (spec.initrd) args.push('-initrd', spec.initrd);
+  if (spec.disk) args.push('-drive', `file=${spec.disk},if=virtio,format=raw,snapshot=on`);
+  if (spec.sshPort !== undefined) {
+    args.push(
+      '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+      '-device', 'virtio-net-pci,netdev=net0',
+    );
+  }
+  if (spec.qmpSocket) args.push('-qmp', `unix:${spec.qmpSocket},server=on,wait=off`);
+  return args;
+}
+
+/** Kernel command line of a lab guest. */
+export function guestAppend(extra: readonly string[] = []): string {
+  // panic=-1: reboot at once on panic, which -no-reboot turns into QEMU's exit.
+  return ['console=ttyS0,115200', 'panic=-1', 'random.trust_cpu=on', 'printk.time=1', ...extra].join(' ');
+}
+
+export async function qemuVersion(): Promise<string> {
+  const out = await runChecked(QEMU, ['--version'], { timeoutMs: 10_000 });
+  return /version\s+(\S+)/.exec(out)?.[1] ?? out.split('\n')[0]!.trim();
+}
+
+/** A free TCP port on 127.0.0.1 (QEMU binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function wrapped(args: string[]): { file: string; args: string[] } {
+  // setpriv makes the kernel kill QEMU if the lab dies without cleaning up.
+  return { file: 'setpriv', args: ['--pdeathsig', 'SIGKILL', '--', QEMU, ...args] };
+}
+
+/** Judge a KVM probe boot: the kernel must have run to its end and QEMU exited by itself. */
+export function judgeProbe(r: Pick<ProcResult, 'exitCode' | 'timedOut' | 'stderr'>, console: string): string | undefined {
+  const internal = /KVM internal error[^\n]*/.exec(r.stderr);
+  if (internal) return internal[0];
+  const failedInit = /failed to initialize kvm[^\n]*|Could not access KVM kernel module[^\n]*/i.exec(r.stderr);
+  if (failedInit) return failedInit[0];
+  if (r.timedOut) {
+    return console.includes('Linux version')
+      ? 'the probe kernel started but did not finish booting in time'
+      : 'the probe kernel printed nothing in time';
+  }
+  if (!/Kernel panic - not syncing/.test(console)) return `the probe kernel did not reach init (QEMU exit ${r.exitCode})`;
+  return undefined;
+}
+
+/**
+ * Pick the accelerator: KVM when /dev/kvm is usable and a short probe boot of
+ * `kernel` (no root: it must panic and reboot) works, TCG otherwise.
+ */
+export async function probeAccel(kernel: string, workDir: string, want: 'auto' | Accel, signal?: AbortSignal): Promise<AccelChoice> {
+  const started = Date.now();
+  if (want === 'tcg') return { used: 'tcg', reason: 'requested with --accel tcg', probeMs: 0 };
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch (e) {
+    if (want === 'kvm') throw new Error(`--accel kvm: /dev/kvm is not usable: ${(e as Error).message}`);
+    return { used: 'tcg', reason: `/dev/kvm is not usable (${(e as NodeJS.ErrnoException).code ?? 'error'})`, probeMs: Date.now() - started };
+  }
+  const consolePath = join(workDir, 'kvm-probe.console.log');
+  await rm(consolePath, { force: true });
+  const spec: VmSpec = {
+    name: 'kvm-probe', accel: 'kvm', kernel, append: 'console=ttyS0 panic=-1', memoryMiB: 256, cpus: 1, consolePath,
+  };
+  const { file, args } = wrapped(qemuArgs(spec));
+  // A failing KVM often hangs with "KVM internal error": stop at once, not at the deadline.
+  const probe = spawnOwned(file, args, {
+    timeoutMs: 20_000,
+    signal,
+    killGraceMs: 1000,
+    onStderrLine: (line) => {
+      if (/KVM internal error|failed to initialize kvm/i.test(line)) probe.terminate('kvm failed');
+    },
+  });
+  const r = await probe.done;
+  const console = await readFile(consolePath, 'utf8').catch(() => '');
+  const problem = r.spawnError ? `QEMU did not start: ${r.spawnError}` : judgeProbe(r, console);
+  const probeMs = Date.now() - started;
+  if (problem === undefined) return { used: 'kvm', reason: 'KVM probe boot succeeded', probeMs };
+  if (want === 'kvm') throw new Error(`--accel kvm: the KVM probe failed: ${problem}`);
+  return { used: 'tcg', reason: `KVM probe failed: ${problem}`, probeMs };
+}
+
+/** Follows the console file as QEMU writes it. */
+class ConsoleFollower {
+  private offset = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> = Promise.resolve();
+
+  constructor(private readonly path: string, private readonly onChunk: (chunk: string) => void) {}
+
+  start(intervalMs = 200): void {
+    this.timer = setInterval(() => {
+      this.reading = this.reading.then(() => this.readNew());
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  private async readNew(): Promise<void> {
+    let fh;
+    try {
+      fh = await open(this.path, 'r');
+    } catch {
+      return;
+    }
+    try {
+      for (;;) {
+        const buf = Buffer.alloc(64 * 1024);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+        if (bytesRead === 0) break;
+        this.offset += bytesRead;
+        this.onChunk(buf.subarray(0, bytesRead).toString('latin1'));
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Stop following after reading whatever is left. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.reading;
+    await this.readNew();
+  }
+}
+
+export interface VmOptions {
+  signal?: AbortSignal;
+  /** Hard limit of the guest's whole life. */
+  lifetimeMs: number;
+  onConsole?: (chunk: string) => void;
+}
+
+export class Vm {
+  readonly startedAt = Date.now();
+  private readonly follower: ConsoleFollower;
+  private stopping: Promise<string> | undefined;
+
+  private constructor(readonly spec: VmSpec, readonly proc: OwnedProcess, onConsole: (chunk: string) => void) {
+    this.follower = new ConsoleFollower(spec.consolePath, onConsole);
+    this.follower.start();
+  }
+
+  static start(spec: VmSpec, opts: VmOptions): Vm {
+    const { file, args } = wrapped(qemuArgs(spec));
+    const proc = spawnOwned(file, args, {
+      timeoutMs: opts.lifetimeMs,
+      signal: opts.signal,
+      killGraceMs: 2000,
+      buffer: false,
+    });
+    return new Vm(spec, proc, opts.onConsole ?? (() => undefined));
+  }
+
+  exited(): boolean {
+    return this.proc.exited();
+  }
+
+  /** Wait up to `ms` for QEMU to exit by itself; true if it did. */
+  async waitExit(ms: number): Promise<boolean> {
+    if (this.proc.exited()) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const ended = await Promise.race([this.proc.done.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return ended;
+  }
+
+  /**
+   * End the guest: if it is still running, QMP quit, then SIGTERM/SIGKILL.
+   * Returns how QEMU ended.  Safe to call more than once.
+   */
+  stop(): Promise<string> {
+    this.stopping ??= (async () => {
+      if (!this.proc.exited() && this.spec.qmpSocket) {
+        try {
+          const qmp = await Qmp.connect(this.spec.qmpSocket, 2000);
+          await qmp.command('quit', undefined, 2000).catch(() => undefined);
+          qmp.close();
+        } catch {
+          // fall through to signals
+        }
+        await this.waitExit(3000);
+      }
+      if (!this.proc.exited()) this.proc.terminate('stop');
+      const r = await this.proc.done;
+      await this.follower.stop();
+      if (this.spec.qmpSocket) await rm(this.spec.qmpSocket, { force: true });
+      return describeEnd(r) + (r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : '');
+    })();
+    return this.stopping;
+  }
+}

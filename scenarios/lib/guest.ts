@@ -1,0 +1,137 @@
+// Guest-side helpers shared by the suites: the Nexus counters in debugfs and
+// "holder" processes that open and close /dev/nexus on command.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export const NEXUS_DEVICE = '/dev/nexus';
+export const COUNTERS_PATH = '/sys/kernel/debug/nexus/counters';
+
+/** Parse the counters file: one "<name> <value>" per line. */
+export function parseCounters(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_][a-z0-9_]*)\s+(-?\d+)$/.exec(line.trim());
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+export function readCounters(): Record<string, number> {
+  return parseCounters(readFileSync(COUNTERS_PATH, 'utf8'));
+}
+
+// A holder is a shell (fast to start even under TCG, unlike a second node)
+// that opens /dev/nexus on descriptors 3..9 when told to, so each holder is
+// one more process - one more team - under the scenario's control.
+const HOLDER_SCRIPT = `
+echo "ready $$"
+while read -r cmd n; do
+  case "$cmd" in
+    open)
+      if command eval "exec $n<>${NEXUS_DEVICE}" 2>/dev/null; then echo "opened $n"; else echo "failed $n"; fi ;;
+    close)
+      command eval "exec $n>&-" 2>/dev/null; echo "closed $n" ;;
+    exit)
+      exit 0 ;;
+  esac
+done
+`;
+
+export class Holder {
+  private lines: string[] = [];
+  private waiters: ((line: string | undefined) => void)[] = [];
+  private ended = false;
+  private exitCode: Promise<number | null>;
+
+  private constructor(private readonly child: ChildProcess, readonly pid: number) {
+    this.exitCode = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Start a holder; resolves once it runs. */
+  static async start(timeoutMs = 10_000): Promise<Holder> {
+    const child = spawn('/bin/sh', ['-c', HOLDER_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const h = new Holder(child, child.pid ?? -1);
+    let rest = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      rest += d;
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        h.push(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+      }
+    });
+    child.stdout!.on('end', () => {
+      h.ended = true;
+      for (const w of h.waiters.splice(0)) w(undefined);
+    });
+    const first = await h.next(timeoutMs);
+    if (!first?.startsWith('ready ')) {
+      await h.kill();
+      throw new Error(`holder did not start (got ${JSON.stringify(first)})`);
+    }
+    return h;
+  }
+
+  private push(line: string): void {
+    const w = this.waiters.shift();
+    if (w) w(line);
+    else this.lines.push(line);
+  }
+
+  private next(timeoutMs: number): Promise<string | undefined> {
+    const queued = this.lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(done);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new Error(`holder ${this.pid} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (line: string | undefined) => {
+        clearTimeout(timer);
+        resolve(line);
+      };
+      this.waiters.push(done);
+    });
+  }
+
+  private async ask(command: string, timeoutMs = 10_000): Promise<string> {
+    this.child.stdin!.write(`${command}\n`);
+    const answer = await this.next(timeoutMs);
+    if (answer === undefined) throw new Error(`holder ${this.pid} ended before answering '${command}'`);
+    return answer;
+  }
+
+  /** Open /dev/nexus on descriptor fd (3..9). */
+  async open(fd: number): Promise<void> {
+    const a = await this.ask(`open ${fd}`);
+    if (a !== `opened ${fd}`) throw new Error(`holder ${this.pid} could not open ${NEXUS_DEVICE} on fd ${fd}: ${a}`);
+  }
+
+  async close(fd: number): Promise<void> {
+    const a = await this.ask(`close ${fd}`);
+    if (a !== `closed ${fd}`) throw new Error(`holder ${this.pid}: unexpected answer to close: ${a}`);
+  }
+
+  /** Ask the holder to exit and wait until it has been reaped. */
+  async exit(timeoutMs = 10_000): Promise<number | null> {
+    this.child.stdin!.write('exit\n');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      this.exitCode,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`holder ${this.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** Kill the holder (if it still runs) and wait until it is reaped. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exitCode;
+  }
+}

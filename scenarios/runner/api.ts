@@ -1,0 +1,34 @@
+// What a suite is made of, and what a scenario can do while it runs.
+
+export interface Scenario {
+  name: string;
+  /** Per-scenario deadline inside the guest (default 60 s). */
+  timeoutMs?: number;
+  run(ctx: Ctx): Promise<void> | void;
+}
+
+export interface Suite {
+  name: string;
+  scenarios: Scenario[];
+}
+
+export interface Ctx {
+  readonly suite: string;
+  readonly scenario: string;
+  /** Aborted when the scenario's deadline passes. */
+  readonly signal: AbortSignal;
+  /** Record a failure unless `cond` holds; returns `cond`. */
+  check(cond: boolean, message: string, expected?: unknown, actual?: unknown): boolean;
+  /** Record a failure unless `actual` deep-equals `expected` (JSON equality). */
+  equal(actual: unknown, expected: unknown, message: string): boolean;
+  metric(name: string, value: number, unit: string): void;
+  /** Read the Nexus counters and emit them as a snapshot named `label`. */
+  counters(label: string): Record<string, number>;
+  /** Stop the scenario as skipped. */
+  skip(reason: string): never;
+  /** Run `fn` when the scenario ends, whatever happened (last registered first). */
+  defer(fn: () => void | Promise<void>): void;
+}
+
+/** Thrown by ctx.skip(). */
+export class SkipError extends Error {}

@@ -1,0 +1,122 @@
+// The events the guest-side runner streams to the host, one JSON object per
+// line on stdout.  This file is the schema shared by both sides; the host
+// never parses free text from the guest except the kernel console.
+//
+// `t` is milliseconds since the runner started (guest monotonic clock).
+
+export type ScenarioStatus = 'pass' | 'fail' | 'skip' | 'error';
+
+export interface RunStart {
+  type: 'run-start';
+  t: number;
+  suites: string[];
+  node: string;
+  kernel: string;
+}
+
+export interface SuiteStart {
+  type: 'suite-start';
+  t: number;
+  suite: string;
+  scenarios: string[];
+}
+
+export interface ScenarioStart {
+  type: 'scenario-start';
+  t: number;
+  suite: string;
+  scenario: string;
+}
+
+export interface AssertFail {
+  type: 'assert-fail';
+  t: number;
+  suite: string;
+  scenario: string;
+  message: string;
+  expected?: unknown;
+  actual?: unknown;
+}
+
+export interface Metric {
+  type: 'metric';
+  t: number;
+  suite: string;
+  scenario: string;
+  name: string;
+  value: number;
+  unit: string;
+}
+
+export interface CounterSnapshot {
+  type: 'counters';
+  t: number;
+  suite?: string;
+  scenario?: string;
+  label: string;
+  values: Record<string, number>;
+}
+
+export interface ScenarioEnd {
+  type: 'scenario-end';
+  t: number;
+  suite: string;
+  scenario: string;
+  status: ScenarioStatus;
+  durationMs: number;
+  /** Why it failed, errored or was skipped. */
+  reason?: string;
+}
+
+export interface SuiteEnd {
+  type: 'suite-end';
+  t: number;
+  suite: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface RunEnd {
+  type: 'run-end';
+  t: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+export type GuestEvent =
+  | RunStart
+  | SuiteStart
+  | ScenarioStart
+  | AssertFail
+  | Metric
+  | CounterSnapshot
+  | ScenarioEnd
+  | SuiteEnd
+  | RunEnd;
+
+const TYPES = new Set([
+  'run-start',
+  'suite-start',
+  'scenario-start',
+  'assert-fail',
+  'metric',
+  'counters',
+  'scenario-end',
+  'suite-end',
+  'run-end',
+]);
+
+/** Parse one line of the event stream; undefined when it is not an event. */
+export function parseEvent(line: string): GuestEvent | undefined {
+  const s = line.trim();
+  if (!s.startsWith('{')) return undefined;
+  try {
+    const v = JSON.parse(s) as { type?: unknown };
+    if (typeof v.type === 'string' && TYPES.has(v.type)) return v as GuestEvent;
+  } catch {
+    // not an event
+  }
+  return undefined;
+}

@@ -1,0 +1,155 @@
+// The guest-side runner: runs the named suites and streams JSON-lines events
+// (./events.ts) on stdout.  Free-text diagnostics go to stderr.
+//
+//   node runner/main.js --suites smoke[,other]
+//   node runner/main.js --config /run/nexus/job.json   ({"suites": [...]})
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { parseArgs } from 'node:util';
+import { suiteNames } from '../suites.js';
+import { readCounters } from '../lib/guest.js';
+import { SkipError, type Ctx, type Scenario, type Suite } from './api.js';
+import type { GuestEvent, ScenarioStatus } from './events.js';
+
+const t0 = performance.now();
+const now = () => Math.round(performance.now() - t0);
+
+function emit(ev: GuestEvent): void {
+  process.stdout.write(`${JSON.stringify(ev)}\n`);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus> {
+  const started = performance.now();
+  emit({ type: 'scenario-start', t: now(), suite, scenario: sc.name });
+  const ac = new AbortController();
+  const cleanups: (() => void | Promise<void>)[] = [];
+  let failures = 0;
+  const ctx: Ctx = {
+    suite,
+    scenario: sc.name,
+    signal: ac.signal,
+    check(cond, message, expected, actual) {
+      if (!cond) {
+        failures++;
+        const ev: GuestEvent = { type: 'assert-fail', t: now(), suite, scenario: sc.name, message };
+        if (expected !== undefined || actual !== undefined) Object.assign(ev, { expected, actual });
+        emit(ev);
+      }
+      return cond;
+    },
+    equal(actual, expected, message) {
+      return ctx.check(same(actual, expected), message, expected, actual);
+    },
+    metric(name, value, unit) {
+      emit({ type: 'metric', t: now(), suite, scenario: sc.name, name, value, unit });
+    },
+    counters(label) {
+      const values = readCounters();
+      emit({ type: 'counters', t: now(), suite, scenario: sc.name, label, values });
+      return values;
+    },
+    skip(reason) {
+      throw new SkipError(reason);
+    },
+    defer(fn) {
+      cleanups.push(fn);
+    },
+  };
+
+  const limit = sc.timeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  let status: ScenarioStatus;
+  let reason: string | undefined;
+  try {
+    await Promise.race([
+      Promise.resolve().then(() => sc.run(ctx)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          ac.abort();
+          reject(new Error(`scenario deadline of ${limit} ms passed`));
+        }, limit);
+      }),
+    ]);
+    status = failures > 0 ? 'fail' : 'pass';
+    if (failures > 0) reason = `${failures} check${failures === 1 ? '' : 's'} failed`;
+  } catch (e) {
+    if (e instanceof SkipError) {
+      status = 'skip';
+      reason = e.message;
+    } else {
+      status = 'error';
+      reason = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`${suite}/${sc.name}: ${e instanceof Error ? e.stack : String(e)}\n`);
+    }
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch (e) {
+      process.stderr.write(`${suite}/${sc.name}: cleanup failed: ${String(e)}\n`);
+    }
+  }
+  const end: GuestEvent = {
+    type: 'scenario-end',
+    t: now(),
+    suite,
+    scenario: sc.name,
+    status,
+    durationMs: Math.round(performance.now() - started),
+  };
+  if (reason !== undefined) end.reason = reason;
+  emit(end);
+  return status;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { suites: { type: 'string' }, config: { type: 'string' } } });
+  let names = (values.suites ?? '').split(',').filter(Boolean);
+  if (values.config) {
+    const config = JSON.parse(readFileSync(values.config, 'utf8')) as { suites?: unknown };
+    if (Array.isArray(config.suites)) names = names.concat(config.suites.map(String));
+  }
+  const known = suiteNames();
+  const unknown = names.filter((n) => !known.includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    process.stderr.write(`usage: main.js --suites a,b | --config job.json (known: ${known.join(', ')}; unknown: ${unknown.join(', ')})\n`);
+    return 2;
+  }
+  emit({ type: 'run-start', t: now(), suites: names, node: process.version, kernel: release() });
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  for (const name of names) {
+    const mod = (await import(`../${name}/index.js`)) as { suite: Suite };
+    const suite = mod.suite;
+    emit({ type: 'suite-start', t: now(), suite: name, scenarios: suite.scenarios.map((s) => s.name) });
+    const counts = { passed: 0, failed: 0, skipped: 0 };
+    for (const sc of suite.scenarios) {
+      const st = await runScenario(name, sc);
+      if (st === 'pass') counts.passed++;
+      else if (st === 'skip') counts.skipped++;
+      else counts.failed++;
+    }
+    emit({ type: 'suite-end', t: now(), suite: name, ...counts });
+    total.passed += counts.passed;
+    total.failed += counts.failed;
+    total.skipped += counts.skipped;
+  }
+  emit({ type: 'run-end', t: now(), ...total });
+  return total.failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`runner failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 3;
+  },
+);

@@ -1,0 +1,22 @@
+// The suites the guest runner knows, shared by the host (plan validation,
+// --help) and the guest (loading).  Each lives in scenarios/<name>/index.ts.
+
+export interface SuiteInfo {
+  name: string;
+  description: string;
+  /** Takes the guest down on purpose: never part of a profile. */
+  destructive?: boolean;
+}
+
+export const SUITES: readonly SuiteInfo[] = [
+  { name: 'smoke', description: '/dev/nexus is there; teams come and go with the processes that open it' },
+  {
+    name: 'panic',
+    description: 'crashes the guest kernel on purpose (sysrq c): checks the lab reports kernel-splat',
+    destructive: true,
+  },
+];
+
+export function suiteNames(): string[] {
+  return SUITES.map((s) => s.name);
+}
