@@ -49,6 +49,12 @@ export function parseDkmsConf(text: string): DkmsConf {
   return conf;
 }
 
+/** The first compiler or make error of a build log, with the scratch path taken out. */
+export function firstError(log: string, scratch: string): string | undefined {
+  const line = log.split('\n').find((l) => /\berror:|^ERROR:|\*\*\* No rule/.test(l));
+  return line?.split(`${scratch}/`).join('').trim();
+}
+
 /** Count compiler and modpost warnings in a build log. */
 export function countWarnings(log: string): number {
   return log.split('\n').filter((l) => /\bwarning:/i.test(l)).length;
@@ -227,7 +233,9 @@ export async function buildModules(req: BuildRequest): Promise<BuildResult> {
     const logText = await readFile(req.logPath, 'utf8');
     const warnings = countWarnings(logText);
     if (!succeeded(r)) {
-      return { ok: false, cached: false, durationMs: Date.now() - started, warnings, modules: [], error: `build ${describeEnd(r)}` };
+      const first = firstError(logText, tree);
+      const error = `build ${describeEnd(r)}${first ? `: ${first}` : ''}`;
+      return { ok: false, cached: false, durationMs: Date.now() - started, warnings, modules: [], error };
     }
 
     const expected = req.source.dkms.modules.length > 0

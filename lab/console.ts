@@ -73,7 +73,22 @@ export interface WatcherEvents {
 interface Open {
   splat: Splat;
   lines: string[];
+  /** A trace of this splat has ended: from now on only lines printed right after continue it. */
   traceEnded: boolean;
+  /** Kernel timestamp of the splat's last line, in seconds. */
+  lastTs: number | undefined;
+}
+
+/**
+ * After a trace ends ("</TASK>"), lines printed right after it (within this
+ * many seconds of kernel time) still belong to the splat: an RCU stall
+ * dumps several stacks in a row.
+ */
+const SAME_SPLAT_S = 0.25;
+
+function timestampOf(line: string): number | undefined {
+  const m = /^\[\s*(\d+\.\d+)\]/.exec(line);
+  return m ? Number(m[1]) : undefined;
 }
 
 export class ConsoleWatcher {
@@ -99,7 +114,7 @@ export class ConsoleWatcher {
   finish(): Splat[] {
     if (this.partial.length > 0) this.line(this.partial);
     this.partial = '';
-    this.close(false);
+    this.close(this.open?.traceEnded ?? false);
     return this.splats;
   }
 
@@ -108,18 +123,21 @@ export class ConsoleWatcher {
     this.lineNo++;
     const body = line.replace(TIMESTAMP, '').trim();
     const kind = classifyLine(line);
+    const ts = timestampOf(line);
     const cur = this.open;
 
     if (cur) {
-      if (cur.traceEnded && !AFTER_TRACE.test(body)) {
+      const soon = ts !== undefined && cur.lastTs !== undefined && ts - cur.lastTs <= SAME_SPLAT_S;
+      if (cur.traceEnded && !AFTER_TRACE.test(body) && !(soon && (kind === undefined || kind === 'call-trace'))) {
         this.close(true);
       } else if (kind === 'panic') {
         // A panic always stands alone: it is what ends the job.
         this.close(false);
       } else {
         cur.lines.push(line);
+        if (ts !== undefined) cur.lastTs = ts;
+        if (body === '</TASK>') cur.traceEnded = true;
         if (END_MARK.test(body)) this.close(true);
-        else if (body === '</TASK>') cur.traceEnded = true;
         else if (cur.lines.length >= MAX_LINES) this.close(false);
         return;
       }
@@ -127,7 +145,7 @@ export class ConsoleWatcher {
 
     if (kind === undefined) return;
     const splat: Splat = { kind, title: body, text: line, line: this.lineNo, complete: false };
-    this.open = { splat, lines: [line], traceEnded: false };
+    this.open = { splat, lines: [line], traceEnded: false, lastTs: ts };
     if (kind === 'panic') this.events.onPanic?.(splat);
   }
 

@@ -11,7 +11,7 @@ import { ConsoleWatcher, type Splat } from './console.js';
 import { buildInitramfs, GUEST_MODULES_DIR, GUEST_SCENARIOS_DIR, type Rootfs } from './images.js';
 import type { KernelTree } from './kernels.js';
 import type { Job } from './plan.js';
-import { describeExec, execOk, Remote, type KeyPair } from './remote.js';
+import { describeExec, execOk, Remote, type ExecResult, type KeyPair } from './remote.js';
 import { EventFolder, type JobRecord } from './results.js';
 import { decideVerdict, type VerdictInput } from './verdict.js';
 import { freePort, guestAppend, Vm, type AccelChoice } from './vm.js';
@@ -156,7 +156,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
     };
     if (!b.ok) {
       if (abort.signal.aborted) throw abort.signal.reason;
-      input.buildError = `${b.error} against ${kernel.release} (${b.warnings} warning${b.warnings === 1 ? '' : 's'}; see build.log)`;
+      input.buildError = `${kernel.release}: ${b.error}`;
       return;
     }
     const modules: BuiltModule[] = b.modules;
@@ -217,13 +217,24 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
     if (!remote) return;
     rec.boot.bootToSshMs = Date.now() - vm.startedAt;
     const r = remote;
-    const cmd = (command: string) => r.exec(command, { timeoutMs: ctx.timeouts.commandMs, signal: abort.signal });
+    // A lost connection means the guest is gone (a panic, most often): let
+    // QEMU finish and its console be read, then stop the job.
+    const checked = async (res: ExecResult): Promise<ExecResult> => {
+      if (abort.signal.aborted) throw abort.signal.reason;
+      if (!res.lost) return res;
+      await theVm.waitExit(5000);
+      await theVm.stop();
+      if (abort.signal.aborted) throw abort.signal.reason;
+      throw new Error(`the connection to the guest was lost during '${res.command}'`);
+    };
+    const cmd = async (command: string) =>
+      checked(await r.exec(command, { timeoutMs: ctx.timeouts.commandMs, signal: abort.signal }));
 
     // Load.
     await phase('load');
     const config = join(work, 'job.json');
     await writeFile(config, JSON.stringify({ runId: ctx.runId, job: job.id, suites: job.suites }, null, 2));
-    const up = await r.upload(work, ['job.json'], '/run/nexus', { timeoutMs: ctx.timeouts.commandMs, signal: abort.signal });
+    const up = await checked(await r.upload(work, ['job.json'], '/run/nexus', { timeoutMs: ctx.timeouts.commandMs, signal: abort.signal }));
     if (!execOk(up)) throw new Error(`uploading the job config failed: ${describeExec(up)}`);
     for (const m of modules) {
       const res = await cmd(`insmod ${GUEST_MODULES_DIR}/${m.name}.ko`);
@@ -246,7 +257,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
       runnerLog = createWriteStream(join(jobDir, 'runner.log'));
       const ev = events;
       const rl = runnerLog;
-      const res = await r.exec(`node ${GUEST_SCENARIOS_DIR}/runner/main.js --config /run/nexus/job.json`, {
+      const res = await checked(await r.exec(`node ${GUEST_SCENARIOS_DIR}/runner/main.js --config /run/nexus/job.json`, {
         timeoutMs: ctx.timeouts.runnerMs,
         signal: abort.signal,
         onStdoutLine: (line) => {
@@ -257,8 +268,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
           } else rl.write(`stdout: ${line}\n`);
         },
         onStderrLine: (line) => rl.write(`${line}\n`),
-      });
-      if (abort.signal.aborted) throw abort.signal.reason;
+      }));
       if (res.timedOut) {
         input.timeout = `the scenarios did not finish within ${Math.round(ctx.timeouts.runnerMs / 1000)} s`;
       } else if (!folder.runEnded) {

@@ -3,7 +3,7 @@
 // quit, user-mode networking with restrict=on and SSH forwarded on
 // 127.0.0.1 only.  A guest is always ended: QMP quit, then SIGTERM, then
 // SIGKILL, and QEMU dies with the lab (PR_SET_PDEATHSIG via setpriv).
-import { access, constants, open, readFile, rm } from 'node:fs/promises';
+import { access, constants, open, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runChecked, spawnOwned, describeEnd, type OwnedProcess, type ProcResult } from './proc.js';
@@ -98,11 +98,8 @@ export function judgeProbe(r: Pick<ProcResult, 'exitCode' | 'timedOut' | 'stderr
   if (internal) return internal[0];
   const failedInit = /failed to initialize kvm[^\n]*|Could not access KVM kernel module[^\n]*/i.exec(r.stderr);
   if (failedInit) return failedInit[0];
-  if (r.timedOut) {
-    return console.includes('Linux version')
-      ? 'the probe kernel started but did not finish booting in time'
-      : 'the probe kernel printed nothing in time';
-  }
+  if (console.trim() === '') return 'the probe kernel printed nothing';
+  if (r.timedOut) return 'the probe kernel started but did not finish booting in time';
   if (!/Kernel panic - not syncing/.test(console)) return `the probe kernel did not reach init (QEMU exit ${r.exitCode})`;
   return undefined;
 }
@@ -126,7 +123,9 @@ export async function probeAccel(kernel: string, workDir: string, want: 'auto' |
     name: 'kvm-probe', accel: 'kvm', kernel, append: 'console=ttyS0 panic=-1', memoryMiB: 256, cpus: 1, consolePath,
   };
   const { file, args } = wrapped(qemuArgs(spec));
-  // A failing KVM often hangs with "KVM internal error": stop at once, not at the deadline.
+  // A failing KVM often hangs, with "KVM internal error" or silently: stop
+  // at once on the error, and when the kernel prints nothing within 5 s
+  // (it prints within a second under KVM).
   const probe = spawnOwned(file, args, {
     timeoutMs: 20_000,
     signal,
@@ -135,7 +134,16 @@ export async function probeAccel(kernel: string, workDir: string, want: 'auto' |
       if (/KVM internal error|failed to initialize kvm/i.test(line)) probe.terminate('kvm failed');
     },
   });
+  const silent = setTimeout(() => {
+    void stat(consolePath)
+      .then((st) => st.size === 0)
+      .catch(() => true)
+      .then((empty) => {
+        if (empty) probe.terminate('silent');
+      });
+  }, 5000);
   const r = await probe.done;
+  clearTimeout(silent);
   const console = await readFile(consolePath, 'utf8').catch(() => '');
   const problem = r.spawnError ? `QEMU did not start: ${r.spawnError}` : judgeProbe(r, console);
   const probeMs = Date.now() - started;

@@ -1,0 +1,13 @@
+// Shared by the tests: where the repository and the fixtures are.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// Compiled to dist/test/: the repository is two levels up.
+export const ROOT = resolve(here, '..', '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+export function fixture(...parts: string[]): string {
+  return readFileSync(join(FIXTURES, ...parts), 'utf8');
+}

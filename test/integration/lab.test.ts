@@ -1,0 +1,185 @@
+// Integration: real runs of the lab, booting Debian's 6.1 and 6.12 cloud
+// kernels in QEMU (TCG on machines where KVM does not work).  Slow: minutes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { $ } from 'zx';
+import type { RunRecord } from '../../lab/results.js';
+import { ROOT } from '../helpers.js';
+
+$.verbose = false;
+
+const CLI = join(ROOT, 'dist', 'lab', 'cli.js');
+// Kept after the tests (results/ is ignored by git) to look at when one fails.
+const RESULTS = join(ROOT, 'results', 'integration', new Date().toISOString().replace(/[:.]/g, '-'));
+mkdirSync(RESULTS, { recursive: true });
+const RUN_DEADLINE = 20 * 60_000;
+
+interface LabRun {
+  code: number | undefined;
+  stdout: string;
+  stderr: string;
+  record: RunRecord;
+  dir: string;
+}
+
+function startLab(args: string[], results: string): ResultPromise {
+  return execa('node', [CLI, 'run', '--results', results, ...args], {
+    cwd: ROOT,
+    reject: false,
+    timeout: RUN_DEADLINE,
+    env: { NEXUS_LAB_CACHE: join(ROOT, '.cache') },
+  });
+}
+
+function latest(results: string): { record: RunRecord; dir: string } {
+  const dir = join(results, 'latest');
+  return { record: JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunRecord, dir };
+}
+
+async function lab(args: string[]): Promise<LabRun> {
+  const results = mkdtempSync(join(RESULTS, 'run-'));
+  const r = await startLab(args, results);
+  if (r.exitCode !== 0 && r.exitCode !== 1) {
+    console.error(r.stdout, r.stderr);
+  }
+  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), ...latest(results) };
+}
+
+function job(run: LabRun, id: string) {
+  const j = run.record.jobs.find((x) => x.id === id);
+  assert.ok(j, `job ${id} is in run.json`);
+  return j!;
+}
+
+/** QEMU processes that belong to a run (their -name carries the run id). */
+async function qemuOf(runId: string): Promise<string[]> {
+  const r = await $`pgrep -af ${`nexus-lab:${runId}/`}`.nothrow();
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.includes('qemu-system'))
+    .filter((l) => {
+      const pid = l.split(' ')[0]!;
+      // A zombie waiting for its reaper is not a running guest.
+      return existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    });
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('the default matrix: Linux 6.1 and 6.12 both pass the smoke suite', async () => {
+  const run = await lab([]);
+  assert.is(run.code, 0, `exit status 0\n${run.stdout}\n${run.stderr}`);
+  const r = run.record;
+  assert.is(r.status, 'done');
+  assert.ok(r.accel && ['kvm', 'tcg'].includes(r.accel.used), 'the accelerator is recorded');
+  assert.ok(r.accel!.reason.length > 0);
+  assert.match(r.qemu?.version ?? '', /^\d+\.\d+/);
+  assert.equal(r.kernels.map((k) => k.series).sort(), ['6.1', '6.12']);
+  for (const k of r.kernels) assert.match(k.version, /^6\.1\d?\.\d+-\d/, 'exact Debian package version');
+  assert.ok(r.source?.hash, 'source tree hash');
+  assert.ok(r.image && r.image.sizeBytes > 0);
+  assert.equal(r.summary, { total: 2, verdicts: { pass: 2 }, ok: true });
+  for (const id of ['6.1-cloud-quick', '6.12-cloud-quick']) {
+    const j = job(run, id);
+    assert.is(j.verdict, 'pass', `${id}: ${j.reason}`);
+    assert.equal(j.scenarios.map((s) => [s.name, s.status]), [
+      ['device-node', 'pass'],
+      ['two-processes-two-teams', 'pass'],
+      ['reopen-reuses-team', 'pass'],
+    ]);
+    assert.is(j.build?.warnings, 0, `${id}: no warning at W=1`);
+    assert.ok((j.boot?.bootToSshMs ?? 0) > 0);
+    assert.equal(j.counters.at(-1), { label: 'after run', values: { teams: 0 } });
+    assert.ok(j.counters.some((c) => c.label === 'both open' && c.values.teams === 2), 'two holders were two teams');
+    for (const phase of ['build', 'image', 'boot', 'load', 'run', 'unload', 'collect', 'poweroff']) {
+      assert.ok(j.phases[phase] !== undefined, `${id}: phase ${phase} timed`);
+    }
+    for (const f of ['console.log', 'dmesg.txt', 'events.jsonl', 'build.log']) {
+      assert.ok(existsSync(join(run.dir, id, f)), `${id}/${f} exists`);
+    }
+    assert.match(readFileSync(join(run.dir, id, 'dmesg.txt'), 'utf8'), /nexus: loading out-of-tree module taints kernel/);
+  }
+  const junit = readFileSync(join(run.dir, 'junit.xml'), 'utf8');
+  assert.match(junit, /<testsuites [^>]*tests="8" failures="0" errors="0" skipped="0">/);
+  assert.match(run.stdout, /6\.1-cloud-quick\s+6\.1\.0-\d+-cloud-amd64\s+pass\s+3\s+0\s+\d+\.\d s/);
+  assert.match(run.stdout, /6\.12-cloud-quick\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+3\s+0\s+\d+\.\d s/);
+});
+
+test('a source that breaks on 6.12 only: that job is build-failed, the 6.1 job still passes', async () => {
+  const broken = join(RESULTS, 'broken-tree');
+  await $`cp -r ${join(ROOT, 'kernel')} ${broken}`;
+  await $`printf '%s\n' '#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)' '#error "simulated kernel API break on 6.12"' '#endif' >> ${join(broken, 'nexus', 'main.c')}`;
+  const run = await lab(['--source', broken]);
+  assert.is(run.code, 1);
+  const bad = job(run, '6.12-cloud-quick');
+  assert.is(bad.verdict, 'build-failed');
+  assert.match(bad.reason ?? '', /#error "simulated kernel API break on 6\.12"/);
+  assert.match(readFileSync(join(run.dir, bad.id, 'build.log'), 'utf8'), /error: #error "simulated kernel API break/);
+  assert.not.ok(existsSync(join(run.dir, bad.id, 'console.log')), 'a job that did not build never boots');
+  assert.is(job(run, '6.1-cloud-quick').verdict, 'pass');
+  assert.not.ok(existsSync(join(broken, 'nexus', 'main.o')), 'no object lands in the source tree');
+});
+
+test('a guest kernel crash is kernel-splat with the panic text, and ends the job at once', async () => {
+  const run = await lab(['--kernels', '6.12-cloud', '--suites', 'panic']);
+  assert.is(run.code, 1);
+  const j = job(run, '6.12-cloud-quick');
+  assert.is(j.verdict, 'kernel-splat');
+  assert.match(j.reason ?? '', /^panic: Kernel panic - not syncing: sysrq triggered crash/);
+  const panic = j.splats.find((s) => s.kind === 'panic');
+  assert.ok(panic);
+  assert.match(panic!.text, /Call Trace:/);
+  assert.match(panic!.text, /sysrq_handle_crash/);
+  assert.equal(j.scenarios.map((s) => [s.name, s.status, s.reason]), [['sysrq-crash', 'error', 'the guest kernel panicked']]);
+  assert.ok((j.phases.run ?? Infinity) < 30_000, `the run phase ended with the panic (${j.phases.run} ms)`);
+  assert.equal(await qemuOf(run.record.runId), []);
+});
+
+test('Ctrl-C: the guests are shut down, the results are written, no QEMU outlives the run', async () => {
+  const results = mkdtempSync(join(RESULTS, 'int-'));
+  const child = startLab([], results);
+  const runId = await until('a booting guest', 5 * 60_000, () => {
+    if (!existsSync(join(results, 'latest', 'run.json'))) return undefined;
+    const { record } = latest(results);
+    return record.jobs.some((j) => ['boot', 'load', 'run'].includes(j.phase)) ? record.runId : undefined;
+  });
+  await until('QEMU processes', 60_000, async () => ((await qemuOf(runId)).length > 0 ? true : undefined));
+  child.kill('SIGINT');
+  const r = await child;
+  assert.is(r.exitCode, 130, String(r.stderr));
+  assert.equal(await qemuOf(runId), [], 'no QEMU of the run is left');
+  const { record } = latest(results);
+  assert.is(record.status, 'interrupted');
+  for (const j of record.jobs) {
+    assert.ok(j.verdict, `${j.id} has a verdict`);
+    assert.is(j.phase, 'done');
+  }
+  assert.ok(existsSync(join(results, record.runId, 'junit.xml')));
+});
+
+test('QEMU dies with the lab even when the lab is killed outright (SIGKILL)', async () => {
+  const results = mkdtempSync(join(RESULTS, 'kill-'));
+  const child = startLab(['--kernels', '6.1-cloud'], results);
+  const runId = await until('a booting guest', 5 * 60_000, () => {
+    if (!existsSync(join(results, 'latest', 'run.json'))) return undefined;
+    const { record } = latest(results);
+    return record.jobs.some((j) => j.phase === 'boot') ? record.runId : undefined;
+  });
+  await until('QEMU processes', 60_000, async () => ((await qemuOf(runId)).length > 0 ? true : undefined));
+  child.kill('SIGKILL');
+  await child;
+  await until('QEMU to die with the lab', 10_000, async () => ((await qemuOf(runId)).length === 0 ? true : undefined));
+});
+
+test.run();

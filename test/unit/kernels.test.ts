@@ -1,0 +1,102 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  chooseKernel,
+  kernelCacheKey,
+  matchImagePackages,
+  parseHeaderDepends,
+  parseMadison,
+  parseMatrix,
+  relocateHeadersMakefile,
+  type KernelSpec,
+} from '../../lab/kernels.js';
+import { fixture } from '../helpers.js';
+
+const names = fixture('apt', 'pkgnames-linux-image.txt').split('\n');
+const madison = parseMadison(fixture('apt', 'madison-cloud.txt'));
+const cloud61: KernelSpec = { id: '6.1-cloud', series: '6.1', flavour: 'cloud-amd64' };
+const cloud612: KernelSpec = { id: '6.12-cloud', series: '6.12', flavour: 'cloud-amd64' };
+
+test('matches only the unsigned image packages of the series and flavour', () => {
+  const m61 = matchImagePackages(cloud61, names);
+  assert.ok(m61.length >= 2);
+  for (const m of m61) {
+    assert.match(m.name, /^linux-image-6\.1\.0-\d+-cloud-amd64-unsigned$/);
+    assert.match(m.abi, /^6\.1\.0-\d+$/);
+  }
+  const m612 = matchImagePackages(cloud612, names);
+  assert.ok(m612.length >= 2);
+  for (const m of m612) assert.match(m.abi, /^6\.12\.\d+\+deb12$/);
+  const generic = matchImagePackages({ id: 'g', series: '6.1', flavour: 'amd64' }, names);
+  assert.ok(generic.length > 0);
+  assert.not.ok(generic.some((g) => g.name.includes('cloud') || g.name.includes('-rt-')), 'amd64 is not cloud-amd64 nor rt-amd64');
+});
+
+test('resolves the newest version from a real package list', () => {
+  const k61 = chooseKernel(cloud61, matchImagePackages(cloud61, names), madison);
+  assert.equal(k61, { image: 'linux-image-6.1.0-56-cloud-amd64-unsigned', abi: '6.1.0-56', version: '6.1.192-2' });
+  const k612 = chooseKernel(cloud612, matchImagePackages(cloud612, names), madison);
+  assert.equal(k612, {
+    image: 'linux-image-6.12.117+deb12-cloud-amd64-unsigned',
+    abi: '6.12.117+deb12',
+    version: '6.12.117-1~deb12u1',
+  });
+});
+
+test('honours an exact version pin, and names the known versions when it is missing', () => {
+  const pinned = chooseKernel({ ...cloud61, version: '6.1.187-1' }, matchImagePackages(cloud61, names), madison);
+  assert.is(pinned.abi, '6.1.0-53');
+  assert.throws(
+    () => chooseKernel({ ...cloud61, version: '6.1.1-1' }, matchImagePackages(cloud61, names), madison),
+    /pinned version 6\.1\.1-1 is not available \(known: .*6\.1\.192-2/,
+  );
+});
+
+test('a series apt does not know is a clear error', () => {
+  const none: KernelSpec = { id: 'x', series: '5.10', flavour: 'cloud-amd64' };
+  assert.throws(() => chooseKernel(none, matchImagePackages(none, names), madison), /apt-get update/);
+});
+
+test('finds the -common and kbuild packages in real headers metadata', () => {
+  assert.equal(parseHeaderDepends(fixture('apt', 'show-headers-6.1.txt')), {
+    common: 'linux-headers-6.1.0-56-common',
+    kbuild: 'linux-kbuild-6.1',
+  });
+  assert.equal(parseHeaderDepends(fixture('apt', 'show-headers-6.12.txt')), {
+    common: 'linux-headers-6.12.117+deb12-common',
+    kbuild: 'linux-kbuild-6.12.117+deb12',
+  });
+  assert.throws(() => parseHeaderDepends('Package: x\n'), /no Depends/);
+});
+
+test('points the headers Makefile into the cache', () => {
+  const text = 'include /usr/src/linux-headers-6.1.0-56-common/Makefile\n';
+  assert.is(
+    relocateHeadersMakefile(text, '/c/kernels/k'),
+    'include /c/kernels/k/usr/src/linux-headers-6.1.0-56-common/Makefile\n',
+  );
+  assert.is(relocateHeadersMakefile('obj-m += x.o\n', '/c'), 'obj-m += x.o\n');
+});
+
+test('cache keys carry the exact version and are safe as file names', () => {
+  const key = kernelCacheKey({
+    id: 'a', series: '6.12', flavour: 'cloud-amd64', abi: '6.12.117+deb12', release: '6.12.117+deb12-cloud-amd64',
+    version: '6.12.117-1~deb12u1', packages: { image: '', headers: '', common: '', kbuild: '' },
+  });
+  assert.is(key, '6.12.117+deb12-cloud-amd64_6.12.117-1_deb12u1');
+});
+
+test('the matrix file is validated with messages that name the entry', () => {
+  assert.throws(() => parseMatrix('{', 'm.json'), /m\.json: not valid JSON/);
+  assert.throws(() => parseMatrix('{"kernels": []}'), /non-empty array/);
+  assert.throws(() => parseMatrix('{"kernels": [{"id": "a", "series": "6.1"}]}'), /kernels\[0\]: "flavour"/);
+  assert.throws(() => parseMatrix('{"kernels": [{"id": "a", "series": "six", "flavour": "amd64"}]}'), /series 'six'/);
+  assert.throws(
+    () => parseMatrix('{"kernels": [{"id": "a", "series": "6.1", "flavour": "amd64"}, {"id": "a", "series": "6.12", "flavour": "amd64"}]}'),
+    /duplicate id 'a'/,
+  );
+  const m = parseMatrix('{"kernels": [{"id": "a", "series": "6.1", "flavour": "amd64", "version": "6.1.1-1", "default": true}]}');
+  assert.equal(m.kernels[0], { id: 'a', series: '6.1', flavour: 'amd64', version: '6.1.1-1', default: true });
+});
+
+test.run();

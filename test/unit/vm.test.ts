@@ -1,0 +1,54 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { guestAppend, judgeProbe, qemuArgs, type VmSpec } from '../../lab/vm.js';
+
+const spec: VmSpec = {
+  name: 'r/j', accel: 'tcg', kernel: '/k/vmlinuz', initrd: '/w/initrd.cpio', append: guestAppend(), disk: '/c/root.img',
+  memoryMiB: 1024, cpus: 1, consolePath: '/r/console.log', qmpSocket: '/tmp/q.qmp', sshPort: 40022,
+};
+
+function arg(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+}
+
+test('guests are isolated: restricted user networking, SSH on 127.0.0.1 only', () => {
+  const args = qemuArgs(spec);
+  assert.equal(arg(args, '-netdev'), ['user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22']);
+  assert.ok(args.includes('-nodefaults'));
+});
+
+test('a guest never reboots, logs its console to a file and has a QMP socket', () => {
+  const args = qemuArgs(spec);
+  assert.ok(args.includes('-no-reboot'));
+  assert.equal(arg(args, '-serial'), ['file:/r/console.log']);
+  assert.equal(arg(args, '-qmp'), ['unix:/tmp/q.qmp,server=on,wait=off']);
+  assert.match(arg(args, '-append')[0]!, /(^| )panic=-1( |$)/);
+  assert.match(arg(args, '-append')[0]!, /console=ttyS0/);
+});
+
+test('the cached root disk is attached as a snapshot', () => {
+  assert.equal(arg(qemuArgs(spec), '-drive'), ['file=/c/root.img,if=virtio,format=raw,snapshot=on']);
+});
+
+test('the accelerator decides the CPU model', () => {
+  assert.equal([arg(qemuArgs(spec), '-accel'), arg(qemuArgs(spec), '-cpu')], [['tcg'], ['max']]);
+  const kvm = qemuArgs({ ...spec, accel: 'kvm' });
+  assert.equal([arg(kvm, '-accel'), arg(kvm, '-cpu')], [['kvm'], ['host']]);
+});
+
+test('KVM probe: failures seen on these machines fall back, a finished boot does not', () => {
+  const ok = { exitCode: 0, timedOut: false, stderr: '' };
+  const panicked = '[    1.6] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n';
+  assert.is(judgeProbe(ok, `[    0.0] Linux version 6.1.0\n${panicked}`), undefined);
+  // Seen with 6.12 on a nested-virtualisation host.
+  assert.is(
+    judgeProbe({ exitCode: null, timedOut: false, stderr: 'KVM internal error. Suberror: 1\nextra data[0]: 0x1\n' }, ''),
+    'KVM internal error. Suberror: 1',
+  );
+  // Seen with 6.1 there: nothing at all on the console.
+  assert.is(judgeProbe({ exitCode: null, timedOut: false, stderr: '' }, ''), 'the probe kernel printed nothing');
+  assert.match(judgeProbe({ exitCode: 1, timedOut: false, stderr: 'qemu-system-x86_64: failed to initialize kvm: Permission denied' }, '') ?? '', /failed to initialize kvm/);
+  assert.match(judgeProbe({ exitCode: null, timedOut: true, stderr: '' }, '[ 0.0] Linux version\n') ?? '', /did not finish booting/);
+});
+
+test.run();
