@@ -3,8 +3,9 @@
 // extracted headers, with W=1, cached by source hash and kernel version.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
+import { COMPLETE, isComplete, publish } from './cache.js';
 import { run, runChecked, describeEnd, succeeded } from './proc.js';
 import type { KernelTree } from './kernels.js';
 
@@ -188,9 +189,8 @@ export async function buildModules(req: BuildRequest): Promise<BuildResult> {
   const started = Date.now();
   const key = buildKey(req);
   const cached = join(req.cacheDir, 'builds', key);
-  const resultFile = join(cached, 'result.json');
-  if (existsSync(resultFile)) {
-    const saved = JSON.parse(await readFile(resultFile, 'utf8')) as BuildResult;
+  if (isComplete(cached)) {
+    const saved = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as BuildResult;
     const log = await readFile(join(cached, 'build.log'), 'utf8');
     await writeFile(req.logPath, `# reused from build cache ${key}\n${log}`);
     return {
@@ -266,11 +266,8 @@ export async function buildModules(req: BuildRequest): Promise<BuildResult> {
     };
     await copyFile(req.logPath, join(outDir, 'build.log'));
     await writeFile(join(outDir, 'result.json'), JSON.stringify(result, null, 2));
-    try {
-      await rename(outDir, cached);
-    } catch (e) {
-      if (!existsSync(resultFile)) throw e;
-    }
+    await writeFile(join(outDir, COMPLETE), new Date().toISOString());
+    await publish(outDir, cached);
     return result;
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // in chunks as the guest runs; each splat keeps its whole text (from the
 // trigger line to the end of its trace), and a panic is reported at once so
 // the job can end without waiting for anything else.
+import { lineSplitter } from './lines.js';
 
 export type SplatKind =
   | 'panic'
@@ -93,7 +94,7 @@ function timestampOf(line: string): number | undefined {
 
 export class ConsoleWatcher {
   readonly splats: Splat[] = [];
-  private partial = '';
+  private readonly lines = lineSplitter((l) => this.line(l));
   private lineNo = 0;
   private open: Open | undefined;
 
@@ -101,19 +102,12 @@ export class ConsoleWatcher {
 
   /** Feed console output; complete lines are scanned at once. */
   feed(chunk: string): void {
-    this.partial += chunk;
-    let nl: number;
-    while ((nl = this.partial.indexOf('\n')) >= 0) {
-      const line = this.partial.slice(0, nl);
-      this.partial = this.partial.slice(nl + 1);
-      this.line(line);
-    }
+    this.lines.push(chunk);
   }
 
   /** End of the console: scan the last partial line and close any open splat. */
   finish(): Splat[] {
-    if (this.partial.length > 0) this.line(this.partial);
-    this.partial = '';
+    this.lines.flush();
     this.close(this.open?.traceEnded ?? false);
     return this.splats;
   }

@@ -14,8 +14,9 @@
 // blocks it uses.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
+import { COMPLETE, isComplete, publish } from './cache.js';
 import { moduleClosure, moduleName, parseModulesBuiltin, parseModulesDep } from './kmod.js';
 import { runChecked } from './proc.js';
 import type { KernelTree } from './kernels.js';
@@ -119,7 +120,7 @@ export async function ensureRootfs(o: RootfsOptions): Promise<Rootfs> {
     sizeBytes: (await stat(join(dir, 'root.img'))).blocks * 512,
     cached,
   });
-  if (existsSync(join(dir, '.complete'))) return result(true);
+  if (isComplete(dir)) return result(true);
 
   const tmp = join(o.cacheDir, 'images', `.tmp-rootfs-${hash}-${process.pid}`);
   const tree = join(tmp, 'tree');
@@ -148,13 +149,8 @@ export async function ensureRootfs(o: RootfsOptions): Promise<Rootfs> {
       { timeoutMs: 600_000, signal: o.signal },
     );
     await writeFile(join(out, 'recipe.json'), recipeText);
-    await writeFile(join(out, '.complete'), new Date().toISOString());
-    await mkdir(join(o.cacheDir, 'images'), { recursive: true });
-    try {
-      await rename(out, dir);
-    } catch (e) {
-      if (!existsSync(join(dir, '.complete'))) throw e;
-    }
+    await writeFile(join(out, COMPLETE), new Date().toISOString());
+    await publish(out, dir);
   } catch (e) {
     const log = await readFile(join(tmp, 'mmdebstrap.log'), 'utf8').catch(() => '');
     const tail = log.trim().split('\n').slice(-8).join('\n');

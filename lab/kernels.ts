@@ -1,9 +1,9 @@
 // The kernel matrix: Debian kernel packages named by series + flavour, resolved
 // to exact package versions, downloaded with `apt-get download` (never
 // installed on the host) and extracted into a cache keyed by package version.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { COMPLETE, isComplete, publish } from './cache.js';
 import { compareDebVersions } from './debversion.js';
 import { runChecked } from './proc.js';
 
@@ -236,7 +236,7 @@ export async function fetchKernel(
 ): Promise<KernelTree> {
   const base = join(cacheDir, 'kernels');
   const final = join(base, kernelCacheKey(k));
-  if (existsSync(join(final, '.complete'))) return treeOf(final, k, true);
+  if (isComplete(final)) return treeOf(final, k, true);
 
   const tmp = join(base, `.tmp-${kernelCacheKey(k)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
@@ -261,14 +261,8 @@ export async function fetchKernel(
     // The image package does not ship modules.dep: generate it in the tree.
     await runChecked('depmod', ['-b', root, k.release], { timeoutMs: 120_000, signal });
     await rm(debs, { recursive: true, force: true });
-    await writeFile(join(root, '.complete'), JSON.stringify({ ...k, fetchedAt: new Date().toISOString() }, null, 2));
-    await mkdir(base, { recursive: true });
-    try {
-      await rename(root, final);
-    } catch (e) {
-      // Another run finished the same kernel first: use theirs.
-      if (!existsSync(join(final, '.complete'))) throw e;
-    }
+    await writeFile(join(root, COMPLETE), JSON.stringify({ ...k, fetchedAt: new Date().toISOString() }, null, 2));
+    await publish(root, final);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
 // including Ctrl-C and SIGTERM of the lab itself (see killAll).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { execa } from 'execa';
+import { lineSplitter } from './lines.js';
 
 export interface SpawnOptions {
   cwd?: string;
@@ -78,24 +79,6 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
       // already gone
     }
   }
-}
-
-function lineSplitter(onLine: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {
-  let rest = '';
-  return {
-    push(chunk) {
-      rest += chunk;
-      let nl: number;
-      while ((nl = rest.indexOf('\n')) >= 0) {
-        onLine(rest.slice(0, nl).replace(/\r$/, ''));
-        rest = rest.slice(nl + 1);
-      }
-    },
-    flush() {
-      if (rest.length > 0) onLine(rest);
-      rest = '';
-    },
-  };
 }
 
 export interface OwnedProcess {

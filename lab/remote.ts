@@ -3,6 +3,7 @@
 // boot deadline, commands with streamed output, exit status and a deadline,
 // and uploads as a tar stream.
 import { create as tarCreate } from 'tar';
+import { lineSplitter } from './lines.js';
 import ssh2, { type ClientChannel } from 'ssh2';
 
 // ssh2 is CommonJS: its named exports are reached through the default one.
@@ -77,23 +78,6 @@ export function describeExec(r: ExecResult): string {
   if (r.signal) return `killed by ${r.signal}`;
   const err = r.stderr.trim().split('\n').slice(-2).join(' | ');
   return `exit code ${r.code}${err ? `: ${err}` : ''}`;
-}
-
-function splitter(onLine?: (l: string) => void): (chunk: string, end?: boolean) => void {
-  let rest = '';
-  return (chunk, end) => {
-    if (!onLine) return;
-    rest += chunk;
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      onLine(rest.slice(0, nl).replace(/\r$/, ''));
-      rest = rest.slice(nl + 1);
-    }
-    if (end && rest) {
-      onLine(rest);
-      rest = '';
-    }
-  };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -187,16 +171,16 @@ export class Remote {
       let cancelled = false;
       let settled = false;
       let channel: ClientChannel | undefined;
-      const outLines = splitter(o.onStdoutLine);
-      const errLines = splitter(o.onStderrLine);
+      const outLines = o.onStdoutLine ? lineSplitter(o.onStdoutLine) : undefined;
+      const errLines = o.onStderrLine ? lineSplitter(o.onStderrLine) : undefined;
       const finish = (code: number | null, signal: string | null, lost: boolean) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
         this.conn.removeListener('close', onClose);
-        outLines('', true);
-        errLines('', true);
+        outLines?.flush();
+        errLines?.flush();
         resolve({ command, code, signal, stdout, stderr, timedOut, cancelled, lost, durationMs: Date.now() - started });
       };
       const kill = () => {
@@ -235,11 +219,11 @@ export class Remote {
         ch.stderr.setEncoding('utf8');
         ch.on('data', (d: string) => {
           stdout += d;
-          outLines(d);
+          outLines?.push(d);
         });
         ch.stderr.on('data', (d: string) => {
           stderr += d;
-          errLines(d);
+          errLines?.push(d);
         });
         ch.on('close', (code: number | null | undefined, signal?: string) => {
           finish(code ?? null, signal ?? null, code === undefined && signal === undefined && !timedOut && !cancelled);

@@ -2,6 +2,7 @@
 // "holder" processes that open and close /dev/nexus on command.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 export const NEXUS_DEVICE = '/dev/nexus';
 export const COUNTERS_PATH = '/sys/kernel/debug/nexus/counters';
@@ -51,17 +52,9 @@ export class Holder {
   static async start(timeoutMs = 10_000): Promise<Holder> {
     const child = spawn('/bin/sh', ['-c', HOLDER_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
     const h = new Holder(child, child.pid ?? -1);
-    let rest = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
-      rest += d;
-      let nl: number;
-      while ((nl = rest.indexOf('\n')) >= 0) {
-        h.push(rest.slice(0, nl));
-        rest = rest.slice(nl + 1);
-      }
-    });
-    child.stdout!.on('end', () => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => h.push(line));
+    lines.on('close', () => {
       h.ended = true;
       for (const w of h.waiters.splice(0)) w(undefined);
     });
