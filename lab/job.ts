@@ -164,7 +164,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
     // Image.
     await phase('image');
     const initrd = join(work, 'initrd.cpio');
-    await buildInitramfs({
+    rec.initramfsBytes = await buildInitramfs({
       workDir: work,
       output: initrd,
       rootfs: ctx.rootfs,

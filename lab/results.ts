@@ -21,6 +21,8 @@ export interface JobRecord {
   /** Duration of each phase, in milliseconds, in the order they ran. */
   phases: Record<string, number>;
   build?: { ok: boolean; cached: boolean; warnings: number; durationMs: number; modules: string[]; error?: string };
+  /** Size of the job's initramfs (busybox, boot modules, payload). */
+  initramfsBytes?: number;
   boot?: { accel: string; bootToSshMs?: number; qemuExit?: string };
   scenarios: ScenarioResult[];
   splats: Splat[];
