@@ -37,8 +37,13 @@ deps:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-build: node_modules/.package-lock.json
+# tsc takes seconds: only run it when a source changed.
+TS_SOURCES := $(shell find lab scenarios test -name '*.ts' 2>/dev/null)
+dist/.built: $(TS_SOURCES) tsconfig.json node_modules/.package-lock.json
 	npx tsc -p tsconfig.json
+	@touch $@
+
+build: dist/.built
 
 lab: deps build
 	$(LAB) run $(LAB_ARGS)

@@ -67,6 +67,8 @@ export function classifyLine(line: string): SplatKind | undefined {
 export interface WatcherEvents {
   onSplat?: (s: Splat) => void;
   onPanic?: (s: Splat) => void;
+  /** Every console line, cleaned of escape sequences. */
+  onLine?: (line: string) => void;
 }
 
 // Inside an open splat, other trigger lines (the "Oops" after a "BUG:", the
@@ -115,6 +117,7 @@ export class ConsoleWatcher {
   private line(raw: string): void {
     const line = raw.replace(ANSI, '').replace(/\r/g, '');
     this.lineNo++;
+    this.events.onLine?.(line);
     const body = line.replace(TIMESTAMP, '').trim();
     const kind = classifyLine(line);
     const ts = timestampOf(line);

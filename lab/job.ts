@@ -3,12 +3,12 @@
 // check the counters, unload, collect, power off.  Whatever happens, the
 // guest and the SSH session are ended and the job gets exactly one verdict.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildModules, type BuiltModule, type SourceTree } from './build.js';
 import { ConsoleWatcher, type Splat } from './console.js';
-import { buildInitramfs, GUEST_MODULES_DIR, GUEST_SCENARIOS_DIR, type Rootfs } from './images.js';
+import { buildInitramfs, GUEST_MODULES_DIR, GUEST_SCENARIOS_DIR, SSHD_LISTENING, type Rootfs } from './images.js';
 import type { KernelTree } from './kernels.js';
 import type { Job } from './plan.js';
 import { describeExec, execOk, Remote, type ExecResult, type KeyPair } from './remote.js';
@@ -72,6 +72,25 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, "'\\''")}'`;
 }
 
+/** The guest init's own failure message, or the console's last line, to explain a boot failure. */
+export function bootHintOf(console: string): string {
+  const lines = console.split('\n').map((l) => l.trim()).filter(Boolean);
+  const failed = lines.filter((l) => /nexus-init: FAILED/.test(l)).at(-1);
+  const last = failed ?? lines.at(-1);
+  return last ? ` (console: ${last.length > 160 ? `${last.slice(0, 157)}...` : last})` : ' (the console is empty)';
+}
+
+async function bootHint(consolePath: string): Promise<string> {
+  return bootHintOf(await readFile(consolePath, 'latin1').catch(() => ''));
+}
+
+/** Poll `cond` until it holds, the deadline passes or the signal aborts. */
+async function waitUntil(cond: () => boolean, deadline: number, signal: AbortSignal): Promise<void> {
+  while (!cond() && Date.now() < deadline && !signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Counters that are not zero once every scenario is over: leaked objects. */
 export function leaks(values: Record<string, number>): string[] {
   return Object.entries(values)
@@ -113,10 +132,14 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
   const input: Pick<VerdictInput, 'buildError' | 'bootError' | 'timeout' | 'infraError'> = {};
   const problems: string[] = [];
   const folder = new EventFolder();
+  let sshdListening = false;
   const watcher = new ConsoleWatcher({
     onPanic: (s) => {
       panic = s;
       abort.abort(new Error('kernel panic'));
+    },
+    onLine: (line) => {
+      if (SSHD_LISTENING.test(line)) sshdListening = true;
     },
   });
   let vm: Vm | undefined;
@@ -200,18 +223,29 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
     );
     rec.boot = { accel: ctx.accel.used };
     const theVm = vm;
-    remote = await Remote.connect({
-      host: '127.0.0.1',
-      port: sshPort,
-      username: 'root',
-      privateKey: ctx.keys.privateKey,
-      hostKey: ctx.rootfs.hostKey,
-      deadline: Date.now() + ctx.timeouts.bootMs,
-      signal: abort.signal,
-      shouldStop: () => (theVm.exited() ? 'QEMU exited before SSH was ready' : undefined),
-    }).catch((e: Error) => {
+    const bootDeadline = Date.now() + ctx.timeouts.bootMs;
+    // Connect once sshd listens: before that, user-mode networking accepts
+    // the connection and holds it until the attempt times out.
+    await waitUntil(() => sshdListening || theVm.exited(), bootDeadline, abort.signal);
+    if (abort.signal.aborted) throw abort.signal.reason;
+    remote = await (sshdListening
+      ? Remote.connect({
+          host: '127.0.0.1',
+          port: sshPort,
+          username: 'root',
+          privateKey: ctx.keys.privateKey,
+          hostKey: ctx.rootfs.hostKey,
+          deadline: bootDeadline,
+          signal: abort.signal,
+          shouldStop: () => (theVm.exited() ? 'QEMU exited before SSH was ready' : undefined),
+        })
+      : Promise.reject(
+          new Error(theVm.exited() ? 'QEMU exited before sshd started' : `sshd did not start within ${Math.round(ctx.timeouts.bootMs / 1000)} s`),
+        )
+    ).catch(async (e: Error) => {
       if (abort.signal.aborted) throw abort.signal.reason;
-      input.bootError = e.message;
+      await theVm.stop();
+      input.bootError = `${e.message}${await bootHint(join(jobDir, 'console.log'))}`;
       return undefined;
     });
     if (!remote) return;

@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseCounters } from '../../scenarios/lib/guest.js';
-import { leaks } from '../../lab/job.js';
-import { timeoutsFor } from '../../lab/job.js';
+import { bootHintOf, leaks, timeoutsFor } from '../../lab/job.js';
 
 test('the debugfs counters file parses to numbers', () => {
   assert.equal(parseCounters('teams 2\nports 0\n'), { teams: 2, ports: 0 });
@@ -20,6 +19,13 @@ test('deadlines grow under TCG and with --timeout-scale, and the job deadline bo
   assert.ok(tcg.bootMs > kvm.bootMs && tcg.runnerMs > kvm.runnerMs);
   assert.is(timeoutsFor('tcg', 2).bootMs, tcg.bootMs * 2);
   for (const t of [kvm, tcg]) assert.ok(t.jobMs > t.buildMs + t.bootMs + t.runnerMs, 'the phases fit in the job');
+});
+
+test('a boot failure is explained by the guest init, else by the last console line', () => {
+  const console = '[    3.1] Run /init as init process\n[    3.5] nexus-init: FAILED: no root disk /dev/vda\nnexus-init: FAILED: no root disk /dev/vda\n[    4.6] reboot: Power down\n';
+  assert.is(bootHintOf(console), ' (console: nexus-init: FAILED: no root disk /dev/vda)');
+  assert.is(bootHintOf('[ 1.0] Linux version 6.1\n[ 2.0] last words\n'), ' (console: [ 2.0] last words)');
+  assert.is(bootHintOf(''), ' (the console is empty)');
 });
 
 test.run();

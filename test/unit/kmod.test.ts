@@ -16,7 +16,7 @@ test('6.1: virtio is modular; the closure lists dependencies first, each once', 
   assert.equal(order, [
     'virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_ring', 'virtio', 'virtio_pci', 'virtio_blk', 'failover',
     'net_failover', 'virtio_net',
-  ]);
+  ], 'crc32c and ext4 are built into the cloud flavour');
 });
 
 test('6.12: virtio_pci is built in, modules are .ko.xz', () => {
@@ -29,6 +29,14 @@ test('6.12: virtio_pci is built in, modules are .ko.xz', () => {
     'kernel/drivers/net/net_failover.ko.xz',
     'kernel/drivers/net/virtio_net.ko.xz',
   ]);
+});
+
+test('6.1 generic flavour: ext4 is a module too, loaded after its dependencies', () => {
+  const deps = parseModulesDep(fixture('kmod', 'modules.dep-6.1-generic'));
+  const builtin = parseModulesBuiltin(fixture('kmod', 'modules.builtin-6.1-generic'));
+  const order = moduleClosure(BOOT_MODULES, deps, builtin).map(moduleName);
+  assert.equal(order.slice(-5), ['crc32c_generic', 'crc16', 'mbcache', 'jbd2', 'ext4']);
+  assert.ok(order.indexOf('virtio_pci') < order.indexOf('virtio_blk'));
 });
 
 test('an unknown module or a broken modules.dep is an error', () => {
