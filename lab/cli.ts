@@ -28,7 +28,8 @@ Usage:
 Selecting jobs (plan and run):
   --kernels LIST       comma-separated kernel ids from the matrix, or "all"
                        (default: the kernels the matrix marks default)
-  --profile NAME       ${PROFILES.map((p) => `${p.name}: ${p.description}`).join('; ')} (default quick)
+  --profile NAME       the kind of guest and how Nexus gets into it (default quick):
+${PROFILES.map((p) => `                         ${p.name.padEnd(7)}${p.description}`).join('\n')}
   --suites LIST        comma-separated suites instead of the profile's
   --shard K/N          only the K-th of N deterministic slices of the plan
   --matrix PATH        kernel matrix (default images/kernels.json)

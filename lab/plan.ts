@@ -13,7 +13,7 @@ export interface ProfileInfo {
 export const PROFILES: readonly ProfileInfo[] = [
   {
     name: 'quick',
-    description: 'small Debian image, modules built on the host and loaded with insmod',
+    description: 'small Debian guest, modules built on the host, loaded with insmod',
     suites: ['smoke'],
   },
 ];
