@@ -3,9 +3,10 @@
 // extracted headers, with W=1, cached by source hash and kernel version.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
+import { listFiles } from './files.js';
 import { run, runChecked, describeEnd, succeeded } from './proc.js';
 import type { KernelTree } from './kernels.js';
 
@@ -68,22 +69,10 @@ function isSourceFile(rel: string): boolean {
   return !BUILD_DEBRIS.test(rel);
 }
 
-async function listFiles(dir: string, root = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, e.name);
-    const rel = relative(root, full);
-    if (!isSourceFile(rel)) continue;
-    if (e.isDirectory()) out.push(...(await listFiles(full, root)));
-    else if (e.isFile() || e.isSymbolicLink()) out.push(rel);
-  }
-  return out.sort();
-}
-
 /** Content hash of a source tree (paths, modes and contents; build debris ignored). */
 export async function hashSourceTree(dir: string): Promise<string> {
   const h = createHash('sha256');
-  for (const rel of await listFiles(dir)) {
+  for (const rel of await listFiles(dir, isSourceFile)) {
     const full = join(dir, rel);
     const st = await stat(full);
     h.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
@@ -150,16 +139,6 @@ export function loadOrder(mods: readonly BuiltModule[]): BuiltModule[] {
   };
   for (const m of [...mods].sort((a, b) => a.name.localeCompare(b.name))) visit(m);
   return out;
-}
-
-async function findKos(dir: string, root = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await findKos(full, root)));
-    else if (e.name.endsWith('.ko')) out.push(relative(root, full));
-  }
-  return out.sort();
 }
 
 export interface BuildRequest {
@@ -240,7 +219,7 @@ export async function buildModules(req: BuildRequest): Promise<BuildResult> {
 
     const expected = req.source.dkms.modules.length > 0
       ? req.source.dkms.modules.map((m) => join(m.location, `${m.name}.ko`))
-      : await findKos(tree);
+      : (await listFiles(tree)).filter((rel) => rel.endsWith('.ko'));
     const missing = expected.filter((rel) => !existsSync(join(tree, rel)));
     if (expected.length === 0 || missing.length > 0) {
       const what = expected.length === 0 ? 'no .ko file was produced' : `missing ${missing.join(', ')}`;

@@ -142,11 +142,11 @@ async function cmdRun(o: RunOptions): Promise<number> {
       controller.abort(sig);
       // If winding down hangs, end the processes anyway.
       setTimeout(() => {
-        killAll(sig);
+        killAll();
         process.exit(130);
       }, 30_000).unref();
     } else {
-      killAll(sig);
+      killAll();
       process.exit(130);
     }
   };
@@ -168,7 +168,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
   if (record.accel) process.stdout.write(`accelerator: ${record.accel.used} (${record.accel.reason})\n`);
   const left = liveProcesses();
   if (left.length > 0) process.stderr.write(`warning: ending ${left.length} leftover process(es)\n`);
-  killAll('end of run');
+  killAll();
   if (controller.signal.aborted) return 130;
   return record.summary?.ok ? 0 : 1;
 }
@@ -209,7 +209,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-process.on('exit', () => killAll('exit'));
+process.on('exit', () => killAll());
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

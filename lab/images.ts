@@ -13,10 +13,10 @@
 // initramfs plus a virtio disk reaches init in 3.4 s and reads only the
 // blocks it uses.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { chmod, copyFile, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
+import { listFiles } from './files.js';
 import { moduleClosure, moduleName, parseModulesBuiltin, parseModulesDep } from './kmod.js';
 import { runChecked } from './proc.js';
 import type { KernelTree } from './kernels.js';
@@ -56,24 +56,10 @@ export function parseRecipe(text: string): RootfsRecipe {
   return r as RootfsRecipe;
 }
 
-async function listTree(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const full = join(d, e.name);
-      if (e.isDirectory()) await walk(full);
-      else out.push(relative(dir, full));
-    }
-  };
-  await walk(dir);
-  return out.sort();
-}
-
 /** Hash of everything that goes into the rootfs image. */
 export async function recipeHash(recipeText: string, overlayDir: string): Promise<string> {
   const h = createHash('sha256').update(BUILDER_VERSION).update('\0').update(recipeText);
-  for (const rel of await listTree(overlayDir)) {
+  for (const rel of await listFiles(overlayDir)) {
     h.update(`\0${rel}\0`).update(await readFile(join(overlayDir, rel)));
   }
   return h.digest('hex').slice(0, 16);

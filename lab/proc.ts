@@ -54,7 +54,7 @@ export function describeEnd(r: ProcResult): string {
 
 interface LiveEntry {
   command: string;
-  terminate: (reason: string) => void;
+  terminate: () => void;
 }
 
 const live = new Map<number, LiveEntry>();
@@ -65,8 +65,8 @@ export function liveProcesses(): { pid: number; command: string }[] {
 }
 
 /** Terminate every process this lab owns (used on SIGINT/SIGTERM and at exit). */
-export function killAll(reason: string): void {
-  for (const entry of live.values()) entry.terminate(reason);
+export function killAll(): void {
+  for (const entry of live.values()) entry.terminate();
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
@@ -87,7 +87,7 @@ export interface OwnedProcess {
   /** Resolves when the process has ended, however it ended. Never rejects. */
   done: Promise<ProcResult>;
   /** SIGTERM the group, SIGKILL after the grace period. */
-  terminate: (reason?: string) => void;
+  terminate: () => void;
   /** True once the process has exited. */
   exited: () => boolean;
 }
@@ -126,9 +126,8 @@ export function spawnOwned(file: string, args: readonly string[], opts: SpawnOpt
   });
   const pid = sub.pid;
 
-  const terminate = (reason = 'terminated') => {
+  const terminate = () => {
     if (finished || pid === undefined) return;
-    void reason;
     signalGroup(pid, 'SIGTERM');
     if (!killTimer) {
       killTimer = setTimeout(() => {
@@ -160,12 +159,12 @@ export function spawnOwned(file: string, args: readonly string[], opts: SpawnOpt
 
   const deadline = setTimeout(() => {
     timedOut = true;
-    terminate('deadline');
+    terminate();
   }, opts.timeoutMs);
   deadline.unref();
   const onAbort = () => {
     cancelled = true;
-    terminate('cancelled');
+    terminate();
   };
   if (opts.signal) {
     if (opts.signal.aborted) onAbort();

@@ -131,7 +131,7 @@ export async function probeAccel(kernel: string, workDir: string, want: 'auto' |
     signal,
     killGraceMs: 1000,
     onStderrLine: (line) => {
-      if (/KVM internal error|failed to initialize kvm/i.test(line)) probe.terminate('kvm failed');
+      if (/KVM internal error|failed to initialize kvm/i.test(line)) probe.terminate();
     },
   });
   const silent = setTimeout(() => {
@@ -139,7 +139,7 @@ export async function probeAccel(kernel: string, workDir: string, want: 'auto' |
       .then((st) => st.size === 0)
       .catch(() => true)
       .then((empty) => {
-        if (empty) probe.terminate('silent');
+        if (empty) probe.terminate();
       });
   }, 5000);
   const r = await probe.done;
@@ -255,7 +255,7 @@ export class Vm {
         }
         await this.waitExit(3000);
       }
-      if (!this.proc.exited()) this.proc.terminate('stop');
+      if (!this.proc.exited()) this.proc.terminate();
       const r = await this.proc.done;
       await this.follower.stop();
       if (this.spec.qmpSocket) await rm(this.spec.qmpSocket, { force: true });

@@ -54,7 +54,7 @@ test('killAll ends every live process (what Ctrl-C does)', async () => {
   const a = spawnOwned('sleep', ['60'], { timeoutMs: 60_000 });
   const b = spawnOwned('sleep', ['60'], { timeoutMs: 60_000 });
   assert.is(liveProcesses().length, 2);
-  killAll('test');
+  killAll();
   const [ra, rb] = await Promise.all([a.done, b.done]);
   assert.is(ra.signal, 'SIGTERM');
   assert.is(rb.signal, 'SIGTERM');
