@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
 import { compareDebVersions } from './debversion.js';
-import { runChecked } from './proc.js';
+import { describeEnd, run, runChecked } from './proc.js';
 
 export interface KernelSpec {
   /** Short name used in job ids and on the command line, e.g. "6.12-cloud". */
@@ -179,26 +179,70 @@ export function parseHeaderDepends(showText: string): { common: string; kbuild: 
 
 const APT_TIMEOUT = 120_000;
 
-/** Resolve a spec to exact packages with apt-cache (reads the host's package lists only). */
-export async function resolveKernel(spec: KernelSpec, signal?: AbortSignal): Promise<ResolvedKernel> {
+/** Split `apt-cache show` output into its package stanzas. */
+export function splitStanzas(text: string): { package: string; version: string; text: string }[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((t) => ({
+      package: /^Package:\s*(\S+)/m.exec(t)?.[1] ?? '',
+      version: /^Version:\s*(\S+)/m.exec(t)?.[1] ?? '',
+      text: t,
+    }))
+    .filter((st) => st.package !== '');
+}
+
+/**
+ * Resolve specs to exact packages with apt-cache (reads the host's package
+ * lists only).  Each apt-cache call loads the whole cache (about a second),
+ * so all specs share three calls; a spec that cannot be resolved gets its
+ * own error and does not stop the others.
+ */
+export async function resolveKernels(
+  specs: readonly KernelSpec[],
+  signal?: AbortSignal,
+): Promise<Map<string, ResolvedKernel | Error>> {
   const opts = { timeoutMs: APT_TIMEOUT, signal };
-  const names = (await runChecked('apt-cache', ['pkgnames', 'linux-image-'], opts)).split('\n');
-  const images = matchImagePackages(spec, names);
-  if (images.length === 0) chooseKernel(spec, images, []);
-  const versions = parseMadison(await runChecked('apt-cache', ['madison', ...images.map((i) => i.name)], opts));
-  const { image, abi, version } = chooseKernel(spec, images, versions);
-  const headers = `linux-headers-${abi}-${spec.flavour}`;
-  const show = await runChecked('apt-cache', ['show', `${headers}=${version}`], opts);
-  const { common, kbuild } = parseHeaderDepends(show);
-  return {
-    id: spec.id,
-    series: spec.series,
-    flavour: spec.flavour,
-    abi,
-    release: `${abi}-${spec.flavour}`,
-    version,
-    packages: { image, headers, common, kbuild },
+  const out = new Map<string, ResolvedKernel | Error>();
+  const attempt = <T>(spec: KernelSpec, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (e) {
+      out.set(spec.id, e as Error);
+      return undefined;
+    }
   };
+
+  const names = (await runChecked('apt-cache', ['pkgnames', 'linux-image-'], opts)).split('\n');
+  const images = new Map(specs.map((spec) => [spec.id, matchImagePackages(spec, names)]));
+  const candidates = [...new Set([...images.values()].flat().map((i) => i.name))];
+  const versions = candidates.length > 0 ? parseMadison(await runChecked('apt-cache', ['madison', ...candidates], opts)) : [];
+
+  const chosen = specs.flatMap((spec) => {
+    const c = attempt(spec, () => chooseKernel(spec, images.get(spec.id)!, versions));
+    return c ? [{ spec, ...c, headers: `linux-headers-${c.abi}-${spec.flavour}` }] : [];
+  });
+  if (chosen.length === 0) return out;
+
+  // Not runChecked: one missing headers package must not hide the others.
+  const show = await run('apt-cache', ['show', ...chosen.map((c) => `${c.headers}=${c.version}`)], opts);
+  const stanzas = splitStanzas(show.stdout);
+  for (const c of chosen) {
+    attempt(c.spec, () => {
+      const stanza = stanzas.find((st) => st.package === c.headers && st.version === c.version);
+      if (!stanza) throw new Error(`apt-cache knows no ${c.headers} ${c.version}: ${show.stderr.trim() || describeEnd(show)}`);
+      const { common, kbuild } = parseHeaderDepends(stanza.text);
+      out.set(c.spec.id, {
+        id: c.spec.id,
+        series: c.spec.series,
+        flavour: c.spec.flavour,
+        abi: c.abi,
+        release: `${c.abi}-${c.spec.flavour}`,
+        version: c.version,
+        packages: { image: c.image, headers: c.headers, common, kbuild },
+      });
+    });
+  }
+  return out;
 }
 
 /** Cache directory name of a resolved kernel: exact release and package version. */

@@ -9,7 +9,7 @@ import type { SourceTree } from './build.js';
 import { gitInfo, hostInfo } from './host.js';
 import { ensureRootfs, type Rootfs } from './images.js';
 import { runJob, timeoutsFor, type JobContext } from './job.js';
-import { fetchKernel, loadMatrix, resolveKernel, type KernelTree, type ResolvedKernel } from './kernels.js';
+import { fetchKernel, loadMatrix, resolveKernels, type KernelTree } from './kernels.js';
 import { plan, shard, type Job, type Shard } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { generateKeyPair } from './remote.js';
@@ -154,11 +154,13 @@ export async function runLab(
 
     await timed('kernels', async () => {
       const specs = [...new Map(jobs.map((j) => [j.kernel.id, j.kernel])).values()];
+      progress.step(`resolving ${specs.map((s) => s.id).join(', ')}`);
+      const resolved = await resolveKernels(specs, signal).catch((e: Error) => new Map(specs.map((s) => [s.id, e])));
       await Promise.all(
         specs.map(async (spec) => {
           try {
-            progress.step(`kernel ${spec.id}: resolving`);
-            const rk: ResolvedKernel = await resolveKernel(spec, signal);
+            const rk = resolved.get(spec.id) ?? new Error('not resolved');
+            if (rk instanceof Error) throw rk;
             record.kernels.push(rk);
             const tree = await fetchKernel(rk, o.cacheDir, signal, (s) => progress.step(`kernel ${spec.id}: ${s}`));
             progress.step(`kernel ${spec.id}: ${rk.release} ${rk.version}${tree.cached ? ' (cached)' : ''}`);

@@ -8,6 +8,7 @@ import {
   parseMadison,
   parseMatrix,
   relocateHeadersMakefile,
+  splitStanzas,
   type KernelSpec,
 } from '../../lab/kernels.js';
 import { fixture } from '../helpers.js';
@@ -67,6 +68,16 @@ test('finds the -common and kbuild packages in real headers metadata', () => {
     kbuild: 'linux-kbuild-6.12.117+deb12',
   });
   assert.throws(() => parseHeaderDepends('Package: x\n'), /no Depends/);
+});
+
+test('one apt-cache show of several packages splits into their stanzas', () => {
+  const both = `${fixture('apt', 'show-headers-6.1.txt').trimEnd()}\n\n${fixture('apt', 'show-headers-6.12.txt')}`;
+  const stanzas = splitStanzas(both);
+  assert.equal(stanzas.map((st) => [st.package, st.version]), [
+    ['linux-headers-6.1.0-56-cloud-amd64', '6.1.192-2'],
+    ['linux-headers-6.12.117+deb12-cloud-amd64', '6.12.117-1~deb12u1'],
+  ]);
+  assert.is(parseHeaderDepends(stanzas[1]!.text).kbuild, 'linux-kbuild-6.12.117+deb12');
 });
 
 test('points the headers Makefile into the cache', () => {
