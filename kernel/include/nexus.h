@@ -10,12 +10,13 @@
 #ifndef _UAPI_NEXUS_H
 #define _UAPI_NEXUS_H
 
-#ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/ioctl.h>
-#else
-#include <stdint.h>
-#include <sys/ioctl.h>
+
+#ifndef __KERNEL__
+#ifndef __user
+#define __user
+#endif
 #endif
 
 #define NEXUS_DEVICE_NAME		"nexus"
@@ -54,5 +55,224 @@
 #define B_ABSOLUTE_TIMEOUT		0x10
 #define B_KILL_CAN_INTERRUPT		0x20
 #define B_INFINITE_TIMEOUT		0x7fffffffffffffffLL
+
+/* Limits (Haiku's). */
+#define NEXUS_PORT_MAX_CAPACITY		4096
+#define NEXUS_PORT_MAX_MESSAGE_SIZE	(256 * 1024)
+
+/* Semaphore release flags (B_DO_NOT_RESCHEDULE is above). */
+#define B_RELEASE_ALL			0x08
+#define B_RELEASE_IF_WAITING_ONLY	0x10
+
+typedef __s32 nexus_port_id_t;
+typedef __s32 nexus_sem_id_t;
+typedef __s32 nexus_team_id_t;
+typedef __s32 nexus_thread_id_t;
+
+/*
+ * Ports.  Every request is read, acted on and written back; the status of
+ * the operation is in ret.
+ */
+
+struct nexus_port_info {
+	__s32 port;
+	__s32 team;
+	char name[B_OS_NAME_LENGTH];
+	__s32 capacity;
+	__s32 queue_count;
+	__s32 total_count;
+};
+
+struct nexus_port_message_info {
+	__kernel_size_t size;
+	__kernel_uid32_t sender;
+	__kernel_gid32_t sender_group;
+	__kernel_pid_t sender_team;
+};
+
+struct nexus_port_create {
+	const char __user *name;
+	__kernel_size_t size;		/* bytes readable at name */
+	__s32 capacity;
+	__s32 id;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_id {
+	__s32 id;
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_find_req {
+	const char __user *name;
+	__kernel_size_t size;
+	__s32 id;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_get_next_port {
+	__kernel_pid_t team;
+	__s32 cookie;			/* last id returned, 0 to start */
+	struct nexus_port_info info;	/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_read {
+	__s32 id;
+	__s32 __user *code;		/* out: the message code */
+	void __user *buffer;
+	__kernel_size_t size;		/* in: buffer size; out: bytes copied */
+	__u32 flags;
+	__s64 timeout;
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_write {
+	__s32 id;
+	const __s32 __user *code;
+	const void __user *buffer;
+	__kernel_size_t size;
+	__u32 flags;
+	__s64 timeout;
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_get_info {
+	__s32 id;
+	struct nexus_port_info __user *info;
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_get_message_info {
+	__s32 id;
+	__kernel_size_t size;		/* sizeof(*info) as the caller knows it */
+	__u32 flags;
+	__s64 timeout;
+	struct nexus_port_message_info __user *info;
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_set_owner {
+	__s32 id;
+	__s32 team;
+	__s32 ret;			/* out */
+};
+
+#define NEXUS_PORT_CREATE	_IOWR(NEXUS_IOCTL_MAGIC, 10, struct nexus_port_create)
+#define NEXUS_PORT_CLOSE	_IOWR(NEXUS_IOCTL_MAGIC, 11, struct nexus_port_id)
+#define NEXUS_PORT_FIND		_IOWR(NEXUS_IOCTL_MAGIC, 12, struct nexus_port_find_req)
+#define NEXUS_GET_NEXT_PORT_FOR_TEAM \
+	_IOWR(NEXUS_IOCTL_MAGIC, 13, struct nexus_get_next_port)
+#define NEXUS_PORT_DELETE	_IOWR(NEXUS_IOCTL_MAGIC, 30, struct nexus_port_id)
+#define NEXUS_PORT_READ		_IOWR(NEXUS_IOCTL_MAGIC, 31, struct nexus_port_read)
+#define NEXUS_PORT_WRITE	_IOWR(NEXUS_IOCTL_MAGIC, 32, struct nexus_port_write)
+#define NEXUS_PORT_INFO		_IOWR(NEXUS_IOCTL_MAGIC, 33, struct nexus_port_get_info)
+#define NEXUS_PORT_MESSAGE_INFO \
+	_IOWR(NEXUS_IOCTL_MAGIC, 34, struct nexus_port_get_message_info)
+#define NEXUS_SET_PORT_OWNER	_IOWR(NEXUS_IOCTL_MAGIC, 35, struct nexus_port_set_owner)
+
+/* Semaphores. */
+
+struct nexus_sem_info {
+	__s32 sem;
+	__s32 team;
+	char name[B_OS_NAME_LENGTH];
+	__s32 count;
+	__s32 latest_holder;
+};
+
+struct nexus_sem_create {
+	const char __user *name;	/* read up to B_OS_NAME_LENGTH bytes */
+	__s32 count;
+	__s32 id;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_sem_op {
+	__s32 id;
+	__s32 count;
+	__u32 flags;
+	__s64 timeout;
+	__s32 ret;			/* out */
+};
+
+struct nexus_sem_delete_req {
+	__s32 id;
+	__s32 ret;			/* out */
+};
+
+struct nexus_sem_count_req {
+	__s32 id;
+	__s32 count;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_sem_info_req {
+	__s32 id;
+	__s32 team;
+	struct nexus_sem_info info;	/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_sem_next_info {
+	__s32 team;			/* 0: every team */
+	__s32 cookie;			/* last id returned, 0 to start */
+	struct nexus_sem_info info;	/* out */
+	__s32 ret;			/* out */
+};
+
+#define NEXUS_SEM_CREATE	_IOWR(NEXUS_IOCTL_MAGIC, 40, struct nexus_sem_create)
+#define NEXUS_SEM_ACQUIRE	_IOWR(NEXUS_IOCTL_MAGIC, 41, struct nexus_sem_op)
+#define NEXUS_SEM_RELEASE	_IOWR(NEXUS_IOCTL_MAGIC, 42, struct nexus_sem_op)
+#define NEXUS_SEM_DELETE	_IOWR(NEXUS_IOCTL_MAGIC, 43, struct nexus_sem_delete_req)
+#define NEXUS_SEM_COUNT		_IOWR(NEXUS_IOCTL_MAGIC, 44, struct nexus_sem_count_req)
+#define NEXUS_SEM_INFO		_IOWR(NEXUS_IOCTL_MAGIC, 45, struct nexus_sem_info_req)
+#define NEXUS_SEM_NEXT_INFO	_IOWR(NEXUS_IOCTL_MAGIC, 46, struct nexus_sem_next_info)
+
+/*
+ * Threads.  SPAWN takes a pointer although its number is _IO (kept for
+ * compatibility); WAIT_NEWBORN returns a tid; RESUME and SET_RETURN_CODE
+ * take their argument by value.
+ */
+
+struct nexus_thread_spawn {
+	const char __user *name;
+	__s32 father;
+};
+
+struct nexus_thread_set_name_req {
+	const char __user *name;
+	__kernel_size_t size;
+};
+
+struct nexus_thread_rw {
+	__s32 sender;
+	__s32 receiver;
+	void __user *buffer;
+	__kernel_ssize_t size;
+	__u32 flags;
+	__s64 timeout;
+	__s32 return_code;
+	__s32 ret;			/* out */
+};
+
+struct nexus_thread_waitfor_req {
+	__s32 receiver;
+	__u32 flags;
+	__s64 timeout;
+	__s32 return_code;		/* out */
+	__s32 ret;			/* out */
+};
+
+#define NEXUS_THREAD_SPAWN		_IO(NEXUS_IOCTL_MAGIC, 1)
+#define NEXUS_THREAD_SET_NAME		_IOW(NEXUS_IOCTL_MAGIC, 3, struct nexus_thread_set_name_req)
+#define NEXUS_THREAD_WAIT_NEWBORN	_IO(NEXUS_IOCTL_MAGIC, 4)
+#define NEXUS_THREAD_CLONE_EXECUTED	_IO(NEXUS_IOCTL_MAGIC, 5)
+#define NEXUS_THREAD_RESUME		_IO(NEXUS_IOCTL_MAGIC, 6)
+#define NEXUS_THREAD_SET_RETURN_CODE	_IO(NEXUS_IOCTL_MAGIC, 7)
+#define NEXUS_THREAD_READ		_IOWR(NEXUS_IOCTL_MAGIC, 20, struct nexus_thread_rw)
+#define NEXUS_THREAD_WRITE		_IOWR(NEXUS_IOCTL_MAGIC, 21, struct nexus_thread_rw)
+#define NEXUS_THREAD_HAS_DATA		_IOWR(NEXUS_IOCTL_MAGIC, 22, struct nexus_thread_rw)
+#define NEXUS_THREAD_WAITFOR		_IOWR(NEXUS_IOCTL_MAGIC, 23, struct nexus_thread_waitfor_req)
 
 #endif /* _UAPI_NEXUS_H */
