@@ -273,6 +273,7 @@ struct nexus_thread_waitfor_req {
 #define NEXUS_THREAD_READ		_IOWR(NEXUS_IOCTL_MAGIC, 20, struct nexus_thread_rw)
 #define NEXUS_THREAD_WRITE		_IOWR(NEXUS_IOCTL_MAGIC, 21, struct nexus_thread_rw)
 #define NEXUS_THREAD_HAS_DATA		_IOWR(NEXUS_IOCTL_MAGIC, 22, struct nexus_thread_rw)
-#define NEXUS_THREAD_WAITFOR		_IOWR(NEXUS_IOCTL_MAGIC, 23, struct nexus_thread_waitfor_req)
+#define NEXUS_THREAD_WAITFOR \
+	_IOWR(NEXUS_IOCTL_MAGIC, 23, struct nexus_thread_waitfor_req)
 
 #endif /* _UAPI_NEXUS_H */

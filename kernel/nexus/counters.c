@@ -14,6 +14,11 @@ atomic_long_t nexus_counters[NEXUS_NR_COUNTERS];
 
 static const char * const nexus_counter_names[NEXUS_NR_COUNTERS] = {
 	[NEXUS_COUNTER_TEAMS] = "teams",
+	[NEXUS_COUNTER_PORTS] = "ports",
+	[NEXUS_COUNTER_SEMS] = "sems",
+	[NEXUS_COUNTER_PORT_MESSAGES] = "port_messages",
+	[NEXUS_COUNTER_PORT_BYTES] = "port_bytes",
+	[NEXUS_COUNTER_WAITERS] = "waiters",
 };
 
 static struct dentry *nexus_debugfs_dir;

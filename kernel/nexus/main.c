@@ -11,6 +11,8 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/uaccess.h>
 
 #include <nexus.h>
 
@@ -39,16 +41,65 @@ static int nexus_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/* The requests of /dev/nexus and who carries them out. */
+static const struct nexus_ioctl_desc {
+	unsigned int cmd;
+	long (*handler)(struct nexus_team *team, unsigned int cmd, void *req);
+} nexus_ioctls[] = {
+	{ NEXUS_PORT_CREATE, nexus_port_ioctl },
+	{ NEXUS_PORT_CLOSE, nexus_port_ioctl },
+	{ NEXUS_PORT_FIND, nexus_port_ioctl },
+	{ NEXUS_GET_NEXT_PORT_FOR_TEAM, nexus_port_ioctl },
+	{ NEXUS_PORT_DELETE, nexus_port_ioctl },
+	{ NEXUS_PORT_READ, nexus_port_ioctl },
+	{ NEXUS_PORT_WRITE, nexus_port_ioctl },
+	{ NEXUS_PORT_INFO, nexus_port_ioctl },
+	{ NEXUS_PORT_MESSAGE_INFO, nexus_port_ioctl },
+	{ NEXUS_SET_PORT_OWNER, nexus_port_ioctl },
+	{ NEXUS_SEM_CREATE, nexus_sem_ioctl },
+	{ NEXUS_SEM_ACQUIRE, nexus_sem_ioctl },
+	{ NEXUS_SEM_RELEASE, nexus_sem_ioctl },
+	{ NEXUS_SEM_DELETE, nexus_sem_ioctl },
+	{ NEXUS_SEM_COUNT, nexus_sem_ioctl },
+	{ NEXUS_SEM_INFO, nexus_sem_ioctl },
+	{ NEXUS_SEM_NEXT_INFO, nexus_sem_ioctl },
+};
+
+/* Room for the largest request struct. */
+#define NEXUS_MAX_REQ_SIZE	64
+
 static long nexus_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	struct nexus_team *team = filp->private_data;
+	void __user *argp = (void __user *)arg;
+	const struct nexus_ioctl_desc *desc = NULL;
+	u64 req[NEXUS_MAX_REQ_SIZE / sizeof(u64)];
+	size_t size = _IOC_SIZE(cmd);
+	long err;
+	int i;
 
 	/* A descriptor inherited by another process is not its team. */
 	if (!nexus_team_is_current(team))
 		return -EPERM;
 
-	/* No request is implemented by this slice of the module yet. */
-	return -ENOTTY;
+	for (i = 0; i < ARRAY_SIZE(nexus_ioctls); i++) {
+		if (nexus_ioctls[i].cmd == cmd) {
+			desc = &nexus_ioctls[i];
+			break;
+		}
+	}
+	if (!desc || WARN_ON_ONCE(size > sizeof(req)))
+		return -ENOTTY;
+
+	/* Every request is read whole, carried out and written back. */
+	if (copy_from_user(req, argp, size))
+		return -EFAULT;
+	err = desc->handler(team, cmd, req);
+	if (err)
+		return err;
+	if (copy_to_user(argp, req, size))
+		return -EFAULT;
+	return 0;
 }
 
 static const struct file_operations nexus_fops = {
@@ -113,6 +164,10 @@ static void __exit nexus_exit(void)
 	class_destroy(nexus_class);
 	cdev_del(&nexus_cdev);
 	unregister_chrdev_region(nexus_devt, 1);
+	/* No file is open any more: every team and object is gone. */
+	nexus_ports_exit();
+	nexus_sems_exit();
+	rcu_barrier();
 }
 
 module_init(nexus_init);
