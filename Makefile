@@ -7,17 +7,18 @@ SHELL := /bin/bash
 
 # Host tools the lab uses (kernel packages are downloaded, never installed).
 APT_PACKAGES := qemu-system-x86 mmdebstrap util-linux kmod cpio xz-utils zstd \
-	e2fsprogs gcc-12 make dwarves libelf-dev perl git ca-certificates
+	e2fsprogs gcc-12 make dwarves libelf-dev perl git ca-certificates \
+	gcc libc6-dev linux-libc-dev
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 LAB := node dist/lab/cli.js
 LAB_ARGS ?=
 
-.PHONY: help deps build lab test test-unit test-integration lint clean distclean
+.PHONY: help deps build native lab test test-unit test-integration lint clean distclean
 
 help:
 	@echo "make lab     run the default matrix (Linux 6.1 and 6.12 cloud, quick profile)"
 	@echo "make test    unit tests, kernel lint (checkpatch) and the integration run"
-	@echo "make build   compile the lab and the scenario bundle (dist/)"
+	@echo "make build   compile the lab and the scenario bundle (dist/), native parts included"
 	@echo "make clean   remove dist/ and results/ (make distclean also drops .cache/)"
 	@echo "LAB_ARGS='--kernels all' make lab   passes options to 'nexus-lab run'"
 
@@ -43,7 +44,47 @@ dist/.built: $(TS_SOURCES) tsconfig.json node_modules/.package-lock.json
 	npx tsc -p tsconfig.json
 	@touch $@
 
-build: dist/.built
+# Native userspace, built on the host for the guests (both Debian bookworm,
+# same glibc): libnexus.a (kernel/libnexus), the node binding nexus.node and
+# one program per scenarios/native/nexus-*.c, all linked with libnexus.a.
+# The guest gets them with the rest of dist/scenarios.
+NATIVE_CC ?= gcc
+NATIVE_CFLAGS ?= -O2
+NATIVE_BUILD := dist/native-build
+NATIVE_OUT := dist/scenarios/native
+LIBNEXUS := $(NATIVE_BUILD)/libnexus.a
+NATIVE_INCLUDES := -Ikernel/include -Ikernel/libnexus
+NATIVE_WARN := -Wall -Wextra -Werror -std=gnu11
+NATIVE_PROGRAMS := $(patsubst scenarios/native/%.c,$(NATIVE_OUT)/%,$(wildcard scenarios/native/nexus-*.c))
+# node_api.h: next to the node that runs the lab (<prefix>/include/node, the
+# link or its target), else /usr/include/node.  NODE_INCLUDE=<dir> overrides.
+NODE_INCLUDE ?= $(firstword $(foreach d,$(addsuffix /include/node,$(shell n=$$(command -v node 2>/dev/null) && \
+	for p in "$$n" "$$(readlink -f "$$n")"; do dirname "$$(dirname "$$p")"; done)) /usr/include/node,\
+	$(if $(wildcard $(d)/node_api.h),$(d))))
+
+$(LIBNEXUS): kernel/libnexus/libnexus.c kernel/libnexus/libnexus.h kernel/libnexus/Makefile kernel/include/nexus.h
+	$(MAKE) --no-print-directory -C kernel/libnexus O=$(abspath $(NATIVE_BUILD)) CC=$(NATIVE_CC) CFLAGS='$(NATIVE_CFLAGS)'
+
+# Header dependencies come from -MMD (dist/native-build/*.d).
+$(NATIVE_OUT)/nexus.node: scenarios/native/addon.c $(LIBNEXUS)
+	@if [ ! -f '$(NODE_INCLUDE)/node_api.h' ]; then \
+		echo "error: node's C headers (node_api.h) are missing: looked in <node prefix>/include/node and" \
+			"/usr/include/node. Install them (Debian: the nodejs package) or set NODE_INCLUDE=<dir>." >&2; \
+		exit 1; fi
+	@mkdir -p $(@D) $(NATIVE_BUILD)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) $(NATIVE_WARN) -fPIC -shared $(NATIVE_INCLUDES) -I$(NODE_INCLUDE) \
+		-MMD -MP -MF $(NATIVE_BUILD)/$(@F).d -o $@ $< $(LIBNEXUS) -lpthread
+
+$(NATIVE_PROGRAMS): $(NATIVE_OUT)/%: scenarios/native/%.c $(LIBNEXUS)
+	@mkdir -p $(@D) $(NATIVE_BUILD)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) $(NATIVE_WARN) $(NATIVE_INCLUDES) \
+		-MMD -MP -MF $(NATIVE_BUILD)/$(@F).d -o $@ $< $(LIBNEXUS) -lpthread
+
+-include $(wildcard $(NATIVE_BUILD)/*.d)
+
+native: $(NATIVE_OUT)/nexus.node $(NATIVE_PROGRAMS)
+
+build: dist/.built native
 
 lab: deps build
 	$(LAB) run $(LAB_ARGS)

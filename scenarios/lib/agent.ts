@@ -1,0 +1,206 @@
+// The client of nexus-agent (scenarios/native/nexus-agent.c): a second team
+// under the scenario's control, one command per line in, one JSON object per
+// line out, one command at a time.  Answers are matched to calls in order; a
+// call that misses its deadline rejects, and its late answer is dropped so
+// that later calls still get their own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The agent program, next to the compiled scenarios (dist/scenarios/native, /opt/nexus/scenarios/native in the guest). */
+export const AGENT_PATH = fileURLToPath(new URL('../native/nexus-agent', import.meta.url));
+
+export interface AgentOptions {
+  /** Run the agent as this uid (setpriv --reuid U --regid G --clear-groups). */
+  uid?: number;
+  /** With uid: the gid (default: the uid). */
+  gid?: number;
+  /** Another agent program (tests). */
+  path?: string;
+  /** Deadline for the ready line. */
+  startTimeoutMs?: number;
+}
+
+/** The agent's first line. */
+export interface AgentReady {
+  ready: true;
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Its /dev/nexus descriptor, or -errno of the open. */
+  fd?: number;
+}
+
+export type AgentAnswer = Record<string, any>;
+
+interface Pending {
+  line: string;
+  /** Set when the caller gave up (deadline): the answer is dropped. */
+  abandoned: boolean;
+  settle: (answer: AgentAnswer | Error) => void;
+}
+
+export class Agent {
+  /** Answers expected, in command order. */
+  private pending: Pending[] = [];
+  private onReady: ((line: string | undefined) => void) | undefined;
+  private ended = false;
+  private readonly exited: Promise<number | null>;
+  private spawnError: Error | undefined;
+  /** The ready line. */
+  info: AgentReady | undefined;
+
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      // Spawning failed: there is no process to wait for.
+      child.once('error', (err) => {
+        this.spawnError = err;
+        if (child.pid === undefined) resolve(null);
+      });
+    });
+    // A write to a dead agent must not take the runner down.
+    child.stdin!.on('error', () => {});
+  }
+
+  /** The agent's pid, which is also its team id. */
+  get pid(): number {
+    return this.info?.pid ?? this.child.pid ?? -1;
+  }
+
+  /** Start an agent; resolves once it printed its ready line. */
+  static async start(opts: AgentOptions = {}): Promise<Agent> {
+    const path = opts.path ?? AGENT_PATH;
+    const [cmd, args] =
+      opts.uid === undefined
+        ? [path, []]
+        : ['setpriv', ['--reuid', String(opts.uid), '--regid', String(opts.gid ?? opts.uid), '--clear-groups', path]];
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const a = new Agent(child);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => a.receive(line));
+    lines.on('close', () => void a.end());
+
+    const timeoutMs = opts.startTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const first = await new Promise<string | undefined>((resolve) => {
+      a.onReady = resolve;
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    clearTimeout(timer);
+    a.onReady = undefined;
+    let ready: Partial<AgentReady> | undefined;
+    try {
+      ready = first === undefined ? undefined : (JSON.parse(first) as Partial<AgentReady>);
+    } catch {
+      ready = undefined;
+    }
+    if (!ready || ready.ready !== true || typeof ready.pid !== 'number') {
+      await a.kill();
+      const why = a.spawnError
+        ? `${cmd}: ${a.spawnError.message}`
+        : first === undefined
+          ? `no ready line within ${timeoutMs} ms (exit code ${child.exitCode}, signal ${child.signalCode})`
+          : `got ${JSON.stringify(first)}`;
+      throw new Error(`nexus-agent did not start: ${why}`);
+    }
+    a.info = ready as AgentReady;
+    return a;
+  }
+
+  private receive(line: string): void {
+    if (this.onReady) {
+      this.onReady(line);
+      return;
+    }
+    const p = this.pending.shift();
+    if (!p) {
+      process.stderr.write(`nexus-agent ${this.pid}: unexpected line ${JSON.stringify(line)}\n`);
+      return;
+    }
+    if (p.abandoned) return;
+    let answer: AgentAnswer;
+    try {
+      answer = JSON.parse(line) as AgentAnswer;
+    } catch {
+      p.settle(new Error(`nexus-agent ${this.pid}: '${p.line}': answer is no JSON: ${JSON.stringify(line)}`));
+      return;
+    }
+    if (typeof answer.error === 'string') p.settle(new Error(`nexus-agent ${this.pid}: '${p.line}': ${answer.error}`));
+    else p.settle(answer);
+  }
+
+  private async end(): Promise<void> {
+    this.ended = true;
+    this.onReady?.(undefined);
+    // Say how it ended: the exit follows the end of its output closely.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.exited, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
+    const how = this.child.signalCode
+      ? `killed by ${this.child.signalCode}`
+      : `exit code ${this.child.exitCode ?? 'unknown'}`;
+    for (const p of this.pending.splice(0)) {
+      if (!p.abandoned) p.settle(new Error(`nexus-agent ${this.pid} ended (${how}) before answering '${p.line}'`));
+    }
+  }
+
+  /**
+   * Send a command and await its answer.  Rejects on an {"error":...}
+   * answer, when the agent ends first, or after timeoutMs.
+   */
+  call(line: string, timeoutMs = 20_000): Promise<AgentAnswer> {
+    if (this.ended) return Promise.reject(new Error(`nexus-agent ${this.pid} has ended: cannot send '${line}'`));
+    const answer = new Promise<AgentAnswer>((resolve, reject) => {
+      const p: Pending = {
+        line,
+        abandoned: false,
+        settle: (r) => {
+          clearTimeout(timer);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        },
+      };
+      const timer = setTimeout(() => {
+        p.abandoned = true;
+        reject(new Error(`nexus-agent ${this.pid} did not answer '${line}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.push(p);
+      this.child.stdin!.write(`${line}\n`);
+    });
+    // A call left pending when the scenario stops (and kills the agent)
+    // must not become an unhandled rejection that takes the runner down;
+    // whoever awaits the promise still sees the rejection.
+    answer.catch(() => {});
+    return answer;
+  }
+
+  /** Send a command that has no answer (exit). */
+  send(line: string): void {
+    if (!this.ended) this.child.stdin!.write(`${line}\n`);
+  }
+
+  /** Ask the agent to exit with `code` and wait until it has been reaped; gives its exit code. */
+  async exit(code = 0, timeoutMs = 10_000): Promise<number | null> {
+    this.send(`exit ${code}`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.exited,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`nexus-agent ${this.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** SIGKILL the agent (if it still runs) and wait until it has been reaped. */
+  async kill(): Promise<void> {
+    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+    }
+    await this.exited;
+  }
+}

@@ -1,0 +1,162 @@
+// The nexus-agent program and its client, on the host: the real agent (no
+// /dev/nexus here, so every Nexus call answers -ENOENT) for the protocol,
+// and small shell agents for deadlines and a dying agent.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Agent, AGENT_PATH } from '../../scenarios/lib/agent.js';
+
+const ENOENT = 2;
+const HOST_HAS_NEXUS = existsSync('/dev/nexus');
+const dir = mkdtempSync(join(tmpdir(), 'nexus-agent-test-'));
+
+/** A fake agent: a shell script with the given body after the ready line. */
+function fake(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\necho '{"ready":true,"pid":'$$',"uid":0,"gid":0}'\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Await a promise that must reject with a message matching re. */
+async function rejects(p: Promise<unknown>, re: RegExp, msg?: string): Promise<void> {
+  let error: unknown;
+  try {
+    await p;
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof Error, msg ?? `rejects with ${re}`);
+  assert.match((error as Error).message, re, msg);
+}
+
+/** Running, as opposed to gone or a zombie waiting for a reaper. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('the agent program sits next to the compiled scenarios', () => {
+  assert.ok(AGENT_PATH.endsWith('/dist/scenarios/native/nexus-agent'), AGENT_PATH);
+  assert.ok(existsSync(AGENT_PATH), 'built by make build');
+});
+
+test('the real agent: ready line, answers, errors, exit code', async () => {
+  const a = await Agent.start();
+  try {
+    assert.ok(a.pid > 0 && a.pid !== process.pid);
+    assert.is(a.info?.uid, process.geteuid!());
+    if (!HOST_HAS_NEXUS) assert.is(a.info?.fd, -ENOENT);
+    assert.equal(await a.call('team'), { ret: 0, pid: a.pid, tid: a.pid });
+    if (!HOST_HAS_NEXUS) {
+      const e = -ENOENT;
+      assert.equal(await a.call('port_create 4 x'), { ret: e });
+      assert.equal(await a.call('port_read 1 16 0x8 inf'), { ret: e, size: 0, code: 0, hex: '' });
+      assert.equal(await a.call('port_write 1 2 3 255 8 -1'), { ret: e });
+      assert.equal(await a.call('port_write_hex 1 2 00ff 0 0'), { ret: e });
+      assert.equal(await a.call('port_write_hex 1 2 - 0 0'), { ret: e });
+      assert.equal(await a.call('port_info 1'), { ret: e });
+      assert.equal(await a.call('sem_count 1'), { ret: e, count: 0 });
+      assert.equal(await a.call('sem_acquire 1 1 0 inf'), { ret: e });
+      assert.equal(await a.call('fork_check'), { ret: e });
+    }
+    for (const bad of ['bogus', 'port_create 4', 'port_create x y', 'port_read 1 16 0 forever', 'port_write_hex 1 2 abc 0 0', '']) {
+      await rejects(a.call(bad), /nexus-agent \d+: '.*': /, `"${bad}" is refused`);
+    }
+    // Calls sent together are answered in order.
+    const rs = await Promise.all([a.call('team'), a.call('sem_count 3'), a.call('team')]);
+    assert.is(rs[0]!.pid, a.pid);
+    assert.ok('count' in rs[1]!);
+    assert.is(rs[2]!.pid, a.pid);
+    assert.is(await a.exit(3), 3);
+    assert.not.ok(alive(a.pid));
+    await rejects(a.call('team'), /has ended/);
+  } finally {
+    await a.kill();
+  }
+});
+
+test('kill() sends SIGKILL and returns once the agent is reaped', async () => {
+  const a = await Agent.start();
+  const pid = a.pid;
+  assert.ok(alive(pid));
+  const blocked = a.call('team');
+  await a.kill();
+  assert.not.ok(alive(pid), 'gone, not a zombie');
+  await blocked.then(
+    () => {},
+    (e: Error) => assert.match(e.message, /ended/),
+  );
+  await a.kill(); // twice is fine
+});
+
+test('a call past its deadline rejects, and its late answer goes to nobody', async () => {
+  const path = fake('slow', `while read -r cmd rest; do
+  case "$cmd" in
+    slow) sleep 0.4; echo '{"ret":"late"}' ;;
+    *) echo '{"ret":"'"$cmd"'"}' ;;
+  esac
+done`);
+  const a = await Agent.start({ path });
+  try {
+    await rejects(a.call('slow', 100), /did not answer 'slow' within 100 ms/);
+    assert.equal(await a.call('next'), { ret: 'next' }, 'the late answer was dropped');
+    assert.equal(await a.call('again'), { ret: 'again' });
+  } finally {
+    await a.kill();
+  }
+});
+
+test('a pending call rejects when the agent dies', async () => {
+  const path = fake('dies', 'read -r line; exit 5');
+  const a = await Agent.start({ path });
+  await rejects(a.call('anything'), /ended \(exit code .*\) before answering 'anything'/);
+  assert.is(await a.exit(), 5);
+});
+
+test('start fails cleanly: no program, no ready line, garbage', async () => {
+  await rejects(Agent.start({ path: join(dir, 'missing') }), /did not start: .*ENOENT/);
+  const silent = join(dir, 'silent');
+  writeFileSync(silent, '#!/bin/sh\nsleep 30\n');
+  chmodSync(silent, 0o755);
+  await rejects(Agent.start({ path: silent, startTimeoutMs: 200 }), /no ready line within 200 ms/);
+  const garbage = join(dir, 'garbage');
+  writeFileSync(garbage, '#!/bin/sh\necho hello\nsleep 30\n');
+  chmodSync(garbage, 0o755);
+  await rejects(Agent.start({ path: garbage }), /got "hello"/);
+});
+
+test('with uid, the agent runs under setpriv as that user', async () => {
+  const root = process.geteuid!() === 0;
+  let setpriv = false;
+  try {
+    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
+    setpriv = true;
+  } catch {
+    /* not installed */
+  }
+  if (!root || !setpriv) return console.log('  (skipped: needs root and setpriv)');
+  // The fake agent reports its real ids; dir is private to root, so copy it somewhere nobody may run it.
+  const path = join(tmpdir(), `nexus-agent-ids-${process.pid}`);
+  writeFileSync(path, `#!/bin/sh\necho '{"ready":true,"pid":'$$',"uid":'$(id -u)',"gid":'$(id -g)',"groups":"'"$(id -G)"'"}'\nread -r x\n`);
+  chmodSync(path, 0o755);
+  try {
+    const a = await Agent.start({ uid: 65534, gid: 65533, path });
+    assert.is(a.info?.uid, 65534);
+    assert.is(a.info?.gid, 65533);
+    assert.is((a.info as unknown as { groups: string }).groups, '65533', 'supplementary groups cleared');
+    await a.kill();
+  } finally {
+    rmSync(path, { force: true });
+  }
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();

@@ -1,0 +1,153 @@
+// The node binding on the host: it loads, its constants (compiled from
+// nexus.h) and those of scenarios/native/index.ts equal the #defines of
+// kernel/include/nexus.h, and without /dev/nexus (never on the host) every
+// call returns the failed open's -errno instead of crashing.
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ROOT } from '../helpers.js';
+import * as native from '../../scenarios/native/index.js';
+
+const { nx, nativeConstants } = native;
+const exported = native as unknown as Record<string, unknown>;
+const ENOENT = 2;
+const HOST_HAS_NEXUS = existsSync('/dev/nexus');
+
+/** Every object-like #define of nexus.h with a numeric value, evaluated (bigint). */
+function headerDefines(): Map<string, bigint> {
+  const text = readFileSync(join(ROOT, 'kernel', 'include', 'nexus.h'), 'utf8').replace(/\\\n/g, ' ');
+  const out = new Map<string, bigint>();
+  for (const m of text.matchAll(/^#define[ \t]+(\w+)[ \t]+(.+)$/gm)) {
+    const [, name, raw] = m as unknown as [string, string, string];
+    const expr = raw.replace(/\/\*.*?\*\//g, '').trim();
+    // Macros with arguments (_IOWR...) and strings are not plain numbers.
+    if (expr === '' || /["']|_IO/.test(expr)) continue;
+    const js = expr
+      .replace(/\b(0x[0-9a-fA-F]+|\d+)(?:[uU]?[lL]{0,2}|[lL]{1,2}[uU]?)\b/g, '$1n')
+      .replace(/\b([A-Za-z_]\w*)\b/g, (id) => {
+        const v = out.get(id);
+        if (v === undefined) throw new Error(`${name}: unknown name ${id} in ${expr}`);
+        return `(${v}n)`;
+      });
+    if (!/^[\s\d()+\-*xa-fA-Fn]+$/.test(js)) throw new Error(`${name}: cannot evaluate ${expr}`);
+    out.set(name, Function(`return (${js});`)() as bigint);
+  }
+  return out;
+}
+
+const defines = headerDefines();
+
+test('nexus.h parses to the values NEXUS-ABI.md gives', () => {
+  assert.is(defines.get('B_BAD_PORT_ID'), -2147483648n + 0x2008n);
+  assert.is(defines.get('B_INFINITE_TIMEOUT'), 0x7fffffffffffffffn);
+  assert.is(defines.get('NEXUS_PORT_MAX_MESSAGE_SIZE'), 262144n);
+  assert.ok(defines.size > 30, `${defines.size} defines`);
+});
+
+test("the binding's constants and index.ts's equal nexus.h's #defines", () => {
+  const skip = new Set(['_UAPI_NEXUS_H', '__user']);
+  for (const [name, value] of defines) {
+    if (skip.has(name)) continue;
+    const want = name === 'B_INFINITE_TIMEOUT' ? value : Number(value);
+    assert.is(nativeConstants[name], want, `nexus.node constants.${name}`);
+    assert.is(exported[name], want, `index.ts ${name}`);
+  }
+  assert.is(native.B_INFINITE_TIMEOUT, 0x7fffffffffffffffn);
+  assert.is(native.PORT_MAX_CAPACITY, 4096);
+  assert.is(native.PORT_MAX_MESSAGE_SIZE, 262144);
+  assert.is(native.B_OS_NAME_LENGTH, 32);
+  assert.is(nativeConstants.NEXUS_DEVICE_PATH, native.NEXUS_DEVICE_PATH);
+});
+
+test("index.ts's ioctl numbers equal the binding's (compiled from nexus.h's _IO* macros)", () => {
+  const names = Object.keys(nativeConstants).filter((n) => /^NEXUS_(PORT|GET|SET|SEM|THREAD)_/.test(n) && !/_MAX_/.test(n));
+  assert.ok(names.length >= 27, names.join(' '));
+  for (const n of names) assert.is(exported[n], nativeConstants[n], n);
+  assert.is(native.NEXUS_PORT_CREATE, 0xc0206e0a);
+});
+
+test('without /dev/nexus every call returns the failed open: -ENOENT', async () => {
+  if (HOST_HAS_NEXUS) return console.log('  (skipped: this host has /dev/nexus)');
+  const e = -ENOENT;
+  assert.is(nx.fd(), e);
+  assert.is(nx.createPort(4, 'p'), e);
+  assert.is(nx.createPort(4, null), e);
+  assert.is(nx.findPort('p'), e);
+  assert.is(nx.closePort(1), e);
+  assert.is(nx.deletePort(1), e);
+  assert.is(nx.writePort(1, 7, Buffer.from('x')), e);
+  assert.is(nx.writePortEtc(1, 7, new Uint8Array(0), native.B_RELATIVE_TIMEOUT, 0), e);
+  assert.equal(nx.readPort(1, 16), { status: e, code: 0, data: Buffer.alloc(0) });
+  assert.equal(nx.readPortEtc(1, 0, native.B_RELATIVE_TIMEOUT, 10n), { status: e, code: 0, data: Buffer.alloc(0) });
+  assert.is(nx.portBufferSize(1), e);
+  assert.is(nx.portBufferSizeEtc(1, native.B_ABSOLUTE_TIMEOUT, Infinity), e);
+  assert.is(nx.portCount(1), e);
+  assert.equal(nx.getPortInfo(1), { status: e });
+  assert.equal(nx.getNextPortInfo(0, 5), { status: e, cookie: 5 });
+  assert.is(nx.setPortOwner(1, 1), e);
+  assert.equal(nx.getPortMessageInfoEtc(1, 0, 0), { status: e });
+  assert.is(nx.createSem(0, 's'), e);
+  assert.is(nx.deleteSem(1), e);
+  assert.is(nx.acquireSem(1), e);
+  assert.is(nx.acquireSemEtc(1, 2, native.B_RELATIVE_TIMEOUT, native.B_INFINITE_TIMEOUT), e);
+  assert.is(nx.releaseSem(1), e);
+  assert.is(nx.releaseSemEtc(1, 1, native.B_RELEASE_ALL), e);
+  assert.equal(nx.getSemCount(1), { status: e, count: 0 });
+  assert.equal(nx.getSemInfo(1), { status: e });
+  assert.equal(nx.getNextSemInfo(0, 0), { status: e, cookie: 0 });
+  // The async variants settle with the same results.
+  assert.is(await nx.writePortEtcAsync(1, 7, Buffer.from('abc'), 0, Infinity), e);
+  assert.equal(await nx.readPortEtcAsync(1, 8, 0, 0), { status: e, code: 0, data: Buffer.alloc(0) });
+  assert.is(await nx.portBufferSizeEtcAsync(1, 0, 0), e);
+  assert.equal(await nx.getPortMessageInfoEtcAsync(1, 0, 0), { status: e });
+  assert.is(await nx.acquireSemEtcAsync(1, 1, 0, -1), e);
+});
+
+test('many async calls at once all settle', async () => {
+  if (HOST_HAS_NEXUS) return;
+  const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => nx.acquireSemEtcAsync(i + 1, 1, 0, 0)));
+  assert.ok(rs.every((r) => r === -ENOENT));
+});
+
+test('wrong argument types throw TypeError; timeouts take numbers and bigints', () => {
+  assert.throws(() => nx.createPort('4' as unknown as number, 'p'), TypeError);
+  assert.throws(() => nx.createPort(1.5, 'p'), TypeError);
+  assert.throws(() => nx.createPort(2 ** 31, 'p'), TypeError);
+  assert.throws(() => nx.createPort(4, 5 as unknown as string), TypeError);
+  assert.throws(() => nx.writePort(1, 1, 'text' as unknown as Uint8Array), TypeError);
+  assert.throws(() => nx.readPortEtc(1, -1, 0, 0), TypeError);
+  assert.throws(() => nx.readPortEtc(1, 1, 0, NaN), TypeError);
+  assert.throws(() => nx.readPortEtc(1, 1, -1, 0), TypeError);
+  assert.throws(() => (nx.closePort as () => number)(), TypeError);
+  assert.throws(() => nx.writePortEtcAsync(1, 1, Buffer.alloc(1), 0, 'x' as unknown as number), TypeError);
+  for (const t of [0, -1, 1.5, 1e30, -1e30, Infinity, -Infinity, 0n, -5n, 2n ** 70n, -(2n ** 70n), native.B_INFINITE_TIMEOUT]) {
+    nx.acquireSemEtc(1, 1, native.B_RELATIVE_TIMEOUT, t);
+  }
+  // Any typed array, DataView or ArrayBuffer is bytes.
+  for (const d of [new Uint16Array(3), new DataView(new ArrayBuffer(4)), new ArrayBuffer(2), Buffer.from('z')]) {
+    nx.writePort(1, 0, d);
+  }
+});
+
+test('systemTime is CLOCK_MONOTONIC in microseconds; gettid is the main thread', () => {
+  const a = nx.systemTime();
+  const hr = process.hrtime.bigint() / 1000n;
+  const b = nx.systemTime();
+  assert.is(typeof a, 'bigint');
+  assert.ok(b >= a);
+  assert.ok(hr >= a - 1000n && hr <= b + 1000n, `${a} <= ${hr} <= ${b}`);
+  assert.is(nx.gettid(), process.pid);
+});
+
+test('rawIoctlPortCreate reports the errno of the ioctl', () => {
+  assert.equal(nx.rawIoctlPortCreate(-1, 1, 'x'), { errno: 9, ret: 0, id: 0 }); // EBADF
+  const fd = openSync('/dev/null', 'r');
+  try {
+    assert.is(nx.rawIoctlPortCreate(fd, 1, null).errno, 25); // ENOTTY
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test.run();
