@@ -291,7 +291,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
       runnerLog = createWriteStream(join(jobDir, 'runner.log'));
       const ev = events;
       const rl = runnerLog;
-      const res = await checked(await r.exec(`node ${GUEST_SCENARIOS_DIR}/runner/main.js --config /run/nexus/job.json`, {
+      const res = await checked(await r.exec(`UV_THREADPOOL_SIZE=32 node ${GUEST_SCENARIOS_DIR}/runner/main.js --config /run/nexus/job.json`, {
         timeoutMs: ctx.timeouts.runnerMs,
         signal: abort.signal,
         onStdoutLine: (line) => {

@@ -14,7 +14,7 @@ export const PROFILES: readonly ProfileInfo[] = [
   {
     name: 'quick',
     description: 'small Debian guest, modules built on the host, loaded with insmod',
-    suites: ['smoke'],
+    suites: ['smoke', 'ports', 'sems', 'teams'],
   },
 ];
 

@@ -10,6 +10,13 @@ export interface SuiteInfo {
 
 export const SUITES: readonly SuiteInfo[] = [
   { name: 'smoke', description: '/dev/nexus is there; teams come and go with the processes that open it' },
+  { name: 'ports', description: 'every port ioctl: limits, blocking and timeouts, FIFO, close/delete/owner-exit wakeups, info' },
+  { name: 'sems', description: 'every semaphore ioctl: negative counts, release flags, FIFO, timeouts, delete/owner-exit wakeups' },
+  { name: 'teams', description: 'teams die with their process and take their ports and semaphores along; the fork rule' },
+  {
+    name: 'perf-core',
+    description: 'benchmark: port and semaphore round trips between two teams against a pipe and a POSIX semaphore',
+  },
   {
     name: 'panic',
     description: 'crashes the guest kernel on purpose (sysrq c): checks the lab reports kernel-splat',

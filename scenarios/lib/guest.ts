@@ -128,3 +128,37 @@ export class Holder {
     await this.exitCode;
   }
 }
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Poll `cond` every `intervalMs` until it holds or `timeoutMs` passes.
+ * Resolves to whether it held (one last evaluation happens at the deadline).
+ */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  intervalMs = 15,
+): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return true;
+    if (performance.now() >= deadline) return false;
+    await sleep(intervalMs);
+  }
+}
+
+/** The `waiters` counter now (0 when the counters file lacks the line). */
+export function currentWaiters(): number {
+  return readCounters().waiters ?? 0;
+}
+
+/**
+ * Wait until exactly `n` threads sleep in Nexus waits (the `waiters`
+ * counter), system-wide.  Resolves to whether that happened in time.
+ */
+export function waitForWaiters(n: number, timeoutMs = 5_000): Promise<boolean> {
+  return waitFor(() => currentWaiters() === n, timeoutMs);
+}

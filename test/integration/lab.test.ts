@@ -77,7 +77,10 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   throw new Error(`timed out waiting for ${what}`);
 }
 
-test('the default matrix: Linux 6.1 and 6.12 both pass the smoke suite', async () => {
+const CORE_SUITES = ['smoke', 'ports', 'sems', 'teams'];
+const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters'];
+
+test('the default matrix: Linux 6.1 and 6.12 both pass smoke, ports, sems and teams', async () => {
   const run = await lab([]);
   assert.is(run.code, 0, `exit status 0\n${run.stdout}\n${run.stderr}`);
   const r = run.record;
@@ -90,18 +93,29 @@ test('the default matrix: Linux 6.1 and 6.12 both pass the smoke suite', async (
   assert.ok(r.source?.hash, 'source tree hash');
   assert.ok(r.image && r.image.sizeBytes > 0);
   assert.equal(r.summary, { total: 2, verdicts: { pass: 2 }, ok: true });
+  let tests = 0;
   for (const id of ['6.1-cloud-quick', '6.12-cloud-quick']) {
     const j = job(run, id);
     assert.is(j.verdict, 'pass', `${id}: ${j.reason}`);
-    assert.equal(j.scenarios.map((s) => [s.name, s.status]), [
-      ['device-node', 'pass'],
-      ['two-processes-two-teams', 'pass'],
-      ['reopen-reuses-team', 'pass'],
-    ]);
+    assert.equal(j.suites, CORE_SUITES);
+    assert.equal([...new Set(j.scenarios.map((s) => s.suite))], CORE_SUITES, `${id}: every core suite ran`);
+    for (const s of j.scenarios) assert.is(s.status, 'pass', `${id}: ${s.suite}/${s.name}: ${s.reason ?? ''}`);
+    assert.equal(
+      j.scenarios.filter((s) => s.suite === 'smoke').map((s) => s.name),
+      ['device-node', 'two-processes-two-teams', 'reopen-reuses-team'],
+    );
+    for (const suite of CORE_SUITES.slice(1)) {
+      assert.ok(j.scenarios.filter((s) => s.suite === suite).length >= 5, `${id}: ${suite} has real scenarios`);
+    }
+    tests += j.scenarios.length + 1;
     assert.is(j.build?.warnings, 0, `${id}: no warning at W=1`);
     assert.ok((j.boot?.bootToSshMs ?? 0) > 0);
-    assert.equal(j.counters.at(-1), { label: 'after run', values: { teams: 0 } });
+    const last = j.counters.at(-1)!;
+    assert.is(last.label, 'after run');
+    assert.equal(Object.keys(last.values).sort(), [...COUNTERS].sort(), `${id}: the module counts every object kind`);
+    for (const c of COUNTERS) assert.is(last.values[c], 0, `${id}: ${c} back to 0 after the run`);
     assert.ok(j.counters.some((c) => c.label === 'both open' && c.values.teams === 2), 'two holders were two teams');
+    assert.equal(j.splats, [], `${id}: no kernel splat`);
     for (const phase of ['build', 'image', 'boot', 'load', 'run', 'unload', 'collect', 'poweroff']) {
       assert.ok(j.phases[phase] !== undefined, `${id}: phase ${phase} timed`);
     }
@@ -111,9 +125,9 @@ test('the default matrix: Linux 6.1 and 6.12 both pass the smoke suite', async (
     assert.match(readFileSync(join(run.dir, id, 'dmesg.txt'), 'utf8'), /nexus: loading out-of-tree module taints kernel/);
   }
   const junit = readFileSync(join(run.dir, 'junit.xml'), 'utf8');
-  assert.match(junit, /<testsuites [^>]*tests="8" failures="0" errors="0" skipped="0">/);
-  assert.match(run.stdout, /6\.1-cloud-quick\s+6\.1\.0-\d+-cloud-amd64\s+pass\s+3\s+0\s+\d+\.\d s/);
-  assert.match(run.stdout, /6\.12-cloud-quick\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+3\s+0\s+\d+\.\d s/);
+  assert.match(junit, new RegExp(`<testsuites [^>]*tests="${tests}" failures="0" errors="0" skipped="0">`));
+  assert.match(run.stdout, /6\.1-cloud-quick\s+6\.1\.0-\d+-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
+  assert.match(run.stdout, /6\.12-cloud-quick\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
 });
 
 test('a source that breaks on 6.12 only: that job is build-failed, the 6.1 job still passes', async () => {

@@ -7,11 +7,11 @@ import { ROOT } from '../helpers.js';
 
 const matrix = await loadMatrix(join(ROOT, 'images', 'kernels.json'));
 
-test('the default plan is Linux 6.1 and 6.12 cloud, quick profile, smoke suite', () => {
+test('the default plan is Linux 6.1 and 6.12 cloud, quick profile, the core suites', () => {
   const jobs = plan(matrix);
   assert.equal(jobs.map((j) => [j.id, j.kernel.series, j.kernel.flavour, j.profile, j.suites]), [
-    ['6.1-cloud-quick', '6.1', 'cloud-amd64', 'quick', ['smoke']],
-    ['6.12-cloud-quick', '6.12', 'cloud-amd64', 'quick', ['smoke']],
+    ['6.1-cloud-quick', '6.1', 'cloud-amd64', 'quick', ['smoke', 'ports', 'sems', 'teams']],
+    ['6.12-cloud-quick', '6.12', 'cloud-amd64', 'quick', ['smoke', 'ports', 'sems', 'teams']],
   ]);
 });
 
@@ -19,7 +19,7 @@ test('kernels and suites can be chosen, and bad names are refused with the known
   assert.is(plan(matrix, { kernels: ['all'] }).length, matrix.kernels.length);
   assert.equal(plan(matrix, { kernels: ['6.12-cloud'], suites: ['panic'] }).map((j) => [j.id, j.suites]), [['6.12-cloud-quick', ['panic']]]);
   assert.throws(() => plan(matrix, { kernels: ['7.0'] }), /unknown kernel '7\.0' \(known: 6\.1-cloud/);
-  assert.throws(() => plan(matrix, { suites: ['nope'] }), /unknown suite 'nope' \(known: smoke, panic/);
+  assert.throws(() => plan(matrix, { suites: ['nope'] }), /unknown suite 'nope' \(known: smoke, ports, sems, teams, perf-core, panic/);
   assert.throws(() => plan(matrix, { profile: 'slow' }), /unknown profile 'slow'/);
   assert.is(plan(matrix, { kernels: ['6.1-cloud', '6.1-cloud'] }).length, 1, 'a kernel named twice runs once');
 });
