@@ -9,7 +9,7 @@ import { inspectSource, type SourceTree } from './build.js';
 import { PROFILES, describeSuites, parseShard, type Job } from './plan.js';
 import { killAll, liveProcesses } from './proc.js';
 import { Progress } from './progress.js';
-import { summaryTable } from './results.js';
+import { metricsTable, summaryTable } from './results.js';
 import { planRun, runLab, type RunOptions } from './run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +31,7 @@ Selecting jobs (plan and run):
   --profile NAME       the kind of guest and how Nexus gets into it (default quick):
 ${PROFILES.map((p) => `                         ${p.name.padEnd(7)}${p.description}`).join('\n')}
   --suites LIST        comma-separated suites instead of the profile's
+                       (--suite NAME is the same)
   --shard K/N          only the K-th of N deterministic slices of the plan
   --matrix PATH        kernel matrix (default images/kernels.json)
   --json               plan: print the jobs as JSON
@@ -50,7 +51,8 @@ Running (run):
 Suites:
 ${describeSuites()}
 
-Results: <results>/<run-id>/run.json, junit.xml and per job console.log,
+Results: <results>/<run-id>/run.json, junit.xml, metrics.txt (when a suite
+records metrics) and per job console.log,
 dmesg.txt, events.jsonl, runner.log, build.log; <results>/latest points to
 the newest run.
 
@@ -84,6 +86,7 @@ function parse(argv: string[]) {
       kernels: { type: 'string' },
       profile: { type: 'string' },
       suites: { type: 'string' },
+      suite: { type: 'string' },
       shard: { type: 'string' },
       matrix: { type: 'string' },
       json: { type: 'boolean' },
@@ -103,7 +106,7 @@ function parse(argv: string[]) {
     matrixPath: resolve(values.matrix ?? join(ROOT, 'images', 'kernels.json')),
     kernels: list(values.kernels),
     profile: values.profile,
-    suites: list(values.suites),
+    suites: list([values.suites, values.suite].filter((v) => v !== undefined).join(',') || undefined),
     shard: values.shard === undefined ? undefined : parseShard(values.shard),
     sourcePath: resolve(values.source ?? join(ROOT, 'kernel')),
     resultsDir: resolve(values.results ?? join(ROOT, 'results')),
@@ -164,7 +167,10 @@ async function cmdRun(o: RunOptions): Promise<number> {
   }
   const progress = new Progress(process.stderr, jobs.map((j) => j.id));
   const record = await runLab(o, jobs, source, { root: ROOT, bundle: BUNDLE }, progress, controller.signal);
-  process.stdout.write(`\n${summaryTable(record)}\n\nresults: ${join(o.resultsDir, record.runId)}\n`);
+  process.stdout.write(`\n${summaryTable(record)}\n`);
+  const metrics = metricsTable(record);
+  if (metrics !== undefined) process.stdout.write(`\nmetrics:\n${metrics}\n`);
+  process.stdout.write(`\nresults: ${join(o.resultsDir, record.runId)}\n`);
   if (record.accel) process.stdout.write(`accelerator: ${record.accel.used} (${record.accel.reason})\n`);
   const left = liveProcesses();
   if (left.length > 0) process.stderr.write(`warning: ending ${left.length} leftover process(es)\n`);

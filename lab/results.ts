@@ -212,6 +212,13 @@ function fmtSecs(ms: number | undefined): string {
   return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** A plain-text table: a header, a rule, the rows; columns in `right` are right-aligned. */
+function textTable(header: string[], rows: string[][], right: ReadonlySet<number> = new Set()): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
+}
+
 /** The summary table printed at the end of a run. */
 export function summaryTable(run: RunRecord): string {
   const header = ['job', 'kernel', 'verdict', 'passed', 'failed', 'boot', 'wall', 'reason'];
@@ -230,9 +237,28 @@ export function summaryTable(run: RunRecord): string {
       reason.length > 70 ? `${reason.slice(0, 67)}...` : reason,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
+  return textTable(header, rows);
+}
+
+/** A metric value as printed: integers as they are, others with at most 3 decimals. */
+export function fmtMetric(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
+}
+
+/**
+ * The metrics of every job's scenarios, one row each (job, suite/scenario,
+ * metric, value, unit), values right-aligned; undefined when no job has any.
+ */
+export function metricsTable(run: RunRecord): string | undefined {
+  const rows: string[][] = [];
+  for (const j of run.jobs) {
+    for (const s of j.scenarios) {
+      for (const m of s.metrics) rows.push([j.id, `${s.suite}/${s.name}`, m.name, fmtMetric(m.value), m.unit]);
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return textTable(['job', 'scenario', 'metric', 'value', 'unit'], rows, new Set([3]));
 }
 
 export function summarize(jobs: readonly JobRecord[]): NonNullable<RunRecord['summary']> {

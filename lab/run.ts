@@ -13,7 +13,7 @@ import { fetchKernel, loadMatrix, resolveKernels, type KernelTree } from './kern
 import { plan, shard, type Job, type Shard } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { generateKeyPair } from './remote.js';
-import { junitXml, summarize, writeJsonAtomic, type JobRecord, type RunRecord } from './results.js';
+import { junitXml, metricsTable, summarize, writeJsonAtomic, type JobRecord, type RunRecord } from './results.js';
 import { probeAccel, qemuVersion, QEMU } from './vm.js';
 
 export interface LabPaths {
@@ -251,6 +251,8 @@ export async function runLab(
     record.summary = summarize(record.jobs);
     await save();
     await writeFile(join(runDir, 'junit.xml'), junitXml(record));
+    const metrics = metricsTable(record);
+    if (metrics !== undefined) await writeFile(join(runDir, 'metrics.txt'), `${metrics}\n`);
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     progress.stop();
   }

@@ -130,6 +130,27 @@ test('the default matrix: Linux 6.1 and 6.12 both pass smoke, ports, sems and te
   assert.match(run.stdout, /6\.12-cloud-quick\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
 });
 
+test('perf-core: the benchmark records median, p99 and baseline ratios as metrics and prints them', async () => {
+  const run = await lab(['--kernels', '6.12-cloud', '--suite', 'perf-core']);
+  assert.is(run.code, 0, `exit status 0\n${run.stdout}\n${run.stderr}`);
+  const j = job(run, '6.12-cloud-quick');
+  assert.is(j.verdict, 'pass', j.reason);
+  const metrics = new Map(j.scenarios.flatMap((s) => s.metrics).map((m) => [m.name, m]));
+  for (const mode of ['port-rtt-64', 'port-rtt-4096', 'sem-pingpong', 'pipe-rtt-64', 'pipe-rtt-4096', 'posix-sem-pingpong']) {
+    const median = metrics.get(`${mode}.median`);
+    const p99 = metrics.get(`${mode}.p99`);
+    assert.ok(median && p99, `${mode}: median and p99 recorded`);
+    assert.is(median!.unit, 'ns');
+    assert.ok(median!.value > 0 && p99!.value >= median!.value, `${mode}: 0 < median <= p99`);
+  }
+  for (const r of ['port-rtt-64.vs-pipe', 'port-rtt-4096.vs-pipe', 'sem-pingpong.vs-posix-sem']) {
+    assert.is(metrics.get(r)?.unit, 'x', `${r} recorded as a ratio`);
+    assert.ok(metrics.get(r)!.value > 0);
+  }
+  assert.match(run.stdout, /metrics:\n.*\n.*\n6\.12-cloud-quick\s+perf-core\/round-trips\s+port-rtt-64\.median\s+\d+\s+ns/);
+  assert.match(readFileSync(join(run.dir, 'metrics.txt'), 'utf8'), /sem-pingpong\.vs-posix-sem\s+[\d.]+\s+x/);
+});
+
 test('a source that breaks on 6.12 only: that job is build-failed, the 6.1 job still passes', async () => {
   const broken = join(RESULTS, 'broken-tree');
   await $`cp -r ${join(ROOT, 'kernel')} ${broken}`;

@@ -141,7 +141,9 @@ test('with uid, the agent runs under setpriv as that user', async () => {
   } catch {
     /* not installed */
   }
-  if (!root || !setpriv) return console.log('  (skipped: needs root and setpriv)');
+  // make test runs as root (it installs packages) and util-linux gives setpriv.
+  assert.ok(root, 'the tests run as root');
+  assert.ok(setpriv, 'setpriv is installed (util-linux)');
   // The fake agent reports its real ids; dir is private to root, so copy it somewhere nobody may run it.
   const path = join(tmpdir(), `nexus-agent-ids-${process.pid}`);
   writeFileSync(path, `#!/bin/sh\necho '{"ready":true,"pid":'$$',"uid":'$(id -u)',"gid":'$(id -g)',"groups":"'"$(id -G)"'"}'\nread -r x\n`);

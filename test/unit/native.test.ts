@@ -68,7 +68,8 @@ test("index.ts's ioctl numbers equal the binding's (compiled from nexus.h's _IO*
 });
 
 test('without /dev/nexus every call returns the failed open: -ENOENT', async () => {
-  if (HOST_HAS_NEXUS) return console.log('  (skipped: this host has /dev/nexus)');
+  // Nexus modules are loaded only in guests, never on the machine that runs the tests.
+  assert.not.ok(HOST_HAS_NEXUS, 'this host has no /dev/nexus');
   const e = -ENOENT;
   assert.is(nx.fd(), e);
   assert.is(nx.createPort(4, 'p'), e);
@@ -105,7 +106,7 @@ test('without /dev/nexus every call returns the failed open: -ENOENT', async () 
 });
 
 test('many async calls at once all settle', async () => {
-  if (HOST_HAS_NEXUS) return;
+  assert.not.ok(HOST_HAS_NEXUS, 'this host has no /dev/nexus');
   const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => nx.acquireSemEtcAsync(i + 1, 1, 0, 0)));
   assert.ok(rs.every((r) => r === -ENOENT));
 });

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventFolder, junitXml, summarize, summaryTable, writeJsonAtomic, type JobRecord, type RunRecord } from '../../lab/results.js';
+import { EventFolder, fmtMetric, junitXml, metricsTable, summarize, summaryTable, writeJsonAtomic, type JobRecord, type RunRecord } from '../../lab/results.js';
 import { parseEvent, type GuestEvent } from '../../scenarios/runner/events.js';
 
 function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
@@ -89,6 +89,41 @@ test('the summary table has one row per job with verdict, counts, boot and wall 
   assert.match(rows[0]!, /^job\s+kernel\s+verdict\s+passed\s+failed\s+boot\s+wall\s+reason$/);
   assert.match(rows[2]!, /^6\.1-cloud-quick\s+6\.1\.0-56-cloud-amd64\s+pass\s+1\s+0\s+6\.9 s\s+18\.5 s$/);
   assert.match(rows[3]!, /kernel-splat\s+0\s+0\s+-\s+2\.0 s\s+panic: Kernel panic$/);
+});
+
+test('metric values print as integers or with at most 3 decimals', () => {
+  assert.is(fmtMetric(41230), '41230');
+  assert.is(fmtMetric(1.23456), '1.235');
+  assert.is(fmtMetric(0.5), '0.5');
+  assert.is(fmtMetric(-2), '-2');
+  assert.is(fmtMetric(Number.NaN), 'NaN');
+});
+
+test('the metrics table has a row per metric with job, scenario, metric, right-aligned value and unit', () => {
+  const sc = (name: string, metrics: { name: string; value: number; unit: string }[]) =>
+    ({ suite: 'perf-core', name, status: 'pass' as const, durationMs: 1, failures: [], metrics });
+  const t = metricsTable(run([
+    job('6.1-cloud-quick', {
+      scenarios: [sc('round-trips', [
+        { name: 'port-rtt-64.median', value: 41230, unit: 'ns' },
+        { name: 'port-rtt-64.vs-pipe', value: 1.23456, unit: 'x' },
+      ])],
+    }),
+    job('6.12-cloud-quick', { scenarios: [sc('round-trips', [{ name: 'sem-pingpong.p99', value: 7, unit: 'ns' }]), sc('empty', [])] }),
+  ]));
+  assert.ok(t !== undefined);
+  const rows = t.split('\n');
+  assert.is(rows.length, 5);
+  assert.match(rows[0]!, /^job\s+scenario\s+metric\s+value\s+unit$/);
+  assert.match(rows[1]!, /^-+ {2}-+ {2}-+ {2}-+ {2}-+$/);
+  assert.is(rows[2], '6.1-cloud-quick   perf-core/round-trips  port-rtt-64.median   41230  ns');
+  assert.is(rows[3], '6.1-cloud-quick   perf-core/round-trips  port-rtt-64.vs-pipe  1.235  x');
+  assert.is(rows[4], '6.12-cloud-quick  perf-core/round-trips  sem-pingpong.p99         7  ns');
+});
+
+test('there is no metrics table when no job recorded a metric', () => {
+  assert.is(metricsTable(run([job('a', { scenarios: [{ suite: 's', name: 'a', status: 'pass', durationMs: 1, failures: [], metrics: [] }] })])), undefined);
+  assert.is(metricsTable(run([])), undefined);
 });
 
 test('summarize is ok only when every job passed', () => {
