@@ -3,7 +3,8 @@
 #
 # checkpatch.pl comes from Debian's linux-source package, downloaded (never
 # installed) and cached by package version.  Only the compat header may use
-# LINUX_VERSION_CODE: that is what it is for.
+# LINUX_VERSION_CODE: that is what it is for.  libnexus (userspace, the
+# Haiku API) may declare typedefs: port_info, sem_info, port_message_info.
 set -euo pipefail
 
 tree=${1:-kernel}
@@ -29,15 +30,21 @@ if [ ! -f "$dir/checkpatch.pl" ]; then
 	mv "$tmp/$src/scripts/"* "$dir/"
 fi
 
-mapfile -t files < <(find "$tree" -name '*.[ch]' ! -name '*.mod.c' ! -name 'nexus_compat.h' | sort)
+mapfile -t files < <(find "$tree" -name '*.[ch]' ! -name '*.mod.c' ! -name 'nexus_compat.h' ! -path '*/libnexus/*' | sort)
 mapfile -t compat < <(find "$tree" -name 'nexus_compat.h' | sort)
+# libnexus is the Haiku API: its info types are typedefs (port_info, sem_info).
+mapfile -t lib < <(find "$tree" -path '*/libnexus/*' -name '*.[ch]' | sort)
 out=$(perl "$dir/checkpatch.pl" --no-tree --strict --terse --show-types -f "${files[@]}" || true)
+if [ ${#lib[@]} -gt 0 ]; then
+	out+=$'\n'$(perl "$dir/checkpatch.pl" --no-tree --strict --terse --show-types \
+		--ignore NEW_TYPEDEFS -f "${lib[@]}" || true)
+fi
 if [ ${#compat[@]} -gt 0 ]; then
 	out+=$'\n'$(perl "$dir/checkpatch.pl" --no-tree --strict --terse --show-types \
 		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f "${compat[@]}" || true)
 fi
 problems=$(grep -E ': (ERROR|WARNING|CHECK):' <<<"$out" || true)
-n=$(( ${#files[@]} + ${#compat[@]} ))
+n=$(( ${#files[@]} + ${#compat[@]} + ${#lib[@]} ))
 if [ -n "$problems" ]; then
 	echo "$problems"
 	echo "checkpatch: $(wc -l <<<"$problems") problem(s) in $n files"

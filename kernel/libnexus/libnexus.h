@@ -33,8 +33,9 @@ typedef __s32 thread_id;
 #define PORT_MAX_MESSAGE_SIZE	NEXUS_PORT_MAX_MESSAGE_SIZE
 
 /*
- * Haiku's info types, with the layouts of their nexus_* twins.  They are
- * plain structs (no typedefs: the tree follows kernel style).
+ * Haiku's info types, with the layouts of their nexus_* twins.  Haiku code
+ * names them without "struct" (port_info info;), so the typedefs below are
+ * part of the API: tools/checkpatch.sh allows them in libnexus only.
  */
 
 /* Same layout as struct nexus_port_info. */
@@ -63,6 +64,10 @@ struct sem_info {
 	__s32 count;
 	thread_id latest_holder;
 };
+
+typedef struct port_info port_info;
+typedef struct port_message_info port_message_info;
+typedef struct sem_info sem_info;
 
 /* Ports. */
 port_id create_port(__s32 capacity, const char *name);

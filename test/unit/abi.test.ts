@@ -128,4 +128,36 @@ test('every status value matches NEXUS-ABI.md', () => {
   for (const [name, v] of values) assert.is(Number(got.get(name)), v, name);
 });
 
+test('libnexus.h compiles Haiku-style code: info types without "struct", the Haiku calls', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-haiku-'));
+  try {
+    writeFileSync(join(dir, 'app.c'), `#include <libnexus.h>
+
+int main(void)
+{
+\tport_info pi;
+\tsem_info si;
+\tport_message_info mi;
+\tint32_t cookie = 0, code;
+\tchar buf[16];
+\tport_id port = create_port(4, "app");
+\tsem_id sem = create_sem(1, "app");
+
+\tget_port_info(port, &pi);
+\tget_next_port_info(B_CURRENT_TEAM, &cookie, &pi);
+\tget_port_message_info_etc(port, &mi, sizeof(mi), B_RELATIVE_TIMEOUT, 0);
+\twrite_port_etc(port, 1, "x", 1, B_RELATIVE_TIMEOUT, 0);
+\tread_port_etc(port, &code, buf, sizeof(buf), B_RELATIVE_TIMEOUT, 0);
+\tacquire_sem_etc(sem, 1, B_RELATIVE_TIMEOUT, 0);
+\trelease_sem_etc(sem, 1, B_DO_NOT_RESCHEDULE);
+\tget_sem_info(sem, &si);
+\treturn delete_sem(sem) == B_OK && delete_port(port) == B_OK ? 0 : 1;
+}
+`);
+    execFileSync('gcc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-fsyntax-only', '-I', join(ROOT, 'kernel', 'include'), '-I', join(ROOT, 'kernel', 'libnexus'), join(dir, 'app.c')], { stdio: 'pipe' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
