@@ -8,40 +8,23 @@ import { nx } from '../native/index.js';
 import { Agent } from './agent.js';
 import { readCounters, sleep, waitFor, waitForWaiters, currentWaiters } from './guest.js';
 
-// Status values (int32), NEXUS-ABI.md.
-const GENERAL_ERROR_BASE = -2147483648;
-export const B_OK = 0;
-export const B_ERROR = -1;
-export const B_BAD_VALUE = -22;
-export const B_NO_MEMORY = -12;
-export const B_TIMED_OUT = -110;
-export const B_WOULD_BLOCK = -11;
-export const B_INTERRUPTED = -4;
-export const B_BAD_ADDRESS = -14;
-export const B_BAD_TEAM_ID = -3;
-export const B_ENTRY_NOT_FOUND = -2;
-export const B_BUFFER_OVERFLOW = -75;
-export const B_NO_MORE_SEMS = -37;
-export const B_NO_MORE_PORTS = -23;
-export const B_NOT_ALLOWED = GENERAL_ERROR_BASE + 16;
-export const B_BAD_SEM_ID = GENERAL_ERROR_BASE + 0x2001;
-export const B_BAD_THREAD_ID = GENERAL_ERROR_BASE + 0x2003;
-export const B_BAD_PORT_ID = GENERAL_ERROR_BASE + 0x2008;
-export const B_NAME_NOT_FOUND = -2147454966;
+// Status values, flags and limits: nexus.h's, as scenarios/native/index.ts
+// exports them (test/unit/native.test.ts checks them against the header,
+// and test/unit/abi.test.ts the header against NEXUS-ABI.md).
+export {
+  B_OK, B_ERROR, B_BAD_VALUE, B_NO_MEMORY, B_TIMED_OUT, B_WOULD_BLOCK, B_INTERRUPTED, B_BAD_ADDRESS,
+  B_BAD_TEAM_ID, B_ENTRY_NOT_FOUND, B_BUFFER_OVERFLOW, B_NO_MORE_SEMS, B_NO_MORE_PORTS, B_NOT_ALLOWED,
+  B_BAD_SEM_ID, B_BAD_THREAD_ID, B_BAD_PORT_ID, B_NAME_NOT_FOUND, B_CAN_INTERRUPT, B_DO_NOT_RESCHEDULE,
+  B_RELATIVE_TIMEOUT, B_ABSOLUTE_TIMEOUT, B_RELEASE_ALL, B_RELEASE_IF_WAITING_ONLY, B_INFINITE_TIMEOUT,
+  PORT_MAX_CAPACITY, PORT_MAX_MESSAGE_SIZE,
+} from '../native/index.js';
+import {
+  B_OK, B_ERROR, B_BAD_VALUE, B_NO_MEMORY, B_TIMED_OUT, B_WOULD_BLOCK, B_INTERRUPTED, B_BAD_ADDRESS,
+  B_BAD_TEAM_ID, B_ENTRY_NOT_FOUND, B_BUFFER_OVERFLOW, B_NO_MORE_SEMS, B_NO_MORE_PORTS, B_NOT_ALLOWED,
+  B_BAD_SEM_ID, B_BAD_THREAD_ID, B_BAD_PORT_ID, B_NAME_NOT_FOUND,
+} from '../native/index.js';
 export const EPERM = 1;
 
-// Flags.
-export const B_CAN_INTERRUPT = 0x1;
-export const B_DO_NOT_RESCHEDULE = 0x2;
-export const B_RELATIVE_TIMEOUT = 0x8;
-export const B_ABSOLUTE_TIMEOUT = 0x10;
-export const B_RELEASE_ALL = 0x8;
-export const B_RELEASE_IF_WAITING_ONLY = 0x10;
-export const B_INFINITE_TIMEOUT = 0x7fffffffffffffffn;
-
-// Limits.
-export const PORT_MAX_CAPACITY = 4096;
-export const PORT_MAX_MESSAGE_SIZE = 256 * 1024;
 export const MAX_PORTS = 4096;
 
 /**
@@ -247,6 +230,42 @@ export async function startAgent(ctx: Ctx, opts?: { uid?: number; gid?: number }
 /** Send a command to an agent without awaiting it; a rejection is recorded (e.g. when it is killed). */
 export function agentCall(a: Agent, line: string, timeoutMs = 30_000): Tracked<Record<string, any>> {
   return track(a.call(line, timeoutMs));
+}
+
+/**
+ * Fill the system-wide table of one object kind up to its limit, check the
+ * next create gives `noMore` and that one delete makes room again, then
+ * delete them all (the no-more-ports / no-more-sems scenarios).
+ */
+export function exhaust(
+  ctx: Ctx,
+  base: Record<string, number>,
+  k: { counter: 'ports' | 'sems'; max: number; noun: string; plural: string; create: (name: string | null) => number; remove: (id: number) => number; noMore: number },
+): void {
+  const room = k.max - readCounters()[k.counter]!;
+  need(ctx, room > 0, `fewer than ${k.max} ${k.plural} exist`, `< ${k.max}`, k.max - room);
+  const ids: number[] = [];
+  ctx.defer(() => ids.forEach((id) => k.remove(id)));
+  let failed = 0;
+  let first = B_OK;
+  for (let i = 0; i < room; i++) {
+    const id = k.create(null);
+    if (id > 0) ids.push(id);
+    else if (failed++ === 0) first = id;
+  }
+  ctx.check(failed === 0, `the first ${room} creates (up to ${k.max} live ${k.plural}) succeed`, 'all ids', `${failed} failed, first ${statusName(first)}`);
+  ctx.equal(readCounters()[k.counter], k.max, `the ${k.counter} counter shows ${k.max} live ${k.plural}`);
+  const over = k.create('one-too-many');
+  if (over > 0) ids.push(over);
+  expectStatus(ctx, over, k.noMore, `${k.noun} number ${k.max + 1}`);
+  expectStatus(ctx, k.remove(ids.pop()!), B_OK, `delete one ${k.noun}`);
+  const again = k.create('room-again');
+  if (again > 0) ids.push(again);
+  expectId(ctx, again, `after a delete there is room for one ${k.noun} again`);
+  let bad = 0;
+  for (const id of ids.splice(0)) if (k.remove(id) !== B_OK) bad++;
+  ctx.equal(bad, 0, `every ${k.noun} deletes`);
+  ctx.equal(readCounters()[k.counter], base[k.counter], `the ${k.counter} counter is back`);
 }
 
 // ---------------------------------------------------------------------------

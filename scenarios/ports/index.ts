@@ -33,6 +33,7 @@ import {
   expectBytes,
   expectFields,
   expectId,
+  exhaust,
   expectStatus,
   need,
   newPort,
@@ -760,32 +761,7 @@ export const suite: Suite = {
 
     scenario(
       'no-more-ports',
-      (ctx, base) => {
-        const room = MAX_PORTS - readCounters().ports!;
-        need(ctx, room > 0, 'fewer than 4096 ports exist', '< 4096', MAX_PORTS - room);
-        const ids: number[] = [];
-        ctx.defer(() => ids.forEach((id) => nx.deletePort(id)));
-        let failed = 0;
-        let first = B_OK;
-        for (let i = 0; i < room; i++) {
-          const id = nx.createPort(1, null);
-          if (id > 0) ids.push(id);
-          else if (failed++ === 0) first = id;
-        }
-        ctx.check(failed === 0, `the first ${room} creates (up to 4096 live ports) succeed`, 'all ids', `${failed} failed, first ${statusName(first)}`);
-        ctx.equal(readCounters().ports, MAX_PORTS, 'the ports counter shows 4096 live ports');
-        const over = nx.createPort(1, 'one-too-many');
-        if (over > 0) ids.push(over);
-        expectStatus(ctx, over, B_NO_MORE_PORTS, 'port number 4097');
-        expectStatus(ctx, nx.deletePort(ids.pop()!), B_OK, 'delete one port');
-        const again = nx.createPort(1, 'room-again');
-        if (again > 0) ids.push(again);
-        expectId(ctx, again, 'after a delete there is room for one port again');
-        let bad = 0;
-        for (const id of ids.splice(0)) if (nx.deletePort(id) !== B_OK) bad++;
-        ctx.equal(bad, 0, 'every port deletes');
-        ctx.equal(readCounters().ports, base.ports, 'the ports counter is back');
-      },
+      (ctx, base) => exhaust(ctx, base, { counter: 'ports', max: MAX_PORTS, noun: 'port', plural: 'ports', create: (n) => nx.createPort(1, n), remove: (id) => nx.deletePort(id), noMore: B_NO_MORE_PORTS }),
       { timeoutMs: 120_000 },
     ),
     scenario('port-space-limit', (ctx, base) => {

@@ -29,6 +29,7 @@ import {
   elapsedUs,
   expectFields,
   expectId,
+  exhaust,
   expectStatus,
   expectWaiters,
   need,
@@ -452,33 +453,7 @@ export const suite: Suite = {
 
     scenario(
       'no-more-sems',
-      (ctx, base) => {
-        const room = MAX_SEMS - readCounters().sems!;
-        need(ctx, room > 0, 'fewer than 65536 semaphores exist', '< 65536', MAX_SEMS - room);
-        const ids: number[] = [];
-        ctx.defer(() => ids.forEach((id) => nx.deleteSem(id)));
-        let failed = 0;
-        let first = B_OK;
-        for (let i = 0; i < room; i++) {
-          const id = nx.createSem(0, null);
-          if (id > 0) ids.push(id);
-          else if (failed++ === 0) first = id;
-        }
-        ctx.check(failed === 0, `the first ${room} creates (up to 65536 live semaphores) succeed`, 'all ids',
-          `${failed} failed, first ${statusName(first)}`);
-        ctx.equal(readCounters().sems, MAX_SEMS, 'the sems counter shows 65536 live semaphores');
-        const over = nx.createSem(0, 'one-too-many');
-        if (over > 0) ids.push(over);
-        expectStatus(ctx, over, B_NO_MORE_SEMS, 'semaphore number 65537');
-        expectStatus(ctx, nx.deleteSem(ids.pop()!), B_OK, 'delete one semaphore');
-        const again = nx.createSem(0, 'room-again');
-        if (again > 0) ids.push(again);
-        expectId(ctx, again, 'after a delete there is room for one semaphore again');
-        let bad = 0;
-        for (const id of ids.splice(0)) if (nx.deleteSem(id) !== B_OK) bad++;
-        ctx.equal(bad, 0, 'every semaphore deletes');
-        ctx.equal(readCounters().sems, base.sems, 'the sems counter is back');
-      },
+      (ctx, base) => exhaust(ctx, base, { counter: 'sems', max: MAX_SEMS, noun: 'semaphore', plural: 'semaphores', create: (n) => nx.createSem(0, n), remove: (id) => nx.deleteSem(id), noMore: B_NO_MORE_SEMS }),
       { timeoutMs: 120_000 },
     ),
 
