@@ -6,6 +6,11 @@ export interface SuiteInfo {
   description: string;
   /** Takes the guest down on purpose: never part of a profile. */
   destructive?: boolean;
+  /**
+   * Virtual CPUs the suite needs to mean anything (races need two): the plan
+   * runs it in a guest with at least this many.  Default 1.
+   */
+  cpus?: number;
 }
 
 export const SUITES: readonly SuiteInfo[] = [

@@ -28,6 +28,14 @@ export interface Ctx {
   skip(reason: string): never;
   /** Run `fn` when the scenario ends, whatever happened (last registered first). */
   defer(fn: () => void | Promise<void>): void;
+  /**
+   * A run parameter (`nexus-lab run --param NAME=VALUE`, e.g. fuzz.calls), as
+   * a number: `fallback` when the run did not set it.  A value that is not a
+   * finite number fails the scenario.
+   */
+  param(name: string, fallback: number): number;
+  /** Virtual CPUs of the guest the scenario runs in. */
+  readonly cpus: number;
 }
 
 /** Thrown by ctx.skip(). */

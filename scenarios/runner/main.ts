@@ -4,7 +4,7 @@
 //   node runner/main.js --suites smoke[,other]
 //   node runner/main.js --config /run/nexus/job.json   ({"suites": [...]})
 import { readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { suiteNames } from '../suites.js';
 import { readCounters } from '../lib/guest.js';
@@ -20,6 +20,17 @@ function emit(ev: GuestEvent): void {
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Run parameters from the job config (`--param NAME=VALUE` on the host). */
+let params: Record<string, string> = {};
+
+function param(name: string, fallback: number): number {
+  const text = params[name];
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new Error(`run parameter ${name}=${text} is not a number`);
+  return n;
 }
 
 async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus> {
@@ -58,6 +69,8 @@ async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus>
     defer(fn) {
       cleanups.push(fn);
     },
+    param,
+    cpus: availableParallelism(),
   };
 
   const limit = sc.timeoutMs ?? 60_000;
@@ -113,8 +126,11 @@ async function main(): Promise<number> {
   const { values } = parseArgs({ options: { suites: { type: 'string' }, config: { type: 'string' } } });
   let names = (values.suites ?? '').split(',').filter(Boolean);
   if (values.config) {
-    const config = JSON.parse(readFileSync(values.config, 'utf8')) as { suites?: unknown };
+    const config = JSON.parse(readFileSync(values.config, 'utf8')) as { suites?: unknown; params?: unknown };
     if (Array.isArray(config.suites)) names = names.concat(config.suites.map(String));
+    if (config.params && typeof config.params === 'object') {
+      params = Object.fromEntries(Object.entries(config.params as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    }
   }
   const known = suiteNames();
   const unknown = names.filter((n) => !known.includes(n));
