@@ -19,6 +19,26 @@ export const SUITES: readonly SuiteInfo[] = [
   { name: 'sems', description: 'every semaphore ioctl: negative counts, release flags, FIFO, timeouts, delete/owner-exit wakeups' },
   { name: 'teams', description: 'teams die with their process and take their ports and semaphores along; the fork rule' },
   {
+    name: 'races',
+    description: 'create/find/info against delete and team teardown from several CPUs at once; teams end with their process',
+    cpus: 2,
+  },
+  {
+    name: 'hardening',
+    description: 'rights across users, per-user limits, signal restarts, pid and user namespaces',
+    cpus: 2,
+  },
+  {
+    name: 'fuzz',
+    description: 'every /dev/nexus ioctl with hostile arguments from several processes, some SIGKILLed mid-call',
+    cpus: 2,
+  },
+  {
+    name: 'stress',
+    description: 'kill storms: many teams blocking on each other\'s ports and semaphores, SIGKILLed at random',
+    cpus: 2,
+  },
+  {
     name: 'perf-core',
     description: 'benchmark: port and semaphore round trips between two teams against a pipe and a POSIX semaphore',
   },
