@@ -10,7 +10,7 @@ import { buildModules, type BuiltModule, type SourceTree } from './build.js';
 import { ConsoleWatcher, type Splat } from './console.js';
 import { buildInitramfs, GUEST_MODULES_DIR, GUEST_SCENARIOS_DIR, SSHD_LISTENING, type Rootfs } from './images.js';
 import type { KernelTree } from './kernels.js';
-import type { Job } from './plan.js';
+import { DEFAULT_BUDGET_MS, type Job } from './plan.js';
 import { describeExec, execOk, Remote, type ExecResult, type KeyPair } from './remote.js';
 import { EventFolder, type JobRecord } from './results.js';
 import { decideVerdict, type VerdictInput } from './verdict.js';
@@ -32,17 +32,29 @@ export interface Timeouts {
   jobMs: number;
 }
 
-/** Deadlines for an accelerator; TCG runs everything several times slower. */
-export function timeoutsFor(accel: 'kvm' | 'tcg', scale = 1): Timeouts {
+/**
+ * Deadlines for an accelerator (TCG runs everything several times slower)
+ * and a job whose suites have `budgetMs` between them (Job.budgetMs).  The
+ * job deadline is the sum of its phases' plus room for the small commands.
+ */
+export function timeoutsFor(accel: 'kvm' | 'tcg', scale = 1, budgetMs = DEFAULT_BUDGET_MS): Timeouts {
   const s = (accel === 'tcg' ? 4 : 1) * scale;
+  const buildMs = 600_000 * scale;
+  const bootMs = 45_000 * s;
+  const runnerMs = budgetMs * s;
   return {
-    buildMs: 600_000 * scale,
-    bootMs: 45_000 * s,
+    buildMs,
+    bootMs,
     commandMs: 15_000 * s,
-    runnerMs: 120_000 * s,
+    runnerMs,
     poweroffMs: 10_000 * s,
-    jobMs: 600_000 * scale + 300_000 * s,
+    jobMs: buildMs + bootMs + runnerMs + 135_000 * s,
   };
+}
+
+/** The job config the guest runner reads (--config): its suites and the run parameters. */
+export function jobConfig(runId: string, job: Pick<Job, 'id' | 'suites'>, params: Readonly<Record<string, string>>): string {
+  return JSON.stringify({ runId, job: job.id, suites: job.suites, params }, null, 2);
 }
 
 export interface JobContext {
@@ -61,6 +73,8 @@ export interface JobContext {
   initScript: string;
   timeouts: Timeouts;
   memoryMiB: number;
+  /** Run parameters for the guest runner (--param NAME=VALUE). */
+  params: Readonly<Record<string, string>>;
   /** Run-level cancellation (Ctrl-C, SIGTERM). */
   signal: AbortSignal;
   /** Persist the run record (called at every phase change). */
@@ -89,6 +103,12 @@ async function waitUntil(cond: () => boolean, deadline: number, signal: AbortSig
   while (!cond() && Date.now() < deadline && !signal.aborted) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A guest that saw other vCPUs than the job asked for runs its suites for nothing. */
+export function cpuMismatch(asked: number, seen: number | undefined): string | undefined {
+  if (seen === undefined || seen === asked) return undefined;
+  return `the guest saw ${seen} vCPU${seen === 1 ? '' : 's'}, the job asked for ${asked}`;
 }
 
 /** Counters that are not zero once every scenario is over: leaked objects. */
@@ -214,7 +234,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
         append: guestAppend(),
         disk: ctx.rootfs.image,
         memoryMiB: ctx.memoryMiB,
-        cpus: 1,
+        cpus: job.cpus,
         consolePath: join(jobDir, 'console.log'),
         qmpSocket,
         sshPort,
@@ -267,7 +287,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
     // Load.
     await phase('load');
     const config = join(work, 'job.json');
-    await writeFile(config, JSON.stringify({ runId: ctx.runId, job: job.id, suites: job.suites }, null, 2));
+    await writeFile(config, jobConfig(ctx.runId, job, ctx.params));
     const up = await checked(await r.upload(work, ['job.json'], '/run/nexus', { timeoutMs: ctx.timeouts.commandMs, signal: abort.signal }));
     if (!execOk(up)) throw new Error(`uploading the job config failed: ${describeExec(up)}`);
     for (const m of modules) {
@@ -308,6 +328,9 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
       } else if (!folder.runEnded) {
         problems.push(`the runner ended without finishing the run (${describeExec(res)})`);
       }
+      if (folder.guest) rec.guest = folder.guest;
+      const cpuProblem = cpuMismatch(job.cpus, folder.guest?.cpus);
+      if (cpuProblem) problems.push(cpuProblem);
       rec.counters = folder.counters;
       await ctx.save();
 

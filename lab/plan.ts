@@ -1,8 +1,13 @@
 // The plan is pure data: the matrix (kernel x profile x suites) as a list of
 // jobs.  `plan` prints it, `run` executes it, `--shard K/N` takes a
 // deterministic slice of it so CI can spread a matrix over many runners.
+//
+// A kernel's suites are split by the vCPUs they need: each suite runs in a
+// guest with max(--cpus, its own minimum) vCPUs, one job per distinct count.
+// Under TCG on a small host a 1-vCPU guest is the cheapest, so suites that
+// do not need more keep running on one.
 import type { KernelMatrix, KernelSpec } from './kernels.js';
-import { SUITES, suiteNames } from '../scenarios/suites.js';
+import { SUITES, suiteNames, type SuiteInfo } from '../scenarios/suites.js';
 
 export interface ProfileInfo {
   name: string;
@@ -14,15 +19,24 @@ export const PROFILES: readonly ProfileInfo[] = [
   {
     name: 'quick',
     description: 'small Debian guest, modules built on the host, loaded with insmod',
-    suites: ['smoke', 'ports', 'sems', 'teams'],
+    suites: ['smoke', 'ports', 'sems', 'teams', 'races', 'hardening', 'fuzz', 'stress'],
   },
 ];
+
+/** Most vCPUs a guest may be given (--cpus). */
+export const MAX_CPUS = 64;
+/** A suite's budget when it declares none (SuiteInfo.budgetMs). */
+export const DEFAULT_BUDGET_MS = 120_000;
 
 export interface Job {
   id: string;
   kernel: KernelSpec;
   profile: string;
   suites: string[];
+  /** Guest vCPUs (QEMU -smp). */
+  cpus: number;
+  /** Sum of the suites' budgets: the guest runner's deadline before scaling. */
+  budgetMs: number;
 }
 
 export interface PlanOptions {
@@ -31,6 +45,43 @@ export interface PlanOptions {
   profile?: string;
   /** Overrides the profile's suites. */
   suites?: readonly string[];
+  /** Guest vCPUs for every job; suites that need more get more (default 1). */
+  cpus?: number;
+}
+
+function suiteInfo(name: string): SuiteInfo {
+  const info = SUITES.find((s) => s.name === name);
+  if (!info) throw new Error(`unknown suite '${name}' (known: ${suiteNames().join(', ')})`);
+  return info;
+}
+
+/** The guest runner's budget for these suites (before the accelerator factor and --timeout-scale). */
+export function budgetOf(suites: readonly string[]): number {
+  return suites.reduce((sum, s) => sum + (suiteInfo(s).budgetMs ?? DEFAULT_BUDGET_MS), 0);
+}
+
+/**
+ * Split suites by the vCPUs they run with, max(cpus, the suite's minimum):
+ * groups ordered by their first suite, suites kept in their order.
+ */
+export function groupByCpus(suites: readonly string[], cpus = 1): { cpus: number; suites: string[] }[] {
+  const groups = new Map<number, string[]>();
+  for (const s of suites) {
+    const n = Math.max(cpus, suiteInfo(s).cpus ?? 1);
+    groups.set(n, [...(groups.get(n) ?? []), s]);
+  }
+  return [...groups].map(([n, members]) => ({ cpus: n, suites: members }));
+}
+
+/** `<kernel>-<profile>`, with `-<n>cpu` when the guest has more than one vCPU. */
+export function jobId(kernel: string, profile: string, cpus: number): string {
+  return cpus === 1 ? `${kernel}-${profile}` : `${kernel}-${profile}-${cpus}cpu`;
+}
+
+/** Check a --cpus value; throws with the reason. */
+export function checkCpus(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CPUS) throw new Error(`--cpus takes an integer from 1 to ${MAX_CPUS}, not '${n}'`);
+  return n;
 }
 
 export function plan(matrix: KernelMatrix, opts: PlanOptions = {}): Job[] {
@@ -52,14 +103,20 @@ export function plan(matrix: KernelMatrix, opts: PlanOptions = {}): Job[] {
     });
   }
   const suites = opts.suites && opts.suites.length > 0 ? [...opts.suites] : [...profile.suites];
-  const known = suiteNames();
-  for (const s of suites) {
-    if (!known.includes(s)) throw new Error(`unknown suite '${s}' (known: ${known.join(', ')})`);
-  }
+  const groups = groupByCpus(suites, checkCpus(opts.cpus ?? 1));
   const seen = new Set<string>();
   return kernels
     .filter((k) => (seen.has(k.id) ? false : (seen.add(k.id), true)))
-    .map((kernel) => ({ id: `${kernel.id}-${profile.name}`, kernel, profile: profile.name, suites }));
+    .flatMap((kernel) =>
+      groups.map((g) => ({
+        id: jobId(kernel.id, profile.name, g.cpus),
+        kernel,
+        profile: profile.name,
+        suites: g.suites,
+        cpus: g.cpus,
+        budgetMs: budgetOf(g.suites),
+      })),
+    );
 }
 
 export interface Shard {

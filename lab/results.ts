@@ -11,6 +11,10 @@ export interface JobRecord {
   kernel: { id: string; release?: string; version?: string };
   profile: string;
   suites: string[];
+  /** vCPUs the job asked QEMU for. */
+  cpus: number;
+  /** What the guest runner reported at its start (run-start): vCPUs it saw, node, kernel. */
+  guest?: { cpus: number; node: string; kernel: string };
   /** Current phase while running; "done" at the end. */
   phase: string;
   verdict?: Verdict;
@@ -39,6 +43,8 @@ export interface RunRecord {
   startedAt: string;
   endedAt?: string;
   command: string[];
+  /** Run parameters passed to every guest runner (--param NAME=VALUE). */
+  params: Record<string, string>;
   host: { hostname: string; cpus: number; memMiB: number; kernel: string; os: string; node: string };
   qemu?: { binary: string; version: string };
   accel?: { used: 'kvm' | 'tcg'; reason: string; probeMs: number };
@@ -62,12 +68,18 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 export class EventFolder {
   readonly scenarios: ScenarioResult[] = [];
   readonly counters: { label: string; values: Record<string, number> }[] = [];
+  /** From the runner's run-start event. */
+  guest: { cpus: number; node: string; kernel: string } | undefined;
   runEnded = false;
   private current = new Map<string, ScenarioResult>();
 
   add(ev: GuestEvent): void {
     const key = (suite: string, name: string) => `${suite}\0${name}`;
     switch (ev.type) {
+      case 'run-start':
+        // A runner older than the cpus field reports nothing to check.
+        if (typeof ev.cpus === 'number') this.guest = { cpus: ev.cpus, node: ev.node, kernel: ev.kernel };
+        break;
       case 'scenario-start': {
         const r: ScenarioResult = { suite: ev.suite, name: ev.scenario, status: 'error', durationMs: 0, failures: [], metrics: [] };
         this.current.set(key(ev.suite, ev.scenario), r);

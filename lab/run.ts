@@ -28,7 +28,11 @@ export interface RunOptions {
   kernels?: string[];
   profile?: string;
   suites?: string[];
+  /** Guest vCPUs at least (--cpus); suites needing more get more. */
+  cpus?: number;
   shard?: Shard;
+  /** Run parameters for the guest runner (--param NAME=VALUE). */
+  params: Record<string, string>;
   sourcePath: string;
   resultsDir: string;
   cacheDir: string;
@@ -63,6 +67,7 @@ function newJobRecord(job: Job): JobRecord {
     kernel: { id: job.kernel.id },
     profile: job.profile,
     suites: job.suites,
+    cpus: job.cpus,
     phase: 'queued',
     phases: {},
     scenarios: [],
@@ -74,12 +79,13 @@ function newJobRecord(job: Job): JobRecord {
 }
 
 /** Validate options and plan; throws on bad input before anything starts. */
-export async function planRun(o: Pick<RunOptions, 'matrixPath' | 'kernels' | 'profile' | 'suites' | 'shard'>): Promise<Job[]> {
+export async function planRun(o: Pick<RunOptions, 'matrixPath' | 'kernels' | 'profile' | 'suites' | 'cpus' | 'shard'>): Promise<Job[]> {
   const matrix = await loadMatrix(o.matrixPath);
   const jobs = plan(matrix, {
     ...(o.kernels ? { kernels: o.kernels } : {}),
     ...(o.profile ? { profile: o.profile } : {}),
     ...(o.suites ? { suites: o.suites } : {}),
+    ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
   });
   return o.shard ? shard(jobs, o.shard) : jobs;
 }
@@ -113,6 +119,7 @@ export async function runLab(
     status: 'running',
     startedAt: new Date().toISOString(),
     command: o.command,
+    params: o.params,
     host: await hostInfo(),
     kernels: [],
     phases: {},
@@ -210,7 +217,6 @@ export async function runLab(
 
     const keys = generateKeyPair(`nexus-lab-${runId}`);
     const accel = record.accel ?? { used: 'tcg' as const, reason: 'not probed', probeMs: 0 };
-    const timeouts = timeoutsFor(accel.used, o.timeoutScale);
 
     await timed('jobs', () =>
       pool(jobs, o.parallel, async (job) => {
@@ -229,8 +235,9 @@ export async function runLab(
           keys,
           bundleDir,
           initScript: join(paths.root, 'images', 'guest', 'init'),
-          timeouts,
+          timeouts: timeoutsFor(accel.used, o.timeoutScale, job.budgetMs),
           memoryMiB: o.memoryMiB,
+          params: o.params,
           signal,
           save,
           onPhase: (id, ph, ended) => progress.phase(id, ph, ended),

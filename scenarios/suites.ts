@@ -11,6 +11,14 @@ export interface SuiteInfo {
    * runs it in a guest with at least this many.  Default 1.
    */
   cpus?: number;
+  /**
+   * How long the suite may take under KVM, with room to spare, in
+   * milliseconds (default 120 s).  The lab gives the guest runner the sum of
+   * a job's suites' budgets, times the accelerator's factor (4 under TCG)
+   * and --timeout-scale: a suite whose run grows with a parameter
+   * (fuzz.calls, stress.teams) is given its room with --timeout-scale.
+   */
+  budgetMs?: number;
 }
 
 export const SUITES: readonly SuiteInfo[] = [

@@ -12,6 +12,10 @@ export interface RunStart {
   suites: string[];
   node: string;
   kernel: string;
+  /** The guest's vCPUs (availableParallelism()): the lab checks it got what the job asked for. */
+  cpus: number;
+  /** The run parameters the runner was given (job.json "params"). */
+  params: Record<string, string>;
 }
 
 export interface SuiteStart {

@@ -138,7 +138,7 @@ async function main(): Promise<number> {
     process.stderr.write(`usage: main.js --suites a,b | --config job.json (known: ${known.join(', ')}; unknown: ${unknown.join(', ')})\n`);
     return 2;
   }
-  emit({ type: 'run-start', t: now(), suites: names, node: process.version, kernel: release() });
+  emit({ type: 'run-start', t: now(), suites: names, node: process.version, kernel: release(), cpus: availableParallelism(), params });
   const total = { passed: 0, failed: 0, skipped: 0 };
   for (const name of names) {
     const mod = (await import(`../${name}/index.js`)) as { suite: Suite };

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseCounters } from '../../scenarios/lib/guest.js';
-import { bootHintOf, leaks, timeoutsFor } from '../../lab/job.js';
+import { bootHintOf, cpuMismatch, jobConfig, leaks, timeoutsFor } from '../../lab/job.js';
+import { DEFAULT_BUDGET_MS } from '../../lab/plan.js';
 
 test('the debugfs counters file parses to numbers', () => {
   assert.equal(parseCounters('teams 2\nports 0\n'), { teams: 2, ports: 0 });
@@ -19,6 +20,39 @@ test('deadlines grow under TCG and with --timeout-scale, and the job deadline bo
   assert.ok(tcg.bootMs > kvm.bootMs && tcg.runnerMs > kvm.runnerMs);
   assert.is(timeoutsFor('tcg', 2).bootMs, tcg.bootMs * 2);
   for (const t of [kvm, tcg]) assert.ok(t.jobMs > t.buildMs + t.bootMs + t.runnerMs, 'the phases fit in the job');
+});
+
+test('the runner deadline is the suites\' budget times the accelerator factor and --timeout-scale', () => {
+  assert.is(timeoutsFor('kvm').runnerMs, DEFAULT_BUDGET_MS, 'one default budget without a job');
+  assert.is(timeoutsFor('kvm', 1, 300_000).runnerMs, 300_000);
+  assert.is(timeoutsFor('tcg', 1, 300_000).runnerMs, 1_200_000, 'x4 under TCG');
+  assert.is(timeoutsFor('tcg', 10, 480_000).runnerMs, 19_200_000, 'a nightly --timeout-scale 10');
+  assert.is(timeoutsFor('kvm', 0.5, 60_000).runnerMs, 30_000);
+  for (const [accel, scale, budget] of [['kvm', 1, 0], ['tcg', 1, 480_000], ['tcg', 10, 4_000_000], ['kvm', 0.5, 120_000]] as const) {
+    const t = timeoutsFor(accel, scale, budget);
+    assert.ok(t.jobMs > t.buildMs + t.bootMs + t.runnerMs + t.poweroffMs + 4 * t.commandMs, `${accel} x${scale}, ${budget} ms: the phases fit in the job`);
+  }
+  const small = timeoutsFor('tcg', 1, 120_000);
+  const big = timeoutsFor('tcg', 1, 480_000);
+  assert.is(big.jobMs - small.jobMs, big.runnerMs - small.runnerMs, 'a bigger budget moves the job deadline by as much');
+});
+
+test('job.json names the job and its suites and carries the run parameters as strings', () => {
+  const config = JSON.parse(jobConfig('r1', { id: '6.1-cloud-quick-2cpu', suites: ['fuzz', 'stress'] }, { 'fuzz.calls': '1000000', 'stress.teams': '10000' }));
+  assert.equal(config, {
+    runId: 'r1',
+    job: '6.1-cloud-quick-2cpu',
+    suites: ['fuzz', 'stress'],
+    params: { 'fuzz.calls': '1000000', 'stress.teams': '10000' },
+  });
+  assert.equal(JSON.parse(jobConfig('r1', { id: 'j', suites: ['smoke'] }, {})).params, {});
+});
+
+test('a guest that does not see the vCPUs the job asked for is a problem', () => {
+  assert.is(cpuMismatch(2, 2), undefined);
+  assert.is(cpuMismatch(2, undefined), undefined, 'nothing reported, nothing to say');
+  assert.is(cpuMismatch(2, 1), 'the guest saw 1 vCPU, the job asked for 2');
+  assert.is(cpuMismatch(1, 4), 'the guest saw 4 vCPUs, the job asked for 1');
 });
 
 test('a boot failure is explained by the guest init, else by the last console line', () => {

@@ -2,41 +2,112 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadMatrix } from '../../lab/kernels.js';
-import { parseShard, plan, shard } from '../../lab/plan.js';
+import { budgetOf, checkCpus, DEFAULT_BUDGET_MS, groupByCpus, parseShard, plan, shard, type Job } from '../../lab/plan.js';
+import { SUITES } from '../../scenarios/suites.js';
 import { ROOT } from '../helpers.js';
 
 const matrix = await loadMatrix(join(ROOT, 'images', 'kernels.json'));
 
-test('the default plan is Linux 6.1 and 6.12 cloud, quick profile, the core suites', () => {
+const CORE = ['smoke', 'ports', 'sems', 'teams'];
+const TWO_CPU = ['races', 'hardening', 'fuzz', 'stress'];
+const shape = (jobs: Job[]) => jobs.map((j) => [j.id, j.cpus, j.suites]);
+
+test('the default plan: per kernel (6.1 and 6.12 cloud), a 1-vCPU job of the core suites and a 2-vCPU job of the others', () => {
   const jobs = plan(matrix);
-  assert.equal(jobs.map((j) => [j.id, j.kernel.series, j.kernel.flavour, j.profile, j.suites]), [
-    ['6.1-cloud-quick', '6.1', 'cloud-amd64', 'quick', ['smoke', 'ports', 'sems', 'teams']],
-    ['6.12-cloud-quick', '6.12', 'cloud-amd64', 'quick', ['smoke', 'ports', 'sems', 'teams']],
+  assert.equal(shape(jobs), [
+    ['6.1-cloud-quick', 1, CORE],
+    ['6.1-cloud-quick-2cpu', 2, TWO_CPU],
+    ['6.12-cloud-quick', 1, CORE],
+    ['6.12-cloud-quick-2cpu', 2, TWO_CPU],
+  ]);
+  assert.equal(jobs.map((j) => [j.kernel.series, j.kernel.flavour, j.profile]), [
+    ['6.1', 'cloud-amd64', 'quick'],
+    ['6.1', 'cloud-amd64', 'quick'],
+    ['6.12', 'cloud-amd64', 'quick'],
+    ['6.12', 'cloud-amd64', 'quick'],
+  ]);
+});
+
+test('--cpus 2 gives every suite 2 vCPUs: one job per kernel, all the suites, named -2cpu', () => {
+  assert.equal(shape(plan(matrix, { cpus: 2 })), [
+    ['6.1-cloud-quick-2cpu', 2, [...CORE, ...TWO_CPU]],
+    ['6.12-cloud-quick-2cpu', 2, [...CORE, ...TWO_CPU]],
+  ]);
+  assert.equal(shape(plan(matrix, { kernels: ['6.1-cloud'], cpus: 4 })), [['6.1-cloud-quick-4cpu', 4, [...CORE, ...TWO_CPU]]]);
+  assert.equal(shape(plan(matrix, { kernels: ['6.1-cloud'], cpus: 1 })), shape(plan(matrix, { kernels: ['6.1-cloud'] })), '--cpus 1 is the default');
+});
+
+test('a suite runs with at least the vCPUs it declares: smoke alone is 1, races alone is 2', () => {
+  assert.equal(shape(plan(matrix, { kernels: ['6.12-cloud'], suites: ['smoke'] })), [['6.12-cloud-quick', 1, ['smoke']]]);
+  assert.equal(shape(plan(matrix, { kernels: ['6.12-cloud'], suites: ['races'] })), [['6.12-cloud-quick-2cpu', 2, ['races']]]);
+  for (const s of SUITES.filter((x) => x.cpus !== undefined)) {
+    const [j] = plan(matrix, { kernels: ['6.1-cloud'], suites: [s.name] });
+    assert.is(j!.cpus, s.cpus, `${s.name} gets its ${s.cpus} vCPUs`);
+  }
+});
+
+test('groups keep the order the suites were given in, by their first suite', () => {
+  assert.equal(groupByCpus(['races', 'smoke', 'fuzz', 'ports']), [
+    { cpus: 2, suites: ['races', 'fuzz'] },
+    { cpus: 1, suites: ['smoke', 'ports'] },
+  ]);
+  assert.equal(groupByCpus(['races', 'smoke'], 3), [{ cpus: 3, suites: ['races', 'smoke'] }]);
+  assert.equal(shape(plan(matrix, { kernels: ['6.1-cloud'], suites: ['stress', 'teams'] })), [
+    ['6.1-cloud-quick-2cpu', 2, ['stress']],
+    ['6.1-cloud-quick', 1, ['teams']],
   ]);
 });
 
 test('kernels and suites can be chosen, and bad names are refused with the known ones', () => {
-  assert.is(plan(matrix, { kernels: ['all'] }).length, matrix.kernels.length);
+  assert.is(plan(matrix, { kernels: ['all'], suites: ['smoke'] }).length, matrix.kernels.length);
+  assert.is(plan(matrix, { kernels: ['all'] }).length, 2 * matrix.kernels.length);
   assert.equal(plan(matrix, { kernels: ['6.12-cloud'], suites: ['panic'] }).map((j) => [j.id, j.suites]), [['6.12-cloud-quick', ['panic']]]);
   assert.throws(() => plan(matrix, { kernels: ['7.0'] }), /unknown kernel '7\.0' \(known: 6\.1-cloud/);
-  assert.throws(() => plan(matrix, { suites: ['nope'] }), /unknown suite 'nope' \(known: smoke, ports, sems, teams, perf-core, panic/);
+  assert.throws(
+    () => plan(matrix, { suites: ['nope'] }),
+    /unknown suite 'nope' \(known: smoke, ports, sems, teams, races, hardening, fuzz, stress, perf-core, panic/,
+  );
   assert.throws(() => plan(matrix, { profile: 'slow' }), /unknown profile 'slow'/);
-  assert.is(plan(matrix, { kernels: ['6.1-cloud', '6.1-cloud'] }).length, 1, 'a kernel named twice runs once');
+  assert.is(plan(matrix, { kernels: ['6.1-cloud', '6.1-cloud'] }).length, 2, 'a kernel named twice runs once');
 });
 
-test('shards are disjoint, cover the plan and keep its order', () => {
+test('vCPU counts outside 1..64 are refused', () => {
+  for (const bad of [0, -1, 1.5, 65, Number.NaN]) {
+    assert.throws(() => plan(matrix, { cpus: bad }), /--cpus takes an integer from 1 to 64/, String(bad));
+  }
+  assert.is(checkCpus(64), 64);
+});
+
+test('a job carries the budget of its suites: each suite its own, 120 s when it declares none', () => {
+  const budget = (name: string) => SUITES.find((s) => s.name === name)!.budgetMs ?? DEFAULT_BUDGET_MS;
+  assert.is(DEFAULT_BUDGET_MS, 120_000);
+  for (const j of plan(matrix, { kernels: ['all'] })) {
+    assert.is(j.budgetMs, j.suites.reduce((sum, s) => sum + budget(s), 0), j.id);
+  }
+  assert.is(budgetOf(['smoke', 'smoke']), 2 * budget('smoke'));
+  assert.is(budgetOf([]), 0);
+});
+
+test('shards are disjoint, cover the grouped plan and keep its order', () => {
   const jobs = plan(matrix, { kernels: ['all'] });
+  assert.ok(jobs.some((j) => j.cpus === 1) && jobs.some((j) => j.cpus === 2));
   for (const n of [1, 2, 3, 4, 7]) {
     const parts = Array.from({ length: n }, (_, i) => shard(jobs, { index: i + 1, count: n }));
     const ids = parts.flat().map((j) => j.id);
     assert.is(ids.length, jobs.length, `${n} shards cover every job once`);
     assert.equal([...ids].sort(), jobs.map((j) => j.id).sort());
+    assert.is(new Set(ids).size, ids.length, 'job ids are unique');
     for (const p of parts) {
       const order = p.map((j) => jobs.indexOf(j));
       assert.equal(order, [...order].sort((a, b) => a - b));
     }
   }
-  assert.equal(shard(jobs, { index: 2, count: 2 }), shard(jobs, { index: 2, count: 2 }), 'deterministic');
+  assert.equal(
+    shard(plan(matrix), { index: 2, count: 2 }).map((j) => j.id),
+    ['6.1-cloud-quick-2cpu', '6.12-cloud-quick-2cpu'],
+    'round-robin over the grouped jobs',
+  );
+  assert.equal(shard(plan(matrix), { index: 2, count: 3 }), shard(plan(matrix), { index: 2, count: 3 }), 'deterministic');
 });
 
 test('--shard is K/N with 1 <= K <= N', () => {

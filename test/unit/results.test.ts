@@ -8,14 +8,14 @@ import { parseEvent, type GuestEvent } from '../../scenarios/runner/events.js';
 
 function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
   return {
-    id, kernel: { id: 'k', release: '6.1.0-56-cloud-amd64' }, profile: 'quick', suites: ['smoke'], phase: 'done',
+    id, kernel: { id: 'k', release: '6.1.0-56-cloud-amd64' }, profile: 'quick', suites: ['smoke'], cpus: 1, phase: 'done',
     phases: {}, scenarios: [], splats: [], counters: [], problems: [], files: {}, ...over,
   };
 }
 
 function run(jobs: JobRecord[]): RunRecord {
   return {
-    schema: 1, runId: 'r1', status: 'done', startedAt: '', command: [], kernels: [], phases: {}, jobs,
+    schema: 1, runId: 'r1', status: 'done', startedAt: '', command: [], params: {}, kernels: [], phases: {}, jobs,
     host: { hostname: 'h', cpus: 2, memMiB: 1, kernel: 'k', os: 'o', node: 'v20' },
   };
 }
