@@ -3,15 +3,19 @@
  * libnexus: the Haiku C API for ports and semaphores over /dev/nexus.
  *
  * One descriptor per process, opened on first use under a mutex.  A
- * pthread_atfork child handler closes the descriptor a forked child inherits
- * (it would keep the parent's team alive, and the kernel refuses it to the
- * child anyway); the child opens its own on its first call and is then
- * its own team.
+ * pthread_atfork child handler forgets the descriptor a forked child
+ * inherits (the kernel refuses it to the child); the child opens its own on
+ * its first call and is then its own team.  A child made without the fork
+ * handlers (a raw clone(), vfork()) is caught another way: the descriptor
+ * is cached together with the pid that opened it, and a process whose pid
+ * differs opens its own.  It never closes the inherited one: after vfork()
+ * or clone(CLONE_FILES) that descriptor is also the parent's.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -32,9 +36,18 @@ static_assert(offsetof(struct port_message_info, sender_team) ==
 	      "port_message_info layout");
 
 static pthread_mutex_t nexus_lock = PTHREAD_MUTEX_INITIALIZER;
-/* The descriptor, or -1 while none is open; written under nexus_lock. */
-static int nexus_cached_fd = -1;
+/*
+ * The descriptor and the pid that opened it, in one word so that a reader
+ * sees both or neither: (pid << 32) | fd, or 0 while none is open.  Written
+ * under nexus_lock.
+ */
+static uint64_t nexus_cached;
 static int nexus_atfork_registered;
+
+static uint64_t nexus_pack(pid_t pid, int fd)
+{
+	return (uint64_t)(uint32_t)pid << 32 | (uint32_t)fd;
+}
 
 static void nexus_atfork_prepare(void)
 {
@@ -48,26 +61,38 @@ static void nexus_atfork_parent(void)
 
 static void nexus_atfork_child(void)
 {
+	uint64_t cached = nexus_cached;
+
 	/*
 	 * The child is a new team: drop the parent's descriptor now and open
 	 * its own on first use, so a child that only execs (every spawn by a
 	 * multithreaded parent) never becomes a team at all.
 	 */
-	if (nexus_cached_fd >= 0)
-		close(nexus_cached_fd);
-	__atomic_store_n(&nexus_cached_fd, -1, __ATOMIC_RELEASE);
+	if (cached)
+		close((int)(uint32_t)cached);
+	__atomic_store_n(&nexus_cached, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&nexus_lock);
+}
+
+/* The cached descriptor if this process opened it, else -1. */
+static int nexus_cached_fd(uint64_t cached, pid_t self)
+{
+	if (!cached || (pid_t)(cached >> 32) != self)
+		return -1;
+	return (int)(uint32_t)cached;
 }
 
 int nexus_fd(void)
 {
-	int fd = __atomic_load_n(&nexus_cached_fd, __ATOMIC_ACQUIRE);
+	pid_t self = getpid();
+	int fd = nexus_cached_fd(__atomic_load_n(&nexus_cached,
+						  __ATOMIC_ACQUIRE), self);
 
 	if (fd >= 0)
 		return fd;
 
 	pthread_mutex_lock(&nexus_lock);
-	fd = nexus_cached_fd;
+	fd = nexus_cached_fd(nexus_cached, self);
 	if (fd < 0) {
 		if (!nexus_atfork_registered) {
 			int err = pthread_atfork(nexus_atfork_prepare,
@@ -83,14 +108,18 @@ int nexus_fd(void)
 		if (fd < 0)
 			fd = -errno;
 		else
-			__atomic_store_n(&nexus_cached_fd, fd,
+			__atomic_store_n(&nexus_cached, nexus_pack(self, fd),
 					 __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&nexus_lock);
 	return fd;
 }
 
-/* 0 when the request went through (status in its ret), else -errno. */
+/*
+ * 0 when the request went through (status in its ret), else -errno.  A wait
+ * interrupted by a signal that does not restart it fails with EINTR:
+ * -EINTR is B_INTERRUPTED, the status Haiku returns then.
+ */
 static int nexus_ioctl(unsigned long cmd, void *req)
 {
 	int fd = nexus_fd();

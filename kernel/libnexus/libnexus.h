@@ -4,7 +4,8 @@
  *
  * Every call goes through one descriptor per process, opened on first use
  * (O_RDWR | O_CLOEXEC).  A forked child closes the inherited descriptor and
- * opens its own, so it is its own team.  Functions return Haiku status values
+ * opens its own, so it is its own team; so does a child made by a raw
+ * clone() or vfork(), which is told by its pid.  Functions return Haiku status values
  * (B_OK or a negative error); an ioctl that fails as a whole returns -errno
  * (for instance -EPERM) and a failed open of /dev/nexus returns open()'s
  * -errno.

@@ -19,6 +19,7 @@ static const char * const nexus_counter_names[NEXUS_NR_COUNTERS] = {
 	[NEXUS_COUNTER_PORT_MESSAGES] = "port_messages",
 	[NEXUS_COUNTER_PORT_BYTES] = "port_bytes",
 	[NEXUS_COUNTER_WAITERS] = "waiters",
+	[NEXUS_COUNTER_PORT_SPACE] = "port_space",
 };
 
 static struct dentry *nexus_debugfs_dir;

@@ -91,15 +91,19 @@ static long nexus_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	if (!desc || WARN_ON_ONCE(size > sizeof(req)))
 		return -ENOTTY;
 
-	/* Every request is read whole, carried out and written back. */
+	/*
+	 * Every request is read whole, carried out and written back; also
+	 * when a signal interrupted it (-ERESTARTSYS): a restart reads it
+	 * again, and a call that is not restarted leaves B_INTERRUPTED in it.
+	 */
 	if (copy_from_user(req, argp, size))
 		return -EFAULT;
 	err = desc->handler(team, cmd, req);
-	if (err)
+	if (err && err != -ERESTARTSYS)
 		return err;
 	if (copy_to_user(argp, req, size))
 		return -EFAULT;
-	return 0;
+	return err;
 }
 
 static const struct file_operations nexus_fops = {
@@ -122,9 +126,12 @@ static int __init nexus_init(void)
 {
 	int err;
 
-	err = alloc_chrdev_region(&nexus_devt, 0, 1, NEXUS_DEVICE_NAME);
+	err = nexus_teams_init();
 	if (err)
 		return err;
+	err = alloc_chrdev_region(&nexus_devt, 0, 1, NEXUS_DEVICE_NAME);
+	if (err)
+		goto err_teams;
 
 	cdev_init(&nexus_cdev, &nexus_fops);
 	err = cdev_add(&nexus_cdev, nexus_devt, 1);
@@ -154,6 +161,8 @@ err_cdev:
 	cdev_del(&nexus_cdev);
 err_region:
 	unregister_chrdev_region(nexus_devt, 1);
+err_teams:
+	nexus_teams_exit();
 	return err;
 }
 
@@ -165,8 +174,10 @@ static void __exit nexus_exit(void)
 	cdev_del(&nexus_cdev);
 	unregister_chrdev_region(nexus_devt, 1);
 	/* No file is open any more: every team and object is gone. */
+	nexus_teams_exit();
 	nexus_ports_exit();
 	nexus_sems_exit();
+	nexus_users_exit();
 	rcu_barrier();
 }
 

@@ -14,6 +14,9 @@
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <nexus.h>
@@ -26,35 +29,75 @@ enum nexus_kind {
 };
 
 /*
+ * Users (user.c): what each effective uid has live, for the per-user share
+ * of each system-wide limit.  Objects and queued messages hold a reference
+ * on the user they are charged to.
+ */
+enum nexus_limit {
+	NEXUS_LIMIT_PORTS,
+	NEXUS_LIMIT_SEMS,
+	NEXUS_LIMIT_PORT_SPACE,
+	NEXUS_NR_LIMITS
+};
+
+struct nexus_user {
+	struct hlist_node node;		/* in the user table, by uid */
+	kuid_t uid;
+	refcount_t ref;
+	atomic_long_t used[NEXUS_NR_LIMITS];
+};
+
+struct nexus_user *nexus_user_get(kuid_t uid);
+void nexus_user_put(struct nexus_user *user);
+int nexus_charge(struct nexus_user *user, enum nexus_limit limit, long n);
+void nexus_uncharge(struct nexus_user *user, enum nexus_limit limit, long n);
+void nexus_users_exit(void);
+
+/*
  * A team is a thread group that has /dev/nexus open.  The team table holds
- * one reference; every struct file opened on /dev/nexus by the thread group
- * holds one "files" count, and the release of the last one removes the team
- * from the table and destroys everything it owns.  Objects hold a reference
- * on their owner while they are in its lists, lookups while they use it.
+ * one reference while the team is in it (hashed); every struct file opened
+ * on /dev/nexus by the thread group holds one, objects hold one on their
+ * owner, lookups while they use it.  The team leaves the table, and
+ * everything it owns is destroyed, when its last file is released or when
+ * its thread group exits, whichever comes first: a descriptor inherited by
+ * another process never keeps a dead process's team alive.  The exit is
+ * learnt from the thread group's struct pid (the wait queue pidfds poll).
  */
 struct nexus_team {
 	struct hlist_node node;		/* in the team table, by tgid */
-	struct hlist_node id_node;	/* in the team table, by id */
 	struct pid *tgid;		/* reference held for the team's life */
-	pid_t id;			/* team_id as userspace sees it */
+	struct nexus_user *user;	/* the euid that opened it */
 	unsigned int files;		/* open files; under the table lock */
-	struct kref ref;		/* table, owned objects, lookups */
+	bool hashed;			/* in the table; under the table lock */
+	struct kref ref;		/* table, files, owned objects, lookups */
 	struct mutex lock;		/* guards objects[] and dead */
 	struct list_head objects[NEXUS_NR_KINDS];	/* owned, by kind */
 	bool dead;			/* torn down: owns nothing more */
+	struct wait_queue_entry exit_wait;	/* on tgid->wait_pidfd */
+	struct work_struct exit_work;	/* tears down after an exit */
 };
 
 struct nexus_team *nexus_team_attach(void);
 void nexus_team_detach(struct nexus_team *team);
 bool nexus_team_is_current(const struct nexus_team *team);
 struct nexus_team *nexus_team_find(pid_t id);
+pid_t nexus_team_id(const struct nexus_team *team);
 struct nexus_team *nexus_team_get(struct nexus_team *team);
 void nexus_team_put(struct nexus_team *team);
+int nexus_teams_init(void);
+void nexus_teams_exit(void);
 
 /*
  * What ports and semaphores have in common: a system-wide id (the id's
- * xarray holds one reference until the object is deleted), a name, and an
- * owner team whose list the object is in.
+ * xarray holds one reference until the object is deleted), a name, an
+ * owner team whose list the object is in, and the user it belongs to (its
+ * creator's euid and user namespace), who alone may use it beyond writing
+ * and reading its info (NEXUS-ABI.md, "Users, namespaces and limits").
+ *
+ * An object is linked to its owner before its id is published, and its id
+ * is erased (and the object marked deleted) before it is unlinked: so an
+ * object whose id can be found always has an owner, and one without an
+ * owner is being deleted.
  *
  * The owner pointer changes only with the owner's lock held (and the new
  * owner's, for a move) and owner_lock; either lock makes it stable to read.
@@ -68,20 +111,26 @@ struct nexus_object {
 	struct list_head team_node;	/* in owner->objects[kind] */
 	spinlock_t owner_lock;		/* guards owner for readers */
 	struct nexus_team *owner;	/* referenced; NULL once unlinked */
+	struct nexus_user *user;	/* charged for the object; referenced */
+	struct user_namespace *user_ns;	/* its creator's; referenced */
 	struct rcu_head rcu;		/* lookups are RCU: freed after a GP */
 	char name[B_OS_NAME_LENGTH];
 };
 
-void nexus_object_init(struct nexus_object *obj, enum nexus_kind kind);
+int nexus_object_init(struct nexus_object *obj, enum nexus_kind kind);
 int nexus_object_publish(struct xarray *xa, u32 *next,
-			 struct nexus_object *obj, struct nexus_team *team);
+			 struct nexus_object *obj, struct nexus_team *team,
+			 s32 *id);
 struct nexus_object *nexus_object_lookup(struct xarray *xa, s32 id);
 struct nexus_object *nexus_object_next(struct xarray *xa, s32 cookie,
 				       struct nexus_team *team);
 bool nexus_object_claim(struct xarray *xa, struct nexus_object *obj);
 void nexus_object_unlink(struct nexus_object *obj);
 int nexus_object_move(struct nexus_object *obj, struct nexus_team *to);
-pid_t nexus_object_owner_id(struct nexus_object *obj);
+int nexus_object_owner_id(struct nexus_object *obj, pid_t *id);
+bool nexus_object_allowed(const struct nexus_object *obj);
+bool nexus_object_same_user(const struct nexus_object *obj,
+			    const struct nexus_team *team);
 void nexus_object_put(struct nexus_object *obj);
 int nexus_copy_name(char *dst, const char __user *src, size_t size,
 		    const char *fallback);
@@ -119,6 +168,8 @@ struct nexus_deadline {
 
 void nexus_deadline_init(struct nexus_deadline *dl, u32 flags, s64 timeout);
 int nexus_wait(spinlock_t *lock, const struct nexus_deadline *dl);
+long nexus_wait_end(const struct nexus_deadline *dl, int status, u32 *flags,
+		    s64 *timeout);
 
 /* Live object counters, shown in debugfs (nexus/counters). */
 enum nexus_counter {
@@ -128,6 +179,7 @@ enum nexus_counter {
 	NEXUS_COUNTER_PORT_MESSAGES,
 	NEXUS_COUNTER_PORT_BYTES,
 	NEXUS_COUNTER_WAITERS,
+	NEXUS_COUNTER_PORT_SPACE,
 	NEXUS_NR_COUNTERS
 };
 
@@ -151,15 +203,6 @@ static inline void nexus_counter_add(enum nexus_counter c, long n)
 static inline void nexus_counter_sub(enum nexus_counter c, long n)
 {
 	atomic_long_sub(n, &nexus_counters[c]);
-}
-
-/* Count one more object of a kind, unless there are @max already. */
-static inline bool nexus_counter_inc_below(enum nexus_counter c, long max)
-{
-	if (atomic_long_inc_return(&nexus_counters[c]) <= max)
-		return true;
-	atomic_long_dec(&nexus_counters[c]);
-	return false;
 }
 
 void nexus_debugfs_init(void);

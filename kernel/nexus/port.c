@@ -33,26 +33,35 @@
 
 #include "nexus_internal.h"
 
-/* Ports that may exist at once, system-wide. */
-#define NEXUS_MAX_PORTS		4096
-
 /*
- * Message payload that may exist at once, system-wide (Haiku's total port
- * space limit): without it any user could pin 4096 ports x 4096 messages
- * x 256 KiB of kernel memory.  A write past it fails with B_NO_MEMORY.
+ * Ports and port space (Haiku's total port space limit) are limited
+ * system-wide and per user (user.c).  A queued message is charged to its
+ * writer's user at what it really costs, header and payload as the
+ * allocator rounds them: without that, zero-byte messages would pin
+ * unaccounted kernel memory.  A write past the limit fails with
+ * B_NO_MEMORY.
  */
-#define NEXUS_PORT_SPACE_LIMIT	(64L << 20)
 
-static atomic_long_t nexus_port_space = ATOMIC_LONG_INIT(0);
+/* Who wrote a message, kept as the kernel's ids: readers translate them. */
+struct nexus_port_sender {
+	kuid_t uid;
+	kgid_t gid;
+	struct pid *team;		/* referenced */
+};
 
 struct nexus_port_msg {
 	struct list_head node;		/* in the port's queue */
 	size_t size;
+	struct nexus_user *user;	/* charged; referenced */
+	struct nexus_port_sender sender;
 	s32 code;
-	uid_t sender;
-	gid_t sender_group;
-	pid_t sender_team;
-	u8 data[];
+	void *data;			/* size bytes, NULL when empty */
+};
+
+/* What a peeker learns of a message (its own references). */
+struct nexus_port_peek {
+	size_t size;
+	struct nexus_port_sender sender;
 };
 
 struct nexus_port {
@@ -73,7 +82,7 @@ struct nexus_port_waiter {
 	struct task_struct *task;
 	/* writer: its message until queued; reader: the message given */
 	struct nexus_port_msg *msg;
-	struct nexus_port_message_info info;	/* peeker: what it learnt */
+	struct nexus_port_peek info;	/* peeker: what it learnt */
 	int status;			/* NEXUS_WAITING until decided */
 	bool peek;
 };
@@ -103,51 +112,88 @@ void nexus_port_free(struct nexus_object *obj)
 	kfree_rcu(port, obj.rcu);
 }
 
+/*
+ * What a message of @size bytes costs in kernel memory: its header, and
+ * its payload in a separate allocation, so that a payload of a power of two
+ * (4 KiB, 256 KiB) is not doubled by the header.  kvmalloc() tries
+ * kmalloc() first, whose buckets and page orders kmalloc_size_roundup()
+ * gives; its vmalloc() fallback never takes more.
+ */
+static size_t nexus_port_msg_cost(size_t size)
+{
+	return kmalloc_size_roundup(sizeof(struct nexus_port_msg)) +
+	       (size ? kmalloc_size_roundup(size) : 0);
+}
+
 static void nexus_port_msg_free(struct nexus_port_msg *msg)
 {
-	atomic_long_sub(msg->size, &nexus_port_space);
-	kvfree(msg);
+	nexus_uncharge(msg->user, NEXUS_LIMIT_PORT_SPACE,
+		       nexus_port_msg_cost(msg->size));
+	nexus_user_put(msg->user);
+	put_pid(msg->sender.team);
+	kvfree(msg->data);
+	kfree(msg);
 }
 
 /* Build a message from a write request, before any lock is taken. */
 static struct nexus_port_msg *
 nexus_port_msg_new(struct nexus_team *team, const struct nexus_port_write *req)
 {
+	size_t cost = nexus_port_msg_cost(req->size);
 	struct nexus_port_msg *msg;
 	s32 code;
 
-	if (atomic_long_add_return(req->size, &nexus_port_space) >
-	    NEXUS_PORT_SPACE_LIMIT) {
-		atomic_long_sub(req->size, &nexus_port_space);
-		return ERR_PTR(B_NO_MEMORY);
-	}
 	/* req->size is bounded by the caller: no overflow here. */
-	msg = kvmalloc(struct_size(msg, data, req->size), GFP_KERNEL_ACCOUNT);
+	if (nexus_charge(team->user, NEXUS_LIMIT_PORT_SPACE, cost))
+		return ERR_PTR(B_NO_MEMORY);
+	msg = kzalloc(sizeof(*msg), GFP_KERNEL_ACCOUNT);
+	if (msg && req->size) {
+		msg->data = kvmalloc(req->size, GFP_KERNEL_ACCOUNT);
+		if (!msg->data) {
+			kfree(msg);
+			msg = NULL;
+		}
+	}
 	if (!msg) {
-		atomic_long_sub(req->size, &nexus_port_space);
+		nexus_uncharge(team->user, NEXUS_LIMIT_PORT_SPACE, cost);
 		return ERR_PTR(B_NO_MEMORY);
 	}
+	refcount_inc(&team->user->ref);
+	msg->user = team->user;
 	msg->size = req->size;
+	msg->sender.uid = current_euid();
+	msg->sender.gid = current_egid();
+	msg->sender.team = get_pid(team->tgid);
 	if (get_user(code, req->code) ||
 	    (req->size && copy_from_user(msg->data, req->buffer, req->size))) {
 		nexus_port_msg_free(msg);
 		return ERR_PTR(B_BAD_ADDRESS);
 	}
 	msg->code = code;
-	msg->sender = from_kuid_munged(&init_user_ns, current_euid());
-	msg->sender_group = from_kgid_munged(&init_user_ns, current_egid());
-	msg->sender_team = team->id;
 	return msg;
 }
 
-static void nexus_port_msg_info(const struct nexus_port_msg *msg,
-				struct nexus_port_message_info *info)
+/* Under the port lock: what a peeker learns, with its own references. */
+static void nexus_port_peek_msg(const struct nexus_port_msg *msg,
+				struct nexus_port_peek *peek)
 {
+	peek->size = msg->size;
+	peek->sender = msg->sender;
+	get_pid(peek->sender.team);
+}
+
+/* In the peeker's context: its view of the sender's ids. */
+static void nexus_port_peek_info(struct nexus_port_peek *peek,
+				 struct nexus_port_message_info *info)
+{
+	struct user_namespace *ns = current_user_ns();
+
 	memset(info, 0, sizeof(*info));
-	info->size = msg->size;
-	info->sender = msg->sender;
-	info->sender_group = msg->sender_group;
-	info->sender_team = msg->sender_team;
+	info->size = peek->size;
+	info->sender = from_kuid_munged(ns, peek->sender.uid);
+	info->sender_group = from_kgid_munged(ns, peek->sender.gid);
+	info->sender_team = pid_vnr(peek->sender.team);
+	put_pid(peek->sender.team);
 }
 
 /* Decide a blocked caller's status and wake it. */
@@ -187,7 +233,7 @@ static void nexus_port_deliver(struct nexus_port *port,
 			nexus_port_wake(w, B_OK);
 			return;
 		}
-		nexus_port_msg_info(msg, &w->info);
+		nexus_port_peek_msg(msg, &w->info);
 		nexus_port_wake(w, B_OK);
 	}
 	list_add_tail(&msg->node, &port->queue);
@@ -272,7 +318,7 @@ static bool nexus_port_kill(struct nexus_port *port)
 		nexus_counter_sub(NEXUS_COUNTER_PORT_BYTES, msg->size);
 		nexus_port_msg_free(msg);
 	}
-	nexus_counter_dec(NEXUS_COUNTER_PORTS);
+	nexus_uncharge(port->obj.user, NEXUS_LIMIT_PORTS, 1);
 	nexus_object_unlink(&port->obj);
 	nexus_port_put(port);		/* the id's reference */
 	return true;
@@ -296,31 +342,33 @@ static int nexus_port_create(struct nexus_team *team,
 	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
 	if (!port)
 		return B_NO_MEMORY;
-	nexus_object_init(&port->obj, NEXUS_KIND_PORT);
 	spin_lock_init(&port->lock);
 	INIT_LIST_HEAD(&port->queue);
 	INIT_LIST_HEAD(&port->readers);
 	INIT_LIST_HEAD(&port->writers);
 	port->capacity = req->capacity;
+	if (nexus_object_init(&port->obj, NEXUS_KIND_PORT)) {
+		err = B_NO_MEMORY;
+		goto free;
+	}
 
 	err = nexus_copy_name(port->obj.name, req->name, req->size,
 			      "unnamed port");
 	if (err)
 		goto free;
 
-	if (!nexus_counter_inc_below(NEXUS_COUNTER_PORTS, NEXUS_MAX_PORTS)) {
+	if (nexus_charge(port->obj.user, NEXUS_LIMIT_PORTS, 1)) {
 		err = B_NO_MORE_PORTS;
 		goto free;
 	}
 	err = nexus_object_publish(&nexus_ports, &nexus_port_next_id,
-				   &port->obj, team);
+				   &port->obj, team, &req->id);
 	if (err) {
-		nexus_counter_dec(NEXUS_COUNTER_PORTS);
+		nexus_uncharge(port->obj.user, NEXUS_LIMIT_PORTS, 1);
 		err = err == -ESRCH ? B_BAD_TEAM_ID :
 		      err == -EBUSY ? B_NO_MORE_PORTS : B_NO_MEMORY;
 		goto free;
 	}
-	req->id = port->obj.id;
 	return B_OK;
 
 free:
@@ -336,6 +384,10 @@ static int nexus_port_close(struct nexus_port_id *req)
 	port = nexus_port_get(req->id);
 	if (!port)
 		return B_BAD_PORT_ID;
+	if (!nexus_object_allowed(&port->obj)) {
+		nexus_port_put(port);
+		return B_NOT_ALLOWED;
+	}
 	spin_lock(&port->lock);
 	if (port->closed) {
 		status = B_BAD_PORT_ID;
@@ -357,6 +409,10 @@ static int nexus_port_delete(struct nexus_port_id *req)
 	port = nexus_port_get(req->id);
 	if (!port)
 		return B_BAD_PORT_ID;
+	if (!nexus_object_allowed(&port->obj)) {
+		nexus_port_put(port);
+		return B_NOT_ALLOWED;
+	}
 	killed = nexus_port_kill(port);
 	nexus_port_put(port);
 	return killed ? B_OK : B_BAD_PORT_ID;
@@ -389,7 +445,10 @@ static int nexus_port_find(struct nexus_port_find_req *req)
 	return err;
 }
 
-/* Fill a port_info; fails only if the port is deleted meanwhile. */
+/*
+ * Fill a port_info; fails only if the port is being deleted.  The owner is
+ * read first: a port without one, or marked deleted after, is dying.
+ */
 static int nexus_port_fill_info(struct nexus_port *port,
 				struct nexus_port_info *info)
 {
@@ -397,7 +456,8 @@ static int nexus_port_fill_info(struct nexus_port *port,
 
 	memset(info, 0, sizeof(*info));
 	info->port = port->obj.id;
-	info->team = nexus_object_owner_id(&port->obj);
+	if (nexus_object_owner_id(&port->obj, &info->team))
+		return B_BAD_PORT_ID;
 	strscpy(info->name, port->obj.name, sizeof(info->name));
 	spin_lock(&port->lock);
 	deleted = port->deleted;
@@ -473,28 +533,34 @@ static int nexus_port_set_owner(struct nexus_team *team,
 		nexus_port_put(port);
 		return B_BAD_TEAM_ID;
 	}
-	err = nexus_object_move(&port->obj, target);
+	/* Only the port's user may move it, and only to a team of its own. */
+	if (!nexus_object_allowed(&port->obj) ||
+	    !nexus_object_same_user(&port->obj, target))
+		err = -EPERM;
+	else
+		err = nexus_object_move(&port->obj, target);
 	nexus_team_put(target);
 	nexus_port_put(port);
 	if (err == -ENOENT)
 		return B_BAD_PORT_ID;
+	if (err == -EPERM)
+		return B_NOT_ALLOWED;
 	if (err)
 		return B_BAD_TEAM_ID;
 	return B_OK;
 }
 
 static int nexus_port_write(struct nexus_team *team,
-			    struct nexus_port_write *req)
+			    struct nexus_port_write *req,
+			    const struct nexus_deadline *dl)
 {
 	struct nexus_port_waiter w = { .peek = false };
-	struct nexus_deadline dl;
 	struct nexus_port_msg *msg;
 	struct nexus_port *port;
 	int status;
 
 	if (req->size > NEXUS_PORT_MAX_MESSAGE_SIZE)
 		return B_BAD_VALUE;
-	nexus_deadline_init(&dl, req->flags, req->timeout);
 	port = nexus_port_get(req->id);
 	if (!port)
 		return B_BAD_PORT_ID;
@@ -516,11 +582,11 @@ static int nexus_port_write(struct nexus_team *team,
 		nexus_port_deliver(port, msg);
 		msg = NULL;
 		status = B_OK;
-	} else if (dl.mode == NEXUS_WAIT_NEVER) {
-		status = dl.status;
+	} else if (dl->mode == NEXUS_WAIT_NEVER) {
+		status = dl->status;
 	} else {
 		w.msg = msg;
-		status = nexus_port_block(port, &w, &port->writers, &dl);
+		status = nexus_port_block(port, &w, &port->writers, dl);
 		/* NULL once a reader has queued it for us. */
 		msg = w.msg;
 	}
@@ -536,25 +602,27 @@ put:
  * Take the next message for a reader, or (peek) describe it.  Returns the
  * message taken in *msgp, which the caller then owns.
  */
-static int nexus_port_receive(s32 id, u32 flags, s64 timeout, bool peek,
-			      struct nexus_port_msg **msgp,
-			      struct nexus_port_message_info *info)
+static int nexus_port_receive(s32 id, const struct nexus_deadline *dl,
+			      bool peek, struct nexus_port_msg **msgp,
+			      struct nexus_port_peek *info)
 {
 	struct nexus_port_waiter w = { .peek = peek };
-	struct nexus_deadline dl;
 	struct nexus_port *port;
 	int status;
 
 	*msgp = NULL;
-	nexus_deadline_init(&dl, flags, timeout);
 	port = nexus_port_get(id);
 	if (!port)
 		return B_BAD_PORT_ID;
+	if (!nexus_object_allowed(&port->obj)) {
+		nexus_port_put(port);
+		return B_NOT_ALLOWED;
+	}
 
 	spin_lock(&port->lock);
 	if (!list_empty(&port->queue)) {
 		if (peek)
-			nexus_port_msg_info(list_first_entry(&port->queue,
+			nexus_port_peek_msg(list_first_entry(&port->queue,
 							     struct nexus_port_msg,
 							     node), info);
 		else
@@ -562,10 +630,10 @@ static int nexus_port_receive(s32 id, u32 flags, s64 timeout, bool peek,
 		status = B_OK;
 	} else if (port->closed) {
 		status = B_BAD_PORT_ID;
-	} else if (dl.mode == NEXUS_WAIT_NEVER) {
-		status = dl.status;
+	} else if (dl->mode == NEXUS_WAIT_NEVER) {
+		status = dl->status;
 	} else {
-		status = nexus_port_block(port, &w, &port->readers, &dl);
+		status = nexus_port_block(port, &w, &port->readers, dl);
 		if (status == B_OK) {
 			if (peek)
 				*info = w.info;
@@ -578,14 +646,14 @@ static int nexus_port_receive(s32 id, u32 flags, s64 timeout, bool peek,
 	return status;
 }
 
-static int nexus_port_read(struct nexus_port_read *req)
+static int nexus_port_read(struct nexus_port_read *req,
+			   const struct nexus_deadline *dl)
 {
 	struct nexus_port_msg *msg;
 	size_t len;
 	int status;
 
-	status = nexus_port_receive(req->id, req->flags, req->timeout, false,
-				    &msg, NULL);
+	status = nexus_port_receive(req->id, dl, false, &msg, NULL);
 	if (status)
 		return status;
 
@@ -600,18 +668,20 @@ static int nexus_port_read(struct nexus_port_read *req)
 	return status;
 }
 
-static int nexus_port_message_info(struct nexus_port_get_message_info *req)
+static int nexus_port_message_info(struct nexus_port_get_message_info *req,
+				   const struct nexus_deadline *dl)
 {
 	struct nexus_port_message_info info;
+	struct nexus_port_peek peek;
 	struct nexus_port_msg *msg;
 	int status;
 
 	if (!req->info || req->size < sizeof(info))
 		return B_BAD_VALUE;
-	status = nexus_port_receive(req->id, req->flags, req->timeout, true,
-				    &msg, &info);
+	status = nexus_port_receive(req->id, dl, true, &msg, &peek);
 	if (status)
 		return status;
+	nexus_port_peek_info(&peek, &info);
 	if (copy_to_user(req->info, &info, sizeof(info)))
 		return B_BAD_ADDRESS;
 	return B_OK;
@@ -623,10 +693,13 @@ static int nexus_port_message_info(struct nexus_port_get_message_info *req)
  * @cmd: the ioctl number
  * @req: the request, copied in; its ret is set here
  *
- * Return: 0, or -ENOTTY if @cmd is no port request.
+ * Return: 0, -ERESTARTSYS when a signal interrupted a wait (see
+ * nexus_wait_end()), or -ENOTTY if @cmd is no port request.
  */
 long nexus_port_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 {
+	struct nexus_deadline dl;
+
 	switch (cmd) {
 	case NEXUS_PORT_CREATE: {
 		struct nexus_port_create *r = req;
@@ -661,14 +734,16 @@ long nexus_port_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 	case NEXUS_PORT_READ: {
 		struct nexus_port_read *r = req;
 
-		r->ret = nexus_port_read(r);
-		break;
+		nexus_deadline_init(&dl, r->flags, r->timeout);
+		r->ret = nexus_port_read(r, &dl);
+		return nexus_wait_end(&dl, r->ret, &r->flags, &r->timeout);
 	}
 	case NEXUS_PORT_WRITE: {
 		struct nexus_port_write *r = req;
 
-		r->ret = nexus_port_write(team, r);
-		break;
+		nexus_deadline_init(&dl, r->flags, r->timeout);
+		r->ret = nexus_port_write(team, r, &dl);
+		return nexus_wait_end(&dl, r->ret, &r->flags, &r->timeout);
 	}
 	case NEXUS_PORT_INFO: {
 		struct nexus_port_get_info *r = req;
@@ -679,8 +754,9 @@ long nexus_port_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 	case NEXUS_PORT_MESSAGE_INFO: {
 		struct nexus_port_get_message_info *r = req;
 
-		r->ret = nexus_port_message_info(r);
-		break;
+		nexus_deadline_init(&dl, r->flags, r->timeout);
+		r->ret = nexus_port_message_info(r, &dl);
+		return nexus_wait_end(&dl, r->ret, &r->flags, &r->timeout);
 	}
 	case NEXUS_SET_PORT_OWNER: {
 		struct nexus_port_set_owner *r = req;

@@ -20,15 +20,12 @@
 
 #include "nexus_internal.h"
 
-/* Semaphores that may exist at once, system-wide. */
-#define NEXUS_MAX_SEMS		65536
-
 struct nexus_sem {
 	struct nexus_object obj;
 	spinlock_t lock;		/* guards everything below */
 	s64 count;			/* available - wanted by the queue */
 	s64 wanted;			/* sum of the queued acquirers' n */
-	pid_t latest_holder;		/* tid of the last acquirer, or -1 */
+	struct pid *latest_holder;	/* the last acquirer; referenced */
 	bool deleted;
 	struct list_head waiters;	/* blocked acquirers, FIFO */
 };
@@ -36,7 +33,6 @@ struct nexus_sem {
 struct nexus_sem_waiter {
 	struct list_head node;		/* in the semaphore's waiters */
 	struct task_struct *task;
-	pid_t tid;
 	s32 n;
 	int status;			/* NEXUS_WAITING until decided */
 };
@@ -66,7 +62,20 @@ void nexus_sem_free(struct nexus_object *obj)
 	struct nexus_sem *sem = nexus_sem_of(obj);
 
 	WARN_ON(!list_empty(&sem->waiters));
+	put_pid(sem->latest_holder);
 	kfree_rcu(sem, obj.rcu);
+}
+
+/* Under the lock: @task is now the latest holder. */
+static void nexus_sem_set_holder(struct nexus_sem *sem,
+				 struct task_struct *task)
+{
+	struct pid *pid = task_pid(task);
+
+	if (sem->latest_holder != pid) {
+		put_pid(sem->latest_holder);
+		sem->latest_holder = get_pid(pid);
+	}
 }
 
 /* Decide a queued acquirer's status, take it off the queue, wake it. */
@@ -76,7 +85,7 @@ static void nexus_sem_wake(struct nexus_sem *sem, struct nexus_sem_waiter *w,
 	list_del_init(&w->node);
 	sem->wanted -= w->n;
 	if (status == B_OK)
-		sem->latest_holder = w->tid;
+		nexus_sem_set_holder(sem, w->task);
 	w->status = status;
 	nexus_counter_dec(NEXUS_COUNTER_WAITERS);
 	wake_up_process(w->task);
@@ -113,7 +122,7 @@ static bool nexus_sem_kill(struct nexus_sem *sem)
 	nexus_sem_wake_all(sem, B_BAD_SEM_ID);
 	spin_unlock(&sem->lock);
 
-	nexus_counter_dec(NEXUS_COUNTER_SEMS);
+	nexus_uncharge(sem->obj.user, NEXUS_LIMIT_SEMS, 1);
 	nexus_object_unlink(&sem->obj);
 	nexus_sem_put(sem);		/* the id's reference */
 	return true;
@@ -137,30 +146,31 @@ static int nexus_sem_create(struct nexus_team *team,
 	sem = kzalloc(sizeof(*sem), GFP_KERNEL_ACCOUNT);
 	if (!sem)
 		return B_NO_MEMORY;
-	nexus_object_init(&sem->obj, NEXUS_KIND_SEM);
 	spin_lock_init(&sem->lock);
 	INIT_LIST_HEAD(&sem->waiters);
 	sem->count = req->count;
-	sem->latest_holder = -1;
+	if (nexus_object_init(&sem->obj, NEXUS_KIND_SEM)) {
+		err = B_NO_MEMORY;
+		goto free;
+	}
 
 	err = nexus_copy_name(sem->obj.name, req->name, B_OS_NAME_LENGTH,
 			      "unnamed semaphore");
 	if (err)
 		goto free;
 
-	if (!nexus_counter_inc_below(NEXUS_COUNTER_SEMS, NEXUS_MAX_SEMS)) {
+	if (nexus_charge(sem->obj.user, NEXUS_LIMIT_SEMS, 1)) {
 		err = B_NO_MORE_SEMS;
 		goto free;
 	}
 	err = nexus_object_publish(&nexus_sems, &nexus_sem_next_id,
-				   &sem->obj, team);
+				   &sem->obj, team, &req->id);
 	if (err) {
-		nexus_counter_dec(NEXUS_COUNTER_SEMS);
+		nexus_uncharge(sem->obj.user, NEXUS_LIMIT_SEMS, 1);
 		err = err == -ESRCH ? B_BAD_TEAM_ID :
 		      err == -EBUSY ? B_NO_MORE_SEMS : B_NO_MEMORY;
 		goto free;
 	}
-	req->id = sem->obj.id;
 	return B_OK;
 
 free:
@@ -168,49 +178,65 @@ free:
 	return err;
 }
 
+/* A semaphore the caller's user may acquire, release or delete. */
+static struct nexus_sem *nexus_sem_get_allowed(s32 id, int *status)
+{
+	struct nexus_sem *sem = nexus_sem_get(id);
+
+	if (!sem) {
+		*status = B_BAD_SEM_ID;
+		return NULL;
+	}
+	if (!nexus_object_allowed(&sem->obj)) {
+		nexus_sem_put(sem);
+		*status = B_NOT_ALLOWED;
+		return NULL;
+	}
+	return sem;
+}
+
 static int nexus_sem_delete(struct nexus_sem_delete_req *req)
 {
 	struct nexus_sem *sem;
 	bool killed;
+	int status;
 
-	sem = nexus_sem_get(req->id);
+	sem = nexus_sem_get_allowed(req->id, &status);
 	if (!sem)
-		return B_BAD_SEM_ID;
+		return status;
 	killed = nexus_sem_kill(sem);
 	nexus_sem_put(sem);
 	return killed ? B_OK : B_BAD_SEM_ID;
 }
 
-static int nexus_sem_acquire(struct nexus_sem_op *req)
+static int nexus_sem_acquire(struct nexus_sem_op *req,
+			     const struct nexus_deadline *dl)
 {
 	struct nexus_sem_waiter w;
-	struct nexus_deadline dl;
 	struct nexus_sem *sem;
 	s32 n = req->count;
 	int status;
 
 	if (n < 1)
 		return B_BAD_VALUE;
-	nexus_deadline_init(&dl, req->flags, req->timeout);
-	sem = nexus_sem_get(req->id);
+	sem = nexus_sem_get_allowed(req->id, &status);
 	if (!sem)
-		return B_BAD_SEM_ID;
+		return status;
 
 	spin_lock(&sem->lock);
 	if (sem->deleted) {
 		status = B_BAD_SEM_ID;
 	} else if (list_empty(&sem->waiters) && sem->count >= n) {
 		sem->count -= n;
-		sem->latest_holder = task_pid_nr(current);
+		nexus_sem_set_holder(sem, current);
 		status = B_OK;
-	} else if (dl.mode == NEXUS_WAIT_NEVER) {
-		status = dl.status;
+	} else if (dl->mode == NEXUS_WAIT_NEVER) {
+		status = dl->status;
 	} else if (sem->count - n < S32_MIN) {
 		/* The count would not fit the ABI's int32 any more. */
 		status = B_BAD_VALUE;
 	} else {
 		w.task = current;
-		w.tid = task_pid_nr(current);
 		w.n = n;
 		w.status = NEXUS_WAITING;
 		sem->count -= n;
@@ -219,7 +245,7 @@ static int nexus_sem_acquire(struct nexus_sem_op *req)
 		nexus_counter_inc(NEXUS_COUNTER_WAITERS);
 
 		while (w.status == NEXUS_WAITING) {
-			status = nexus_wait(&sem->lock, &dl);
+			status = nexus_wait(&sem->lock, dl);
 			if (status) {
 				/* Give n back; those behind may fit now. */
 				list_del_init(&w.node);
@@ -241,15 +267,16 @@ static int nexus_sem_release(struct nexus_sem_op *req)
 {
 	struct nexus_sem *sem;
 	s32 n = req->count;
-	int status = B_OK;
+	int status;
 
 	if (n < 1 && !(req->flags & B_RELEASE_ALL))
 		return B_BAD_VALUE;
-	sem = nexus_sem_get(req->id);
+	sem = nexus_sem_get_allowed(req->id, &status);
 	if (!sem)
-		return B_BAD_SEM_ID;
+		return status;
 
 	/* B_DO_NOT_RESCHEDULE: wakeups never switch to the woken here. */
+	status = B_OK;
 	spin_lock(&sem->lock);
 	if (sem->deleted) {
 		status = B_BAD_SEM_ID;
@@ -295,7 +322,10 @@ static int nexus_sem_count(struct nexus_sem_count_req *req)
 	return status;
 }
 
-/* Fill a sem_info; fails only if the semaphore is deleted meanwhile. */
+/*
+ * Fill a sem_info; fails only if the semaphore is being deleted.  The owner
+ * is read first: a semaphore without one, or marked deleted after, is dying.
+ */
 static int nexus_sem_fill_info(struct nexus_sem *sem,
 			       struct nexus_sem_info *info)
 {
@@ -303,12 +333,14 @@ static int nexus_sem_fill_info(struct nexus_sem *sem,
 
 	memset(info, 0, sizeof(*info));
 	info->sem = sem->obj.id;
-	info->team = nexus_object_owner_id(&sem->obj);
+	if (nexus_object_owner_id(&sem->obj, &info->team))
+		return B_BAD_SEM_ID;
 	strscpy(info->name, sem->obj.name, sizeof(info->name));
 	spin_lock(&sem->lock);
 	deleted = sem->deleted;
 	info->count = sem->count;
-	info->latest_holder = sem->latest_holder;
+	info->latest_holder = sem->latest_holder ?
+			      pid_vnr(sem->latest_holder) : -1;
 	spin_unlock(&sem->lock);
 	return deleted ? B_BAD_SEM_ID : B_OK;
 }
@@ -360,10 +392,13 @@ static int nexus_sem_next(struct nexus_sem_next_info *req)
  * @cmd: the ioctl number
  * @req: the request, copied in; its ret is set here
  *
- * Return: 0, or -ENOTTY if @cmd is no semaphore request.
+ * Return: 0, -ERESTARTSYS when a signal interrupted a wait (see
+ * nexus_wait_end()), or -ENOTTY if @cmd is no semaphore request.
  */
 long nexus_sem_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 {
+	struct nexus_deadline dl;
+
 	switch (cmd) {
 	case NEXUS_SEM_CREATE: {
 		struct nexus_sem_create *r = req;
@@ -380,8 +415,9 @@ long nexus_sem_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 	case NEXUS_SEM_ACQUIRE: {
 		struct nexus_sem_op *r = req;
 
-		r->ret = nexus_sem_acquire(r);
-		break;
+		nexus_deadline_init(&dl, r->flags, r->timeout);
+		r->ret = nexus_sem_acquire(r, &dl);
+		return nexus_wait_end(&dl, r->ret, &r->flags, &r->timeout);
 	}
 	case NEXUS_SEM_RELEASE: {
 		struct nexus_sem_op *r = req;

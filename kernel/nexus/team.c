@@ -4,30 +4,42 @@
  * ownership of ports and semaphores by teams.
  *
  * The team table is the owner of every team.  Opening /dev/nexus attaches
- * the caller's thread group to its team (creating it on first open);
- * releasing a file detaches it, and the last detach removes the team from
- * the table and destroys every object the team owns.
+ * the caller's thread group to its team (creating it on first open).  The
+ * team leaves the table, and everything it owns is destroyed, when its last
+ * file is released or when the thread group exits, whichever is first.
+ *
+ * A module has no process-exit hook; the struct pid of a thread group has
+ * the wait queue that pidfds poll, which the exit path wakes once the whole
+ * group is dead (6.1: do_notify_parent(); 6.12: exit_notify() or
+ * do_notify_parent()).  Each team has an entry on it whose wake function
+ * queues the team's exit work; the work checks the group really is dead
+ * (as pidfd_poll() does) and tears the team down.  The team holds its
+ * struct pid, so the queue outlives the entry.
  *
  * Each object is in exactly one team's list, its owner's.  Deleting an
  * object is decided once, by whoever erases its id from the id's xarray
  * (nexus_object_claim()): an explicit delete, or the owner's teardown.
  */
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/minmax.h>
 #include <linux/mutex.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 
 #include "nexus_internal.h"
 
 #define NEXUS_TEAM_HASH_BITS	8
 
 static DEFINE_HASHTABLE(nexus_teams, NEXUS_TEAM_HASH_BITS);
-static DEFINE_HASHTABLE(nexus_team_ids, NEXUS_TEAM_HASH_BITS);
-static DEFINE_MUTEX(nexus_teams_lock);	/* guards both tables and files */
+static DEFINE_MUTEX(nexus_teams_lock);	/* the table, files and hashed */
+static struct workqueue_struct *nexus_wq;	/* team exits */
 
 static struct nexus_team *nexus_team_lookup(struct pid *tgid)
 {
@@ -54,6 +66,7 @@ static void nexus_team_free(struct kref *ref)
 	for (kind = 0; kind < NEXUS_NR_KINDS; kind++)
 		WARN_ON(!list_empty(&team->objects[kind]));
 	put_pid(team->tgid);
+	nexus_user_put(team->user);
 	mutex_destroy(&team->lock);
 	kfree(team);
 }
@@ -63,63 +76,163 @@ void nexus_team_put(struct nexus_team *team)
 	kref_put(&team->ref, nexus_team_free);
 }
 
-/* Take the first object of a kind out of a dying team's list. */
-static struct nexus_object *nexus_team_pop(struct nexus_team *team,
-					   enum nexus_kind kind)
+/* The first object of a kind a dying team still owns, referenced. */
+static struct nexus_object *nexus_team_first(struct nexus_team *team,
+					     enum nexus_kind kind)
 {
 	struct nexus_object *obj;
 
 	mutex_lock(&team->lock);
 	obj = list_first_entry_or_null(&team->objects[kind],
 				       struct nexus_object, team_node);
-	if (obj) {
-		list_del_init(&obj->team_node);
-		spin_lock(&obj->owner_lock);
-		obj->owner = NULL;
-		spin_unlock(&obj->owner_lock);
-		/* Linked means not yet released by a deleter: alive. */
-		kref_get(&obj->ref);
-	}
-	mutex_unlock(&team->lock);
-
-	/* The object's reference; the caller still holds the table's. */
+	/* Linked means the id's reference is not yet put: alive. */
 	if (obj)
-		nexus_team_put(team);
+		kref_get(&obj->ref);
+	mutex_unlock(&team->lock);
 	return obj;
 }
 
-/* Tear down a team that is no longer in the table. */
+static void nexus_object_destroy(struct nexus_object *obj)
+{
+	switch (obj->kind) {
+	case NEXUS_KIND_PORT:
+		nexus_port_destroy(obj);
+		break;
+	case NEXUS_KIND_SEM:
+		nexus_sem_destroy(obj);
+		break;
+	default:
+		WARN_ON_ONCE(1);
+	}
+}
+
+/*
+ * Tear down a team that has just left the table: delete everything it
+ * owns, then put the table's reference.
+ */
 static void nexus_team_destroy(struct nexus_team *team)
 {
 	struct nexus_object *obj;
+	int kind;
 
+	remove_wait_queue(&team->tgid->wait_pidfd, &team->exit_wait);
 	mutex_lock(&team->lock);
 	team->dead = true;
 	mutex_unlock(&team->lock);
 
-	while ((obj = nexus_team_pop(team, NEXUS_KIND_PORT))) {
-		nexus_port_destroy(obj);
-		nexus_object_put(obj);
-	}
-	while ((obj = nexus_team_pop(team, NEXUS_KIND_SEM))) {
-		nexus_sem_destroy(obj);
-		nexus_object_put(obj);
+	for (kind = 0; kind < NEXUS_NR_KINDS; kind++) {
+		while ((obj = nexus_team_first(team, kind))) {
+			/*
+			 * Deletes it (marked deleted, then unlinked), unless a
+			 * concurrent delete won the claim: unlink it ourselves
+			 * then, so that the loop moves on.
+			 */
+			nexus_object_destroy(obj);
+			nexus_object_unlink(obj);
+			nexus_object_put(obj);
+		}
 	}
 	nexus_team_put(team);
+}
+
+/* Take a team out of the table, once; true for the caller that did. */
+static bool nexus_team_unhash(struct nexus_team *team)
+{
+	bool was_hashed;
+
+	lockdep_assert_held(&nexus_teams_lock);
+	was_hashed = team->hashed;
+	if (was_hashed) {
+		hash_del(&team->node);
+		team->hashed = false;
+		nexus_counter_dec(NEXUS_COUNTER_TEAMS);
+	}
+	return was_hashed;
+}
+
+/* Has the thread group exited (the test pidfd_poll() makes)? */
+static bool nexus_team_exited(struct nexus_team *team)
+{
+	struct task_struct *task;
+	bool exited;
+
+	rcu_read_lock();
+	task = pid_task(team->tgid, PIDTYPE_TGID);
+	exited = !task || (READ_ONCE(task->exit_state) &&
+			   thread_group_empty(task));
+	rcu_read_unlock();
+	return exited;
+}
+
+static void nexus_team_exit_work(struct work_struct *work)
+{
+	struct nexus_team *team = container_of(work, struct nexus_team,
+					       exit_work);
+	bool gone = false;
+
+	/* Other wakeups of the queue (a thread's exit) are not the end. */
+	if (nexus_team_exited(team)) {
+		mutex_lock(&nexus_teams_lock);
+		gone = nexus_team_unhash(team);
+		mutex_unlock(&nexus_teams_lock);
+	}
+	if (gone)
+		nexus_team_destroy(team);
+	nexus_team_put(team);		/* the work's */
+}
+
+/*
+ * Called by the exit path, under the wait queue's lock, interrupts off:
+ * only queue the work.  The entry is on the queue, so the table still
+ * holds its reference and the team is alive.
+ */
+static int nexus_team_exit_wake(struct wait_queue_entry *wait,
+				unsigned int mode, int sync, void *key)
+{
+	struct nexus_team *team = container_of(wait, struct nexus_team,
+					       exit_wait);
+
+	nexus_team_get(team);
+	if (!queue_work(nexus_wq, &team->exit_work))
+		nexus_team_put(team);	/* already queued; never the last */
+	return 0;
+}
+
+static struct nexus_team *nexus_team_new(struct pid *tgid)
+{
+	struct nexus_team *team;
+	int kind;
+
+	team = kzalloc(sizeof(*team), GFP_KERNEL_ACCOUNT);
+	if (!team)
+		return NULL;
+	team->user = nexus_user_get(current_euid());
+	if (!team->user) {
+		kfree(team);
+		return NULL;
+	}
+	team->tgid = get_pid(tgid);
+	kref_init(&team->ref);		/* the table's */
+	mutex_init(&team->lock);
+	for (kind = 0; kind < NEXUS_NR_KINDS; kind++)
+		INIT_LIST_HEAD(&team->objects[kind]);
+	init_waitqueue_func_entry(&team->exit_wait, nexus_team_exit_wake);
+	INIT_WORK(&team->exit_work, nexus_team_exit_work);
+	return team;
 }
 
 /**
  * nexus_team_attach() - attach the current thread group to its team
  *
- * Return: the team, with one more open file counted, or ERR_PTR(-ENOMEM).
+ * Return: the team, with one more open file counted and a reference for
+ * the file, or ERR_PTR(-ENOMEM).
  */
 struct nexus_team *nexus_team_attach(void)
 {
 	struct pid *tgid = task_tgid(current);
 	struct nexus_team *team, *fresh;
-	int kind;
 
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	fresh = nexus_team_new(tgid);
 	if (!fresh)
 		return ERR_PTR(-ENOMEM);
 
@@ -130,20 +243,18 @@ struct nexus_team *nexus_team_attach(void)
 	} else {
 		team = fresh;
 		fresh = NULL;
-		team->tgid = get_pid(tgid);
-		team->id = pid_nr(tgid);
 		team->files = 1;
-		kref_init(&team->ref);
-		mutex_init(&team->lock);
-		for (kind = 0; kind < NEXUS_NR_KINDS; kind++)
-			INIT_LIST_HEAD(&team->objects[kind]);
+		team->hashed = true;
 		hash_add(nexus_teams, &team->node, (unsigned long)tgid);
-		hash_add(nexus_team_ids, &team->id_node, team->id);
 		nexus_counter_inc(NEXUS_COUNTER_TEAMS);
+		/* The caller is alive: its exit wakes the queue later. */
+		add_wait_queue(&tgid->wait_pidfd, &team->exit_wait);
 	}
+	nexus_team_get(team);		/* the file's */
 	mutex_unlock(&nexus_teams_lock);
 
-	kfree(fresh);
+	if (fresh)
+		nexus_team_put(fresh);
 	return team;
 }
 
@@ -151,23 +262,21 @@ struct nexus_team *nexus_team_attach(void)
  * nexus_team_detach() - drop one open file of a team
  * @team: the team the released file belonged to
  *
- * The last detach destroys the team and everything it owns.
+ * The last detach destroys the team and everything it owns, unless its
+ * thread group's exit did already.
  */
 void nexus_team_detach(struct nexus_team *team)
 {
-	bool last;
+	bool gone = false;
 
 	mutex_lock(&nexus_teams_lock);
-	last = --team->files == 0;
-	if (last) {
-		hash_del(&team->node);
-		hash_del(&team->id_node);
-		nexus_counter_dec(NEXUS_COUNTER_TEAMS);
-	}
+	if (--team->files == 0)
+		gone = nexus_team_unhash(team);
 	mutex_unlock(&nexus_teams_lock);
 
-	if (last)
+	if (gone)
 		nexus_team_destroy(team);
+	nexus_team_put(team);		/* the file's */
 }
 
 /**
@@ -184,39 +293,82 @@ bool nexus_team_is_current(const struct nexus_team *team)
 
 /**
  * nexus_team_find() - look a live team up by its id
- * @id: the team id (a tgid)
+ * @id: the team id, in the caller's pid namespace
  *
  * Return: the team with a reference the caller must put, or NULL.
  */
 struct nexus_team *nexus_team_find(pid_t id)
 {
-	struct nexus_team *team, *found = NULL;
+	struct nexus_team *team;
+	struct pid *pid;
 
 	if (id <= 0)
 		return NULL;
+	pid = find_get_pid(id);
+	if (!pid)
+		return NULL;
 	mutex_lock(&nexus_teams_lock);
-	hash_for_each_possible(nexus_team_ids, team, id_node, id) {
-		if (team->id == id) {
-			found = nexus_team_get(team);
-			break;
-		}
-	}
+	team = nexus_team_lookup(pid);
+	if (team)
+		nexus_team_get(team);
 	mutex_unlock(&nexus_teams_lock);
-	return found;
+	put_pid(pid);
+	return team;
 }
 
-void nexus_object_init(struct nexus_object *obj, enum nexus_kind kind)
+/**
+ * nexus_team_id() - a team's id as the caller sees it
+ * @team: the team
+ *
+ * Return: its pid in the caller's pid namespace, or 0 if not visible there.
+ */
+pid_t nexus_team_id(const struct nexus_team *team)
+{
+	return pid_vnr(team->tgid);
+}
+
+int nexus_teams_init(void)
+{
+	nexus_wq = alloc_workqueue("nexus", WQ_UNBOUND, 0);
+	return nexus_wq ? 0 : -ENOMEM;
+}
+
+/* Module exit: no file is open; wait for pending exit work. */
+void nexus_teams_exit(void)
+{
+	destroy_workqueue(nexus_wq);
+}
+
+/**
+ * nexus_object_init() - start a new object, owned by the calling user
+ * @obj: the object, zeroed
+ * @kind: its kind
+ *
+ * Its one reference becomes the id's once published.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int nexus_object_init(struct nexus_object *obj, enum nexus_kind kind)
 {
 	kref_init(&obj->ref);
 	obj->kind = kind;
 	INIT_LIST_HEAD(&obj->team_node);
 	spin_lock_init(&obj->owner_lock);
+	obj->user = nexus_user_get(current_euid());
+	if (!obj->user)
+		return -ENOMEM;
+	obj->user_ns = get_user_ns(current_user_ns());
+	return 0;
 }
 
 static void nexus_object_release(struct kref *ref)
 {
 	struct nexus_object *obj = container_of(ref, struct nexus_object, ref);
 
+	if (obj->user)
+		nexus_user_put(obj->user);
+	if (obj->user_ns)
+		put_user_ns(obj->user_ns);
 	switch (obj->kind) {
 	case NEXUS_KIND_PORT:
 		nexus_port_free(obj);
@@ -235,52 +387,64 @@ void nexus_object_put(struct nexus_object *obj)
 }
 
 /**
- * nexus_object_publish() - give a new object an id and an owner
+ * nexus_object_publish() - give a new object an owner and an id
  * @xa: the ids of the object's kind
  * @next: the next id to try (ids are allocated cyclically)
  * @obj: the object, fully initialised; its reference becomes the id's
  * @team: the owner
+ * @id: set to the object's id
  *
- * The id is reserved first, then the object joins the owner's list and is
- * stored under the owner's lock, so that a teardown of the owner either
- * refuses it or finds it published.
+ * The id is reserved, the object joins the owner's list, and only then is
+ * it stored under its id, all under the owner's lock: a delete that finds
+ * the id finds an owned object (and waits for the owner's lock to unlink
+ * it), and a teardown of the owner either refuses the object or finds it
+ * published.  Once published the object may be deleted at any moment: the
+ * caller must not touch it any more (hence @id).
  *
  * Return: 0, -ENOMEM, -EBUSY (no id left) or -ESRCH (the team is dead).
  */
 int nexus_object_publish(struct xarray *xa, u32 *next,
-			 struct nexus_object *obj, struct nexus_team *team)
+			 struct nexus_object *obj, struct nexus_team *team,
+			 s32 *id)
 {
 	void *old;
-	u32 id;
+	u32 index;
 	int err;
 
 	/* A NULL entry reserves the id: lookups see nothing yet. */
-	err = xa_alloc_cyclic(xa, &id, NULL, XA_LIMIT(1, INT_MAX), next,
+	err = xa_alloc_cyclic(xa, &index, NULL, XA_LIMIT(1, INT_MAX), next,
 			      GFP_KERNEL);
 	if (err < 0)
 		return err;
-	obj->id = id;
+	obj->id = index;
 
 	mutex_lock(&team->lock);
 	if (team->dead) {
 		err = -ESRCH;
 		goto unlock;
 	}
-	/* Replacing a reserved entry allocates nothing. */
-	old = xa_store(xa, id, obj, GFP_KERNEL);
-	if (xa_is_err(old)) {
-		err = xa_err(old);
-		goto unlock;
-	}
 	list_add_tail(&obj->team_node, &team->objects[obj->kind]);
 	spin_lock(&obj->owner_lock);
 	obj->owner = nexus_team_get(team);
 	spin_unlock(&obj->owner_lock);
+
+	/* Replacing a reserved entry allocates nothing. */
+	old = xa_store(xa, index, obj, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		err = xa_err(old);
+		list_del_init(&obj->team_node);
+		spin_lock(&obj->owner_lock);
+		obj->owner = NULL;
+		spin_unlock(&obj->owner_lock);
+		nexus_team_put(team);
+		goto unlock;
+	}
+	*id = index;
 	err = 0;
 unlock:
 	mutex_unlock(&team->lock);
 	if (err)
-		xa_erase(xa, id);
+		xa_erase(xa, index);
 	return err;
 }
 
@@ -383,20 +547,49 @@ static struct nexus_team *nexus_object_owner(struct nexus_object *obj)
 }
 
 /**
- * nexus_object_owner_id() - the id of an object's owner
+ * nexus_object_owner_id() - the id of an object's owner, as the caller sees it
  * @obj: the object
+ * @id: set to the owner's team id (0 when not visible from the caller's pid
+ *	namespace)
  *
- * Return: the owner's team id, or -1 once the object is unlinked.
+ * Return: 0, or -ENOENT once the object is unlinked (being deleted).
  */
-pid_t nexus_object_owner_id(struct nexus_object *obj)
+int nexus_object_owner_id(struct nexus_object *obj, pid_t *id)
 {
-	pid_t id = -1;
+	int err = -ENOENT;
 
 	spin_lock(&obj->owner_lock);
-	if (obj->owner)
-		id = obj->owner->id;
+	if (obj->owner) {
+		*id = nexus_team_id(obj->owner);
+		err = 0;
+	}
 	spin_unlock(&obj->owner_lock);
-	return id;
+	return err;
+}
+
+/**
+ * nexus_object_allowed() - may the caller use an object beyond write/info?
+ * @obj: the object
+ *
+ * As SysV IPC's ipcperms() for an owner: the same effective uid as the
+ * object's user, or CAP_IPC_OWNER in the object's user namespace.
+ */
+bool nexus_object_allowed(const struct nexus_object *obj)
+{
+	if (uid_eq(current_euid(), obj->user->uid))
+		return true;
+	return ns_capable(obj->user_ns, CAP_IPC_OWNER);
+}
+
+/**
+ * nexus_object_same_user() - does a team belong to an object's user?
+ * @obj: the object
+ * @team: the team
+ */
+bool nexus_object_same_user(const struct nexus_object *obj,
+			    const struct nexus_team *team)
+{
+	return uid_eq(team->user->uid, obj->user->uid);
 }
 
 /**
@@ -451,7 +644,8 @@ static void nexus_team_unlock_two(struct nexus_team *a, struct nexus_team *b)
  * @obj: the object
  * @to: the new owner
  *
- * Return: 0, -ENOENT if the object is being deleted, -ESRCH if @to is dead.
+ * Return: 0, -ENOENT if the object is being deleted (or its owner torn
+ * down), -ESRCH if @to is dead.
  */
 int nexus_object_move(struct nexus_object *obj, struct nexus_team *to)
 {
@@ -469,7 +663,10 @@ int nexus_object_move(struct nexus_object *obj, struct nexus_team *to)
 		nexus_team_put(from);
 	}
 
-	if (to->dead) {
+	if (from->dead) {
+		/* Its teardown has it: it is as good as deleted. */
+		err = -ENOENT;
+	} else if (to->dead) {
 		err = -ESRCH;
 	} else if (from == to) {
 		err = 0;

@@ -6,11 +6,17 @@
  * object (under the object's spinlock), then calls nexus_wait() until a
  * waker has decided its status.  Wakers decide and wake under the same
  * lock, so a wakeup cannot be lost between the check and the sleep.
- * Sleeps are interruptible: any signal ends the wait with B_INTERRUPTED.
- * Deadlines are hrtimers on CLOCK_MONOTONIC.
+ * Sleeps are interruptible: a signal ends the wait with B_INTERRUPTED, and
+ * nexus_wait_end() turns that into a syscall restart the way Haiku's
+ * syscalls restart: transparently after a stop/continue, a ptrace stop, the
+ * freezer or a handler installed with SA_RESTART (the signal code decides),
+ * keeping the original deadline; B_INTERRUPTED otherwise.  Deadlines are
+ * hrtimers on CLOCK_MONOTONIC.
  */
 
+#include <linux/errno.h>
 #include <linux/hrtimer.h>
+#include <linux/math64.h>
 #include <linux/ktime.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -98,4 +104,34 @@ int nexus_wait(spinlock_t *lock, const struct nexus_deadline *dl)
 		schedule();
 	spin_lock(lock);
 	return 0;
+}
+
+/**
+ * nexus_wait_end() - finish a blocking request after its wait
+ * @dl: the request's deadline
+ * @status: the request's status
+ * @flags: the request's flags, in the kernel's copy of the request
+ * @timeout: the request's timeout, likewise
+ *
+ * A request interrupted by a signal is restarted by the signal code when
+ * the signal allows it.  The restart reads the request again from user
+ * memory, so a relative timeout is rewritten there (with the rest of the
+ * request, B_INTERRUPTED in its ret) as the absolute deadline it stood for:
+ * the restarted call keeps its deadline instead of starting over, as
+ * select() keeps its timeout.  When the call is not restarted, userspace
+ * sees the ioctl fail with EINTR and ret B_INTERRUPTED.
+ *
+ * Return: -ERESTARTSYS after a signal, else 0.
+ */
+long nexus_wait_end(const struct nexus_deadline *dl, int status, u32 *flags,
+		    s64 *timeout)
+{
+	if (status != B_INTERRUPTED)
+		return 0;
+	if (dl->mode == NEXUS_WAIT_UNTIL && !(*flags & B_ABSOLUTE_TIMEOUT)) {
+		*flags = (*flags & ~B_RELATIVE_TIMEOUT) | B_ABSOLUTE_TIMEOUT;
+		*timeout = div_u64(ktime_to_ns(dl->expires) + NSEC_PER_USEC - 1,
+				   NSEC_PER_USEC);
+	}
+	return -ERESTARTSYS;
 }

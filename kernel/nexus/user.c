@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nexus limits: the system-wide limits and each user's share of them.
+ *
+ * Haiku has one user; Linux has many, so that one user cannot exhaust
+ * ports, semaphores or port space for the others, each effective uid may
+ * hold at most its share of each system-wide limit (half by default).
+ * Users with CAP_SYS_RESOURCE are exempt from the share, never from the
+ * system-wide limits.  The live totals are the debugfs counters.
+ */
+
+#include <linux/capability.h>
+#include <linux/hashtable.h>
+#include <linux/moduleparam.h>
+#include <linux/refcount.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "nexus_internal.h"
+
+static long max_ports = 4096;
+module_param(max_ports, long, 0644);
+MODULE_PARM_DESC(max_ports, "ports that may exist at once, system-wide");
+
+static long max_sems = 65536;
+module_param(max_sems, long, 0644);
+MODULE_PARM_DESC(max_sems, "semaphores that may exist at once, system-wide");
+
+static long max_port_space = 64L << 20;
+module_param(max_port_space, long, 0644);
+MODULE_PARM_DESC(max_port_space,
+		 "kernel memory queued messages may take, system-wide (bytes)");
+
+static long user_max_ports = 2048;
+module_param(user_max_ports, long, 0644);
+MODULE_PARM_DESC(user_max_ports, "ports one user may have at once");
+
+static long user_max_sems = 32768;
+module_param(user_max_sems, long, 0644);
+MODULE_PARM_DESC(user_max_sems, "semaphores one user may have at once");
+
+static long user_max_port_space = 32L << 20;
+module_param(user_max_port_space, long, 0644);
+MODULE_PARM_DESC(user_max_port_space,
+		 "kernel memory one user's queued messages may take (bytes)");
+
+static const struct {
+	enum nexus_counter total;
+	long *max;
+	long *user_max;
+} nexus_limits[NEXUS_NR_LIMITS] = {
+	[NEXUS_LIMIT_PORTS] = { NEXUS_COUNTER_PORTS, &max_ports,
+				&user_max_ports },
+	[NEXUS_LIMIT_SEMS] = { NEXUS_COUNTER_SEMS, &max_sems, &user_max_sems },
+	[NEXUS_LIMIT_PORT_SPACE] = { NEXUS_COUNTER_PORT_SPACE, &max_port_space,
+				     &user_max_port_space },
+};
+
+#define NEXUS_USER_HASH_BITS	6
+
+static DEFINE_HASHTABLE(nexus_users, NEXUS_USER_HASH_BITS);
+static DEFINE_SPINLOCK(nexus_users_lock);
+
+/**
+ * nexus_user_get() - the accounting of a user, created on first use
+ * @uid: the user
+ *
+ * Return: the user with a reference the caller must put, or NULL.
+ */
+struct nexus_user *nexus_user_get(kuid_t uid)
+{
+	unsigned long key = __kuid_val(uid);
+	struct nexus_user *user, *fresh = NULL;
+
+	for (;;) {
+		spin_lock(&nexus_users_lock);
+		hash_for_each_possible(nexus_users, user, node, key) {
+			if (uid_eq(user->uid, uid)) {
+				refcount_inc(&user->ref);
+				spin_unlock(&nexus_users_lock);
+				kfree(fresh);
+				return user;
+			}
+		}
+		if (fresh) {
+			hash_add(nexus_users, &fresh->node, key);
+			spin_unlock(&nexus_users_lock);
+			return fresh;
+		}
+		spin_unlock(&nexus_users_lock);
+
+		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+		if (!fresh)
+			return NULL;
+		fresh->uid = uid;
+		refcount_set(&fresh->ref, 1);
+	}
+}
+
+void nexus_user_put(struct nexus_user *user)
+{
+	int i;
+
+	if (!refcount_dec_and_lock(&user->ref, &nexus_users_lock))
+		return;
+	hash_del(&user->node);
+	spin_unlock(&nexus_users_lock);
+	for (i = 0; i < NEXUS_NR_LIMITS; i++)
+		WARN_ON_ONCE(atomic_long_read(&user->used[i]));
+	kfree(user);
+}
+
+/**
+ * nexus_charge() - take @n units of a limit for a user
+ * @user: the user charged
+ * @limit: which limit
+ * @n: how much (objects, or bytes of port space)
+ *
+ * Return: 0, or -ENOSPC past the system-wide limit or past the user's
+ * share of it (unless the caller has CAP_SYS_RESOURCE).
+ */
+int nexus_charge(struct nexus_user *user, enum nexus_limit limit, long n)
+{
+	atomic_long_t *total = &nexus_counters[nexus_limits[limit].total];
+	atomic_long_t *used = &user->used[limit];
+
+	if (atomic_long_add_return(n, total) > READ_ONCE(*nexus_limits[limit].max))
+		goto undo_total;
+	/* capable() only past the share: it is not free, and it audits. */
+	if (atomic_long_add_return(n, used) >
+	    READ_ONCE(*nexus_limits[limit].user_max) &&
+	    !capable(CAP_SYS_RESOURCE))
+		goto undo_used;
+	return 0;
+
+undo_used:
+	atomic_long_sub(n, used);
+undo_total:
+	atomic_long_sub(n, total);
+	return -ENOSPC;
+}
+
+void nexus_uncharge(struct nexus_user *user, enum nexus_limit limit, long n)
+{
+	atomic_long_sub(n, &user->used[limit]);
+	atomic_long_sub(n, &nexus_counters[nexus_limits[limit].total]);
+}
+
+/* Module exit: every object and team is gone, so is every user. */
+void nexus_users_exit(void)
+{
+	struct nexus_user *user;
+	int bkt;
+
+	hash_for_each(nexus_users, bkt, user, node)
+		WARN_ONCE(1, "nexus: user %u still referenced\n",
+			  __kuid_val(user->uid));
+}
