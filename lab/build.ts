@@ -1,7 +1,7 @@
 // Module builds: a Nexus source tree (the DKMS contract: dkms.conf and a
 // Makefile taking KERNEL_SRC) built out of tree against one kernel's
 // extracted headers, with W=1, cached by source hash and kernel version.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
@@ -158,15 +158,62 @@ function buildKey(req: BuildRequest): string {
     .slice(0, 24);
 }
 
+/** A build of this process that others of the same key wait for. */
+interface Underway {
+  result?: BuildResult;
+  logPath: string;
+  /** The job that built was stopped: its failure says nothing of the tree. */
+  aborted: boolean;
+}
+
+/** Builds under way in this lab, by build key: the jobs of one kernel build it once. */
+const underway = new Map<string, Promise<Underway>>();
+
+function abortedBy(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal?.aborted) reject(signal.reason);
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
 /**
- * Build the tree against one kernel: the tree is copied into a scratch
- * directory (objects never land in the source), built with the dkms.conf
- * MAKE command (or `make KERNEL_SRC=...`) at W=1, and the modules kept in
- * the build cache.
+ * Build the tree against one kernel (see buildOnce).  When another job of
+ * this lab is building the same thing, wait for it: its success is then in
+ * the cache, its failure is this job's too (with its log); only a build
+ * that was stopped is done again.
  */
 export async function buildModules(req: BuildRequest): Promise<BuildResult> {
   const started = Date.now();
   const key = buildKey(req);
+  const earlier = underway.get(key);
+  if (earlier) {
+    const first = await Promise.race([earlier, abortedBy(req.signal)]);
+    if (first.result && !first.result.ok && !first.aborted) {
+      const log = await readFile(first.logPath, 'utf8').catch(() => '');
+      await writeFile(req.logPath, `# the build of ${first.logPath}, which failed\n${log}`);
+      return { ...first.result, durationMs: Date.now() - started };
+    }
+  }
+  const build = buildOnce(req, key, started);
+  const mine: Promise<Underway> = build.then(
+    (result) => ({ result, logPath: req.logPath, aborted: req.signal?.aborted ?? false }),
+    () => ({ logPath: req.logPath, aborted: true }),
+  );
+  underway.set(key, mine);
+  try {
+    return await build;
+  } finally {
+    if (underway.get(key) === mine) underway.delete(key);
+  }
+}
+
+/**
+ * Build the tree against one kernel, or take it from the cache: the tree is
+ * copied into a scratch directory (objects never land in the source), built
+ * with the dkms.conf MAKE command (or `make KERNEL_SRC=...`) at W=1, and the
+ * modules kept in the build cache.
+ */
+async function buildOnce(req: BuildRequest, key: string, started: number): Promise<BuildResult> {
   const cached = join(req.cacheDir, 'builds', key);
   if (isComplete(cached)) {
     const saved = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as BuildResult;
@@ -180,7 +227,8 @@ export async function buildModules(req: BuildRequest): Promise<BuildResult> {
     };
   }
 
-  const scratch = join(req.cacheDir, 'builds', `.tmp-${key}-${process.pid}`);
+  // Unique per build: two builds of one key (a stopped one done again) never share it.
+  const scratch = join(req.cacheDir, 'builds', `.tmp-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
   const tree = join(scratch, 'src');
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countWarnings, firstError, hashSourceTree, loadOrder, parseDkmsConf, type BuiltModule } from '../../lab/build.js';
+import { buildModules, countWarnings, firstError, hashSourceTree, inspectSource, loadOrder, parseDkmsConf, type BuiltModule } from '../../lab/build.js';
+import type { KernelTree } from '../../lab/kernels.js';
 import { ROOT } from '../helpers.js';
 
 test("our dkms.conf names nexus.ko in nexus/ and a MAKE line taking KERNEL_SRC", () => {
@@ -64,6 +65,65 @@ test('the source hash follows sources, not build debris', async () => {
     assert.is(await hashSourceTree(dir), h1, 'objects do not change the hash');
     writeFileSync(join(dir, 'nexus', 'main.c'), 'int y;\n');
     assert.is.not(await hashSourceTree(dir), h1, 'an edit does');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A tree whose "build" is a script counting its runs and making fake.ko, a
+ * real ELF object with a .modinfo section (what modinfo reads), or failing.
+ */
+async function fakeTree(dir: string, fail: boolean) {
+  const src = join(dir, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'Makefile'), 'all:\n');
+  writeFileSync(join(src, 'dkms.conf'), 'PACKAGE_NAME=fake\nBUILT_MODULE_NAME[0]=fake\nMAKE[0]="sh build.sh"\n');
+  writeFileSync(join(src, 'fake.c'), 'const char m[] __attribute__((section(".modinfo"), used)) = "depends=";\n');
+  writeFileSync(
+    join(src, 'build.sh'),
+    `echo run >> ${join(dir, 'runs')}\n${fail ? 'echo "fake.c:1:1: error: simulated"; exit 1' : 'gcc -c -o fake.ko fake.c'}\n`,
+  );
+  return inspectSource(src);
+}
+
+function fakeKernel(dir: string, release: string): KernelTree {
+  return { release, version: '1', root: dir, vmlinuz: '', config: '', headers: dir, modules: dir, cached: true };
+}
+
+const runs = (dir: string) => readFileSync(join(dir, 'runs'), 'utf8').split('\n').filter(Boolean).length;
+
+test('the jobs of one kernel build it once: the second waits and takes it from the cache', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-build-'));
+  try {
+    const source = await fakeTree(dir, false);
+    const req = (release: string, log: string) =>
+      ({ source, kernel: fakeKernel(dir, release), cacheDir: join(dir, 'cache'), logPath: join(dir, log), timeoutMs: 60_000 });
+    const [a, b] = await Promise.all([buildModules(req('6.1-test', 'a.log')), buildModules(req('6.1-test', 'b.log'))]);
+    assert.is(runs(dir), 1, 'built once');
+    assert.ok(a.ok && b.ok, `${a.error} ${b.error}`);
+    assert.equal([a.cached, b.cached], [false, true]);
+    assert.equal(b.modules.map((m) => m.path), a.modules.map((m) => m.path));
+    assert.match(readFileSync(join(dir, 'b.log'), 'utf8'), /reused from build cache/);
+    await buildModules(req('6.12-test', 'c.log'));
+    assert.is(runs(dir), 2, 'another kernel is another build');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failed build is the failure of every job of that kernel, with the log, built once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-build-'));
+  try {
+    const source = await fakeTree(dir, true);
+    const req = (log: string) =>
+      ({ source, kernel: fakeKernel(dir, '6.1-test'), cacheDir: join(dir, 'cache'), logPath: join(dir, log), timeoutMs: 60_000 });
+    const [a, b] = await Promise.all([buildModules(req('a.log')), buildModules(req('b.log'))]);
+    assert.is(runs(dir), 1);
+    assert.equal([a.ok, b.ok], [false, false]);
+    assert.match(a.error ?? '', /error: simulated/);
+    assert.is(b.error, a.error);
+    assert.match(readFileSync(join(dir, 'b.log'), 'utf8'), /which failed\n[^]*error: simulated/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
