@@ -272,9 +272,15 @@ export function exhaust(
 // Scenarios that leave the counters as they found them
 
 const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters'];
+/** Checked too where the module has them (later additions). */
+const OPTIONAL_COUNTERS = ['port_space'];
+
+function countersOf(base: Record<string, number>): string[] {
+  return [...COUNTERS, ...OPTIONAL_COUNTERS.filter((k) => typeof base[k] === 'number')];
+}
 
 function sameCounters(base: Record<string, number>, now: Record<string, number>): boolean {
-  return COUNTERS.every((k) => base[k] === now[k]);
+  return countersOf(base).every((k) => base[k] === now[k]);
 }
 
 /**
@@ -321,7 +327,7 @@ export function scenario(
       await unwind();
       await waitFor(() => sameCounters(base, readCounters()), SETTLE_MS, 20);
       const after = ctx.counters('after');
-      for (const k of COUNTERS) ctx.equal(after[k], base[k], `counter ${k} is back to its value before the scenario`);
+      for (const k of countersOf(base)) ctx.equal(after[k], base[k], `counter ${k} is back to its value before the scenario`);
     },
   };
   if (opts.timeoutMs !== undefined) sc.timeoutMs = opts.timeoutMs;
