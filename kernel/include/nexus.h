@@ -171,6 +171,56 @@ struct nexus_port_set_owner {
 	_IOWR(NEXUS_IOCTL_MAGIC, 34, struct nexus_port_get_message_info)
 #define NEXUS_SET_PORT_OWNER	_IOWR(NEXUS_IOCTL_MAGIC, 35, struct nexus_port_set_owner)
 
+/*
+ * Port capabilities: messages that carry vrefs (NEXUS-ABI.md, "Port
+ * capabilities").  Numbered here for the ABI; nexus.ko does not carry them
+ * out yet (-ENOTTY) - vrefs come with nexus_node_monitor.ko.
+ */
+#define NEXUS_PORT_CAP_VREF	1
+#define NEXUS_PORT_MAX_CAPS	1024
+
+struct nexus_port_cap_in {
+	__u32 kind;			/* NEXUS_PORT_CAP_VREF */
+	__s32 vref_id;
+	__u32 buffer_offset;		/* the writer's note, passed through */
+	__u32 _pad;
+};
+
+struct nexus_port_cap_out {
+	__u32 kind;
+	__s32 vref_id;
+	__u32 buffer_offset;
+	__u32 _pad;
+	__u64 key;			/* the reader's new slot */
+};
+
+struct nexus_port_write_caps {
+	__s32 id;
+	const __s32 __user *code;
+	const void __user *buffer;
+	__kernel_size_t size;
+	const struct nexus_port_cap_in __user *caps;
+	__kernel_size_t caps_count;
+	__u32 flags;
+	__s64 timeout;
+	__s32 ret;			/* out */
+};
+
+struct nexus_port_read_caps {
+	__s32 id;
+	__s32 __user *code;
+	void __user *buffer;
+	__kernel_size_t size;		/* in: room; out: the message's size */
+	struct nexus_port_cap_out __user *caps;
+	__kernel_size_t caps_count;	/* in: room; out: the message's caps */
+	__u32 flags;
+	__s64 timeout;
+	__s32 ret;			/* out */
+};
+
+#define NEXUS_PORT_WRITE_CAPS	_IOWR(NEXUS_IOCTL_MAGIC, 36, struct nexus_port_write_caps)
+#define NEXUS_PORT_READ_CAPS	_IOWR(NEXUS_IOCTL_MAGIC, 37, struct nexus_port_read_caps)
+
 /* Semaphores. */
 
 struct nexus_sem_info {
