@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -41,12 +40,12 @@ static pthread_mutex_t nexus_lock = PTHREAD_MUTEX_INITIALIZER;
  * sees both or neither: (pid << 32) | fd, or 0 while none is open.  Written
  * under nexus_lock.
  */
-static uint64_t nexus_cached;
+static __u64 nexus_cached;
 static int nexus_atfork_registered;
 
-static uint64_t nexus_pack(pid_t pid, int fd)
+static __u64 nexus_pack(pid_t pid, int fd)
 {
-	return (uint64_t)(uint32_t)pid << 32 | (uint32_t)fd;
+	return (__u64)(__u32)pid << 32 | (__u32)fd;
 }
 
 static void nexus_atfork_prepare(void)
@@ -61,7 +60,7 @@ static void nexus_atfork_parent(void)
 
 static void nexus_atfork_child(void)
 {
-	uint64_t cached = nexus_cached;
+	__u64 cached = nexus_cached;
 
 	/*
 	 * The child is a new team: drop the parent's descriptor now and open
@@ -69,17 +68,17 @@ static void nexus_atfork_child(void)
 	 * multithreaded parent) never becomes a team at all.
 	 */
 	if (cached)
-		close((int)(uint32_t)cached);
+		close((int)(__u32)cached);
 	__atomic_store_n(&nexus_cached, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&nexus_lock);
 }
 
 /* The cached descriptor if this process opened it, else -1. */
-static int nexus_cached_fd(uint64_t cached, pid_t self)
+static int nexus_cached_fd(__u64 cached, pid_t self)
 {
 	if (!cached || (pid_t)(cached >> 32) != self)
 		return -1;
-	return (int)(uint32_t)cached;
+	return (int)(__u32)cached;
 }
 
 int nexus_fd(void)
