@@ -15,6 +15,14 @@ export interface AgentOptions {
   uid?: number;
   /** With uid: the gid (default: the uid). */
   gid?: number;
+  /**
+   * A command that runs the agent (after setpriv when uid is given), e.g.
+   * ['unshare', '--user', '--map-root-user'].  One that forks (unshare
+   * --fork) makes the spawned process the agent's parent: then signal()
+   * reaches the wrapper, not the agent; give it --kill-child so that kill()
+   * ends the agent too.
+   */
+  wrap?: string[];
   /** Another agent program (tests). */
   path?: string;
   /** Deadline for the ready line. */
@@ -38,6 +46,15 @@ interface Pending {
   /** Set when the caller gave up (deadline): the answer is dropped. */
   abandoned: boolean;
   settle: (answer: AgentAnswer | Error) => void;
+}
+
+/** The command line that starts an agent: [setpriv ...] [wrap ...] path. */
+export function agentCommand(opts: AgentOptions = {}): string[] {
+  const priv =
+    opts.uid === undefined
+      ? []
+      : ['setpriv', '--reuid', String(opts.uid), '--regid', String(opts.gid ?? opts.uid), '--clear-groups'];
+  return [...priv, ...(opts.wrap ?? []), opts.path ?? AGENT_PATH];
 }
 
 export class Agent {
@@ -70,11 +87,7 @@ export class Agent {
 
   /** Start an agent; resolves once it printed its ready line. */
   static async start(opts: AgentOptions = {}): Promise<Agent> {
-    const path = opts.path ?? AGENT_PATH;
-    const [cmd, args] =
-      opts.uid === undefined
-        ? [path, []]
-        : ['setpriv', ['--reuid', String(opts.uid), '--regid', String(opts.gid ?? opts.uid), '--clear-groups', path]];
+    const [cmd, ...args] = agentCommand(opts);
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     const a = new Agent(child);
     const lines = createInterface({ input: child.stdout! });
@@ -193,6 +206,13 @@ export class Agent {
       ]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Send a signal to the spawned process (the agent itself unless a wrapper forks). */
+  signal(sig: NodeJS.Signals): void {
+    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill(sig);
     }
   }
 

@@ -24,6 +24,29 @@
  *   sem_count ID                                {"ret":st,"count":c}
  *   sem_acquire ID COUNT FLAGS TIMEOUT          {"ret":st}
  *   sem_release ID COUNT FLAGS                  {"ret":st}
+ *   port_msg_info ID FLAGS TIMEOUT              {"ret":st,"size":..,"sender":..,"sender_group":..,
+ *                                                "sender_team":..}  (the next message, not consumed)
+ *   port_next TEAM COOKIE                       {"ret":st,"cookie":c, port_info's fields}
+ *   sem_info ID                                 {"ret":st,"sem":..,"team":..,"name":"..","count":..,
+ *                                                "latest_holder":..}
+ *   sem_next TEAM COOKIE                        {"ret":st,"cookie":c, sem_info's fields}
+ *   port_create_many N CAP                      {"ret":st,"created":n,"first":id,"last":id}
+ *   sem_create_many N COUNT                     the same for semaphores: creates until N exist
+ *                                               or a create fails (ret: its status, else 0)
+ *   port_fill CAP MAX LEN                       creates ports of CAP and fills each with LEN-byte
+ *                                               messages (timeout 0) until MAX are queued or a
+ *                                               write fails otherwise than B_WOULD_BLOCK (a full
+ *                                               port: next port) or a create fails:
+ *                                               {"ret":st (0: MAX reached),"written":n,"ports":k}
+ *   sig_restart usr1|usr2 0|1                   reinstall the signal's handler without / with
+ *                                               SA_RESTART  {"ret":0}
+ *   timed COMMAND...                            COMMAND's answer plus "start_us","end_us" (the
+ *                                               CLOCK_MONOTONIC microseconds around it),
+ *                                               "elapsed_us" and "caught" (signals handled
+ *                                               meanwhile)
+ *   ids                                         {"ret":0,"pid":P,"uid":..,"euid":..,"gid":..,
+ *                                                "egid":..,"nspid":[...]}  (nspid: /proc/self/status
+ *                                                NSpid, outermost visible pid namespace first)
  *   fork_check    fork; the child ioctls NEXUS_PORT_CREATE on a dup of the
  *                 parent's descriptor, then creates a port with libnexus:
  *                 {"ret":0,"inherited_errno":E,"inherited_ret":R,"inherited_id":I,
@@ -32,8 +55,9 @@
  *   exit CODE                                   exits at once, no answer
  * Anything else: {"error":"..."}.
  *
- * SIGUSR1 and SIGUSR2 are caught (without SA_RESTART) and do nothing: a
- * scenario interrupts a blocked command with them (B_INTERRUPTED).
+ * SIGUSR1 and SIGUSR2 are caught (without SA_RESTART, until sig_restart says
+ * otherwise) and only counted: a scenario interrupts a blocked command with
+ * them (B_INTERRUPTED), or checks that a SA_RESTART handler does not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +73,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nexus.h>
@@ -340,6 +365,15 @@ static void cmd_port_set_owner(char **argv)
 	reply_ret(set_port_owner(id, team));
 }
 
+/* port_info's fields, without braces. */
+static void out_port_info(const struct port_info *info)
+{
+	out_printf(&answer, "\"port\":%d,\"team\":%d,\"name\":", info->port, info->team);
+	out_json_string(&answer, info->name, sizeof(info->name));
+	out_printf(&answer, ",\"capacity\":%d,\"queue_count\":%d,\"total_count\":%d", info->capacity,
+		   info->queue_count, info->total_count);
+}
+
 static void cmd_port_info(char **argv)
 {
 	struct port_info info;
@@ -352,10 +386,9 @@ static void cmd_port_info(char **argv)
 		reply_ret(st);
 		return;
 	}
-	out_printf(&answer, "{\"ret\":%d,\"port\":%d,\"team\":%d,\"name\":", st, info.port, info.team);
-	out_json_string(&answer, info.name, sizeof(info.name));
-	out_printf(&answer, ",\"capacity\":%d,\"queue_count\":%d,\"total_count\":%d}", info.capacity,
-		   info.queue_count, info.total_count);
+	out_printf(&answer, "{\"ret\":%d,", st);
+	out_port_info(&info);
+	out_printf(&answer, "}");
 }
 
 static void cmd_sem_create(char **argv)
@@ -406,6 +439,224 @@ static void cmd_sem_release(char **argv)
 	ARG_I32(2, "count", count);
 	ARG_FLAGS(3, flags);
 	reply_ret(release_sem_etc(id, count, flags));
+}
+
+static void cmd_port_msg_info(char **argv)
+{
+	struct port_message_info info;
+	__s32 id;
+	__u32 flags;
+	bigtime_t timeout;
+	status_t st;
+
+	ARG_I32(1, "id", id);
+	ARG_FLAGS(2, flags);
+	ARG_TIMEOUT(3, timeout);
+	memset(&info, 0, sizeof(info));
+	st = get_port_message_info_etc(id, &info, sizeof(info), flags, timeout);
+	if (st != B_OK) {
+		reply_ret(st);
+		return;
+	}
+	out_printf(&answer, "{\"ret\":%d,\"size\":%zu,\"sender\":%u,\"sender_group\":%u,\"sender_team\":%d}", st,
+		   info.size, (unsigned int)info.sender, (unsigned int)info.sender_group, info.sender_team);
+}
+
+static void cmd_port_next(char **argv)
+{
+	struct port_info info;
+	__s32 team, cookie;
+	status_t st;
+
+	ARG_I32(1, "team", team);
+	ARG_I32(2, "cookie", cookie);
+	st = get_next_port_info(team, &cookie, &info);
+	out_printf(&answer, "{\"ret\":%d,\"cookie\":%d", st, cookie);
+	if (st == B_OK) {
+		out_printf(&answer, ",");
+		out_port_info(&info);
+	}
+	out_printf(&answer, "}");
+}
+
+/* sem_info's fields, without braces. */
+static void out_sem_info(const struct sem_info *info)
+{
+	out_printf(&answer, "\"sem\":%d,\"team\":%d,\"name\":", info->sem, info->team);
+	out_json_string(&answer, info->name, sizeof(info->name));
+	out_printf(&answer, ",\"count\":%d,\"latest_holder\":%d", info->count, info->latest_holder);
+}
+
+static void cmd_sem_info(char **argv)
+{
+	struct sem_info info;
+	status_t st;
+	__s32 id;
+
+	ARG_I32(1, "id", id);
+	st = get_sem_info(id, &info);
+	out_printf(&answer, "{\"ret\":%d", st);
+	if (st == B_OK) {
+		out_printf(&answer, ",");
+		out_sem_info(&info);
+	}
+	out_printf(&answer, "}");
+}
+
+static void cmd_sem_next(char **argv)
+{
+	struct sem_info info;
+	__s32 team, cookie;
+	status_t st;
+
+	ARG_I32(1, "team", team);
+	ARG_I32(2, "cookie", cookie);
+	st = get_next_sem_info(team, &cookie, &info);
+	out_printf(&answer, "{\"ret\":%d,\"cookie\":%d", st, cookie);
+	if (st == B_OK) {
+		out_printf(&answer, ",");
+		out_sem_info(&info);
+	}
+	out_printf(&answer, "}");
+}
+
+/* Create up to n objects with create(arg); stop at the first failure. */
+static void create_many(long long n, __s32 arg, __s32 (*create)(__s32 arg, const char *name))
+{
+	__s32 id, first = 0, last = 0, st = B_OK;
+	long long created = 0;
+
+	while (created < n) {
+		id = create(arg, "many");
+		if (id < 0) {
+			st = id;
+			break;
+		}
+		if (!created)
+			first = id;
+		last = id;
+		created++;
+	}
+	out_printf(&answer, "{\"ret\":%d,\"created\":%lld,\"first\":%d,\"last\":%d}", st, created, first, last);
+}
+
+static void cmd_port_create_many(char **argv)
+{
+	long long n;
+	__s32 capacity;
+
+	ARG(1, "number", 10, 0, INT32_MAX, n);
+	ARG_I32(2, "capacity", capacity);
+	create_many(n, capacity, create_port);
+}
+
+static void cmd_sem_create_many(char **argv)
+{
+	long long n;
+	__s32 count;
+
+	ARG(1, "number", 10, 0, INT32_MAX, n);
+	ARG_I32(2, "count", count);
+	create_many(n, count, create_sem);
+}
+
+/* Write len-byte messages to port until it is full; the status that stopped it. */
+static status_t fill_port(port_id port, const void *buf, size_t len, long long max, long long *written)
+{
+	status_t st = B_OK;
+
+	while (*written < max) {
+		st = write_port_etc(port, 0, buf, len, B_RELATIVE_TIMEOUT, 0);
+		if (st != B_OK)
+			return st;
+		(*written)++;
+	}
+	return st;
+}
+
+static void cmd_port_fill(char **argv)
+{
+	long long max, len, written = 0, ports = 0;
+	__s32 capacity;
+	status_t st = B_OK;
+	port_id port;
+	void *buf;
+
+	ARG_I32(1, "capacity", capacity);
+	ARG(2, "number", 10, 0, LLONG_MAX, max);
+	ARG(3, "length", 10, 0, MAX_MESSAGE, len);
+	buf = calloc(1, len ? (size_t)len : 1);
+	if (!buf) {
+		reply_error("out of memory");
+		return;
+	}
+	while (written < max) {
+		port = create_port(capacity, "fill");
+		if (port < 0) {
+			st = port;
+			break;
+		}
+		ports++;
+		st = fill_port(port, buf, (size_t)len, max, &written);
+		if (st != B_OK && st != B_WOULD_BLOCK)
+			break;
+		st = B_OK;
+	}
+	free(buf);
+	out_printf(&answer, "{\"ret\":%d,\"written\":%lld,\"ports\":%lld}", st, written, ports);
+}
+
+static void install_handler(int sig, bool restart);
+
+static void cmd_sig_restart(char **argv)
+{
+	long long on;
+	int sig;
+
+	if (!strcmp(argv[1], "usr1")) {
+		sig = SIGUSR1;
+	} else if (!strcmp(argv[1], "usr2")) {
+		sig = SIGUSR2;
+	} else {
+		reply_error("sig_restart: bad signal '%s' (usr1 or usr2)", argv[1]);
+		return;
+	}
+	ARG(2, "switch", 10, 0, 1, on);
+	install_handler(sig, on);
+	reply_ret(0);
+}
+
+/* NSpid of /proc/self/status as a JSON array's contents; "" when unknown. */
+static void out_nspid(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+		bool first = true;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (long v = strtol(p, &end, 10); end != p; v = strtol(p, &end, 10)) {
+			out_printf(&answer, "%s%ld", first ? "" : ",", v);
+			first = false;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+}
+
+static void cmd_ids(char **argv)
+{
+	(void)argv;
+	out_printf(&answer, "{\"ret\":0,\"pid\":%d,\"uid\":%u,\"euid\":%u,\"gid\":%u,\"egid\":%u,\"nspid\":[", getpid(),
+		   getuid(), geteuid(), getgid(), getegid());
+	out_nspid();
+	out_printf(&answer, "]}");
 }
 
 /* The child's half of fork_check; never returns. */
@@ -517,26 +768,51 @@ static const struct command {
 	{ "sem_count", 1, cmd_sem_count },
 	{ "sem_acquire", 4, cmd_sem_acquire },
 	{ "sem_release", 3, cmd_sem_release },
+	{ "port_msg_info", 3, cmd_port_msg_info },
+	{ "port_next", 2, cmd_port_next },
+	{ "sem_info", 1, cmd_sem_info },
+	{ "sem_next", 2, cmd_sem_next },
+	{ "port_create_many", 2, cmd_port_create_many },
+	{ "sem_create_many", 2, cmd_sem_create_many },
+	{ "port_fill", 3, cmd_port_fill },
+	{ "sig_restart", 2, cmd_sig_restart },
+	{ "ids", 0, cmd_ids },
 	{ "fork_check", 0, cmd_fork_check },
 	{ "team", 0, cmd_team },
 	{ "exit", 1, cmd_exit },
 };
 
-static void run_line(char *line)
-{
-	char *argv[MAX_TOKENS + 1], *save = NULL, *tok;
-	int argc = 0;
+/* Signals handled so far (SIGUSR1, SIGUSR2). */
+static volatile sig_atomic_t signals_caught;
 
-	for (tok = strtok_r(line, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
-		if (argc == MAX_TOKENS) {
-			reply_error("too many arguments");
-			return;
-		}
-		argv[argc++] = tok;
-	}
-	argv[argc] = NULL;
+static void dispatch(int argc, char **argv);
+
+/* timed COMMAND...: COMMAND's answer with its times and the signals caught meanwhile. */
+static void run_timed(int argc, char **argv)
+{
+	sig_atomic_t caught = signals_caught;
+	bigtime_t start = system_time(), end;
+
+	dispatch(argc, argv);
+	end = system_time();
+	if (answer.len < 2 || answer.buf[answer.len - 1] != '}' || !strncmp(answer.buf, "{\"error\"", 8))
+		return;
+	answer.len--;
+	out_printf(&answer, ",\"start_us\":%lld,\"end_us\":%lld,\"elapsed_us\":%lld,\"caught\":%d}",
+		   (long long)start, (long long)end, (long long)(end - start), (int)(signals_caught - caught));
+}
+
+static void dispatch(int argc, char **argv)
+{
 	if (argc == 0) {
 		reply_error("empty command");
+		return;
+	}
+	if (!strcmp(argv[0], "timed")) {
+		if (argc > 1 && !strcmp(argv[1], "timed"))
+			reply_error("timed: nested");
+		else
+			run_timed(argc - 1, argv + 1);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -552,27 +828,61 @@ static void run_line(char *line)
 	reply_error("unknown command '%s'", argv[0]);
 }
 
-static void ignore_signal(int sig)
+static void run_line(char *line)
+{
+	char *argv[MAX_TOKENS + 1], *save = NULL, *tok;
+	int argc = 0;
+
+	for (tok = strtok_r(line, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (argc == MAX_TOKENS) {
+			reply_error("too many arguments");
+			return;
+		}
+		argv[argc++] = tok;
+	}
+	argv[argc] = NULL;
+	dispatch(argc, argv);
+}
+
+static void count_signal(int sig)
 {
 	(void)sig;
+	signals_caught++;
+}
+
+static void install_handler(int sig, bool restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_signal;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
 }
 
 int main(void)
 {
-	struct sigaction sa;
 	char *line = NULL;
 	size_t cap = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = ignore_signal;	/* no SA_RESTART: waits end with B_INTERRUPTED */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
+	/* No SA_RESTART: waits end with B_INTERRUPTED (until sig_restart). */
+	install_handler(SIGUSR1, false);
+	install_handler(SIGUSR2, false);
 
 	printf("{\"ready\":true,\"pid\":%d,\"uid\":%u,\"gid\":%u,\"fd\":%d}\n", getpid(), geteuid(), getegid(),
 	       nexus_fd());
 	fflush(stdout);
-	while (getline(&line, &cap, stdin) >= 0) {
+	for (;;) {
+		errno = 0;
+		if (getline(&line, &cap, stdin) < 0) {
+			/* A signal while idle (no SA_RESTART) is no end of input. */
+			if (errno == EINTR && !feof(stdin)) {
+				clearerr(stdin);
+				continue;
+			}
+			break;
+		}
 		run_line(line);
 		send_answer();
 	}

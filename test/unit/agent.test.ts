@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Agent, AGENT_PATH } from '../../scenarios/lib/agent.js';
+import { Agent, AGENT_PATH, agentCommand } from '../../scenarios/lib/agent.js';
 
 const ENOENT = 2;
 const HOST_HAS_NEXUS = existsSync('/dev/nexus');
@@ -80,6 +80,77 @@ test('the real agent: ready line, answers, errors, exit code', async () => {
   } finally {
     await a.kill();
   }
+});
+
+test('the real agent: the info, bulk and signal commands', async () => {
+  const a = await Agent.start();
+  try {
+    const ids = await a.call('ids');
+    assert.equal(ids, {
+      ret: 0, pid: a.pid, uid: process.getuid!(), euid: process.geteuid!(), gid: process.getgid!(), egid: process.getegid!(), nspid: ids.nspid,
+    });
+    assert.is((ids.nspid as number[]).at(-1), a.pid, 'NSpid ends with its own pid');
+    if (!HOST_HAS_NEXUS) {
+      const e = -ENOENT;
+      assert.equal(await a.call('port_msg_info 1 8 0'), { ret: e });
+      assert.equal(await a.call('port_next 0 0'), { ret: e, cookie: 0 });
+      assert.equal(await a.call('sem_info 1'), { ret: e });
+      assert.equal(await a.call('sem_next 0 5'), { ret: e, cookie: 5 });
+      assert.equal(await a.call('port_create_many 10 4'), { ret: e, created: 0, first: 0, last: 0 });
+      assert.equal(await a.call('sem_create_many 10 0'), { ret: e, created: 0, first: 0, last: 0 });
+      assert.equal(await a.call('port_fill 4096 100 0'), { ret: e, written: 0, ports: 0 });
+    }
+    assert.equal(await a.call('sig_restart usr2 1'), { ret: 0 });
+    assert.equal(await a.call('sig_restart usr1 0'), { ret: 0 });
+    for (const bad of ['sig_restart usr3 1', 'sig_restart usr1 2', 'port_fill 4096 -1 0', 'port_create_many x 1', 'timed timed team', 'timed bogus']) {
+      await rejects(a.call(bad), /nexus-agent \d+: '.*': /, `"${bad}" is refused`);
+    }
+  } finally {
+    await a.kill();
+  }
+});
+
+test('timed: the answer plus its CLOCK_MONOTONIC times and the signals handled meanwhile', async () => {
+  const a = await Agent.start();
+  try {
+    const r = await a.call('timed team');
+    assert.is(r.ret, 0);
+    assert.is(r.pid, a.pid, "the command's own fields stay");
+    assert.ok(r.end_us >= r.start_us && r.elapsed_us === r.end_us - r.start_us, JSON.stringify(r));
+    assert.is(r.caught, 0);
+    // Signals handled between two commands are not counted for the next one.
+    a.signal('SIGUSR1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.is((await a.call('timed team')).caught, 0);
+    assert.equal(await a.call('team'), { ret: 0, pid: a.pid, tid: a.pid }, 'the agent survived the signal');
+  } finally {
+    await a.kill();
+  }
+});
+
+test('agentCommand: setpriv first, then the wrapper, then the program', () => {
+  assert.equal(agentCommand({ path: '/a' }), ['/a']);
+  assert.equal(agentCommand({ path: '/a', uid: 1000 }), ['setpriv', '--reuid', '1000', '--regid', '1000', '--clear-groups', '/a']);
+  assert.equal(agentCommand({ path: '/a', uid: 5, gid: 6, wrap: ['unshare', '--user'] }),
+    ['setpriv', '--reuid', '5', '--regid', '6', '--clear-groups', 'unshare', '--user', '/a']);
+  assert.equal(agentCommand({ path: '/a', wrap: ['unshare', '--pid', '--fork'] }), ['unshare', '--pid', '--fork', '/a']);
+  assert.equal(agentCommand().at(-1), AGENT_PATH);
+});
+
+test('a wrapped agent: in a new pid namespace it is pid 1, and kill() ends it', async () => {
+  const a = await Agent.start({ wrap: ['unshare', '--pid', '--fork', '--kill-child'] });
+  let outer = -1;
+  try {
+    const ids = await a.call('ids');
+    assert.is(ids.pid, 1);
+    assert.is((ids.nspid as number[]).length, 2);
+    outer = (ids.nspid as number[])[0]!;
+    assert.ok(alive(outer));
+  } finally {
+    await a.kill();
+  }
+  for (let i = 0; i < 50 && alive(outer); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.not.ok(alive(outer), 'the agent inside died with its wrapper');
 });
 
 test('kill() sends SIGKILL and returns once the agent is reaped', async () => {
