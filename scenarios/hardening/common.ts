@@ -1,0 +1,98 @@
+// Guest-side helpers of the hardening suite: agents as other users or in
+// other namespaces, module parameters changed for one scenario, memory and
+// process state from /proc.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Ctx } from '../runner/api.js';
+import { Agent, type AgentAnswer, type AgentOptions } from '../lib/agent.js';
+import { B_NAME_NOT_FOUND, expectStatus, need, statusName } from '../lib/nexus.js';
+import { parseMeminfo, procState, type Check } from './model.js';
+
+export const NOBODY = 65534;
+export const USER = 1000;
+
+/**
+ * Start an agent the scenario kills at its end, and check it can use
+ * /dev/nexus (so its team exists).  Its `ids` answer comes along: the pid
+ * as the agent sees it and its pid in the guest's namespace (nspid[0]).
+ */
+export async function agentAs(ctx: Ctx, opts: AgentOptions, what: string): Promise<{ a: Agent; ids: AgentAnswer; hostPid: number }> {
+  const a = await Agent.start(opts);
+  ctx.defer(() => a.kill());
+  const r = await a.call('port_find nexus-lab-no-such-port');
+  need(ctx, r.ret === B_NAME_NOT_FOUND, `${what}: the agent can use /dev/nexus`, statusName(B_NAME_NOT_FOUND), statusName(r.ret));
+  const ids = await a.call('ids');
+  const nspid = ids.nspid as number[];
+  need(ctx, Array.isArray(nspid) && nspid.length > 0, `${what}: the agent knows its pid`, 'an NSpid line', ids);
+  return { a, ids, hostPid: nspid[0]! };
+}
+
+/** Send a command; the answer's ret must be `expected`. */
+export async function expectCall(ctx: Ctx, a: Agent, line: string, expected: number, message: string): Promise<AgentAnswer> {
+  const r = await a.call(line);
+  expectStatus(ctx, r.ret, expected, message);
+  return r;
+}
+
+/** An id from an agent's create command, or the scenario stops. */
+export async function created(ctx: Ctx, a: Agent, line: string, what: string): Promise<number> {
+  const r = await a.call(line);
+  need(ctx, typeof r.ret === 'number' && r.ret > 0, `${what} returns an id`, 'an id > 0', statusName(r.ret));
+  return r.ret;
+}
+
+/** Report a list of checks. */
+export function checkAll(ctx: Ctx, checks: Check[], what: string): boolean {
+  let ok = true;
+  for (const c of checks) ok = ctx.check(c.ok, `${what}: ${c.message}`, c.expected, c.actual) && ok;
+  return ok;
+}
+
+// ---------------------------------------------------------------------------
+// Module parameters
+
+const PARAMS = '/sys/module/nexus/parameters';
+
+/** A nexus.ko parameter, or undefined when the tree has none by that name. */
+export function moduleParam(name: string): number | undefined {
+  const path = `${PARAMS}/${name}`;
+  if (!existsSync(path)) return undefined;
+  const v = Number(readFileSync(path, 'utf8').trim());
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** Set a parameter for the rest of the scenario: its value is put back at the end. */
+export function setModuleParam(ctx: Ctx, name: string, value: number): void {
+  const before = moduleParam(name);
+  need(ctx, before !== undefined, `the module has a ${name} parameter`);
+  ctx.defer(() => writeFileSync(`${PARAMS}/${name}`, `${before}\n`));
+  writeFileSync(`${PARAMS}/${name}`, `${value}\n`);
+  ctx.equal(moduleParam(name), value, `${name} is set to ${value} for this scenario`);
+}
+
+// ---------------------------------------------------------------------------
+// /proc
+
+/** Bytes of unreclaimable slab right now. */
+export function slabUnreclaimable(): number {
+  const v = parseMeminfo(readFileSync('/proc/meminfo', 'utf8')).SUnreclaim;
+  if (v === undefined) throw new Error('/proc/meminfo has no SUnreclaim line');
+  return v;
+}
+
+/** A process's state letter ('' once it is gone). */
+export function stateOf(pid: number): string {
+  try {
+    return procState(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return '';
+  }
+}
+
+/** Set a sysctl for the rest of the scenario (when it exists and differs). */
+export function setSysctl(ctx: Ctx, path: string, value: string): void {
+  if (!existsSync(path)) return;
+  const before = readFileSync(path, 'utf8').trim();
+  if (before === value) return;
+  ctx.defer(() => writeFileSync(path, `${before}\n`));
+  writeFileSync(path, `${value}\n`);
+}
