@@ -328,7 +328,6 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
       } else if (!folder.runEnded) {
         problems.push(`the runner ended without finishing the run (${describeExec(res)})`);
       }
-      if (folder.guest) rec.guest = folder.guest;
       const cpuProblem = cpuMismatch(job.cpus, folder.guest?.cpus);
       if (cpuProblem) problems.push(cpuProblem);
       rec.counters = folder.counters;
@@ -381,6 +380,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
     await Promise.all(
       [events, runnerLog].filter((s): s is WriteStream => s !== undefined).map((s) => new Promise((res) => s.end(res))),
     );
+    if (folder.guest) rec.guest = folder.guest;
     rec.splats = watcher.finish();
     rec.scenarios = folder.finish(panic ? 'the guest kernel panicked' : 'the runner stopped before the scenario ended');
     rec.problems = problems;
