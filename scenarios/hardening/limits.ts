@@ -115,7 +115,7 @@ const DEFAULT_SYSTEM_PORT_SPACE = 64 << 20;
 function portSpaceShare(ctx: Ctx): number {
   const share = moduleParam('user_max_port_space');
   if (share === undefined) return DEFAULT_SYSTEM_PORT_SPACE / 2;
-  ctx.metric('user_max_port_space-default', share, 'bytes');
+  ctx.metric('user_max_port_space', share, 'bytes');
   setModuleParam(ctx, 'user_max_port_space', FILL_SHARE);
   return FILL_SHARE;
 }
