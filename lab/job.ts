@@ -125,6 +125,7 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
   await mkdir(work, { recursive: true });
   const started = Date.now();
   rec.startedAt = new Date(started).toISOString();
+  rec.deadlines = { runnerMs: ctx.timeouts.runnerMs, jobMs: ctx.timeouts.jobMs };
 
   let phaseName = 'queued';
   let phaseStart = started;

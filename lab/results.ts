@@ -15,6 +15,8 @@ export interface JobRecord {
   cpus: number;
   /** What the guest runner reported at its start (run-start): vCPUs it saw, node, kernel. */
   guest?: { cpus: number; node: string; kernel: string };
+  /** The deadlines the job ran under (they follow its suites' budgets). */
+  deadlines?: { runnerMs: number; jobMs: number };
   /** Current phase while running; "done" at the end. */
   phase: string;
   verdict?: Verdict;

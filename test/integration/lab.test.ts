@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { $ } from 'zx';
+import { timeoutsFor } from '../../lab/job.js';
+import { budgetOf } from '../../lab/plan.js';
 import type { RunRecord } from '../../lab/results.js';
 import { ROOT } from '../helpers.js';
 
@@ -91,6 +93,8 @@ function checkJob(run: LabRun, id: string, cpus: number, suites: string[]) {
   assert.equal(j.suites, suites);
   assert.is(j.cpus, cpus, `${id}: asked for ${cpus} vCPUs`);
   assert.is(j.guest?.cpus, cpus, `${id}: the guest saw ${cpus} vCPUs`);
+  const t = timeoutsFor(run.record.accel!.used, 1, budgetOf(suites));
+  assert.equal(j.deadlines, { runnerMs: t.runnerMs, jobMs: t.jobMs }, `${id}: the runner deadline follows its suites' budgets`);
   const start = readFileSync(join(run.dir, id, 'events.jsonl'), 'utf8').split('\n')[0]!;
   assert.match(start, new RegExp(`"type":"run-start".*"cpus":${cpus}\\b`), `${id}: run-start reports ${cpus} vCPUs`);
   for (const s of j.scenarios) assert.is(s.status, 'pass', `${id}: ${s.suite}/${s.name}: ${s.reason ?? ''}`);
