@@ -1,4 +1,139 @@
-// fuzz: placeholder, filled in by its own change.
-import type { Suite } from '../runner/api.js';
+// fuzz: every /dev/nexus ioctl with hostile arguments - ids live, dead and
+// predicted, boundary values, NULL, unmapped, read-only and kernel-half
+// pointers, names without a NUL, wrong ioctl numbers, short timeouts -
+// from several processes (teams) at once, some SIGKILLed mid-call and
+// replaced (scenarios/native/nexus-fuzz.c does the calling; ./model.ts reads
+// what it says).
+//
+// Passes only when nexus-fuzz found nothing wrong (no broken rule, no worker
+// crashed or unkillable, no object left to a dead team), no nexus-fuzz
+// process is left (none in D state), the Nexus counters are back to their
+// baseline (when the tree has them) and the kernel logged no splat.
+//
+// Parameters: fuzz.calls (--fuzz-calls), fuzz.seed (printed at the start of
+// every run: the same seed replays the same call sequence per worker; when
+// the kills land is timing and is not replayed), fuzz.workers (default 2 per
+// vCPU), fuzz.kill_ms, fuzz.deadline (seconds).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Ctx, Suite } from '../runner/api.js';
+import { NEXUS_DEVICE } from '../lib/guest.js';
+import { KernelLog } from '../lib/kmsg.js';
+import { runNative, type NativeRun } from '../lib/proc.js';
+import { checkCountersBack, checkNoLeftovers, countersBaseline } from '../lib/storm.js';
+import {
+  callRate,
+  fuzzArgs,
+  fuzzOptions,
+  ioctlTable,
+  parseFuzzSummary,
+  summaryProblems,
+  untried,
+  type FuzzOptions,
+  type FuzzSummary,
+} from './model.js';
 
-export const suite: Suite = { name: 'fuzz', scenarios: [] };
+const FUZZ = fileURLToPath(new URL('../native/nexus-fuzz', import.meta.url));
+const COMM = 'nexus-fuzz';
+/** After its deadline nexus-fuzz reaps (10 s at most), scans and reports: room for that. */
+const SLACK_MS = 60_000;
+/** How long the workers get to disappear, the counters to settle. */
+const SETTLE_MS = 15_000;
+/**
+ * The runner's deadline for the scenario.  The real ones are inside:
+ * nexus-fuzz's own (fuzz.deadline, which grows with fuzz.calls) plus
+ * SLACK_MS, and the lab's runner deadline (the suite's budgetMs, scaled).
+ */
+const TIMEOUT_MS = 6 * 3600_000;
+
+function options(ctx: Ctx): FuzzOptions | undefined {
+  try {
+    return fuzzOptions((name, fallback) => ctx.param(name, fallback), ctx.cpus);
+  } catch (e) {
+    ctx.check(false, (e as Error).message);
+    return undefined;
+  }
+}
+
+function announce(ctx: Ctx, o: FuzzOptions): void {
+  process.stderr.write(`fuzz: seed ${o.seed} (replay: --param fuzz.seed=${o.seed}), ${o.calls} calls, ` +
+    `${o.workers} workers on ${ctx.cpus} vCPU(s), a kill every 1..${o.killMs} ms, deadline ${o.deadlineS} s\n`);
+  if (ctx.cpus < 2) process.stderr.write('fuzz: one vCPU: the workers take turns, so create/delete races cannot happen here\n');
+  ctx.metric('seed', o.seed, 'seed');
+  ctx.metric('workers', o.workers, 'processes');
+  ctx.metric('vcpus', ctx.cpus, 'cpus');
+}
+
+/** nexus-fuzz ended in time by itself and printed its summary. */
+function checkRun(ctx: Ctx, run: NativeRun, o: FuzzOptions): FuzzSummary | undefined {
+  ctx.check(!run.timedOut, `nexus-fuzz ends within ${o.deadlineS} s + ${SLACK_MS / 1000} s`, 'ended',
+    run.stuck.length > 0 ? `stuck in D state: ${run.stuck.join(', ')}` : `still running: ${run.threads.join(', ')}`);
+  ctx.check(!run.unkillable, 'nexus-fuzz dies when killed', 'gone', 'still there after SIGKILL');
+  ctx.check(run.code === 0 || run.code === 1, 'nexus-fuzz runs to its summary (exit status 0 or 1)', '0 or 1',
+    { code: run.code, signal: run.signal });
+  try {
+    return parseFuzzSummary(run.stdout);
+  } catch (e) {
+    ctx.check(false, (e as Error).message);
+    return undefined;
+  }
+}
+
+function checkSummary(ctx: Ctx, s: FuzzSummary, run: NativeRun): void {
+  const problems = summaryProblems(s);
+  ctx.check(problems.length === 0, `nexus-fuzz finds nothing wrong (seed ${s.seed})`, 'nothing', problems.slice(0, 20));
+  ctx.check(run.code === 0 || problems.length > 0, 'nexus-fuzz exits 0 when it reports nothing wrong', 0, run.code);
+  ctx.check(s.spawned > 0 && s.calls > 0, 'the workers made calls', '> 0', { spawned: s.spawned, calls: s.calls });
+  const never = untried(s);
+  if (s.calls >= 100 * Object.keys(s.ioctls).length)
+    ctx.check(never.length === 0, 'every ioctl of the table was called', 'none untried', never);
+  if (s.deadline_hit)
+    process.stderr.write(`fuzz: the deadline came first: ${s.calls} of ${s.target_calls} calls made\n`);
+}
+
+function record(ctx: Ctx, s: FuzzSummary): void {
+  ctx.metric('calls', s.calls, 'calls');
+  ctx.metric('calls-per-s', callRate(s), 'calls/s');
+  ctx.metric('fuzz-wall', s.wall_ms, 'ms');
+  ctx.metric('teams-spawned', s.spawned, 'teams');
+  ctx.metric('killed', s.killed, 'processes');
+  ctx.metric('killed-mid-call', s.killed_mid_call, 'processes');
+  process.stderr.write(`fuzz: ${s.calls} calls in ${s.wall_ms} ms (${callRate(s)}/s), ${s.spawned} workers started, ` +
+    `${s.killed} killed (${s.killed_mid_call} mid-call), ${s.reopens} reopens, ${s.eperm_checks} calls on an inherited descriptor\n` +
+    `${ioctlTable(s)}\n`);
+}
+
+function checkKernelLog(ctx: Ctx, log: KernelLog): void {
+  const splats = log.splats();
+  ctx.check(splats.length === 0, 'the kernel logs no splat (BUG, WARNING, refcount_t, list corruption, general protection, ...)',
+    'none', splats.slice(0, 10));
+}
+
+export const suite: Suite = {
+  name: 'fuzz',
+  scenarios: [
+    {
+      name: 'hostile-ioctls',
+      timeoutMs: TIMEOUT_MS,
+      async run(ctx) {
+        if (!existsSync(NEXUS_DEVICE)) ctx.skip(`${NEXUS_DEVICE} is missing: no Nexus module loaded`);
+        if (!ctx.check(existsSync(FUZZ), `nexus-fuzz is installed at ${FUZZ}`)) return;
+        const o = options(ctx);
+        if (!o) return;
+        announce(ctx, o);
+        const base = countersBaseline(ctx);
+        const log = KernelLog.mark();
+        const run = await runNative(ctx, FUZZ, fuzzArgs(o), o.deadlineS * 1000 + SLACK_MS);
+        if (run.code === 3) ctx.skip(`nexus-fuzz could not open ${NEXUS_DEVICE}`);
+        const s = checkRun(ctx, run, o);
+        if (s) {
+          record(ctx, s);
+          checkSummary(ctx, s, run);
+        }
+        await checkNoLeftovers(ctx, COMM, SETTLE_MS);
+        await checkCountersBack(ctx, base, SETTLE_MS);
+        checkKernelLog(ctx, log);
+      },
+    },
+  ],
+};

@@ -1,0 +1,163 @@
+// The pure half of the fuzz suite: its parameters, nexus-fuzz's command
+// line, and what its summary line says (and what in it is a failure).  The
+// fuzzing itself happens in C (scenarios/native/nexus-fuzz.c).
+
+/** Run parameters (`--param fuzz.NAME=VALUE`, `--fuzz-calls N`) and their defaults. */
+export interface FuzzOptions {
+  /** Calls over the whole run, all workers together. */
+  calls: number;
+  /** The seed: the same one replays the same call sequence per worker. */
+  seed: number;
+  /** Worker processes running at once (default: 2 per vCPU). */
+  workers: number;
+  /** The parent SIGKILLs a worker every 1..killMs ms. */
+  killMs: number;
+  /** nexus-fuzz stops (and reports it) after this many seconds. */
+  deadlineS: number;
+}
+
+/**
+ * Sized for `make test`: a 2-vCPU TCG guest makes 30,000-80,000 calls/s
+ * (kills and replacements included; the low end on a busy host), so a
+ * million calls take 12-35 s there and the whole suite well under a
+ * minute.  A nightly asks for 20,000,000 or more with --fuzz-calls.
+ */
+export const DEFAULT_CALLS = 1_000_000;
+export const DEFAULT_KILL_MS = 40;
+export const MAX_WORKERS = 64;
+
+/**
+ * nexus-fuzz's deadline, growing with the calls asked for: 120 s plus 0.1 ms
+ * per call (a tenth of the slowest rate seen under TCG).  Reaching it is
+ * reported, not failed: the calls made were made.
+ */
+export function defaultDeadlineS(calls: number): number {
+  return Math.ceil(120 + calls / 10_000);
+}
+
+type Param = (name: string, fallback: number) => number;
+
+/** A 32-bit seed for runs that do not name one (JSON-safe, easy to type back). */
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 0xffffffff) + 1;
+}
+
+/** The options of a run; throws with a readable message on a bad parameter. */
+export function fuzzOptions(param: Param, cpus: number, seed: () => number = randomSeed): FuzzOptions {
+  const calls = param('fuzz.calls', DEFAULT_CALLS);
+  const o: FuzzOptions = {
+    calls,
+    seed: param('fuzz.seed', NaN),
+    workers: param('fuzz.workers', Math.min(MAX_WORKERS, 2 * Math.max(1, cpus))),
+    killMs: param('fuzz.kill_ms', DEFAULT_KILL_MS),
+    deadlineS: param('fuzz.deadline', defaultDeadlineS(calls)),
+  };
+  if (Number.isNaN(o.seed)) o.seed = seed();
+  const whole = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`fuzz.${name} must be a whole number from ${min} to ${max}, not ${v}`);
+  };
+  whole('calls', o.calls, 1);
+  whole('seed', o.seed, 0);
+  whole('workers', o.workers, 1, MAX_WORKERS);
+  whole('kill_ms', o.killMs, 1);
+  whole('deadline', o.deadlineS, 1);
+  return o;
+}
+
+export function fuzzArgs(o: FuzzOptions): string[] {
+  return [
+    '--seed', String(o.seed),
+    '--calls', String(o.calls),
+    '--workers', String(o.workers),
+    '--kill-ms', String(o.killMs),
+    '--deadline', String(o.deadlineS),
+  ];
+}
+
+/** One ioctl's tally: calls, B_OK answers and the errnos of refused calls. */
+export interface IoctlStats {
+  calls: number;
+  ok: number;
+  efault: number;
+  enotty: number;
+  eperm: number;
+  einval: number;
+  eintr: number;
+  other: number;
+}
+
+/** nexus-fuzz's summary line. */
+export interface FuzzSummary {
+  seed: number;
+  workers: number;
+  target_calls: number;
+  calls: number;
+  wall_ms: number;
+  spawned: number;
+  killed: number;
+  killed_mid_call: number;
+  exited: number;
+  stalled: number;
+  reopens: number;
+  eperm_checks: number;
+  violations: number;
+  deadline_hit: boolean;
+  violation: string;
+  crashed: string[];
+  stuck: string[];
+  orphans: string[];
+  ioctls: Record<string, IoctlStats>;
+}
+
+const NUMBERS = ['seed', 'workers', 'target_calls', 'calls', 'wall_ms', 'spawned', 'killed', 'killed_mid_call',
+  'exited', 'stalled', 'reopens', 'eperm_checks', 'violations'] as const;
+const LISTS = ['crashed', 'stuck', 'orphans'] as const;
+
+/** The summary: the last non-empty line of stdout, a JSON object; anything else throws. */
+export function parseFuzzSummary(stdout: string): FuzzSummary {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new Error(`nexus-fuzz printed no summary line (last line: ${JSON.stringify(line.slice(0, 200))})`);
+  }
+  if (typeof v !== 'object' || v === null) throw new Error('nexus-fuzz: the summary is not an object');
+  for (const k of NUMBERS) if (typeof v[k] !== 'number') throw new Error(`nexus-fuzz: summary field ${k} is not a number`);
+  for (const k of LISTS) if (!Array.isArray(v[k])) throw new Error(`nexus-fuzz: summary field ${k} is not a list`);
+  if (typeof v.deadline_hit !== 'boolean') throw new Error('nexus-fuzz: summary field deadline_hit is not a boolean');
+  if (typeof v.ioctls !== 'object' || v.ioctls === null) throw new Error('nexus-fuzz: summary field ioctls is missing');
+  return v as unknown as FuzzSummary;
+}
+
+/** Calls per second, rounded (0 when no time passed). */
+export function callRate(s: Pick<FuzzSummary, 'calls' | 'wall_ms'>): number {
+  return s.wall_ms > 0 ? Math.round((s.calls * 1000) / s.wall_ms) : 0;
+}
+
+/** The ioctls the run never made (a table entry that never came up is a hole in the fuzzing). */
+export function untried(s: Pick<FuzzSummary, 'ioctls'>): string[] {
+  return Object.entries(s.ioctls).filter(([, st]) => st.calls === 0).map(([name]) => name);
+}
+
+/** The per-ioctl tally as a text table, for the runner log. */
+export function ioctlTable(s: Pick<FuzzSummary, 'ioctls'>): string {
+  const cols = ['calls', 'ok', 'efault', 'enotty', 'eperm', 'einval', 'eintr', 'other'] as const;
+  const rows = Object.entries(s.ioctls).map(([name, st]) => [name, ...cols.map((c) => String(st[c]))]);
+  const header = ['ioctl', ...cols];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows]
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
+    .join('\n');
+}
+
+/** Everything in a summary that fails the suite, as messages (empty: nothing). */
+export function summaryProblems(s: FuzzSummary): string[] {
+  const p: string[] = [];
+  if (s.violations > 0) p.push(`${s.violations} broken rule(s), the first: ${s.violation}`);
+  if (s.stalled > 0) p.push(`${s.stalled} worker(s) made no call for 20 s (a wait that never ends)`);
+  for (const c of s.crashed) p.push(`a worker crashed: ${c}`);
+  for (const x of s.stuck) p.push(`a worker could not be reaped: ${x}`);
+  for (const o of s.orphans) p.push(`left behind by a dead team: ${o}`);
+  return p;
+}

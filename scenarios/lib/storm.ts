@@ -1,0 +1,182 @@
+// What the fuzz and stress suites check once a storm of processes is over,
+// on any Nexus tree: no process of the storm is left (none stuck in D
+// state), the Nexus counters are back where they were (only when the tree
+// has our debugfs counters: without them the check is skipped, with a
+// message, never failed), and unreclaimable slab is back near where it was.
+// The parsing is pure and unit-tested; the rest reads /proc and /sys.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Ctx } from '../runner/api.js';
+import { COUNTERS_PATH, readCounters, sleep } from './guest.js';
+
+// ---------------------------------------------------------------------------
+// Processes left over
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+}
+
+/** One /proc/<pid>/stat line: "PID (COMM) STATE PPID ..."; COMM may hold spaces and parentheses. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  if (!Number.isInteger(pid) || rest.length < 2 || !/^[A-Za-z]$/.test(rest[0]!)) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state: rest[0]!, ppid: Number(rest[1]) };
+}
+
+/** Processes whose command is `comm` and that have not exited (zombies count: nobody reaped them). */
+export function processesNamed(comm: string): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const st = parseProcStat(text);
+    if (st && st.comm === comm && st.state !== 'X') out.push(st);
+  }
+  return out;
+}
+
+/** "1234 D (wchan nexus_wait)": a leftover as text for a failure. */
+export function describeLeftover(p: ProcStat): string {
+  let wchan = '';
+  try {
+    wchan = readFileSync(`/proc/${p.pid}/wchan`, 'utf8').trim();
+  } catch {
+    // gone, or no wchan
+  }
+  return `${p.pid} ${p.state}${wchan && wchan !== '0' ? ` (wchan ${wchan})` : ''}`;
+}
+
+/**
+ * Wait up to `ms` for every process named `comm` to be gone; checks it, and
+ * names those left (a task in D state is stuck in the kernel).
+ */
+export async function checkNoLeftovers(ctx: Ctx, comm: string, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  let left = processesNamed(comm);
+  while (left.length > 0 && performance.now() < until) {
+    await sleep(100);
+    left = processesNamed(comm);
+  }
+  const stuck = left.filter((p) => p.state === 'D');
+  ctx.check(stuck.length === 0, `no ${comm} process is stuck in D state`, 'none', stuck.map(describeLeftover));
+  return ctx.check(left.length === 0, `every ${comm} process has ended within ${ms / 1000} s of the run`, 'none',
+    left.slice(0, 10).map(describeLeftover));
+}
+
+// ---------------------------------------------------------------------------
+// Nexus counters, when the tree has them
+
+const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters'];
+
+/**
+ * The counters now, emitted as a snapshot, or undefined when the tree has no
+ * debugfs counters (said once on stderr: the check is skipped, not failed).
+ */
+export function countersBaseline(ctx: Ctx): Record<string, number> | undefined {
+  if (!existsSync(COUNTERS_PATH)) {
+    process.stderr.write(`${ctx.suite}/${ctx.scenario}: ${COUNTERS_PATH} is missing (not our Nexus tree?): counter checks skipped\n`);
+    return undefined;
+  }
+  return ctx.counters('before');
+}
+
+/** Counters that differ from the baseline, as {name: [before, now]}. */
+export function counterDrift(base: Record<string, number>, now: Record<string, number>): Record<string, [number, number | undefined]> {
+  const out: Record<string, [number, number | undefined]> = {};
+  for (const k of COUNTERS) if (k in base && base[k] !== now[k]) out[k] = [base[k]!, now[k]];
+  return out;
+}
+
+/** Wait up to `ms` for the counters to come back to `base`, then check them. */
+export async function checkCountersBack(ctx: Ctx, base: Record<string, number> | undefined, ms: number): Promise<void> {
+  if (!base) return;
+  const until = performance.now() + ms;
+  while (Object.keys(counterDrift(base, readCounters())).length > 0 && performance.now() < until) await sleep(50);
+  const after = ctx.counters('after');
+  const drift = counterDrift(base, after);
+  ctx.check(Object.keys(drift).length === 0, 'every Nexus counter is back to its value before the run', 'no change', drift);
+}
+
+// ---------------------------------------------------------------------------
+// Unreclaimable slab
+
+/** /proc/meminfo as {field: kB}. */
+export function parseMeminfo(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\w+(?:\(\w+\))?):\s+(\d+)(?:\s+kB)?$/.exec(line.trim());
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Ask SLUB to give back the empty slabs it caches per CPU (best effort, root only). */
+function shrinkSlabs(): void {
+  let caches: string[];
+  try {
+    caches = readdirSync('/sys/kernel/slab');
+  } catch {
+    return;
+  }
+  for (const c of caches) {
+    try {
+      writeFileSync(`/sys/kernel/slab/${c}/shrink`, '1');
+    } catch {
+      // an alias, or not writable: fine
+    }
+  }
+}
+
+function sUnreclaimKb(): number | undefined {
+  try {
+    return parseMeminfo(readFileSync('/proc/meminfo', 'utf8')).SUnreclaim;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * SUnreclaim (kB) once it has settled: RCU frees objects a grace period
+ * later and SLUB keeps empty slabs per CPU, so shrink the caches and read
+ * again until two readings `stepMs` apart differ by less than `quietKb`
+ * (at most `ms`).  Undefined when /proc/meminfo has no SUnreclaim.
+ */
+export async function settledSlabKb(ms = 10_000, stepMs = 500, quietKb = 64): Promise<number | undefined> {
+  const until = performance.now() + ms;
+  shrinkSlabs();
+  let last = sUnreclaimKb();
+  if (last === undefined) return undefined;
+  while (performance.now() < until) {
+    await sleep(stepMs);
+    shrinkSlabs();
+    const now = sUnreclaimKb()!;
+    if (Math.abs(now - last) < quietKb) return now;
+    last = now;
+  }
+  return last;
+}
+
+/**
+ * Wait (up to `ms`) for unreclaimable slab to come back within `toleranceKb`
+ * of `baseKb`; returns the last delta in kB.
+ */
+export async function slabBack(baseKb: number, toleranceKb: number, ms: number): Promise<number> {
+  const until = performance.now() + ms;
+  let delta = ((await settledSlabKb(Math.min(ms, 10_000))) ?? baseKb) - baseKb;
+  while (delta > toleranceKb && performance.now() < until) {
+    await sleep(1000);
+    delta = ((await settledSlabKb(2_000)) ?? baseKb) - baseKb;
+  }
+  return delta;
+}

@@ -1,0 +1,2016 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nexus-fuzz: every /dev/nexus ioctl with hostile arguments, from several
+ * processes (teams) at once, some SIGKILLed mid-call and replaced.
+ *
+ *   nexus-fuzz [--seed N] [--calls N] [--workers N] [--kill-ms N]
+ *              [--deadline S] [--dry-run N [--gens G]] [--list]
+ *
+ * The parent opens /dev/nexus (so it is a team, and every worker inherits a
+ * descriptor it may not use), creates a few ports and semaphores everyone
+ * shares, then keeps --workers worker processes running until they have
+ * made --calls calls between them (each slot has calls/workers to make).
+ * Every 1..--kill-ms ms it SIGKILLs a random worker, mid-call or not, and
+ * starts the slot's next generation, which carries on with what is left of
+ * the slot's calls.  Each worker opens /dev/nexus itself (its own team) and
+ * calls the ioctls of the tables below with arguments mixed from:
+ *
+ *  - ids: recently seen ones (a ring in shared memory that every worker
+ *    feeds with the ids it creates, finds or lists), the predicted next ids
+ *    (the highest seen + 1..3: a delete of an id that a create is just
+ *    handing out), its own last one, the parent's, stale neighbours, 0,
+ *    negative, INT32_MAX, random; team and thread ids of live workers, of
+ *    dead ones (from the same shared memory), the parent, the next pids;
+ *  - boundary values: capacities 0/1/4096/4097, message sizes
+ *    0/1/256 KiB/256 KiB+1/huge, counts around 0 and INT32_MIN/MAX, every
+ *    flag bit;
+ *  - pointers: NULL, an unmapped page, a read-only page, kernel-half and
+ *    non-canonical addresses, a buffer running into an unmapped guard page,
+ *    misaligned, or the request itself - in every pointer field, and for the
+ *    request struct itself;
+ *  - names with and without a NUL, of about 32 bytes, with wrong sizes;
+ *  - wrong ioctl numbers near the real ones (other _IOC sizes: truncated
+ *    structs; other directions, numbers and types);
+ *  - short timeouts only: relative 0..2 ms or <= 0, absolute around now;
+ *    the calls that have no timeout field (thread ioctls that wait) run
+ *    under a 10 ms interval timer whose signal (no SA_RESTART) ends them.
+ * A few calls go to the parent's inherited descriptor: they must all fail
+ * with -EPERM (ENOTTY too for the optional thread ioctls).  Every worker
+ * now and then closes its descriptor and opens a new one: its team ends
+ * and a new one begins while the others still use its ids.
+ *
+ * At the end the parent kills what is left, reaps every worker within a
+ * deadline (a worker that cannot be reaped is reported stuck, with its
+ * /proc state and wchan), scans for objects left to dead workers' teams
+ * (GET_NEXT_PORT_FOR_TEAM on each dead team, SEM_NEXT_INFO over all teams)
+ * and prints one JSON summary line on stdout:
+ *   {"seed":..,"workers":..,"calls":..,"wall_ms":..,"spawned":..,
+ *    "killed":..,"killed_mid_call":..,"stuck":[..],"crashed":[..],
+ *    "stalled":..,"orphans":[..],"violations":..,"violation":"..",
+ *    "eperm_checks":..,"deadline_hit":..,"ioctls":{"PORT_CREATE":{..},..}}
+ * Exit status 0 when nothing was wrong, 1 otherwise, 2 on bad usage, 3 when
+ * /dev/nexus cannot be opened.
+ *
+ * Replay: the seed decides every call of every (worker slot, generation),
+ * so the same seed gives the same call sequence per worker.  Which ids the
+ * calls resolve to, and when the parent's kills land (so how far each
+ * generation gets), depend on timing and are not reproduced exactly.
+ * --dry-run N prints the first N calls of each slot's first --gens
+ * generations without touching /dev/nexus (nor forking): the unit tests
+ * check that a seed always gives the same sequence.  --list prints the
+ * table (name, device, cmd, request size), which the unit tests hold
+ * against kernel/include/nexus.h: every ioctl there must be in it.
+ *
+ * Plugging in a primitive (threads, areas, vrefs, watches): describe its
+ * ioctls as a table of struct fuzz_ioctl (the cmd, the request struct's size,
+ * its fields by kind with offsetof(): ids of which kind, names, pointers in
+ * and out, sizes, counts, flags, timeouts, out ids to learn), add the table
+ * with its device to DEVICES[], and add an id kind to enum id_kind if the
+ * primitive has ids of its own (area_id, vref_id): every worker then opens
+ * that device too (a device the tree lacks is skipped), feeds the new pool
+ * from the table's F_OUT_ID fields, and mixes the new calls with the rest.
+ * A new field kind needs a generator (gen_field), a printer (print_field)
+ * and a resolver (resolve_field).
+ */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+
+#include "nexus-storm.h"
+
+/* ---- what a call is made of --------------------------------------------- */
+
+enum id_kind { ID_PORT, ID_SEM, ID_TEAM, ID_THREAD, NR_ID_KINDS };
+static const char *const ID_NAMES[NR_ID_KINDS] = { "port", "sem", "team", "thread" };
+
+enum field_kind {
+	F_END,
+	F_ID,		/* an id of kind `arg`: seen, predicted or hostile */
+	F_TEAM_OR_ALL,	/* a team id, 0 (all teams / the caller) half of the time */
+	F_COOKIE,	/* an iteration cookie over ids of kind `arg` */
+	F_OUT_ID,	/* out: an id of kind `arg`, learnt when the call succeeds */
+	F_NAME,		/* const char *: a name */
+	F_NAME_LEN,	/* size_t: bytes readable at the F_NAME before it */
+	F_IN_PTR,	/* const void *: `arg` bytes the kernel reads */
+	F_OUT_PTR,	/* void *: `arg` bytes the kernel writes */
+	F_DATA_IN,	/* const void *: a message payload */
+	F_DATA_OUT,	/* void *: room for a message */
+	F_MSG_SIZE,	/* size_t or ssize_t: a message size */
+	F_INFO_SIZE,	/* size_t: the out struct's size (`arg`) as the caller knows it */
+	F_CAPACITY,	/* int32: a port capacity */
+	F_COUNT,	/* int32: a semaphore count */
+	F_WAIT_FLAGS,	/* uint32: the flags of a call that may block (always bounded) */
+	F_TIMEOUT,	/* int64: the timeout going with the F_WAIT_FLAGS before it */
+	F_ANY_FLAGS,	/* uint32: any bits */
+	F_I32,		/* int32: any value (exit codes, return codes) */
+	F_OUT,		/* out: garbage in */
+	F_CAPS_IN,	/* const struct nexus_port_cap_in *: capabilities to send */
+	F_CAPS_OUT,	/* struct nexus_port_cap_out *: room for received ones */
+	F_CAPS_COUNT,	/* size_t: how many caps there are, or there is room for */
+};
+
+struct field {
+	uint8_t kind;	/* enum field_kind */
+	uint8_t arg;	/* an enum id_kind, or a size in bytes */
+	uint16_t off;	/* in the request struct (unused for a by-value argument) */
+	uint8_t width;	/* bytes */
+};
+
+enum arg_mode {
+	ARG_STRUCT,	/* a pointer to a request struct of `size` bytes */
+	ARG_VALUE,	/* fields[0] passed by value */
+	ARG_NONE,	/* no argument (0, sometimes garbage) */
+	ARG_REOPEN,	/* not an ioctl: close the device and open it again */
+};
+
+#define D_UNBOUNDED	0x1	/* may wait without a timeout: run under a timer */
+#define D_OPTIONAL	0x2	/* numbered, maybe not implemented: ENOTTY is fine */
+#define D_CREATES	0x4	/* its F_OUT_ID is a new object of the caller's */
+/* Roles: a worker generation may favour one (its persona). */
+#define R_CREATE	0x10	/* makes objects */
+#define R_DESTROY	0x20	/* closes, deletes or gives them away; ends teams */
+#define R_QUERY		0x40	/* finds, lists, describes */
+#define R_WAIT		0x80	/* moves data or units, may block */
+#define R_MASK		0xf0
+
+#define MAX_FIELDS	8
+#define NO_RET		0xffff
+
+struct fuzz_ioctl {
+	const char *name;
+	unsigned long cmd;
+	uint16_t size;		/* ARG_STRUCT: sizeof the request */
+	uint16_t ret_off;	/* the ret field, or NO_RET */
+	uint8_t arg;		/* enum arg_mode */
+	uint8_t weight;		/* relative frequency */
+	uint8_t flags;		/* D_* */
+	struct field fields[MAX_FIELDS];
+};
+
+#define FLD(T, m, k, a) \
+	{ (k), (a), offsetof(struct T, m), sizeof(((struct T *)0)->m) }
+#define VAL(k, a)	{ (k), (a), 0, 8 }
+#define RET(T)		offsetof(struct T, ret)
+#define STRUCT(T)	sizeof(struct T), RET(T), ARG_STRUCT
+
+/* ---- the /dev/nexus table ------------------------------------------------- */
+
+static const struct fuzz_ioctl NEXUS_IOCTLS[] = {
+	{ "PORT_CREATE", NEXUS_PORT_CREATE, STRUCT(nexus_port_create), 10, D_CREATES | R_CREATE, {
+		FLD(nexus_port_create, name, F_NAME, 0),
+		FLD(nexus_port_create, size, F_NAME_LEN, 0),
+		FLD(nexus_port_create, capacity, F_CAPACITY, 0),
+		FLD(nexus_port_create, id, F_OUT_ID, ID_PORT) } },
+	{ "PORT_CLOSE", NEXUS_PORT_CLOSE, STRUCT(nexus_port_id), 4, R_DESTROY, {
+		FLD(nexus_port_id, id, F_ID, ID_PORT) } },
+	{ "PORT_FIND", NEXUS_PORT_FIND, STRUCT(nexus_port_find_req), 4, R_QUERY, {
+		FLD(nexus_port_find_req, name, F_NAME, 0),
+		FLD(nexus_port_find_req, size, F_NAME_LEN, 0),
+		FLD(nexus_port_find_req, id, F_OUT_ID, ID_PORT) } },
+	{ "GET_NEXT_PORT_FOR_TEAM", NEXUS_GET_NEXT_PORT_FOR_TEAM, STRUCT(nexus_get_next_port), 4, R_QUERY, {
+		FLD(nexus_get_next_port, team, F_TEAM_OR_ALL, ID_TEAM),
+		FLD(nexus_get_next_port, cookie, F_COOKIE, ID_PORT),
+		FLD(nexus_get_next_port, info.port, F_OUT_ID, ID_PORT),
+		FLD(nexus_get_next_port, info.team, F_OUT, 0) } },
+	{ "PORT_DELETE", NEXUS_PORT_DELETE, STRUCT(nexus_port_id), 10, R_DESTROY, {
+		FLD(nexus_port_id, id, F_ID, ID_PORT) } },
+	{ "PORT_READ", NEXUS_PORT_READ, STRUCT(nexus_port_read), 6, R_WAIT, {
+		FLD(nexus_port_read, id, F_ID, ID_PORT),
+		FLD(nexus_port_read, code, F_OUT_PTR, 4),
+		FLD(nexus_port_read, buffer, F_DATA_OUT, 0),
+		FLD(nexus_port_read, size, F_MSG_SIZE, 0),
+		FLD(nexus_port_read, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_port_read, timeout, F_TIMEOUT, 0) } },
+	{ "PORT_WRITE", NEXUS_PORT_WRITE, STRUCT(nexus_port_write), 8, R_WAIT, {
+		FLD(nexus_port_write, id, F_ID, ID_PORT),
+		FLD(nexus_port_write, code, F_IN_PTR, 4),
+		FLD(nexus_port_write, buffer, F_DATA_IN, 0),
+		FLD(nexus_port_write, size, F_MSG_SIZE, 0),
+		FLD(nexus_port_write, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_port_write, timeout, F_TIMEOUT, 0) } },
+	{ "PORT_INFO", NEXUS_PORT_INFO, STRUCT(nexus_port_get_info), 3, R_QUERY, {
+		FLD(nexus_port_get_info, id, F_ID, ID_PORT),
+		FLD(nexus_port_get_info, info, F_OUT_PTR, sizeof(struct nexus_port_info)) } },
+	{ "PORT_MESSAGE_INFO", NEXUS_PORT_MESSAGE_INFO, STRUCT(nexus_port_get_message_info), 3, R_WAIT, {
+		FLD(nexus_port_get_message_info, id, F_ID, ID_PORT),
+		FLD(nexus_port_get_message_info, size, F_INFO_SIZE,
+		    sizeof(struct nexus_port_message_info)),
+		FLD(nexus_port_get_message_info, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_port_get_message_info, timeout, F_TIMEOUT, 0),
+		FLD(nexus_port_get_message_info, info, F_OUT_PTR,
+		    sizeof(struct nexus_port_message_info)) } },
+	{ "SET_PORT_OWNER", NEXUS_SET_PORT_OWNER, STRUCT(nexus_port_set_owner), 4, R_DESTROY, {
+		FLD(nexus_port_set_owner, id, F_ID, ID_PORT),
+		FLD(nexus_port_set_owner, team, F_ID, ID_TEAM) } },
+	{ "SEM_CREATE", NEXUS_SEM_CREATE, STRUCT(nexus_sem_create), 10, D_CREATES | R_CREATE, {
+		FLD(nexus_sem_create, name, F_NAME, 0),
+		FLD(nexus_sem_create, count, F_COUNT, 0),
+		FLD(nexus_sem_create, id, F_OUT_ID, ID_SEM) } },
+	{ "SEM_ACQUIRE", NEXUS_SEM_ACQUIRE, STRUCT(nexus_sem_op), 8, R_WAIT, {
+		FLD(nexus_sem_op, id, F_ID, ID_SEM),
+		FLD(nexus_sem_op, count, F_COUNT, 0),
+		FLD(nexus_sem_op, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_sem_op, timeout, F_TIMEOUT, 0) } },
+	{ "SEM_RELEASE", NEXUS_SEM_RELEASE, STRUCT(nexus_sem_op), 8, R_WAIT, {
+		FLD(nexus_sem_op, id, F_ID, ID_SEM),
+		FLD(nexus_sem_op, count, F_COUNT, 0),
+		FLD(nexus_sem_op, flags, F_ANY_FLAGS, 0),
+		FLD(nexus_sem_op, timeout, F_OUT, 0) } },
+	{ "SEM_DELETE", NEXUS_SEM_DELETE, STRUCT(nexus_sem_delete_req), 10, R_DESTROY, {
+		FLD(nexus_sem_delete_req, id, F_ID, ID_SEM) } },
+	{ "SEM_COUNT", NEXUS_SEM_COUNT, STRUCT(nexus_sem_count_req), 3, R_QUERY, {
+		FLD(nexus_sem_count_req, id, F_ID, ID_SEM),
+		FLD(nexus_sem_count_req, count, F_OUT, 0) } },
+	{ "SEM_INFO", NEXUS_SEM_INFO, STRUCT(nexus_sem_info_req), 3, R_QUERY, {
+		FLD(nexus_sem_info_req, id, F_ID, ID_SEM),
+		FLD(nexus_sem_info_req, team, F_TEAM_OR_ALL, ID_TEAM),
+		FLD(nexus_sem_info_req, info.sem, F_OUT_ID, ID_SEM) } },
+	{ "SEM_NEXT_INFO", NEXUS_SEM_NEXT_INFO, STRUCT(nexus_sem_next_info), 4, R_QUERY, {
+		FLD(nexus_sem_next_info, team, F_TEAM_OR_ALL, ID_TEAM),
+		FLD(nexus_sem_next_info, cookie, F_COOKIE, ID_SEM),
+		FLD(nexus_sem_next_info, info.sem, F_OUT_ID, ID_SEM) } },
+#ifdef NEXUS_PORT_WRITE_CAPS
+	/* Messages with capabilities: numbered, not implemented by every tree. */
+	{ "PORT_WRITE_CAPS", NEXUS_PORT_WRITE_CAPS, STRUCT(nexus_port_write_caps), 3,
+	  D_OPTIONAL | R_WAIT, {
+		FLD(nexus_port_write_caps, id, F_ID, ID_PORT),
+		FLD(nexus_port_write_caps, code, F_IN_PTR, 4),
+		FLD(nexus_port_write_caps, buffer, F_DATA_IN, 0),
+		FLD(nexus_port_write_caps, size, F_MSG_SIZE, 0),
+		FLD(nexus_port_write_caps, caps, F_CAPS_IN, 0),
+		FLD(nexus_port_write_caps, caps_count, F_CAPS_COUNT, 0),
+		FLD(nexus_port_write_caps, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_port_write_caps, timeout, F_TIMEOUT, 0) } },
+	{ "PORT_READ_CAPS", NEXUS_PORT_READ_CAPS, STRUCT(nexus_port_read_caps), 3,
+	  D_OPTIONAL | R_WAIT, {
+		FLD(nexus_port_read_caps, id, F_ID, ID_PORT),
+		FLD(nexus_port_read_caps, code, F_OUT_PTR, 4),
+		FLD(nexus_port_read_caps, buffer, F_DATA_OUT, 0),
+		FLD(nexus_port_read_caps, size, F_MSG_SIZE, 0),
+		FLD(nexus_port_read_caps, caps, F_CAPS_OUT, 0),
+		FLD(nexus_port_read_caps, caps_count, F_CAPS_COUNT, 0),
+		FLD(nexus_port_read_caps, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_port_read_caps, timeout, F_TIMEOUT, 0) } },
+#endif
+	/* Threads: numbered, not implemented yet by every tree. */
+	{ "THREAD_SPAWN", NEXUS_THREAD_SPAWN, sizeof(struct nexus_thread_spawn), NO_RET,
+	  ARG_STRUCT, 1, D_OPTIONAL | D_UNBOUNDED | R_CREATE, {
+		FLD(nexus_thread_spawn, name, F_NAME, 0),
+		FLD(nexus_thread_spawn, father, F_ID, ID_THREAD) } },
+	{ "THREAD_SET_NAME", NEXUS_THREAD_SET_NAME, sizeof(struct nexus_thread_set_name_req),
+	  NO_RET, ARG_STRUCT, 1, D_OPTIONAL, {
+		FLD(nexus_thread_set_name_req, name, F_NAME, 0),
+		FLD(nexus_thread_set_name_req, size, F_NAME_LEN, 0) } },
+	{ "THREAD_WAIT_NEWBORN", NEXUS_THREAD_WAIT_NEWBORN, 0, NO_RET, ARG_NONE, 1,
+	  D_OPTIONAL | D_UNBOUNDED, { { F_END, 0, 0, 0 } } },
+	{ "THREAD_CLONE_EXECUTED", NEXUS_THREAD_CLONE_EXECUTED, 0, NO_RET, ARG_VALUE, 1,
+	  D_OPTIONAL | D_UNBOUNDED, { VAL(F_I32, 0) } },
+	{ "THREAD_RESUME", NEXUS_THREAD_RESUME, 0, NO_RET, ARG_VALUE, 1, D_OPTIONAL, {
+		VAL(F_ID, ID_THREAD) } },
+	{ "THREAD_SET_RETURN_CODE", NEXUS_THREAD_SET_RETURN_CODE, 0, NO_RET, ARG_VALUE, 1,
+	  D_OPTIONAL, { VAL(F_I32, 0) } },
+	{ "THREAD_READ", NEXUS_THREAD_READ, STRUCT(nexus_thread_rw), 1, D_OPTIONAL | R_WAIT, {
+		FLD(nexus_thread_rw, sender, F_OUT, 0),
+		FLD(nexus_thread_rw, receiver, F_ID, ID_THREAD),
+		FLD(nexus_thread_rw, buffer, F_DATA_OUT, 0),
+		FLD(nexus_thread_rw, size, F_MSG_SIZE, 0),
+		FLD(nexus_thread_rw, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_thread_rw, timeout, F_TIMEOUT, 0),
+		FLD(nexus_thread_rw, return_code, F_OUT, 0) } },
+	{ "THREAD_WRITE", NEXUS_THREAD_WRITE, STRUCT(nexus_thread_rw), 1, D_OPTIONAL | R_WAIT, {
+		FLD(nexus_thread_rw, sender, F_ID, ID_THREAD),
+		FLD(nexus_thread_rw, receiver, F_ID, ID_THREAD),
+		FLD(nexus_thread_rw, buffer, F_DATA_IN, 0),
+		FLD(nexus_thread_rw, size, F_MSG_SIZE, 0),
+		FLD(nexus_thread_rw, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_thread_rw, timeout, F_TIMEOUT, 0),
+		FLD(nexus_thread_rw, return_code, F_I32, 0) } },
+	{ "THREAD_HAS_DATA", NEXUS_THREAD_HAS_DATA, STRUCT(nexus_thread_rw), 1, D_OPTIONAL | R_QUERY, {
+		FLD(nexus_thread_rw, sender, F_OUT, 0),
+		FLD(nexus_thread_rw, receiver, F_ID, ID_THREAD),
+		FLD(nexus_thread_rw, buffer, F_DATA_OUT, 0),
+		FLD(nexus_thread_rw, size, F_MSG_SIZE, 0),
+		FLD(nexus_thread_rw, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_thread_rw, timeout, F_TIMEOUT, 0) } },
+	{ "THREAD_WAITFOR", NEXUS_THREAD_WAITFOR, STRUCT(nexus_thread_waitfor_req), 1, D_OPTIONAL | R_WAIT, {
+		FLD(nexus_thread_waitfor_req, receiver, F_ID, ID_THREAD),
+		FLD(nexus_thread_waitfor_req, flags, F_WAIT_FLAGS, 0),
+		FLD(nexus_thread_waitfor_req, timeout, F_TIMEOUT, 0),
+		FLD(nexus_thread_waitfor_req, return_code, F_OUT, 0) } },
+	/* The team ends (its objects with it) and a new one begins. */
+	{ "REOPEN", 0, 0, NO_RET, ARG_REOPEN, 1, R_DESTROY, { { F_END, 0, 0, 0 } } },
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Devices and their tables: a new primitive adds its line here. */
+static const struct fuzz_device {
+	const char *path;
+	const struct fuzz_ioctl *ioctls;
+	size_t count;
+} DEVICES[] = {
+	{ NEXUS_DEVICE_PATH, NEXUS_IOCTLS, COUNT_OF(NEXUS_IOCTLS) },
+};
+#define NR_DEVICES COUNT_OF(DEVICES)
+#define MAX_DESCS 64
+
+/* Every description of every device, flattened, with the device of each. */
+static const struct fuzz_ioctl *descs[MAX_DESCS];
+static uint8_t desc_device[MAX_DESCS];
+static size_t nr_descs;
+
+static void flatten_tables(void)
+{
+	for (size_t d = 0; d < NR_DEVICES; d++) {
+		for (size_t i = 0; i < DEVICES[d].count && nr_descs < MAX_DESCS; i++) {
+			descs[nr_descs] = &DEVICES[d].ioctls[i];
+			desc_device[nr_descs] = (uint8_t)d;
+			nr_descs++;
+		}
+	}
+}
+
+/*
+ * Personas: each worker generation favours one role eight to one (or none),
+ * so that at any moment some workers mostly create while others mostly
+ * delete the ids about to be handed out, or list, or wait.
+ */
+enum { P_MIXED, P_CREATE, P_DESTROY, P_QUERY, P_WAIT, NR_P };
+static const uint8_t P_WEIGHTS[NR_P] = { 3, 2, 2, 1, 1 };
+static const uint8_t P_ROLES[NR_P] = { 0, R_CREATE, R_DESTROY, R_QUERY, R_WAIT };
+static const char *const P_NAMES[NR_P] = { "mixed", "creator", "destroyer", "querier", "waiter" };
+#define PERSONA_BOOST 8
+
+static uint64_t desc_weight(size_t i, unsigned int persona)
+{
+	uint8_t role = P_ROLES[persona];
+
+	return (uint64_t)descs[i]->weight * (role && (descs[i]->flags & role) ? PERSONA_BOOST : 1);
+}
+
+static size_t pick_desc(struct rng *r, unsigned int persona)
+{
+	uint64_t total = 0, x;
+
+	for (size_t i = 0; i < nr_descs; i++)
+		total += desc_weight(i, persona);
+	x = rng_below(r, total);
+	for (size_t i = 0; i < nr_descs; i++) {
+		if (x < desc_weight(i, persona))
+			return i;
+		x -= desc_weight(i, persona);
+	}
+	return nr_descs - 1;
+}
+
+/* ---- choices: what the generator decides, before anything is resolved --- */
+
+/* How an id is chosen. */
+enum { IDC_RECENT, IDC_PRED, IDC_OWN, IDC_ZERO, IDC_NEG, IDC_MAX, IDC_RANDOM,
+	IDC_STALE, IDC_DEAD, IDC_PARENT, NR_IDC };
+static const uint8_t IDC_WEIGHTS[NR_IDC] = { 30, 20, 12, 3, 3, 2, 3, 5, 4, 4 };
+/* A destroyer aims at the ids being handed out right now. */
+static const uint8_t IDC_DESTROYER_WEIGHTS[NR_IDC] = { 20, 50, 12, 2, 2, 1, 2, 4, 3, 4 };
+
+/* Where a pointer points. */
+enum { PC_VALID, PC_NULL, PC_UNMAPPED, PC_READONLY, PC_KERNEL, PC_NONCANON,
+	PC_EDGE, PC_MISALIGNED, PC_ALIAS, NR_PC };
+static const uint8_t PC_WEIGHTS[NR_PC] = { 70, 5, 5, 4, 5, 3, 4, 2, 2 };
+/* The request struct itself: mostly valid. */
+static const uint8_t ARG_PC_WEIGHTS[NR_PC] = { 92, 1, 1, 2, 1, 1, 2, 0, 0 };
+static const char *const PC_NAMES[NR_PC] = {
+	"valid", "NULL", "unmapped", "readonly", "kernel", "noncanon", "edge",
+	"misaligned", "alias" };
+static const uint64_t KERNEL_ADDRS[] = {
+	0xffff800000000000ULL, 0xffffffff81000000ULL, 0xffff888000000000ULL,
+	0xfffffffffffff000ULL, 0xffffffffffffffffULL };
+static const uint64_t NONCANON_ADDRS[] = {
+	0x0000800000000000ULL, 0x8000000000000000ULL, 0x00007ffffffff000ULL };
+
+/* Name contents. */
+enum { NC_SHARED, NC_UNIQUE, NC_EMPTY, NC_LONG, NC_NONUL, NC_BINARY, NR_NC };
+static const uint8_t NC_WEIGHTS[NR_NC] = { 40, 15, 5, 15, 15, 10 };
+static const char *const NC_NAMES[NR_NC] = {
+	"shared", "unique", "empty", "long", "no-nul", "binary" };
+static const size_t LONG_LENS[] = { 30, 31, 32, 33, 64 };
+
+/* Name sizes. */
+enum { NL_EXACT, NL_STRLEN, NL_ZERO, NL_ONE, NL_31, NL_32, NL_33, NL_HUGE, NL_BIG,
+	NL_RANDOM, NR_NL };
+static const uint8_t NL_WEIGHTS[NR_NL] = { 40, 10, 5, 5, 5, 8, 5, 8, 4, 10 };
+static const char *const NL_NAMES[NR_NL] = {
+	"exact", "strlen", "0", "1", "31", "32", "33", "SIZE_MAX", "1<<32", "random" };
+
+/* Message sizes. */
+#define MSG_MAX NEXUS_PORT_MAX_MESSAGE_SIZE
+enum { MS_ZERO, MS_ONE, MS_SMALL, MS_PAGE, MS_MAX, MS_MAX1, MS_HUGE, MS_BIG, MS_NEG, NR_MS };
+static const uint8_t MS_WEIGHTS[NR_MS] = { 15, 8, 40, 5, 3, 5, 5, 4, 3 };
+static const char *const MS_NAMES[NR_MS] = {
+	"0", "1", "small", "4096", "256KiB", "256KiB+1", "SIZE_MAX", "big", "-1" };
+
+/* Info struct sizes. */
+enum { IS_EXACT, IS_ZERO, IS_LESS, IS_MORE, IS_HUGE, IS_RANDOM, NR_IS };
+static const uint8_t IS_WEIGHTS[NR_IS] = { 60, 8, 8, 8, 8, 8 };
+static const char *const IS_NAMES[NR_IS] = { "exact", "0", "exact-1", "more", "SIZE_MAX", "random" };
+
+/* int32 values: capacities, counts, codes. */
+enum { IV_ZERO, IV_ONE, IV_TWO, IV_THREE, IV_SMALL, IV_NEG1, IV_MIN, IV_MAX, IV_MAX1,
+	IV_HALF, IV_4096, IV_4097, IV_RANDOM, NR_IV };
+static const char *const IV_NAMES[NR_IV] = {
+	"0", "1", "2", "3", "small", "-1", "INT32_MIN", "INT32_MAX", "INT32_MAX-1",
+	"2^30", "4096", "4097", "random" };
+static const uint8_t CAP_WEIGHTS[NR_IV] = { 8, 10, 5, 0, 46, 5, 5, 5, 0, 0, 8, 8, 2 };
+static const uint8_t COUNT_WEIGHTS[NR_IV] = { 10, 30, 10, 5, 5, 8, 5, 5, 4, 3, 0, 0, 5 };
+static const uint8_t I32_WEIGHTS[NR_IV] = { 30, 10, 0, 0, 0, 10, 10, 10, 0, 0, 0, 0, 30 };
+
+/* Waits: relative, absolute, or both bits (then only timeouts <= 0). */
+enum { WM_REL, WM_ABS, WM_BOTH, NR_WM };
+static const uint8_t WM_WEIGHTS[NR_WM] = { 55, 35, 10 };
+/* Timeouts; which ones a mode may use is in timeout_allowed(). */
+enum { TO_MIN, TO_NEG1, TO_ZERO, TO_ONE, TO_SHORT, TO_PAST, TO_NOW, TO_SOON, NR_TO };
+static const uint8_t TO_WEIGHTS[NR_TO] = { 1, 1, 3, 2, 10, 2, 2, 10 };
+static const char *const TO_NAMES[NR_TO] = {
+	"INT64_MIN", "-1", "0", "1", "short", "past", "now", "soon" };
+#define SHORT_TIMEOUT_US 2000
+
+/* Flags without a wait: any bits. */
+enum { AF_ZERO, AF_BIT, AF_KNOWN, AF_RANDOM, AF_ALL, NR_AF };
+static const uint8_t AF_WEIGHTS[NR_AF] = { 30, 30, 20, 15, 5 };
+static const char *const AF_NAMES[NR_AF] = { "0", "one-bit", "known", "random", "all" };
+
+/* Capability counts. */
+enum { CC_ZERO, CC_ONE, CC_FEW, CC_MAX, CC_MAX1, CC_HUGE, NR_CC };
+static const uint8_t CC_WEIGHTS[NR_CC] = { 20, 30, 30, 5, 8, 7 };
+static const char *const CC_NAMES[NR_CC] = { "0", "1", "few", "1024", "1025", "SIZE_MAX" };
+#define MAX_CAPS 1024
+
+/* Cookies. */
+enum { CK_ZERO, CK_RECENT, CK_PRED, CK_NEG, CK_MIN, CK_MAX, CK_RANDOM, NR_CK };
+static const uint8_t CK_WEIGHTS[NR_CK] = { 30, 30, 10, 8, 5, 5, 12 };
+static const char *const CK_NAMES[NR_CK] = { "0", "recent", "max+", "-1", "INT32_MIN", "INT32_MAX", "random" };
+
+/* The ioctl number. */
+enum { CMD_EXACT, CMD_SIZE, CMD_DIR, CMD_NR, CMD_TYPE, CMD_RANDOM, NR_CMD };
+static const uint8_t CMD_WEIGHTS[NR_CMD] = { 88, 4, 2, 3, 1, 2 };
+static const char *const CMD_NAMES[NR_CMD] = { "exact", "size", "dir", "nr", "type", "random" };
+
+static unsigned int pick(struct rng *r, const uint8_t *weights, unsigned int n)
+{
+	unsigned int total = 0, x;
+
+	for (unsigned int i = 0; i < n; i++)
+		total += weights[i];
+	x = (unsigned int)rng_below(r, total);
+	for (unsigned int i = 0; i < n; i++) {
+		if (x < weights[i])
+			return i;
+		x -= weights[i];
+	}
+	return n - 1;
+}
+
+#define PICK(r, w) pick((r), (w), COUNT_OF(w))
+
+struct choice {
+	uint8_t how;	/* the kind's choice (IDC_*, MS_*, ...) */
+	uint8_t ptr;	/* F_NAME: where the name is (PC_*) */
+	uint64_t v;	/* randomness for the details */
+};
+
+/* One call, as decided by the seed alone. */
+struct plan {
+	size_t desc;
+	uint8_t cmd_how;
+	uint8_t arg_ptr;	/* PC_* for the request struct */
+	bool inherited;		/* on the parent's descriptor: must be refused */
+	uint64_t cmd_v, arg_v, fill;
+	struct choice f[MAX_FIELDS];
+};
+
+static bool timeout_allowed(unsigned int mode, unsigned int to)
+{
+	switch (mode) {
+	case WM_REL:
+		return to <= TO_SHORT;
+	case WM_ABS:
+		return to != TO_ONE && to != TO_SHORT;
+	default:
+		return to == TO_MIN || to == TO_NEG1 || to == TO_ZERO;
+	}
+}
+
+/* What the generator knows while it decides one call. */
+struct gen {
+	unsigned int persona;
+	unsigned int mode;	/* the WM_* of the call's F_WAIT_FLAGS */
+};
+
+static uint8_t gen_id(struct rng *r, const struct gen *g)
+{
+	return (uint8_t)(g->persona == P_DESTROY ? PICK(r, IDC_DESTROYER_WEIGHTS) :
+			 PICK(r, IDC_WEIGHTS));
+}
+
+static struct choice gen_field(struct rng *r, const struct field *fl, struct gen *g)
+{
+	struct choice c = { 0, PC_VALID, rng_next(r) };
+
+	switch (fl->kind) {
+	case F_ID:
+		c.how = gen_id(r, g);
+		break;
+	case F_TEAM_OR_ALL:
+		c.how = rng_chance(r, 1, 2) ? IDC_ZERO : gen_id(r, g);
+		break;
+	case F_COOKIE:
+		c.how = (uint8_t)PICK(r, CK_WEIGHTS);
+		break;
+	case F_NAME:
+		c.how = (uint8_t)PICK(r, NC_WEIGHTS);
+		c.ptr = (uint8_t)PICK(r, PC_WEIGHTS);
+		break;
+	case F_NAME_LEN:
+		c.how = (uint8_t)PICK(r, NL_WEIGHTS);
+		break;
+	case F_IN_PTR:
+	case F_OUT_PTR:
+	case F_DATA_IN:
+	case F_DATA_OUT:
+	case F_CAPS_IN:
+	case F_CAPS_OUT:
+		c.how = (uint8_t)PICK(r, PC_WEIGHTS);
+		break;
+	case F_CAPS_COUNT:
+		c.how = (uint8_t)PICK(r, CC_WEIGHTS);
+		break;
+	case F_MSG_SIZE:
+		c.how = (uint8_t)PICK(r, MS_WEIGHTS);
+		break;
+	case F_INFO_SIZE:
+		c.how = (uint8_t)PICK(r, IS_WEIGHTS);
+		break;
+	case F_CAPACITY:
+		c.how = (uint8_t)PICK(r, CAP_WEIGHTS);
+		break;
+	case F_COUNT:
+		c.how = (uint8_t)PICK(r, COUNT_WEIGHTS);
+		break;
+	case F_I32:
+		c.how = (uint8_t)PICK(r, I32_WEIGHTS);
+		break;
+	case F_WAIT_FLAGS:
+		c.how = (uint8_t)PICK(r, WM_WEIGHTS);
+		g->mode = c.how;
+		/* Extra bits half of the time: any but the two timeout bits. */
+		c.v = rng_chance(r, 1, 2) ? 0 :
+		      (c.v & rng_next(r) & ~(uint64_t)(B_RELATIVE_TIMEOUT | B_ABSOLUTE_TIMEOUT));
+		break;
+	case F_TIMEOUT:
+		do
+			c.how = (uint8_t)PICK(r, TO_WEIGHTS);
+		while (!timeout_allowed(g->mode, c.how));
+		c.ptr = (uint8_t)g->mode;
+		break;
+	case F_ANY_FLAGS:
+		c.how = (uint8_t)PICK(r, AF_WEIGHTS);
+		break;
+	default:
+		break;
+	}
+	return c;
+}
+
+static void gen_plan(struct rng *r, size_t desc, unsigned int persona, struct plan *p)
+{
+	const struct fuzz_ioctl *d = descs[desc];
+	struct gen g = { persona, WM_REL };
+
+	memset(p, 0, sizeof(*p));
+	p->desc = desc;
+	p->cmd_how = (uint8_t)PICK(r, CMD_WEIGHTS);
+	p->cmd_v = rng_next(r);
+	p->arg_ptr = (uint8_t)PICK(r, ARG_PC_WEIGHTS);
+	p->arg_v = rng_next(r);
+	p->fill = rng_next(r);
+	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++)
+		p->f[i] = gen_field(r, &d->fields[i], &g);
+	/* Now and then the parent's descriptor, with a well-formed request. */
+	if (d->arg != ARG_REOPEN && rng_chance(r, 1, 40)) {
+		p->inherited = true;
+		p->cmd_how = CMD_EXACT;
+		p->arg_ptr = PC_VALID;
+	}
+	if (d->arg == ARG_REOPEN)
+		p->cmd_how = CMD_EXACT;
+}
+
+/*
+ * A worker's stream of calls: the seed, its slot and generation decide its
+ * persona and which description each call uses (in streaks of 1..8 of the
+ * same one, so that creates meet deletes), and each call's details come
+ * from a generator of their own, so nothing a call decides shifts the next
+ * ones.
+ */
+struct stream {
+	struct rng r;
+	unsigned int persona;
+	size_t desc;
+	unsigned int streak;
+};
+
+static struct stream stream_for(uint64_t seed, unsigned int slot, unsigned int gen)
+{
+	struct stream s = { rng_for(seed, slot, gen), 0, 0, 0 };
+
+	s.persona = PICK(&s.r, P_WEIGHTS);
+	return s;
+}
+
+static void next_plan(struct stream *s, struct plan *p)
+{
+	struct rng call;
+
+	if (s->streak == 0) {
+		s->desc = pick_desc(&s->r, s->persona);
+		s->streak = rng_chance(&s->r, 1, 4) ? 1 + (unsigned int)rng_below(&s->r, 8) : 1;
+	}
+	s->streak--;
+	call.s = rng_next(&s->r);
+	gen_plan(&call, s->desc, s->persona, p);
+}
+
+/* ---- the dry run: plans as text ------------------------------------------- */
+
+/*
+ * Ids being handed out right now, relative to the highest id anyone has
+ * seen: the next ones (+1 45%, +2 15%, +3 10%), or one just below it (-0..-7,
+ * 30%) that a creator may still be publishing while later ones came back
+ * already.
+ */
+static int pred_delta(uint64_t v)
+{
+	unsigned int x = (unsigned int)(v % 20);
+
+	if (x < 9)
+		return 1;
+	if (x < 12)
+		return 2;
+	if (x < 14)
+		return 3;
+	return -(int)((v >> 8) % 8);
+}
+
+static void print_id(FILE *f, const struct field *fl, const struct choice *c)
+{
+	const char *k = ID_NAMES[fl->arg];
+
+	switch (c->how) {
+	case IDC_RECENT: fprintf(f, "%s:recent[%u]", k, (unsigned int)(c->v % 64)); break;
+	case IDC_PRED: fprintf(f, "%s:max%+d", k, pred_delta(c->v)); break;
+	case IDC_OWN: fprintf(f, "%s:own", k); break;
+	case IDC_ZERO: fputs("0", f); break;
+	case IDC_NEG: fprintf(f, "neg#%u", (unsigned int)(c->v % 3)); break;
+	case IDC_MAX: fputs("INT32_MAX", f); break;
+	case IDC_RANDOM: fprintf(f, "%" PRId32, (int32_t)c->v); break;
+	case IDC_STALE: fprintf(f, "%s:recent[%u]%+d", k, (unsigned int)(c->v % 64),
+				(c->v >> 32) & 1 ? 1 : -1); break;
+	case IDC_DEAD: fprintf(f, "%s:dead[%u]", k, (unsigned int)(c->v % 64)); break;
+	default: fprintf(f, "%s:parent[%u]", k, (unsigned int)(c->v % 4)); break;
+	}
+}
+
+static void print_ptr(FILE *f, unsigned int how, uint64_t v)
+{
+	fputs(PC_NAMES[how], f);
+	if (how == PC_KERNEL)
+		fprintf(f, "(0x%" PRIx64 ")", KERNEL_ADDRS[v % COUNT_OF(KERNEL_ADDRS)]);
+	else if (how == PC_NONCANON)
+		fprintf(f, "(0x%" PRIx64 ")", NONCANON_ADDRS[v % COUNT_OF(NONCANON_ADDRS)]);
+	else if (how == PC_EDGE)
+		fprintf(f, "-%u", 1 + (unsigned int)(v % 64));
+	else if (how == PC_MISALIGNED)
+		fprintf(f, "+%u", 1 + (unsigned int)(v % 7));
+}
+
+static void print_field(FILE *f, const struct field *fl, const struct choice *c)
+{
+	switch (fl->kind) {
+	case F_ID:
+	case F_TEAM_OR_ALL:
+		print_id(f, fl, c);
+		break;
+	case F_COOKIE:
+		fprintf(f, "cookie:%s", CK_NAMES[c->how]);
+		break;
+	case F_CAPACITY:
+	case F_COUNT:
+	case F_I32:
+		fputs(IV_NAMES[c->how], f);
+		break;
+	case F_ANY_FLAGS:
+		fprintf(f, "flags:%s", AF_NAMES[c->how]);
+		break;
+	case F_INFO_SIZE:
+		fputs(IS_NAMES[c->how], f);
+		break;
+	case F_NAME:
+		fprintf(f, "%s@", NC_NAMES[c->how]);
+		print_ptr(f, c->ptr, c->v);
+		break;
+	case F_NAME_LEN:
+		fputs(NL_NAMES[c->how], f);
+		break;
+	case F_IN_PTR:
+	case F_OUT_PTR:
+	case F_DATA_IN:
+	case F_DATA_OUT:
+	case F_CAPS_IN:
+	case F_CAPS_OUT:
+		print_ptr(f, c->how, c->v);
+		break;
+	case F_MSG_SIZE:
+		fputs(MS_NAMES[c->how], f);
+		break;
+	case F_CAPS_COUNT:
+		fputs(CC_NAMES[c->how], f);
+		break;
+	case F_WAIT_FLAGS:
+		fprintf(f, "%s|0x%" PRIx32, c->how == WM_REL ? "rel" : c->how == WM_ABS ? "abs" : "both",
+			(uint32_t)c->v);
+		break;
+	case F_TIMEOUT:
+		fputs(TO_NAMES[c->how], f);
+		break;
+	case F_OUT:
+	case F_OUT_ID:
+		fputs("out", f);
+		break;
+	default:
+		fprintf(f, "#%u", c->how);
+		break;
+	}
+}
+
+static void print_plan(FILE *f, const struct plan *p)
+{
+	const struct fuzz_ioctl *d = descs[p->desc];
+
+	fprintf(f, "%s cmd=%s", d->name, CMD_NAMES[p->cmd_how]);
+	if (d->arg == ARG_STRUCT) {
+		fputs(" arg=", f);
+		print_ptr(f, p->arg_ptr, p->arg_v);
+	}
+	if (p->inherited)
+		fputs(" fd=inherited", f);
+	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++) {
+		fprintf(f, " %d=", i);
+		print_field(f, &d->fields[i], &p->f[i]);
+	}
+	fputc('\n', f);
+}
+
+/* --list: the table, one line per description: name, device, cmd, size. */
+static int list_table(void)
+{
+	for (size_t i = 0; i < nr_descs; i++)
+		printf("%s %s 0x%lx %u\n", descs[i]->name, DEVICES[desc_device[i]].path,
+		       descs[i]->cmd, descs[i]->size);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int dry_run(uint64_t seed, unsigned int workers, unsigned int gens, unsigned long n)
+{
+	struct plan p;
+
+	printf("seed %" PRIu64 " workers %u\n", seed, workers);
+	for (unsigned int slot = 0; slot < workers; slot++) {
+		for (unsigned int gen = 0; gen < gens; gen++) {
+			struct stream s = stream_for(seed, slot, gen);
+
+			printf("w%u.%u persona %s\n", slot, gen, P_NAMES[s.persona]);
+			for (unsigned long i = 0; i < n; i++) {
+				next_plan(&s, &p);
+				printf("w%u.%u #%lu ", slot, gen, i);
+				print_plan(stdout, &p);
+			}
+		}
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- shared memory: ids everyone learns, slots, statistics -------------- */
+
+#define POOL		64
+#define MAX_WORKERS	64
+#define PARENT_OBJECTS	4
+#define MAX_REPORTS	8
+
+struct pool {
+	uint32_t cursor;
+	int32_t max;
+	int32_t ids[POOL];
+};
+
+struct slot {
+	pid_t pid;		/* 0: no worker running */
+	uint32_t gen;
+	uint64_t done;		/* calls made by every generation */
+	uint64_t quota;
+	int32_t in_call;	/* the description in progress + 1, 0 between calls */
+	int64_t killed_ms;	/* when the parent sent SIGKILL, 0 if not */
+	int64_t progress_ms;	/* parent: when done last moved */
+	uint64_t seen_done;
+	bool retired;		/* stuck: never respawned */
+};
+
+struct stat_row {
+	uint64_t calls, ok, efault, enotty, eperm, einval, eintr, other;
+};
+
+struct shared {
+	struct pool pools[NR_ID_KINDS];
+	int32_t dead[POOL];		/* pids of workers that died */
+	uint32_t dead_cursor;
+	int32_t max_pid;
+	pid_t parent;
+	int32_t parent_ids[NR_ID_KINDS][PARENT_OBJECTS];
+	unsigned int workers;
+	uint64_t violations, eperm_checks, reopens;
+	char violation[256];
+	struct stat_row stats[MAX_DESCS];
+	struct slot slots[MAX_WORKERS];
+};
+
+static struct shared *sh;
+
+static void pool_add(struct pool *p, int32_t id)
+{
+	uint32_t i = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED);
+	int32_t max = __atomic_load_n(&p->max, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&p->ids[i % POOL], id, __ATOMIC_RELAXED);
+	while (id > max &&
+	       !__atomic_compare_exchange_n(&p->max, &max, id, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+static void note_dead(pid_t pid)
+{
+	uint32_t i = __atomic_fetch_add(&sh->dead_cursor, 1, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&sh->dead[i % POOL], pid, __ATOMIC_RELAXED);
+}
+
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_fetch_add(&sh->violations, 1, __ATOMIC_RELAXED) == 0) {
+		va_start(ap, fmt);
+		vsnprintf(sh->violation, sizeof(sh->violation), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* ---- a worker: memory it hands the kernel --------------------------------- */
+
+#define PAGE		4096
+#define DATA_SIZE	(2 * MSG_MAX + PAGE)
+/* A page per pointer field, then room for MAX_CAPS caps beyond any of them. */
+#define SCRATCH_SIZE	((MAX_FIELDS + 1) * PAGE + MAX_CAPS * 24 + PAGE)
+#define REQ_MAX		256
+
+struct mem {
+	uint8_t *req;		/* the request struct, when valid */
+	uint8_t *scratch;	/* one page per pointer field */
+	uint8_t *data;		/* message payloads, DATA_SIZE bytes ... */
+	uint8_t *guard;		/* ... then an unmapped page */
+	uint8_t *ro;		/* a read-only page (a name at its start) */
+	uint8_t *ro_req;	/* a read-only page for read-only requests */
+	uint8_t *unmapped;	/* a page that was unmapped */
+};
+
+static void *map(size_t n, int prot)
+{
+	void *p = mmap(NULL, n, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("nexus-fuzz: mmap");
+		_exit(70);
+	}
+	return p;
+}
+
+static void setup_mem(struct mem *m)
+{
+	m->req = map(2 * PAGE, PROT_READ | PROT_WRITE);
+	m->scratch = map(SCRATCH_SIZE, PROT_READ | PROT_WRITE);
+	m->data = map(DATA_SIZE + PAGE, PROT_READ | PROT_WRITE);
+	m->guard = m->data + DATA_SIZE;
+	munmap(m->guard, PAGE);
+	for (size_t i = 0; i < DATA_SIZE; i++)
+		m->data[i] = (uint8_t)(i * 31 + 7);
+	m->ro = map(PAGE, PROT_READ | PROT_WRITE);
+	strcpy((char *)m->ro, "fz-0");
+	mprotect(m->ro, PAGE, PROT_READ);
+	m->ro_req = map(PAGE, PROT_READ);
+	m->unmapped = map(PAGE, PROT_READ);
+	munmap(m->unmapped, PAGE);
+}
+
+/* ---- a worker: turning a plan into a request ------------------------------ */
+
+struct worker {
+	unsigned int slot, gen;
+	pid_t pid;
+	int fd[NR_DEVICES];		/* its own, or -errno */
+	int inherited[NR_DEVICES];	/* the parent's */
+	int32_t own[NR_ID_KINDS];	/* its last created id of each kind */
+	struct mem m;
+};
+
+/* Resolving one call: the request being built and what earlier fields chose. */
+struct build {
+	uint8_t req[REQ_MAX];
+	uint8_t *where;		/* where the request goes */
+	size_t name_len;	/* strlen of the last name */
+	int64_t now_us;
+};
+
+static int32_t recent_id(unsigned int kind, uint64_t v)
+{
+	const struct pool *p = &sh->pools[kind];
+	int32_t id;
+
+	if (kind == ID_TEAM || kind == ID_THREAD) {
+		id = __atomic_load_n(&sh->slots[v % sh->workers].pid, __ATOMIC_RELAXED);
+		return id ? id : sh->parent;
+	}
+	id = __atomic_load_n(&p->ids[v % POOL], __ATOMIC_RELAXED);
+	return id ? id : 1;
+}
+
+static int32_t predicted_id(unsigned int kind, uint64_t v)
+{
+	int32_t max = kind == ID_TEAM || kind == ID_THREAD ?
+		      __atomic_load_n(&sh->max_pid, __ATOMIC_RELAXED) :
+		      __atomic_load_n(&sh->pools[kind].max, __ATOMIC_RELAXED);
+
+	return max + pred_delta(v);
+}
+
+static int32_t resolve_id(const struct worker *w, unsigned int kind, const struct choice *c)
+{
+	static const int32_t negs[] = { -1, INT32_MIN, -12345 };
+	bool teamish = kind == ID_TEAM || kind == ID_THREAD;
+
+	switch (c->how) {
+	case IDC_RECENT: return recent_id(kind, c->v);
+	case IDC_PRED: return predicted_id(kind, c->v);
+	case IDC_OWN: return teamish ? w->pid : w->own[kind];
+	case IDC_ZERO: return 0;
+	case IDC_NEG: return negs[c->v % 3];
+	case IDC_MAX: return INT32_MAX;
+	case IDC_RANDOM: return (int32_t)c->v;
+	case IDC_STALE: return recent_id(kind, c->v) + ((c->v >> 32) & 1 ? 1 : -1);
+	case IDC_DEAD:
+		return teamish ? __atomic_load_n(&sh->dead[c->v % POOL], __ATOMIC_RELAXED) :
+				 recent_id(kind, c->v >> 8);
+	default:
+		return teamish ? sh->parent : sh->parent_ids[kind][c->v % PARENT_OBJECTS];
+	}
+}
+
+static int64_t resolve_cookie(unsigned int kind, const struct choice *c)
+{
+	switch (c->how) {
+	case CK_ZERO: return 0;
+	case CK_RECENT: return recent_id(kind, c->v);
+	case CK_PRED: return predicted_id(kind, c->v);
+	case CK_NEG: return -1;
+	case CK_MIN: return INT32_MIN;
+	case CK_MAX: return INT32_MAX;
+	default: return (int32_t)c->v;
+	}
+}
+
+/* A pointer field's address; `valid` is its own page of scratch. */
+static uint64_t resolve_ptr(const struct worker *w, struct build *b, unsigned int how,
+			    uint64_t v, uint8_t *valid)
+{
+	switch (how) {
+	case PC_VALID: return (uintptr_t)valid;
+	case PC_NULL: return 0;
+	case PC_UNMAPPED: return (uintptr_t)w->m.unmapped + (v % PAGE);
+	case PC_READONLY: return (uintptr_t)w->m.ro;
+	case PC_KERNEL: return KERNEL_ADDRS[v % COUNT_OF(KERNEL_ADDRS)];
+	case PC_NONCANON: return NONCANON_ADDRS[v % COUNT_OF(NONCANON_ADDRS)];
+	case PC_EDGE: return (uintptr_t)w->m.guard - 1 - (v % 64);
+	case PC_MISALIGNED: return (uintptr_t)valid + 1 + (v % 7);
+	default: return (uintptr_t)b->where;
+	}
+}
+
+/* Write a name's bytes; returns its strlen (bytes before the first NUL). */
+static size_t make_name(const struct worker *w, const struct choice *c, uint8_t *out, size_t room)
+{
+	size_t len, i;
+
+	switch (c->how) {
+	case NC_SHARED:
+		return (size_t)snprintf((char *)out, room, "fz-%u", (unsigned int)(c->v % 8));
+	case NC_UNIQUE:
+		return (size_t)snprintf((char *)out, room, "fz-%u-%08x", w->slot, (uint32_t)c->v);
+	case NC_EMPTY:
+		out[0] = 0;
+		return 0;
+	case NC_LONG:
+		len = LONG_LENS[c->v % COUNT_OF(LONG_LENS)];
+		for (i = 0; i < len; i++)
+			out[i] = (uint8_t)('a' + i % 26);
+		out[len] = 0;
+		return len;
+	case NC_NONUL:
+		memset(out, 'n', room);
+		return room;
+	default:
+		for (i = 0; i < 40; i++)
+			out[i] = (uint8_t)(c->v >> (i % 8 * 8)) ^ (uint8_t)i;
+		return strnlen((char *)out, 40);
+	}
+}
+
+static uint64_t resolve_name(const struct worker *w, struct build *b, const struct choice *c,
+			     uint8_t *valid)
+{
+	uint8_t tmp[80];
+	size_t room = c->how == NC_NONUL ? 32 + c->v % 33 : sizeof(tmp) - 1;
+	uint8_t *at;
+
+	memset(tmp, 0, sizeof(tmp));
+	b->name_len = make_name(w, c, tmp, room);
+	if (c->ptr == PC_VALID || c->ptr == PC_MISALIGNED) {
+		at = (uint8_t *)(uintptr_t)resolve_ptr(w, b, c->ptr, c->v, valid);
+		memcpy(at, tmp, sizeof(tmp));
+		if (c->how == NC_NONUL)	/* no NUL for a long way after it */
+			memset(at + room, 'x', 64);
+		return (uintptr_t)at;
+	}
+	if (c->ptr == PC_EDGE) {
+		/* The name ends exactly where the guard page begins. */
+		size_t n = c->how == NC_NONUL ? room : b->name_len + 1;
+
+		at = w->m.guard - n;
+		memcpy(at, tmp, n);
+		return (uintptr_t)at;
+	}
+	if (c->ptr == PC_READONLY)
+		b->name_len = 4;
+	return resolve_ptr(w, b, c->ptr, c->v, valid);
+}
+
+static uint64_t resolve_name_len(const struct build *b, const struct choice *c)
+{
+	switch (c->how) {
+	case NL_EXACT: return b->name_len + 1;
+	case NL_STRLEN: return b->name_len;
+	case NL_ZERO: return 0;
+	case NL_ONE: return 1;
+	case NL_31: return 31;
+	case NL_32: return 32;
+	case NL_33: return 33;
+	case NL_HUGE: return SIZE_MAX;
+	case NL_BIG: return 1ULL << 32;
+	default: return c->v % 128;
+	}
+}
+
+static uint64_t resolve_msg_size(const struct choice *c)
+{
+	switch (c->how) {
+	case MS_ZERO: return 0;
+	case MS_ONE: return 1;
+	case MS_SMALL: return c->v % 4096;
+	case MS_PAGE: return PAGE;
+	case MS_MAX: return MSG_MAX;
+	case MS_MAX1: return MSG_MAX + 1;
+	case MS_HUGE: return SIZE_MAX;
+	case MS_BIG: return (c->v & 1) ? 1ULL << 32 : 1ULL << 63;
+	default: return (uint64_t)-1;
+	}
+}
+
+static uint64_t resolve_info_size(const struct field *fl, const struct choice *c)
+{
+	switch (c->how) {
+	case IS_EXACT: return fl->arg;
+	case IS_ZERO: return 0;
+	case IS_LESS: return fl->arg - 1;
+	case IS_MORE: return fl->arg + 1 + c->v % 64;
+	case IS_HUGE: return SIZE_MAX;
+	default: return c->v % 256;
+	}
+}
+
+static uint64_t resolve_caps_count(const struct choice *c)
+{
+	switch (c->how) {
+	case CC_ZERO: return 0;
+	case CC_ONE: return 1;
+	case CC_FEW: return 2 + c->v % 15;
+	case CC_MAX: return MAX_CAPS;
+	case CC_MAX1: return MAX_CAPS + 1;
+	default: return SIZE_MAX;
+	}
+}
+
+/*
+ * Capabilities to send, at the start of `at` (the rest of the scratch after
+ * it is mapped too: room for MAX_CAPS + 1 of them): kinds right or wrong,
+ * vref ids small and random (no tree gives out vrefs to the fuzzer yet).
+ */
+static void fill_caps(uint8_t *at, uint64_t v)
+{
+	struct rng r = { v };
+
+	for (int i = 0; i < 16; i++) {
+		struct nexus_port_cap_in cap = {
+			.kind = rng_chance(&r, 3, 4) ? NEXUS_PORT_CAP_VREF : (uint32_t)rng_next(&r),
+			.vref_id = (int32_t)rng_below(&r, 64) - 8,
+			.buffer_offset = (uint32_t)rng_next(&r),
+		};
+
+		memcpy(at + i * sizeof(cap), &cap, sizeof(cap));
+	}
+}
+
+static int64_t resolve_i32(const struct choice *c)
+{
+	switch (c->how) {
+	case IV_ZERO: return 0;
+	case IV_ONE: return 1;
+	case IV_TWO: return 2;
+	case IV_THREE: return 3;
+	case IV_SMALL: return 1 + (int64_t)(c->v % 16);
+	case IV_NEG1: return -1;
+	case IV_MIN: return INT32_MIN;
+	case IV_MAX: return INT32_MAX;
+	case IV_MAX1: return INT32_MAX - 1;
+	case IV_HALF: return INT32_MAX / 2 + 1;
+	case IV_4096: return NEXUS_PORT_MAX_CAPACITY;
+	case IV_4097: return NEXUS_PORT_MAX_CAPACITY + 1;
+	default: return (int32_t)c->v;
+	}
+}
+
+static int64_t resolve_timeout(const struct build *b, const struct choice *c)
+{
+	switch (c->how) {
+	case TO_MIN: return INT64_MIN;
+	case TO_NEG1: return -1;
+	case TO_ZERO: return 0;
+	case TO_ONE: return 1;
+	case TO_SHORT: return (int64_t)(c->v % SHORT_TIMEOUT_US);
+	case TO_PAST: return b->now_us - 1000 - (int64_t)(c->v % 100000);
+	case TO_NOW: return b->now_us;
+	default: return b->now_us + (int64_t)(c->v % SHORT_TIMEOUT_US);
+	}
+}
+
+static uint64_t resolve_any_flags(const struct choice *c)
+{
+	static const uint32_t known[] = { B_CAN_INTERRUPT, B_DO_NOT_RESCHEDULE,
+		B_RELEASE_ALL, B_RELEASE_IF_WAITING_ONLY, B_KILL_CAN_INTERRUPT };
+
+	switch (c->how) {
+	case AF_ZERO: return 0;
+	case AF_BIT: return 1U << (c->v % 32);
+	case AF_KNOWN: {
+		uint32_t f = 0;
+
+		for (size_t i = 0; i < COUNT_OF(known); i++)
+			if ((c->v >> i) & 1)
+				f |= known[i];
+		return f;
+	}
+	case AF_RANDOM: return (uint32_t)c->v;
+	default: return 0xffffffffU;
+	}
+}
+
+static uint64_t resolve_field(const struct worker *w, struct build *b, const struct field *fl,
+			      const struct choice *c, int i)
+{
+	uint8_t *valid = w->m.scratch + (size_t)(i + 1) * PAGE;
+
+	switch (fl->kind) {
+	case F_ID:
+	case F_TEAM_OR_ALL:
+		return (uint64_t)(int64_t)resolve_id(w, fl->arg, c);
+	case F_COOKIE: return (uint64_t)resolve_cookie(fl->arg, c);
+	case F_NAME: return resolve_name(w, b, c, valid);
+	case F_NAME_LEN: return resolve_name_len(b, c);
+	case F_IN_PTR:
+		memcpy(valid, &c->v, sizeof(c->v));
+		return resolve_ptr(w, b, c->how, c->v, valid);
+	case F_OUT_PTR:
+	case F_CAPS_OUT:
+		return resolve_ptr(w, b, c->how, c->v, valid);
+	case F_CAPS_IN:
+		fill_caps(valid, c->v);
+		return resolve_ptr(w, b, c->how, c->v, valid);
+	case F_CAPS_COUNT: return resolve_caps_count(c);
+	case F_DATA_IN:
+	case F_DATA_OUT:
+		return resolve_ptr(w, b, c->how, c->v, c->how == PC_VALID ? w->m.data : valid);
+	case F_MSG_SIZE: return resolve_msg_size(c);
+	case F_INFO_SIZE: return resolve_info_size(fl, c);
+	case F_CAPACITY:
+	case F_COUNT:
+	case F_I32:
+		return (uint64_t)resolve_i32(c);
+	case F_WAIT_FLAGS:
+		return c->v | (c->how == WM_REL ? B_RELATIVE_TIMEOUT :
+			       c->how == WM_ABS ? B_ABSOLUTE_TIMEOUT :
+			       B_RELATIVE_TIMEOUT | B_ABSOLUTE_TIMEOUT);
+	case F_TIMEOUT: return (uint64_t)resolve_timeout(b, c);
+	case F_ANY_FLAGS: return resolve_any_flags(c);
+	default: return c->v;	/* out fields: garbage in */
+	}
+}
+
+static void put_field(uint8_t *req, const struct field *fl, uint64_t v)
+{
+	memcpy(req + fl->off, &v, fl->width);	/* little endian: the low bytes */
+}
+
+static unsigned long mutate_cmd(unsigned long cmd, unsigned int how, uint64_t v)
+{
+	unsigned long size = _IOC_SIZE(cmd), nr = _IOC_NR(cmd);
+	static const long deltas[] = { -8, -4, -1, 1, 4, 8 };
+
+	switch (how) {
+	case CMD_SIZE:
+		if (v % 4 == 0)
+			size = 0;
+		else if (v % 4 == 1)
+			size = (size * 2) & _IOC_SIZEMASK;
+		else
+			size = (unsigned long)((long)size + deltas[(v >> 8) % 6]) & _IOC_SIZEMASK;
+		return _IOC(_IOC_DIR(cmd), _IOC_TYPE(cmd), nr, size);
+	case CMD_DIR:
+		return _IOC((_IOC_DIR(cmd) + 1 + v % 3) & 3, _IOC_TYPE(cmd), nr, size);
+	case CMD_NR:
+		nr = (v & 1) ? (nr + 1 + (v >> 8) % 3) & 0xff : (v >> 8) % 64;
+		return _IOC(_IOC_DIR(cmd), _IOC_TYPE(cmd), nr, size);
+	case CMD_TYPE:
+		return _IOC(_IOC_DIR(cmd), (v & 1) ? 'm' : (v >> 8) & 0xff, nr, size);
+	case CMD_RANDOM:
+		return cmd ^ (1UL << (v % 32));
+	default:
+		return cmd;
+	}
+}
+
+/* Put the request where the plan says; returns its address. */
+static unsigned long place_request(struct worker *w, const struct plan *p, struct build *b)
+{
+	size_t size = descs[p->desc]->size;
+	uint8_t *at;
+
+	switch (p->arg_ptr) {
+	case PC_VALID:
+		memcpy(w->m.req, b->req, size);
+		return (uintptr_t)w->m.req;
+	case PC_READONLY:
+		/* Read fine, written back never: the call happens, its answer faults. */
+		mprotect(w->m.ro_req, PAGE, PROT_READ | PROT_WRITE);
+		memcpy(w->m.ro_req, b->req, size);
+		mprotect(w->m.ro_req, PAGE, PROT_READ);
+		return (uintptr_t)w->m.ro_req;
+	case PC_EDGE:
+		/* The first half is there, the rest runs into the guard page. */
+		at = w->m.guard - size / 2;
+		memcpy(at, b->req, size / 2);
+		return (uintptr_t)at;
+	default:
+		return resolve_ptr(w, b, p->arg_ptr, p->arg_v, w->m.req);
+	}
+}
+
+/* Build the request of a plan; returns the ioctl's argument. */
+static unsigned long build_request(struct worker *w, const struct plan *p, struct build *b)
+{
+	const struct fuzz_ioctl *d = descs[p->desc];
+	uint64_t value = 0;
+
+	memset(b->req, 0, sizeof(b->req));
+	for (size_t i = 0; i < d->size; i += 8)
+		memcpy(b->req + i, &p->fill, 8);
+	b->where = w->m.req;
+	b->now_us = mono_us();
+	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++) {
+		value = resolve_field(w, b, &d->fields[i], &p->f[i], i);
+		if (d->arg == ARG_STRUCT)
+			put_field(b->req, &d->fields[i], value);
+	}
+	if (d->ret_off != NO_RET) {
+		int32_t sentinel = 0x7eadbeef;
+
+		memcpy(b->req + d->ret_off, &sentinel, 4);
+	}
+	if (d->arg == ARG_VALUE)
+		return (unsigned long)value;
+	if (d->arg == ARG_NONE)
+		return (p->fill & 7) ? 0 : (unsigned long)p->fill;
+	return place_request(w, p, b);
+}
+
+/* ---- a worker: one call --------------------------------------------------- */
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A 10 ms one-shot timer (or none): its SIGALRM ends a wait with no timeout. */
+static void arm_timer(bool on)
+{
+	struct itimerval it = { { 0, 0 }, { 0, on ? 10000 : 0 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void count(uint64_t *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+static void tally(struct stat_row *s, long rc, bool ok)
+{
+	count(&s->calls);
+	if (ok)
+		count(&s->ok);
+	switch (rc) {
+	case -EFAULT: count(&s->efault); break;
+	case -ENOTTY: count(&s->enotty); break;
+	case -EPERM: count(&s->eperm); break;
+	case -EINVAL: count(&s->einval); break;
+	case -EINTR: count(&s->eintr); break;
+	default:
+		if (rc < 0)
+			count(&s->other);
+	}
+}
+
+/* What an accepted, well-formed call taught: ids for everyone's pools. */
+static void learn(struct worker *w, const struct fuzz_ioctl *d)
+{
+	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++) {
+		const struct field *fl = &d->fields[i];
+		int32_t id;
+
+		if (fl->kind != F_OUT_ID && fl->kind != F_COOKIE)
+			continue;
+		memcpy(&id, w->m.req + fl->off, sizeof(id));
+		if (fl->kind == F_OUT_ID && (d->flags & D_CREATES)) {
+			if (id <= 0)
+				violation("%s returned B_OK with id %" PRId32, d->name, id);
+			w->own[fl->arg] = id;
+		}
+		if (id > 0)
+			pool_add(&sh->pools[fl->arg], id);
+	}
+}
+
+static void reopen(struct worker *w)
+{
+	count(&sh->reopens);
+	for (size_t d = 0; d < NR_DEVICES; d++) {
+		if (w->fd[d] >= 0)
+			close(w->fd[d]);
+		w->fd[d] = nx_open_path(DEVICES[d].path);
+	}
+	memset(w->own, 0, sizeof(w->own));
+}
+
+/* A call on the parent's descriptor must be refused as a whole. */
+static void check_inherited(const struct fuzz_ioctl *d, long rc)
+{
+	count(&sh->eperm_checks);
+	if (rc == -EPERM || (rc == -ENOTTY && (d->flags & D_OPTIONAL)))
+		return;
+	violation("%s on a descriptor inherited from another team gave %ld, expected -EPERM (%d)",
+		  d->name, rc, -EPERM);
+}
+
+static void one_call(struct worker *w, const struct plan *p)
+{
+	const struct fuzz_ioctl *d = descs[p->desc];
+	unsigned int dev = desc_device[p->desc];
+	struct build b;
+	unsigned long arg, cmd = mutate_cmd(d->cmd, p->cmd_how, p->cmd_v);
+	/*
+	 * A call without a timeout field may wait forever, and so may a wrong
+	 * number that lands on another request (a release read as an acquire
+	 * takes its garbage as flags and timeout): those run under the timer.
+	 */
+	bool timed = (d->flags & D_UNBOUNDED) || p->cmd_how != CMD_EXACT;
+	int32_t ret = B_OK;
+	long rc;
+
+	if (d->arg == ARG_REOPEN) {
+		reopen(w);
+		tally(&sh->stats[p->desc], 0, true);
+		return;
+	}
+	arg = build_request(w, p, &b);
+	__atomic_store_n(&sh->slots[w->slot].in_call, (int32_t)p->desc + 1, __ATOMIC_RELAXED);
+	if (timed)
+		arm_timer(true);
+	rc = nx_ioctl(p->inherited ? w->inherited[dev] : w->fd[dev], cmd, arg);
+	if (timed)
+		arm_timer(false);
+	__atomic_store_n(&sh->slots[w->slot].in_call, 0, __ATOMIC_RELAXED);
+	if (p->inherited) {
+		check_inherited(d, rc);
+		tally(&sh->stats[p->desc], rc, false);
+		return;
+	}
+	if (rc == 0 && p->arg_ptr == PC_VALID && d->ret_off != NO_RET)
+		memcpy(&ret, w->m.req + d->ret_off, sizeof(ret));
+	tally(&sh->stats[p->desc], rc, rc == 0 && ret == B_OK);
+	if (rc == 0 && ret == B_OK && p->cmd_how == CMD_EXACT && p->arg_ptr == PC_VALID &&
+	    d->arg == ARG_STRUCT)
+		learn(w, d);
+}
+
+/* ---- a worker's life ------------------------------------------------------- */
+
+static void worker_main(unsigned int slot, unsigned int gen, uint64_t seed, const int *parent_fds)
+{
+	struct worker w = { .slot = slot, .gen = gen, .pid = getpid() };
+	struct stream s = stream_for(seed, slot, gen);
+	struct slot *me = &sh->slots[slot];
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct plan p;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != sh->parent)
+		_exit(0);
+	sigaction(SIGALRM, &sa, NULL);
+	setup_mem(&w.m);
+	for (size_t d = 0; d < NR_DEVICES; d++) {
+		w.inherited[d] = parent_fds[d];
+		w.fd[d] = nx_open_path(DEVICES[d].path);
+	}
+	while (__atomic_load_n(&me->done, __ATOMIC_RELAXED) < me->quota) {
+		next_plan(&s, &p);
+		one_call(&w, &p);
+		__atomic_add_fetch(&me->done, 1, __ATOMIC_RELAXED);
+	}
+	_exit(0);
+}
+
+/* ---- the parent ------------------------------------------------------------ */
+
+#define REAP_MS		10000	/* a SIGKILLed worker not reaped by then is stuck */
+#define STALL_MS	20000	/* a worker that made no call for so long is hung */
+
+struct options {
+	uint64_t seed, calls;
+	unsigned int workers, kill_ms, deadline_s, gens;
+	unsigned long dry_run;
+	bool list;
+};
+
+struct report {
+	char text[MAX_REPORTS][160];
+	unsigned int n, more;
+};
+
+struct parent {
+	const struct options *o;
+	struct rng r;
+	int fds[NR_DEVICES];
+	int64_t start_ms, deadline_ms, next_kill_ms, next_progress_ms;
+	uint64_t spawned, killed, killed_mid_call, exited, stalled;
+	bool stop, deadline_hit;
+	struct report crashed, stuck, orphans;
+	pid_t *dead;		/* every worker pid that has been reaped */
+	size_t nr_dead, cap_dead;
+};
+
+static void add_report(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_report(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n == MAX_REPORTS) {
+		r->more++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->text[r->n++], sizeof(r->text[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void remember_dead(struct parent *P, pid_t pid)
+{
+	if (P->nr_dead == P->cap_dead) {
+		P->cap_dead = P->cap_dead ? 2 * P->cap_dead : 256;
+		P->dead = realloc(P->dead, P->cap_dead * sizeof(*P->dead));
+		if (!P->dead) {
+			perror("nexus-fuzz: realloc");
+			exit(70);
+		}
+	}
+	P->dead[P->nr_dead++] = pid;
+	note_dead(pid);
+}
+
+static void spawn(struct parent *P, unsigned int i)
+{
+	struct slot *s = &sh->slots[i];
+	unsigned int gen = s->gen++;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("nexus-fuzz: fork");
+		P->stop = true;
+		return;
+	}
+	if (pid == 0)
+		worker_main(i, gen, P->o->seed, P->fds);
+	P->spawned++;
+	s->killed_ms = 0;
+	s->progress_ms = mono_ms();
+	s->seen_done = s->done;
+	__atomic_store_n(&s->pid, pid, __ATOMIC_RELAXED);
+	if (pid > sh->max_pid)
+		__atomic_store_n(&sh->max_pid, pid, __ATOMIC_RELAXED);
+}
+
+static struct slot *slot_of(pid_t pid)
+{
+	for (unsigned int i = 0; i < sh->workers; i++)
+		if (sh->slots[i].pid == pid)
+			return &sh->slots[i];
+	return NULL;
+}
+
+static void reaped(struct parent *P, struct slot *s, pid_t pid, int st)
+{
+	char how[32];
+
+	remember_dead(P, pid);
+	__atomic_store_n(&s->pid, 0, __ATOMIC_RELAXED);
+	if (s->killed_ms && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+		return;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		P->exited++;
+		return;
+	}
+	describe_status(st, how, sizeof(how));
+	add_report(&P->crashed, "worker %d (slot %u generation %u) ended by %s%s", (int)pid,
+		   (unsigned int)(s - sh->slots), s->gen - 1, how,
+		   WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? " that the fuzzer did not send" : "");
+}
+
+static void reap_any(struct parent *P)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct slot *s = slot_of(pid);
+
+		if (s)
+			reaped(P, s, pid, st);
+	}
+}
+
+static void kill_slot(struct parent *P, struct slot *s)
+{
+	if (!s->pid || s->killed_ms)
+		return;
+	if (__atomic_load_n(&s->in_call, __ATOMIC_RELAXED))
+		P->killed_mid_call++;
+	kill(s->pid, SIGKILL);
+	s->killed_ms = mono_ms();
+	P->killed++;
+}
+
+/* The name of the call a worker is in, from what it wrote in shared memory. */
+static const char *call_name(int32_t in_call)
+{
+	if (in_call == 0)
+		return "no call";
+	if (in_call < 0 || (size_t)in_call > nr_descs)
+		return "a call it could not name (shared memory overwritten?)";
+	return descs[in_call - 1]->name;
+}
+
+static void mark_stuck(struct parent *P, struct slot *s)
+{
+	char wchan[64];
+	char state = proc_state(s->pid, wchan, sizeof(wchan));
+	int32_t call = __atomic_load_n(&s->in_call, __ATOMIC_RELAXED);
+
+	add_report(&P->stuck, "worker %d (slot %u) not reaped %d s after SIGKILL: state %c, wchan %s, in %s",
+		   (int)s->pid, (unsigned int)(s - sh->slots), REAP_MS / 1000, state ? state : '?',
+		   wchan[0] ? wchan : "?", call_name(call));
+	s->retired = true;
+	s->pid = 0;
+	P->stop = true;	/* the kernel is wedged: what follows would mean little */
+}
+
+static void watch_slots(struct parent *P, int64_t now)
+{
+	for (unsigned int i = 0; i < sh->workers; i++) {
+		struct slot *s = &sh->slots[i];
+		uint64_t done = __atomic_load_n(&s->done, __ATOMIC_RELAXED);
+
+		if (!s->pid)
+			continue;
+		if (s->killed_ms) {
+			if (now - s->killed_ms > REAP_MS)
+				mark_stuck(P, s);
+			continue;
+		}
+		if (done != s->seen_done) {
+			s->seen_done = done;
+			s->progress_ms = now;
+		} else if (now - s->progress_ms > STALL_MS) {
+			int32_t call = __atomic_load_n(&s->in_call, __ATOMIC_RELAXED);
+
+			P->stalled++;
+			violation("worker %d made no call for %d s (in %s)", (int)s->pid,
+				  STALL_MS / 1000, call_name(call));
+			kill_slot(P, s);
+		}
+	}
+}
+
+static bool all_done(void)
+{
+	for (unsigned int i = 0; i < sh->workers; i++) {
+		const struct slot *s = &sh->slots[i];
+
+		if (s->pid || (!s->retired && s->done < s->quota))
+			return false;
+	}
+	return true;
+}
+
+static void respawn(struct parent *P)
+{
+	for (unsigned int i = 0; i < sh->workers && !P->stop; i++) {
+		struct slot *s = &sh->slots[i];
+
+		if (!s->pid && !s->retired && s->done < s->quota)
+			spawn(P, i);
+	}
+}
+
+static uint64_t total_calls(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < sh->workers; i++)
+		n += __atomic_load_n(&sh->slots[i].done, __ATOMIC_RELAXED);
+	return n;
+}
+
+static void tick(struct parent *P, int64_t now)
+{
+	reap_any(P);
+	watch_slots(P, now);
+	respawn(P);
+	if (now >= P->next_kill_ms) {
+		kill_slot(P, &sh->slots[rng_below(&P->r, sh->workers)]);
+		P->next_kill_ms = now + 1 + (int64_t)rng_below(&P->r, P->o->kill_ms);
+	}
+	if (now >= P->next_progress_ms) {
+		fprintf(stderr, "nexus-fuzz: %.1f s: %" PRIu64 " calls, %" PRIu64 " workers killed\n",
+			(double)(now - P->start_ms) / 1000, total_calls(), P->killed);
+		P->next_progress_ms = now + 10000;
+	}
+}
+
+/* Kill whatever runs and reap it all, REAP_MS at most. */
+static void finish_workers(struct parent *P)
+{
+	int64_t until = mono_ms() + REAP_MS;
+
+	for (unsigned int i = 0; i < sh->workers; i++)
+		kill_slot(P, &sh->slots[i]);
+	for (unsigned int i = 0; i < sh->workers; i++) {
+		struct slot *s = &sh->slots[i];
+		pid_t pid = s->pid;
+		int st;
+
+		if (!pid)
+			continue;
+		if (reap_until(pid, until, &st))
+			reaped(P, s, pid, st);
+		else
+			mark_stuck(P, s);
+	}
+	reap_any(P);
+}
+
+static void run_workers(struct parent *P)
+{
+	P->start_ms = mono_ms();
+	P->deadline_ms = P->start_ms + (int64_t)P->o->deadline_s * 1000;
+	P->next_kill_ms = P->start_ms + 1 + (int64_t)rng_below(&P->r, P->o->kill_ms);
+	P->next_progress_ms = P->start_ms + 10000;
+	while (!P->stop && !all_done()) {
+		int64_t now = mono_ms();
+
+		if (now >= P->deadline_ms) {
+			P->deadline_hit = true;
+			break;
+		}
+		tick(P, now);
+		sleep_us(1000);
+	}
+	finish_workers(P);
+}
+
+/* ---- the parent's own objects, shared by every worker ---------------------- */
+
+static int32_t parent_port(int fd, const char *name, int32_t capacity)
+{
+	struct nexus_port_create r = { name, strlen(name) + 1, capacity, 0, 0 };
+
+	return nx_ioctl(fd, NEXUS_PORT_CREATE, (uintptr_t)&r) == 0 && r.ret == B_OK ? r.id : 0;
+}
+
+static int32_t parent_sem(int fd, const char *name, int32_t count)
+{
+	struct nexus_sem_create r = { name, count, 0, 0 };
+
+	return nx_ioctl(fd, NEXUS_SEM_CREATE, (uintptr_t)&r) == 0 && r.ret == B_OK ? r.id : 0;
+}
+
+static void create_parent_objects(int fd)
+{
+	static const int32_t caps[PARENT_OBJECTS] = { 1, 2, 64, NEXUS_PORT_MAX_CAPACITY };
+	static const int32_t counts[PARENT_OBJECTS] = { 0, 1, 2, 100 };
+	char name[16];
+
+	for (int i = 0; i < PARENT_OBJECTS; i++) {
+		snprintf(name, sizeof(name), "fz-%d", i);
+		sh->parent_ids[ID_PORT][i] = parent_port(fd, name, caps[i]);
+		sh->parent_ids[ID_SEM][i] = parent_sem(fd, name, counts[i]);
+		pool_add(&sh->pools[ID_PORT], sh->parent_ids[ID_PORT][i]);
+		pool_add(&sh->pools[ID_SEM], sh->parent_ids[ID_SEM][i]);
+	}
+}
+
+static void delete_parent_objects(int fd)
+{
+	for (int i = 0; i < PARENT_OBJECTS; i++) {
+		struct nexus_port_id p = { sh->parent_ids[ID_PORT][i], 0 };
+		struct nexus_sem_delete_req s = { sh->parent_ids[ID_SEM][i], 0 };
+
+		/* Gone already (a worker deleted it) is fine. */
+		nx_ioctl(fd, NEXUS_PORT_DELETE, (uintptr_t)&p);
+		nx_ioctl(fd, NEXUS_SEM_DELETE, (uintptr_t)&s);
+	}
+}
+
+/* ---- orphans: objects still owned by a dead worker's team ------------------ */
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool is_dead_worker(const struct parent *P, pid_t pid)
+{
+	return bsearch(&pid, P->dead, P->nr_dead, sizeof(pid), cmp_pid) != NULL;
+}
+
+/* Ports of a dead team: GET_NEXT_PORT_FOR_TEAM must find none. */
+static void scan_ports(struct parent *P, struct report *r)
+{
+	for (size_t i = 0; i < P->nr_dead; i++) {
+		pid_t pid = P->dead[i];
+		struct nexus_get_next_port q;
+
+		if (i > 0 && P->dead[i - 1] == pid)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;	/* the pid is someone's again (or stuck): not a dead team */
+		memset(&q, 0, sizeof(q));
+		q.team = pid;
+		if (nx_ioctl(P->fds[0], NEXUS_GET_NEXT_PORT_FOR_TEAM, (uintptr_t)&q) == 0 &&
+		    q.ret == B_OK)
+			add_report(r, "port %" PRId32 " still owned by dead team %d", q.info.port,
+				   (int)pid);
+	}
+}
+
+/* Semaphores, all teams: none may belong to a dead worker or to no team. */
+static void scan_sems(struct parent *P, struct report *r)
+{
+	struct nexus_sem_next_info q;
+	int32_t cookie = 0;
+
+	for (int n = 0; n < 1 << 20; n++) {
+		memset(&q, 0, sizeof(q));
+		q.cookie = cookie;
+		if (nx_ioctl(P->fds[0], NEXUS_SEM_NEXT_INFO, (uintptr_t)&q) != 0 || q.ret != B_OK)
+			return;
+		if (q.cookie <= cookie)
+			return;	/* a cookie that does not move would loop forever */
+		cookie = q.cookie;
+		if (q.info.team <= 0 || is_dead_worker(P, q.info.team))
+			add_report(r, "semaphore %" PRId32 " (\"%.32s\") owned by %s %" PRId32,
+				   q.info.sem, q.info.name,
+				   q.info.team <= 0 ? "no team:" : "dead team", q.info.team);
+	}
+}
+
+/* Teardown may finish a moment after the reap: look again for up to 3 s. */
+static void scan_orphans(struct parent *P)
+{
+	qsort(P->dead, P->nr_dead, sizeof(*P->dead), cmp_pid);
+	for (int attempt = 0; attempt < 7; attempt++) {
+		memset(&P->orphans, 0, sizeof(P->orphans));
+		scan_ports(P, &P->orphans);
+		scan_sems(P, &P->orphans);
+		if (P->orphans.n == 0)
+			return;
+		sleep_us(500000);
+	}
+}
+
+/* ---- the summary ------------------------------------------------------------- */
+
+static void print_report(const char *key, const struct report *r)
+{
+	printf(",\"%s\":[", key);
+	for (unsigned int i = 0; i < r->n; i++) {
+		if (i)
+			putchar(',');
+		json_string(stdout, r->text[i]);
+	}
+	if (r->more)
+		printf("%s\"... and %u more\"", r->n ? "," : "", r->more);
+	putchar(']');
+}
+
+static void print_stats(void)
+{
+	printf(",\"ioctls\":{");
+	for (size_t i = 0; i < nr_descs; i++) {
+		const struct stat_row *s = &sh->stats[i];
+
+		printf("%s\"%s\":{\"calls\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"efault\":%" PRIu64
+		       ",\"enotty\":%" PRIu64 ",\"eperm\":%" PRIu64 ",\"einval\":%" PRIu64
+		       ",\"eintr\":%" PRIu64 ",\"other\":%" PRIu64 "}",
+		       i ? "," : "", descs[i]->name, s->calls, s->ok, s->efault, s->enotty,
+		       s->eperm, s->einval, s->eintr, s->other);
+	}
+	putchar('}');
+}
+
+static void print_summary(const struct parent *P, int64_t wall_ms)
+{
+	printf("{\"seed\":%" PRIu64 ",\"workers\":%u,\"target_calls\":%" PRIu64
+	       ",\"calls\":%" PRIu64 ",\"wall_ms\":%" PRId64 ",\"spawned\":%" PRIu64
+	       ",\"killed\":%" PRIu64 ",\"killed_mid_call\":%" PRIu64 ",\"exited\":%" PRIu64
+	       ",\"stalled\":%" PRIu64 ",\"reopens\":%" PRIu64 ",\"eperm_checks\":%" PRIu64
+	       ",\"violations\":%" PRIu64 ",\"deadline_hit\":%s,\"violation\":",
+	       P->o->seed, sh->workers, P->o->calls, total_calls(), wall_ms, P->spawned,
+	       P->killed, P->killed_mid_call, P->exited, P->stalled, sh->reopens,
+	       sh->eperm_checks, sh->violations, P->deadline_hit ? "true" : "false");
+	json_string(stdout, sh->violation);
+	print_report("crashed", &P->crashed);
+	print_report("stuck", &P->stuck);
+	print_report("orphans", &P->orphans);
+	print_stats();
+	printf("}\n");
+	fflush(stdout);
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: nexus-fuzz [--seed N] [--calls N] [--workers N] [--kill-ms N]\n"
+		"                  [--deadline S] [--dry-run N [--gens G]] [--list]\n");
+	exit(2);
+}
+
+static uint64_t number(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		usage();
+	return v;
+}
+
+static void parse(int argc, char **argv, struct options *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--list")) {
+			o->list = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(a, "--seed"))
+			o->seed = number(argv[++i]);
+		else if (!strcmp(a, "--calls"))
+			o->calls = number(argv[++i]);
+		else if (!strcmp(a, "--workers"))
+			o->workers = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--kill-ms"))
+			o->kill_ms = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--deadline"))
+			o->deadline_s = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--dry-run"))
+			o->dry_run = (unsigned long)number(argv[++i]);
+		else if (!strcmp(a, "--gens"))
+			o->gens = (unsigned int)number(argv[++i]);
+		else
+			usage();
+	}
+	if (o->workers < 1 || o->workers > MAX_WORKERS || o->kill_ms < 1 || o->gens < 1)
+		usage();
+}
+
+static void setup_shared(const struct options *o)
+{
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		perror("nexus-fuzz: mmap");
+		exit(70);
+	}
+	sh->workers = o->workers;
+	sh->parent = getpid();
+	sh->max_pid = getpid();
+	for (unsigned int i = 0; i < o->workers; i++)
+		sh->slots[i].quota = o->calls / o->workers + (i < o->calls % o->workers);
+}
+
+static bool verdict(const struct parent *P)
+{
+	return !sh->violations && !P->crashed.n && !P->stuck.n && !P->orphans.n;
+}
+
+int main(int argc, char **argv)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct options o = { .seed = (uint64_t)time(NULL), .calls = 1000000,
+		.workers = (unsigned int)(cpus > 0 ? 2 * cpus : 2), .kill_ms = 40,
+		.deadline_s = 300, .gens = 1 };
+	struct parent P = { .o = &o };
+	int64_t t0;
+
+	parse(argc, argv, &o);
+	flatten_tables();
+	if (o.list)
+		return list_table();
+	if (o.dry_run)
+		return dry_run(o.seed, o.workers, o.gens, o.dry_run);
+
+	fprintf(stderr, "nexus-fuzz: seed %" PRIu64 ", %" PRIu64 " calls, %u workers, a kill every 1..%u ms\n",
+		o.seed, o.calls, o.workers, o.kill_ms);
+	setup_shared(&o);
+	for (size_t d = 0; d < NR_DEVICES; d++)
+		P.fds[d] = nx_open_path(DEVICES[d].path);
+	if (P.fds[0] < 0) {
+		fprintf(stderr, "nexus-fuzz: %s: %s\n", DEVICES[0].path, strerror(-P.fds[0]));
+		return 3;
+	}
+	P.r = rng_for(o.seed, 0xffff, 0);
+	create_parent_objects(P.fds[0]);
+	t0 = mono_ms();
+	run_workers(&P);
+	scan_orphans(&P);
+	delete_parent_objects(P.fds[0]);
+	print_summary(&P, mono_ms() - t0);
+	return verdict(&P) ? 0 : 1;
+}

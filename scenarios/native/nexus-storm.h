@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nexus-storm.h: what nexus-fuzz and nexus-stress share - a seeded random
+ * generator, clocks, raw /dev/nexus calls, child processes that are always
+ * reaped within a deadline, the Nexus debugfs counters (when the tree has
+ * them) and a process's state from /proc.
+ *
+ * Header only, every function static inline, so each program takes what it
+ * uses without -Wunused-function complaints.
+ */
+#ifndef NEXUS_STORM_H
+#define NEXUS_STORM_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nexus.h>
+
+/* ---- random numbers: splitmix64, the same on every host and guest ------- */
+
+struct rng {
+	uint64_t s;
+};
+
+static inline uint64_t rng_next(struct rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A generator for one (seed, a, b) - a worker slot and generation, a call. */
+static inline struct rng rng_for(uint64_t seed, uint64_t a, uint64_t b)
+{
+	struct rng r = { seed ^ 0x6e65787573ULL };
+
+	r.s ^= rng_next(&r) + a * 0x100000001b3ULL;
+	r.s ^= rng_next(&r) + b * 0xc2b2ae3d27d4eb4fULL;
+	rng_next(&r);
+	return r;
+}
+
+/* Uniform in [0, n), n > 0 (the tiny modulo bias does not matter here). */
+static inline uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	return rng_next(r) % n;
+}
+
+/* True with probability num/den. */
+static inline bool rng_chance(struct rng *r, unsigned int num, unsigned int den)
+{
+	return rng_below(r, den) < num;
+}
+
+/* ---- clocks --------------------------------------------------------------- */
+
+static inline int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static inline int64_t mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+static inline void sleep_us(int64_t us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- raw calls ------------------------------------------------------------ */
+
+/* An ioctl as a number: its return value, or -errno. */
+static inline long nx_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	long rc = ioctl(fd, cmd, arg);
+
+	return rc < 0 ? -errno : rc;
+}
+
+/* Open a Nexus device: the descriptor or -errno. */
+static inline int nx_open_path(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Open /dev/nexus (a new team for a new process): the descriptor or -errno. */
+static inline int nx_open(void)
+{
+	return nx_open_path(NEXUS_DEVICE_PATH);
+}
+
+/* ---- child processes ------------------------------------------------------ */
+
+/*
+ * Wait for `pid` until `deadline_ms` (mono_ms()); *status gets its wait
+ * status.  Returns 1 when reaped, 0 when still there at the deadline.
+ */
+static inline int reap_until(pid_t pid, int64_t deadline_ms, int *status)
+{
+	for (;;) {
+		pid_t got = waitpid(pid, status, WNOHANG);
+
+		if (got == pid)
+			return 1;
+		if (got < 0 && errno != EINTR)
+			return 1;	/* not our child (any more): nothing to wait for */
+		if (mono_ms() >= deadline_ms)
+			return 0;
+		sleep_us(500);
+	}
+}
+
+/* SIGKILL and reap within `ms`; 1 when reaped. */
+static inline int kill_and_reap(pid_t pid, int64_t ms, int *status)
+{
+	kill(pid, SIGKILL);
+	return reap_until(pid, mono_ms() + ms, status);
+}
+
+/* "signal 11", "exit 3": how a reaped child ended. */
+static inline void describe_status(int st, char *buf, size_t n)
+{
+	if (WIFSIGNALED(st))
+		snprintf(buf, n, "signal %d", WTERMSIG(st));
+	else if (WIFEXITED(st))
+		snprintf(buf, n, "exit %d", WEXITSTATUS(st));
+	else
+		snprintf(buf, n, "status 0x%x", st);
+}
+
+/*
+ * A process's state letter from /proc/PID/stat ('R', 'S', 'D', 'Z', ...),
+ * or 0 when it is gone.  `wchan` (may be NULL) gets /proc/PID/wchan.
+ */
+static inline char proc_state(pid_t pid, char *wchan, size_t n)
+{
+	char path[64], buf[512];
+	const char *paren;
+	ssize_t len;
+	int fd;
+
+	if (wchan && n)
+		wchan[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	paren = strrchr(buf, ')');
+	if (!paren || paren[1] != ' ')
+		return 0;
+	if (wchan && n) {
+		snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			len = read(fd, wchan, n - 1);
+			wchan[len > 0 ? len : 0] = '\0';
+			close(fd);
+		}
+	}
+	return paren[2];
+}
+
+/* ---- Nexus debugfs counters (our tree only) ------------------------------- */
+
+#define NEXUS_COUNTERS_PATH "/sys/kernel/debug/nexus/counters"
+
+/* The value of counter `name`, or -1 when the file or the line is missing. */
+static inline long counter_value(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, name, len) && p[len] == ' ')
+			return strtol(p + len + 1, NULL, 10);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+/* Read the counters file into buf; false when the tree has none. */
+static inline bool read_counters(char *buf, size_t n)
+{
+	int fd = open(NEXUS_COUNTERS_PATH, O_RDONLY | O_CLOEXEC);
+	ssize_t len;
+
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, n - 1);
+	close(fd);
+	if (len < 0)
+		return false;
+	buf[len] = '\0';
+	return true;
+}
+
+/* ---- JSON output ---------------------------------------------------------- */
+
+/* A string as JSON (quotes and escapes), into a FILE. */
+static inline void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+#endif /* NEXUS_STORM_H */
