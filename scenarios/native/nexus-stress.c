@@ -1,0 +1,791 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nexus-stress: kill storms.  Thousands of short-lived teams, several alive
+ * at once, each creating ports and semaphores, writing messages and
+ * blocking on its own and other live teams' objects, SIGKILLed at random
+ * moments by the parent.
+ *
+ *   nexus-stress [--teams N] [--alive N] [--seed N] [--deadline S]
+ *                [--max-life-ms N]
+ *
+ * The parent keeps --alive children running until --teams have been
+ * started.  Each child is a team (it opens /dev/nexus itself), creates one
+ * to four objects of every primitive, publishing each id in a table in
+ * shared memory as soon as it has it, then acts until it is killed: create
+ * another object, block on one of its own or on another live team's (no
+ * timeout, or a long one), poke one (a write, a release: what wakes a
+ * waiter), destroy one of its own.  At spawn the parent gives each child a
+ * fate:
+ *   early    SIGKILL at once, or within 1.5 ms of fork: before it starts,
+ *            while it opens the device or creates its objects
+ *   blocked  SIGKILL 0..20 ms after it first reports being blocked
+ *   random   SIGKILL at a random moment of its first --max-life-ms ms
+ *   exit     never killed: 4..24 actions whose waits all have timeouts,
+ *            then it ends by itself
+ *            (a child that has not ended a minute later is "overdue": a
+ *            wait that forgot its timeout, or a hang)
+ * A killed child's objects die with its team; the children blocked on them
+ * must wake (with the object's bad-id status), and those it was blocked on
+ * lose a waiter.
+ *
+ * Every wait of the parent has a deadline: children are reaped within 10 s
+ * of their SIGKILL (else they are reported stuck, with /proc state and
+ * wchan), and the whole storm stops at --deadline.  The parent samples the
+ * Nexus debugfs counters (when the tree has them) for the peaks.  One JSON
+ * summary line on stdout:
+ *   {"seed":..,"teams":..,"alive":..,"spawned":..,"wall_ms":..,
+ *    "fates":{"early":..,..},"killed_in":{"start":..,"creating":..,
+ *    "running":..,"blocked":..},"exited":..,"overdue":..,"stuck":[..],
+ *    "crashed":[..],"violations":..,"violation":"..","waits":{"ok":..,
+ *    "bad_id":..,"timed_out":..,..},"peak_table_objects":..,
+ *    "peak":{"teams":..,"ports":..,..},"deadline_hit":..}
+ * Exit status 0 when nothing was wrong, 1 otherwise, 2 on bad usage, 3 when
+ * /dev/nexus cannot be opened.
+ *
+ * Plugging in a primitive (threads, areas, vrefs, watches): write its four
+ * actions - create (an object of the calling team; return its id), block
+ * (wait on an id, its own or another team's, forever or with a timeout),
+ * poke (what wakes such a waiter: a send, a release, a write), destroy -
+ * as a struct primitive, and add it to PRIMITIVES[].  The table in shared
+ * memory has a row of ids per primitive, the scripts pick among all of
+ * them, and every kill then also exercises its teardown while blocked.
+ */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "nexus-storm.h"
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- shared memory: who is alive and what it owns --------------------------- */
+
+#define MAX_ALIVE	256
+#define MAX_OBJECTS	8	/* ids per primitive a team publishes */
+#define NR_PRIMITIVES	2
+#define MAX_REPORTS	8
+
+enum team_state { T_START, T_CREATING, T_RUNNING, T_BLOCKED, T_DONE, NR_STATES };
+static const char *const STATE_NAMES[NR_STATES] = { "start", "creating", "running", "blocked", "done" };
+
+enum fate { F_EARLY, F_BLOCKED, F_RANDOM, F_EXIT, NR_FATES };
+static const char *const FATE_NAMES[NR_FATES] = { "early", "blocked", "random", "exit" };
+static const uint8_t FATE_WEIGHTS[NR_FATES] = { 2, 4, 3, 1 };
+
+/* How a wait ended. */
+enum { WS_OK, WS_BAD_ID, WS_TIMED_OUT, WS_WOULD_BLOCK, WS_INTERRUPTED, WS_NO_MEMORY, WS_OTHER, NR_WS };
+static const char *const WS_NAMES[NR_WS] = {
+	"ok", "bad_id", "timed_out", "would_block", "interrupted", "no_memory", "other" };
+
+struct slot {
+	pid_t pid;			/* 0: free */
+	int32_t state;			/* enum team_state, written by the child */
+	uint32_t fate;
+	uint32_t index;			/* which team of the run (its seed) */
+	int64_t blocked_since_ms;	/* child: when it first blocked (0: never) */
+	int64_t spawned_ms, kill_at_ms, killed_ms;	/* parent */
+	int32_t ids[NR_PRIMITIVES][MAX_OBJECTS];	/* 0: none */
+};
+
+struct shared {
+	unsigned int alive;
+	uint64_t waits[NR_WS];
+	uint64_t violations;
+	char violation[256];
+	struct slot slots[MAX_ALIVE];
+};
+
+static struct shared *sh;
+
+static void count(uint64_t *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_fetch_add(&sh->violations, 1, __ATOMIC_RELAXED) == 0) {
+		va_start(ap, fmt);
+		vsnprintf(sh->violation, sizeof(sh->violation), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* ---- a team (a child) ------------------------------------------------------- */
+
+/* Long timeouts: waits of children that must end by themselves. */
+#define LONG_WAIT_MIN_US	50000
+#define LONG_WAIT_SPAN_US	250000
+#define FOREVER			(-1)
+
+struct team {
+	int fd;
+	struct slot *me;
+	struct rng r;
+	bool may_block_forever;
+	uint8_t *buf;			/* messages out and in */
+};
+
+/* One primitive's part in a storm: see the comment at the top. */
+struct primitive {
+	const char *name;
+	int32_t (*create)(struct team *t);
+	int32_t (*block)(struct team *t, int32_t id, int64_t timeout_us);
+	int32_t (*poke)(struct team *t, int32_t id);
+	int32_t (*destroy)(struct team *t, int32_t id);
+};
+
+#define BUF_SIZE (NEXUS_PORT_MAX_MESSAGE_SIZE + 4096)
+
+static void wait_flags(int64_t timeout_us, __u32 *flags, __s64 *timeout)
+{
+	*flags = timeout_us == FOREVER ? 0 : B_RELATIVE_TIMEOUT;
+	*timeout = timeout_us == FOREVER ? 0 : timeout_us;
+}
+
+/* A raw request on the team's own descriptor: ioctl-level failure is a bug here. */
+static void call(struct team *t, unsigned long cmd, void *req, const char *what)
+{
+	long rc = nx_ioctl(t->fd, cmd, (uintptr_t)req);
+
+	if (rc != 0)
+		violation("%s: the ioctl itself failed: %ld", what, rc);
+}
+
+/* -- ports -- */
+
+static int32_t port_create(struct team *t)
+{
+	struct nexus_port_create r = { "stress", 7, 1 + (int32_t)rng_below(&t->r, 8), 0, 0 };
+
+	call(t, NEXUS_PORT_CREATE, &r, "PORT_CREATE");
+	return r.ret == B_OK ? r.id : r.ret;
+}
+
+static size_t message_size(struct rng *r)
+{
+	uint64_t x = rng_below(r, 100);
+
+	if (x < 60)
+		return (size_t)rng_below(r, 256);
+	if (x < 90)
+		return (size_t)rng_below(r, 8192);
+	if (x < 98)
+		return 65536;
+	return NEXUS_PORT_MAX_MESSAGE_SIZE;
+}
+
+static int32_t port_write(struct team *t, int32_t id, __u32 flags, __s64 timeout)
+{
+	int32_t code = (int32_t)rng_next(&t->r);
+	struct nexus_port_write r = { id, &code, t->buf, message_size(&t->r), flags, timeout, 0 };
+
+	call(t, NEXUS_PORT_WRITE, &r, "PORT_WRITE");
+	return r.ret;
+}
+
+/* Block reading, peeking, or writing into a full port. */
+static int32_t port_block(struct team *t, int32_t id, int64_t timeout_us)
+{
+	uint64_t how = rng_below(&t->r, 3);
+	struct nexus_port_message_info mi;
+	__u32 flags;
+	__s64 timeout;
+	int32_t code;
+
+	wait_flags(timeout_us, &flags, &timeout);
+	if (how == 0) {
+		struct nexus_port_read r = { id, &code, t->buf, BUF_SIZE, flags, timeout, 0 };
+
+		call(t, NEXUS_PORT_READ, &r, "PORT_READ");
+		return r.ret;
+	}
+	if (how == 1) {
+		struct nexus_port_get_message_info r = { id, sizeof(mi), flags, timeout, &mi, 0 };
+
+		call(t, NEXUS_PORT_MESSAGE_INFO, &r, "PORT_MESSAGE_INFO");
+		return r.ret;
+	}
+	return port_write(t, id, flags, timeout);
+}
+
+static int32_t port_poke(struct team *t, int32_t id)
+{
+	return port_write(t, id, B_RELATIVE_TIMEOUT, 0);
+}
+
+static int32_t port_destroy(struct team *t, int32_t id)
+{
+	struct nexus_port_id r = { id, 0 };
+
+	call(t, rng_chance(&t->r, 1, 4) ? NEXUS_PORT_CLOSE : NEXUS_PORT_DELETE, &r, "PORT_DELETE");
+	return r.ret;
+}
+
+/* -- semaphores -- */
+
+static int32_t sem_create(struct team *t)
+{
+	struct nexus_sem_create r = { "stress", (int32_t)rng_below(&t->r, 2), 0, 0 };
+
+	call(t, NEXUS_SEM_CREATE, &r, "SEM_CREATE");
+	return r.ret == B_OK ? r.id : r.ret;
+}
+
+static int32_t sem_block(struct team *t, int32_t id, int64_t timeout_us)
+{
+	struct nexus_sem_op r = { id, 1 + (int32_t)rng_below(&t->r, 3), 0, 0, 0 };
+
+	wait_flags(timeout_us, &r.flags, &r.timeout);
+	call(t, NEXUS_SEM_ACQUIRE, &r, "SEM_ACQUIRE");
+	return r.ret;
+}
+
+static int32_t sem_poke(struct team *t, int32_t id)
+{
+	struct nexus_sem_op r = { id, 1 + (int32_t)rng_below(&t->r, 3), 0, 0, 0 };
+
+	call(t, NEXUS_SEM_RELEASE, &r, "SEM_RELEASE");
+	return r.ret;
+}
+
+static int32_t sem_destroy(struct team *t, int32_t id)
+{
+	struct nexus_sem_delete_req r = { id, 0 };
+
+	call(t, NEXUS_SEM_DELETE, &r, "SEM_DELETE");
+	return r.ret;
+}
+
+static const struct primitive PRIMITIVES[NR_PRIMITIVES] = {
+	{ "port", port_create, port_block, port_poke, port_destroy },
+	{ "sem", sem_create, sem_block, sem_poke, sem_destroy },
+};
+
+/* -- the script -- */
+
+static void set_state(struct team *t, enum team_state s)
+{
+	__atomic_store_n(&t->me->state, (int32_t)s, __ATOMIC_RELEASE);
+}
+
+/* Publish a new object of ours in the first free place of its row. */
+static void publish(struct team *t, unsigned int p, int32_t id)
+{
+	for (int i = 0; i < MAX_OBJECTS; i++) {
+		if (!t->me->ids[p][i]) {
+			__atomic_store_n(&t->me->ids[p][i], id, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+}
+
+static void create_one(struct team *t, unsigned int p)
+{
+	int32_t id = PRIMITIVES[p].create(t);
+
+	if (id > 0)
+		publish(t, p, id);
+}
+
+/* An id of primitive p: one of ours, or of another live team (0: none found). */
+static int32_t some_id(struct team *t, unsigned int p, bool own)
+{
+	struct slot *s = own ? t->me : &sh->slots[rng_below(&t->r, sh->alive)];
+
+	return __atomic_load_n(&s->ids[p][rng_below(&t->r, MAX_OBJECTS)], __ATOMIC_ACQUIRE);
+}
+
+static void tally_wait(int32_t st)
+{
+	int w;
+
+	switch (st) {
+	case B_OK: w = WS_OK; break;
+	case B_BAD_PORT_ID: case B_BAD_SEM_ID: w = WS_BAD_ID; break;
+	case B_TIMED_OUT: w = WS_TIMED_OUT; break;
+	case B_WOULD_BLOCK: w = WS_WOULD_BLOCK; break;
+	case B_INTERRUPTED: w = WS_INTERRUPTED; break;
+	case B_NO_MEMORY: w = WS_NO_MEMORY; break;
+	default: w = WS_OTHER; break;
+	}
+	count(&sh->waits[w]);
+}
+
+static void block_on(struct team *t, unsigned int p, bool own)
+{
+	int32_t id = some_id(t, p, own);
+	int64_t timeout = t->may_block_forever && rng_chance(&t->r, 1, 2) ? FOREVER :
+			  LONG_WAIT_MIN_US + (int64_t)rng_below(&t->r, LONG_WAIT_SPAN_US);
+
+	if (!id)
+		return;
+	if (!t->me->blocked_since_ms)
+		__atomic_store_n(&t->me->blocked_since_ms, mono_ms(), __ATOMIC_RELEASE);
+	set_state(t, T_BLOCKED);
+	tally_wait(PRIMITIVES[p].block(t, id, timeout));
+	set_state(t, T_RUNNING);
+}
+
+static void destroy_one(struct team *t, unsigned int p)
+{
+	int i = (int)rng_below(&t->r, MAX_OBJECTS);
+	int32_t id = t->me->ids[p][i];
+
+	if (!id)
+		return;
+	__atomic_store_n(&t->me->ids[p][i], 0, __ATOMIC_RELEASE);
+	PRIMITIVES[p].destroy(t, id);
+}
+
+enum { A_CREATE, A_BLOCK_OWN, A_BLOCK_OTHER, A_POKE_OWN, A_POKE_OTHER, A_DESTROY, NR_A };
+static const uint8_t ACTION_WEIGHTS[NR_A] = { 2, 3, 5, 2, 5, 1 };
+
+static unsigned int pick(struct rng *r, const uint8_t *weights, unsigned int n)
+{
+	unsigned int total = 0, x;
+
+	for (unsigned int i = 0; i < n; i++)
+		total += weights[i];
+	x = (unsigned int)rng_below(r, total);
+	for (unsigned int i = 0; i < n; i++) {
+		if (x < weights[i])
+			return i;
+		x -= weights[i];
+	}
+	return n - 1;
+}
+
+static void act(struct team *t)
+{
+	unsigned int p = (unsigned int)rng_below(&t->r, NR_PRIMITIVES);
+	int32_t id;
+
+	switch (pick(&t->r, ACTION_WEIGHTS, NR_A)) {
+	case A_CREATE: create_one(t, p); break;
+	case A_BLOCK_OWN: block_on(t, p, true); break;
+	case A_BLOCK_OTHER: block_on(t, p, false); break;
+	case A_POKE_OWN:
+	case A_POKE_OTHER:
+		id = some_id(t, p, rng_chance(&t->r, 1, 3));
+		if (id)
+			PRIMITIVES[p].poke(t, id);
+		break;
+	default: destroy_one(t, p); break;
+	}
+}
+
+static void child_main(struct slot *me, uint64_t seed)
+{
+	struct team t = { .me = me, .r = rng_for(seed, me->index, 1) };
+	unsigned int actions = 4 + (unsigned int)rng_below(&t.r, 21);
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	t.may_block_forever = me->fate != F_EXIT;
+	t.buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t.buf == MAP_FAILED)
+		_exit(70);
+	t.fd = nx_open();
+	if (t.fd < 0)
+		_exit(3);
+	set_state(&t, T_CREATING);
+	for (unsigned int p = 0; p < NR_PRIMITIVES; p++)
+		for (uint64_t n = 1 + rng_below(&t.r, 4); n > 0; n--)
+			create_one(&t, p);
+	set_state(&t, T_RUNNING);
+	if (me->fate != F_EXIT) {
+		for (;;)	/* until the parent's SIGKILL */
+			act(&t);
+	}
+	while (actions-- > 0)
+		act(&t);
+	set_state(&t, T_DONE);
+	_exit(0);
+}
+
+/* ---- the parent ------------------------------------------------------------------ */
+
+#define REAP_MS		10000	/* a SIGKILLed child not reaped by then is stuck */
+#define OVERDUE_MS	60000	/* an "exit" child still there by then is overdue */
+#define SAMPLE_MS	50
+
+struct options {
+	uint64_t seed;
+	unsigned int teams, alive, deadline_s, max_life_ms;
+};
+
+struct report {
+	char text[MAX_REPORTS][200];
+	unsigned int n, more;
+};
+
+static const char *const PEAKS[] = { "teams", "ports", "sems", "port_messages", "port_bytes", "waiters" };
+#define NR_PEAKS COUNT_OF(PEAKS)
+
+struct parent {
+	const struct options *o;
+	struct rng r;
+	int64_t start_ms, next_sample_ms;
+	unsigned int spawned, live, exited, overdue;
+	uint64_t fates[NR_FATES], killed_in[NR_STATES];
+	long peak[NR_PEAKS];
+	unsigned int peak_table;
+	bool have_counters, stop, deadline_hit;
+	struct report stuck, crashed;
+};
+
+static void add_report(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_report(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n == MAX_REPORTS) {
+		r->more++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->text[r->n++], sizeof(r->text[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* When the parent kills a child of this fate (blocked: decided once it blocks). */
+static int64_t kill_time(struct parent *P, unsigned int fate, int64_t now)
+{
+	switch (fate) {
+	case F_EARLY: return now + (int64_t)rng_below(&P->r, 2);	/* or sooner: watch_slot */
+	case F_RANDOM: return now + 1 + (int64_t)rng_below(&P->r, P->o->max_life_ms);
+	case F_BLOCKED: return now + P->o->max_life_ms * 4;	/* if it never blocks */
+	default: return now + OVERDUE_MS;
+	}
+}
+
+static void kill_slot(struct parent *P, struct slot *s, int64_t now);
+
+static void spawn(struct parent *P, struct slot *s)
+{
+	int64_t now = mono_ms();
+	unsigned int fate = pick(&P->r, FATE_WEIGHTS, NR_FATES);
+	pid_t pid;
+
+	memset(s, 0, sizeof(*s));
+	s->fate = fate;
+	s->index = P->spawned;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("nexus-stress: fork");
+		P->stop = true;
+		return;
+	}
+	if (pid == 0)
+		child_main(s, P->o->seed);
+	s->pid = pid;
+	s->spawned_ms = now;
+	s->kill_at_ms = kill_time(P, fate, now);
+	P->spawned++;
+	/*
+	 * Two thirds of the early ones die at once or after a spin of up to
+	 * 1.5 ms (finer than the parent's ticks): before they start, while
+	 * they open the device or create their objects.
+	 */
+	if (fate == F_EARLY && !rng_chance(&P->r, 1, 3)) {
+		int64_t until = mono_us() + (int64_t)rng_below(&P->r, 1500);
+
+		while (mono_us() < until)
+			;
+		kill_slot(P, s, now);
+	}
+	P->live++;
+	P->fates[fate]++;
+}
+
+static void kill_slot(struct parent *P, struct slot *s, int64_t now)
+{
+	int32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+
+	if (s->killed_ms)
+		return;
+	if (state >= 0 && state < NR_STATES)
+		P->killed_in[state]++;
+	kill(s->pid, SIGKILL);
+	s->killed_ms = now;
+}
+
+static void mark_stuck(struct parent *P, struct slot *s)
+{
+	char wchan[64];
+	char state = proc_state(s->pid, wchan, sizeof(wchan));
+
+	add_report(&P->stuck, "team %d (%s) not reaped %d s after SIGKILL: state %c, wchan %s",
+		   (int)s->pid, STATE_NAMES[s->state % NR_STATES], REAP_MS / 1000,
+		   state ? state : '?', wchan[0] ? wchan : "?");
+	s->pid = 0;
+	P->live--;
+	P->stop = true;	/* the kernel is wedged: stop the storm */
+}
+
+/* Time to kill this child?  (Or to give up on reaping it.) */
+static void watch_slot(struct parent *P, struct slot *s, int64_t now)
+{
+	int64_t blocked = __atomic_load_n(&s->blocked_since_ms, __ATOMIC_ACQUIRE);
+
+	if (s->killed_ms) {
+		if (now - s->killed_ms > REAP_MS)
+			mark_stuck(P, s);
+		return;
+	}
+	if (s->fate == F_BLOCKED && blocked && s->kill_at_ms > blocked + 20)
+		s->kill_at_ms = blocked + (int64_t)rng_below(&P->r, 21);
+	if (now < s->kill_at_ms)
+		return;
+	if (s->fate == F_EXIT) {
+		P->overdue++;
+		violation("team %d should have ended by itself but was still %s after %d s",
+			  (int)s->pid, STATE_NAMES[s->state % NR_STATES], OVERDUE_MS / 1000);
+	}
+	kill_slot(P, s, now);
+}
+
+static struct slot *slot_of(pid_t pid)
+{
+	for (unsigned int i = 0; i < sh->alive; i++)
+		if (sh->slots[i].pid == pid)
+			return &sh->slots[i];
+	return NULL;
+}
+
+static void reaped(struct parent *P, struct slot *s, int st)
+{
+	char how[32];
+
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		P->exited++;
+	} else if (!(s->killed_ms && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+		describe_status(st, how, sizeof(how));
+		add_report(&P->crashed, "team %d (fate %s, %s) ended by %s", (int)s->pid,
+			   FATE_NAMES[s->fate], STATE_NAMES[s->state % NR_STATES], how);
+	}
+	memset(s->ids, 0, sizeof(s->ids));
+	s->pid = 0;
+	P->live--;
+}
+
+static void reap_any(struct parent *P)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct slot *s = slot_of(pid);
+
+		if (s)
+			reaped(P, s, st);
+	}
+}
+
+static void sample(struct parent *P)
+{
+	char text[1024];
+	unsigned int objects = 0;
+
+	for (unsigned int i = 0; i < sh->alive; i++)
+		for (unsigned int p = 0; p < NR_PRIMITIVES; p++)
+			for (unsigned int k = 0; k < MAX_OBJECTS; k++)
+				objects += sh->slots[i].ids[p][k] != 0;
+	if (objects > P->peak_table)
+		P->peak_table = objects;
+	if (!P->have_counters || !read_counters(text, sizeof(text)))
+		return;
+	for (size_t i = 0; i < NR_PEAKS; i++) {
+		long v = counter_value(text, PEAKS[i]);
+
+		if (v > P->peak[i])
+			P->peak[i] = v;
+	}
+}
+
+static void tick(struct parent *P, int64_t now)
+{
+	reap_any(P);
+	for (unsigned int i = 0; i < sh->alive; i++)
+		if (sh->slots[i].pid)
+			watch_slot(P, &sh->slots[i], now);
+	for (unsigned int i = 0; i < sh->alive && !P->stop && P->spawned < P->o->teams; i++)
+		if (!sh->slots[i].pid)
+			spawn(P, &sh->slots[i]);
+	if (now >= P->next_sample_ms) {
+		sample(P);
+		P->next_sample_ms = now + SAMPLE_MS;
+	}
+}
+
+/* Kill every child left and reap them all, REAP_MS at most. */
+static void finish(struct parent *P)
+{
+	int64_t now = mono_ms(), until = now + REAP_MS;
+
+	for (unsigned int i = 0; i < sh->alive; i++)
+		if (sh->slots[i].pid)
+			kill_slot(P, &sh->slots[i], now);
+	for (unsigned int i = 0; i < sh->alive; i++) {
+		struct slot *s = &sh->slots[i];
+		int st;
+
+		if (!s->pid)
+			continue;
+		if (reap_until(s->pid, until, &st))
+			reaped(P, s, st);
+		else
+			mark_stuck(P, s);
+	}
+}
+
+static void storm(struct parent *P)
+{
+	int64_t deadline, progress;
+
+	P->start_ms = mono_ms();
+	deadline = P->start_ms + (int64_t)P->o->deadline_s * 1000;
+	progress = P->start_ms + 10000;
+	while (!P->stop && (P->spawned < P->o->teams || P->live > 0)) {
+		int64_t now = mono_ms();
+
+		if (now >= deadline) {
+			P->deadline_hit = true;
+			break;
+		}
+		tick(P, now);
+		if (now >= progress) {
+			fprintf(stderr, "nexus-stress: %.1f s: %u teams started, %u alive\n",
+				(double)(now - P->start_ms) / 1000, P->spawned, P->live);
+			progress = now + 10000;
+		}
+		sleep_us(500);
+	}
+	finish(P);
+}
+
+/* ---- the summary -------------------------------------------------------------- */
+
+static void print_report(const char *key, const struct report *r)
+{
+	printf(",\"%s\":[", key);
+	for (unsigned int i = 0; i < r->n; i++) {
+		if (i)
+			putchar(',');
+		json_string(stdout, r->text[i]);
+	}
+	if (r->more)
+		printf("%s\"... and %u more\"", r->n ? "," : "", r->more);
+	putchar(']');
+}
+
+static void print_counts(const char *key, const char *const *names, const uint64_t *v, size_t n)
+{
+	printf(",\"%s\":{", key);
+	for (size_t i = 0; i < n; i++)
+		printf("%s\"%s\":%" PRIu64, i ? "," : "", names[i], v[i]);
+	putchar('}');
+}
+
+static void print_summary(const struct parent *P, int64_t wall_ms)
+{
+	printf("{\"seed\":%" PRIu64 ",\"teams\":%u,\"alive\":%u,\"spawned\":%u,\"wall_ms\":%" PRId64
+	       ",\"exited\":%u,\"overdue\":%u,\"violations\":%" PRIu64 ",\"deadline_hit\":%s"
+	       ",\"peak_table_objects\":%u,\"violation\":",
+	       P->o->seed, P->o->teams, sh->alive, P->spawned, wall_ms, P->exited, P->overdue,
+	       sh->violations, P->deadline_hit ? "true" : "false", P->peak_table);
+	json_string(stdout, sh->violation);
+	print_counts("fates", FATE_NAMES, P->fates, NR_FATES);
+	print_counts("killed_in", STATE_NAMES, P->killed_in, NR_STATES);
+	print_counts("waits", WS_NAMES, sh->waits, NR_WS);
+	printf(",\"peak\":{");
+	for (size_t i = 0; i < NR_PEAKS && P->have_counters; i++)
+		printf("%s\"%s\":%ld", i ? "," : "", PEAKS[i], P->peak[i]);
+	putchar('}');
+	print_report("stuck", &P->stuck);
+	print_report("crashed", &P->crashed);
+	printf("}\n");
+	fflush(stdout);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: nexus-stress [--teams N] [--alive N] [--seed N] [--deadline S]\n"
+		"                    [--max-life-ms N]\n");
+	exit(2);
+}
+
+static uint64_t number(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		usage();
+	return v;
+}
+
+static void parse(int argc, char **argv, struct options *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(a, "--teams"))
+			o->teams = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--alive"))
+			o->alive = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--seed"))
+			o->seed = number(argv[++i]);
+		else if (!strcmp(a, "--deadline"))
+			o->deadline_s = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--max-life-ms"))
+			o->max_life_ms = (unsigned int)number(argv[++i]);
+		else
+			usage();
+	}
+	if (o->teams < 1 || o->alive < 2 || o->alive > MAX_ALIVE || o->max_life_ms < 1)
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .seed = (uint64_t)time(NULL), .teams = 5000, .alive = 32,
+		.deadline_s = 300, .max_life_ms = 100 };
+	struct parent P = { .o = &o };
+	char text[1024];
+	int fd;
+
+	parse(argc, argv, &o);
+	fprintf(stderr, "nexus-stress: seed %" PRIu64 ", %u teams, %u alive at once\n",
+		o.seed, o.teams, o.alive);
+	fd = nx_open();	/* can we at all?  (Closed at once: the parent is no team.) */
+	if (fd < 0) {
+		fprintf(stderr, "nexus-stress: %s: %s\n", NEXUS_DEVICE_PATH, strerror(-fd));
+		return 3;
+	}
+	close(fd);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		perror("nexus-stress: mmap");
+		return 70;
+	}
+	sh->alive = o.alive;
+	P.r = rng_for(o.seed, 0xffff, 0);
+	P.have_counters = read_counters(text, sizeof(text));
+	storm(&P);
+	print_summary(&P, mono_ms() - P.start_ms);
+	return sh->violations || P.stuck.n || P.crashed.n ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+// The pure half of the stress suite: its parameters, nexus-stress's command
+// line, what its summary line says and what in it is a failure.  The storm
+// itself happens in C (scenarios/native/nexus-stress.c).
+import { randomSeed } from '../fuzz/model.js';
+
+export interface StressOptions {
+  /** Teams (processes) started over the run. */
+  teams: number;
+  /** Teams alive at once. */
+  alive: number;
+  seed: number;
+  /** A child killed at a random moment dies within its first maxLifeMs ms. */
+  maxLifeMs: number;
+  /** nexus-stress stops the storm (and reports it) after this many seconds. */
+  deadlineS: number;
+}
+
+/**
+ * Sized for `make test`: a 2-vCPU TCG guest starts and kills 300-600
+ * teams/s with 32 alive, so 5,000 teams take 10-20 s there.  A nightly
+ * asks for 50,000 or more with --stress-teams.
+ */
+export const DEFAULT_TEAMS = 5_000;
+export const DEFAULT_ALIVE = 32;
+export const DEFAULT_MAX_LIFE_MS = 100;
+export const MAX_ALIVE = 256;
+
+/** The storm's deadline, growing with the teams: 120 s plus 50 ms per team (20 teams/s). */
+export function defaultDeadlineS(teams: number): number {
+  return Math.ceil(120 + teams / 20);
+}
+
+type Param = (name: string, fallback: number) => number;
+
+export function stressOptions(param: Param, seed: () => number = randomSeed): StressOptions {
+  const teams = param('stress.teams', DEFAULT_TEAMS);
+  const o: StressOptions = {
+    teams,
+    alive: param('stress.alive', DEFAULT_ALIVE),
+    seed: param('stress.seed', NaN),
+    maxLifeMs: param('stress.max_life_ms', DEFAULT_MAX_LIFE_MS),
+    deadlineS: param('stress.deadline', defaultDeadlineS(teams)),
+  };
+  if (Number.isNaN(o.seed)) o.seed = seed();
+  const whole = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`stress.${name} must be a whole number from ${min} to ${max}, not ${v}`);
+  };
+  whole('teams', o.teams, 1);
+  whole('alive', o.alive, 2, MAX_ALIVE);
+  whole('seed', o.seed, 0);
+  whole('max_life_ms', o.maxLifeMs, 1);
+  whole('deadline', o.deadlineS, 1);
+  return o;
+}
+
+export function stressArgs(o: StressOptions): string[] {
+  return [
+    '--teams', String(o.teams),
+    '--alive', String(o.alive),
+    '--seed', String(o.seed),
+    '--max-life-ms', String(o.maxLifeMs),
+    '--deadline', String(o.deadlineS),
+  ];
+}
+
+/** nexus-stress's summary line. */
+export interface StressSummary {
+  seed: number;
+  teams: number;
+  alive: number;
+  spawned: number;
+  wall_ms: number;
+  exited: number;
+  overdue: number;
+  violations: number;
+  deadline_hit: boolean;
+  peak_table_objects: number;
+  violation: string;
+  fates: Record<string, number>;
+  killed_in: Record<string, number>;
+  waits: Record<string, number>;
+  /** Peaks of the Nexus counters during the storm (empty without them). */
+  peak: Record<string, number>;
+  stuck: string[];
+  crashed: string[];
+}
+
+const NUMBERS = ['seed', 'teams', 'alive', 'spawned', 'wall_ms', 'exited', 'overdue', 'violations', 'peak_table_objects'] as const;
+const RECORDS = ['fates', 'killed_in', 'waits', 'peak'] as const;
+const LISTS = ['stuck', 'crashed'] as const;
+
+/** The summary: the last non-empty line of stdout, a JSON object; anything else throws. */
+export function parseStressSummary(stdout: string): StressSummary {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new Error(`nexus-stress printed no summary line (last line: ${JSON.stringify(line.slice(0, 200))})`);
+  }
+  if (typeof v !== 'object' || v === null) throw new Error('nexus-stress: the summary is not an object');
+  for (const k of NUMBERS) if (typeof v[k] !== 'number') throw new Error(`nexus-stress: summary field ${k} is not a number`);
+  for (const k of RECORDS) if (typeof v[k] !== 'object' || v[k] === null) throw new Error(`nexus-stress: summary field ${k} is missing`);
+  for (const k of LISTS) if (!Array.isArray(v[k])) throw new Error(`nexus-stress: summary field ${k} is not a list`);
+  if (typeof v.deadline_hit !== 'boolean') throw new Error('nexus-stress: summary field deadline_hit is not a boolean');
+  return v as unknown as StressSummary;
+}
+
+/** Teams per second, one decimal (0 when no time passed). */
+export function teamRate(s: Pick<StressSummary, 'spawned' | 'wall_ms'>): number {
+  return s.wall_ms > 0 ? Math.round((s.spawned * 10_000) / s.wall_ms) / 10 : 0;
+}
+
+/** Live objects at the peak: the counters' ports + sems when the tree has them, else the ids the teams published. */
+export function peakObjects(s: Pick<StressSummary, 'peak' | 'peak_table_objects'>): number {
+  if (typeof s.peak.ports === 'number' && typeof s.peak.sems === 'number') return s.peak.ports + s.peak.sems;
+  return s.peak_table_objects;
+}
+
+/** Everything in a summary that fails the suite (empty: nothing). */
+export function stressProblems(s: StressSummary): string[] {
+  const p: string[] = [];
+  if (s.violations > 0) p.push(`${s.violations} broken rule(s), the first: ${s.violation}`);
+  for (const c of s.crashed) p.push(`a team crashed: ${c}`);
+  for (const x of s.stuck) p.push(`a team could not be reaped: ${x}`);
+  return p;
+}
+
+/**
+ * How far above its starting point unreclaimable slab may end, in kB (see
+ * SLAB_TOLERANCE_KB in index.ts for the measurements behind it).
+ */
+export const SLAB_TOLERANCE_KB = 2048;

@@ -1,0 +1,82 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../helpers.js';
+import {
+  DEFAULT_ALIVE,
+  DEFAULT_MAX_LIFE_MS,
+  DEFAULT_TEAMS,
+  defaultDeadlineS,
+  parseStressSummary,
+  peakObjects,
+  stressArgs,
+  stressOptions,
+  stressProblems,
+  teamRate,
+  type StressSummary,
+} from '../../scenarios/stress/model.js';
+
+function params(set: Record<string, number>) {
+  return (name: string, fallback: number) => (name in set ? set[name]! : fallback);
+}
+
+test('stress options: defaults sized for make test; the deadline grows with the teams', () => {
+  assert.equal(stressOptions(params({}), () => 9), {
+    teams: DEFAULT_TEAMS, alive: DEFAULT_ALIVE, seed: 9, maxLifeMs: DEFAULT_MAX_LIFE_MS, deadlineS: defaultDeadlineS(DEFAULT_TEAMS),
+  });
+  const nightly = stressOptions(params({ 'stress.teams': 100_000, 'stress.seed': 4 }));
+  assert.is(nightly.seed, 4);
+  assert.ok(nightly.deadlineS > defaultDeadlineS(DEFAULT_TEAMS));
+  assert.throws(() => stressOptions(params({ 'stress.alive': 1 })), /stress\.alive/);
+  assert.throws(() => stressOptions(params({ 'stress.alive': 257 })), /stress\.alive/);
+  assert.throws(() => stressOptions(params({ 'stress.teams': 0 })), /stress\.teams/);
+  assert.equal(stressArgs({ teams: 10, alive: 4, seed: 2, maxLifeMs: 50, deadlineS: 60 }),
+    ['--teams', '10', '--alive', '4', '--seed', '2', '--max-life-ms', '50', '--deadline', '60']);
+});
+
+function summary(over: Partial<StressSummary> = {}): StressSummary {
+  return {
+    seed: 1, teams: 100, alive: 8, spawned: 100, wall_ms: 2000, exited: 10, overdue: 0, violations: 0,
+    deadline_hit: false, peak_table_objects: 40, violation: '',
+    fates: { early: 20, blocked: 40, random: 30, exit: 10 },
+    killed_in: { start: 5, creating: 3, running: 2, blocked: 80, done: 0 },
+    waits: { ok: 50, bad_id: 60, timed_out: 5, would_block: 0, interrupted: 0, no_memory: 0, other: 0 },
+    peak: { teams: 8, ports: 20, sems: 18, port_messages: 7, port_bytes: 1000, waiters: 7 },
+    stuck: [], crashed: [],
+    ...over,
+  };
+}
+
+test('the summary parses; a line without it or a field throws', () => {
+  const s = summary();
+  assert.equal(parseStressSummary(`nexus-stress: 10.0 s\n${JSON.stringify(s)}\n`), s);
+  assert.throws(() => parseStressSummary('x'), /no summary line/);
+  assert.throws(() => parseStressSummary(JSON.stringify({ ...s, waits: null })), /waits is missing/);
+  assert.throws(() => parseStressSummary(JSON.stringify({ ...s, stuck: {} })), /stuck is not a list/);
+});
+
+test('problems, rates and peaks', () => {
+  assert.equal(stressProblems(summary()), []);
+  assert.equal(stressProblems(summary({ deadline_hit: true })), [], 'a storm cut short is reported, not failed');
+  const p = stressProblems(summary({ violations: 1, violation: 'team 5 should have ended by itself', stuck: ['team 7 not reaped: state D'], crashed: ['team 8 ended by signal 11'] }));
+  assert.is(p.length, 3);
+  assert.match(p.join('\n'), /should have ended by itself/);
+  assert.match(p.join('\n'), /state D/);
+  assert.match(p.join('\n'), /signal 11/);
+  assert.is(teamRate({ spawned: 100, wall_ms: 2000 }), 50);
+  assert.is(teamRate({ spawned: 1, wall_ms: 3000 }), 0.3);
+  assert.is(peakObjects(summary()), 38, 'ports + sems from the counters');
+  assert.is(peakObjects(summary({ peak: {} })), 40, 'without counters: the ids the teams published');
+});
+
+test('nexus-stress refuses bad usage before it opens anything', () => {
+  const STRESS = join(ROOT, 'dist', 'scenarios', 'native', 'nexus-stress');
+  for (const args of [['--alive', '1'], ['--alive', '300'], ['--teams'], ['--nope', '2']]) {
+    const r = spawnSync(STRESS, args, { encoding: 'utf8', timeout: 10_000 });
+    assert.is(r.status, 2, `nexus-stress ${args.join(' ')} exits 2`);
+    assert.match(r.stderr, /usage: nexus-stress/);
+  }
+});
+
+test.run();
