@@ -1,4 +1,143 @@
-// races: placeholder, filled in by its own change.
-import type { Suite } from '../runner/api.js';
+// races: requests that race deletes and team teardowns from two CPUs at once
+// (issue 7: create vs delete, find vs delete, info during teardown).  The
+// racing parties are C (nexus-race: a node loop is far too slow to hit a
+// window of a few hundred instructions); each scenario gives the driver a
+// deadline, then checks what it found, that no task is stuck in D state, the
+// kernel log since the scenario began, and the counters (scenario()).
+//
+// Parameters: races.seconds (each driver's run, default 8), races.rounds
+// (its rounds at most, default unbounded: the time decides),
+// races.teardown.sems and races.teardown.ports (each victim team's objects).
+import { fileURLToPath } from 'node:url';
+import type { Ctx, Suite } from '../runner/api.js';
+import { KernelLog } from '../lib/kmsg.js';
+import { runNative } from '../lib/proc.js';
+import { need, scenario } from '../lib/nexus.js';
+import { count, driverArgs, parseDriverOutput, rate, type Json } from './driver.js';
 
-export const suite: Suite = { name: 'races', scenarios: [] };
+export const RACE_PATH = fileURLToPath(new URL('../native/nexus-race', import.meta.url));
+
+const DEFAULT_SECONDS = 8;
+const DEFAULT_ROUNDS = 100_000_000;
+/** races.seconds at most: the scenario's own deadline must hold the driver's. */
+const MAX_SECONDS = 480;
+/** Room beyond the driver's time limit for its start and its last round. */
+const SLACK_MS = 20_000;
+/** The runner's deadline for one scenario: the longest driver run, its slack and the clean-up. */
+const TIMEOUT_MS = MAX_SECONDS * 1000 + 3 * SLACK_MS;
+
+interface Limits {
+  seconds: number;
+  rounds: number;
+}
+
+function limits(ctx: Ctx): Limits {
+  const seconds = ctx.param('races.seconds', DEFAULT_SECONDS);
+  const rounds = ctx.param('races.rounds', DEFAULT_ROUNDS);
+  need(ctx, Number.isInteger(seconds) && seconds >= 1 && seconds <= MAX_SECONDS,
+    `races.seconds is a whole number of seconds from 1 to ${MAX_SECONDS}`, `1..${MAX_SECONDS}`, seconds);
+  need(ctx, Number.isInteger(rounds) && rounds >= 1, 'races.rounds is a whole number above 0', '>= 1', rounds);
+  return { seconds, rounds };
+}
+
+/** A race needs two CPUs to mean much: say how many it had. */
+function noteCpus(ctx: Ctx): void {
+  ctx.metric('vcpus', ctx.cpus, 'cpus');
+  if (ctx.cpus < 2)
+    process.stderr.write(`${ctx.suite}/${ctx.scenario}: only ${ctx.cpus} vCPU: the parties take turns, so a pass proves little (run with --cpus 2)\n`);
+}
+
+/**
+ * Run nexus-race and check it ended in time, by itself, with its counts and
+ * no anomaly; gives its counts (undefined when it printed none).
+ */
+async function runDriver(ctx: Ctx, args: string[], seconds: number): Promise<Json | undefined> {
+  const run = await runNative(ctx, RACE_PATH, args, seconds * 1000 + SLACK_MS);
+  ctx.metric('driver-wall', run.ms, 'ms');
+  ctx.check(!run.timedOut, `nexus-race ${args[0]} ends within ${seconds} s + ${SLACK_MS / 1000} s`, 'ended',
+    `still running${run.stuck.length > 0 ? ', stuck in D state' : ''}; its threads: ${run.threads.join(', ')}`);
+  ctx.check(!run.unkillable, 'nexus-race dies when killed', 'gone', 'still there 5 s after SIGKILL');
+  ctx.check(run.code === 0, 'nexus-race exits with status 0', 0, { code: run.code, signal: run.signal });
+  const out = parseDriverOutput(run.stdout);
+  ctx.check(out.done !== undefined, 'nexus-race reports its counts', 'a done line', run.stdout.slice(-500));
+  const n = count(out.done, 'anomalies');
+  ctx.check(n === 0, 'nexus-race finds no anomaly', 0, { count: n, first: out.anomalies.slice(0, 5) });
+  ctx.equal(count(out.done, 'ioctl_errors'), 0, 'no ioctl itself fails');
+  return out.done;
+}
+
+/**
+ * Run `fn` between a mark in the kernel log and a check that nothing was
+ * logged since that looks like a splat, whatever `fn` found or threw.
+ */
+async function watchingKernelLog(ctx: Ctx, fn: () => Promise<void>): Promise<void> {
+  const log = KernelLog.mark();
+  try {
+    await fn();
+  } finally {
+    const splats = log.splats();
+    ctx.check(splats.length === 0, 'the kernel logs no splat (BUG, WARNING, refcount_t, list corruption, Oops, ...)',
+      'none', splats.slice(0, 10));
+  }
+}
+
+interface CreateDelete {
+  kind: 'port' | 'sem';
+  target: 'next' | 'find';
+  party: 'thread' | 'process';
+}
+
+function createDelete(name: string, race: CreateDelete) {
+  return scenario(name, async (ctx) => {
+    const { seconds, rounds } = limits(ctx);
+    noteCpus(ctx);
+    await watchingKernelLog(ctx, async () => {
+      const done = await runDriver(ctx, driverArgs('create-delete', { ...race, rounds, seconds }), seconds);
+      if (done) createDeleteCounts(ctx, done);
+    });
+  }, { timeoutMs: TIMEOUT_MS });
+}
+
+function createDeleteCounts(ctx: Ctx, done: Json): void {
+  ctx.check(count(done, 'rounds') > 0, 'the creator ran rounds', '> 0', count(done, 'rounds'));
+  ctx.equal(count(done, 'create_failed'), 0, 'every create returns an id');
+  ctx.equal(count(done, 'foreign_deletes'), 0, "the deleter never deletes an id other than the creator's");
+  ctx.metric('rounds', count(done, 'rounds'), 'rounds');
+  ctx.metric('rounds-rate', rate(count(done, 'rounds'), count(done, 'elapsed_ms')), 'rounds/s');
+  ctx.metric('deleter-calls', count(done, 'deleter_calls'), 'calls');
+  ctx.metric('deleted-by-racer', count(done, 'deleted_ours'), 'objects');
+  ctx.metric('deleted-during-create', count(done, 'during_create'), 'objects');
+}
+
+const infoDuringTeardown = scenario('info-during-teardown', async (ctx) => {
+  const { seconds, rounds } = limits(ctx);
+  const sems = ctx.param('races.teardown.sems', 400);
+  const ports = ctx.param('races.teardown.ports', 100);
+  noteCpus(ctx);
+  await watchingKernelLog(ctx, async () => {
+    const done = await runDriver(ctx, driverArgs('teardown', { rounds, seconds, sems, ports }), seconds);
+    if (done) teardownCounts(ctx, done);
+  });
+}, { timeoutMs: TIMEOUT_MS });
+
+function teardownCounts(ctx: Ctx, done: Json): void {
+  ctx.check(count(done, 'rounds') > 0, 'victim teams were killed', '> 0', count(done, 'rounds'));
+  ctx.check(count(done, 'minus_one') === 0, 'no info request answers B_OK with team -1 for an object being torn down',
+    0, done.minus_one_by_call);
+  ctx.equal(count(done, 'zero'), 0, 'nor with team 0 (the victims are in our pid namespace)');
+  ctx.metric('teams-killed', count(done, 'rounds'), 'teams');
+  ctx.metric('objects-torn-down', count(done, 'objects'), 'objects');
+  ctx.metric('info-calls', count(done, 'walker_calls'), 'calls');
+  ctx.metric('info-rate', rate(count(done, 'walker_calls'), count(done, 'elapsed_ms')), 'calls/s');
+}
+
+export const suite: Suite = {
+  name: 'races',
+  scenarios: [
+    createDelete('create-vs-delete-next-port', { kind: 'port', target: 'next', party: 'thread' }),
+    createDelete('create-vs-delete-next-sem', { kind: 'sem', target: 'next', party: 'thread' }),
+    createDelete('create-vs-delete-across-teams', { kind: 'sem', target: 'next', party: 'process' }),
+    createDelete('find-vs-delete', { kind: 'port', target: 'find', party: 'thread' }),
+    infoDuringTeardown,
+  ],
+};
