@@ -83,7 +83,7 @@ const CORE_SUITES = ['smoke', 'ports', 'sems', 'teams'];
 // Written alongside this test and maybe still placeholders: only their
 // jobs, vCPUs and verdicts are checked here, not their scenarios.
 const TWO_CPU_SUITES = ['races', 'hardening', 'fuzz', 'stress'];
-const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters'];
+const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters', 'port_space'];
 const KERNEL_IDS = ['6.1-cloud', '6.12-cloud'];
 
 /** What every job of the default matrix must show, whatever its suites. */
