@@ -98,6 +98,16 @@ test('each trigger of the issue is recognised on a kernel line', () => {
   assert.is(classifyLine('[    0.1] ACPI: Early table checksum verification disabled'), undefined);
 });
 
+test("a user process's own fault is not a kernel splat; the kernel's is", () => {
+  // As a 6.12 guest printed it when the fuzz suite's program crashed in userspace.
+  const user = '[  100.384596] traps: nexus-fuzz[612] general protection fault ip:7f93ad70ae5b sp:7ffe4ed9ff40 error:0 in ld-linux-x86-64.so.2[8e5b,7f93ad703000+26000]';
+  assert.is(classifyLine(user), undefined);
+  assert.is(classifyLine('[    3.2] traps: a.out[77] trap invalid opcode ip:401136 sp:7ffd error:0 in a.out[401000+1000]'), undefined);
+  assert.equal(detectSplats(`${user}\n[  121.4] sysrq: Power Off\n`), []);
+  assert.is(classifyLine('[    1.0] general protection fault, probably for non-canonical address 0xdead0000: 0000 [#1] PREEMPT SMP NOPTI'), 'gpf');
+  assert.is(classifyLine('[    1.0] general protection fault: 0000 [#1] SMP'), 'gpf');
+});
+
 test('a splat still open at the end of the console is kept, marked incomplete', () => {
   const found = detectSplats('[ 1.0] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x1\n[ 1.0] Modules linked in: nexus(OE)\n');
   assert.is(found.length, 1);
