@@ -178,6 +178,10 @@ export const NEXUS_PORT_MAX_MESSAGE_SIZE = 256 * 1024;
 export const PORT_MAX_CAPACITY = NEXUS_PORT_MAX_CAPACITY;
 export const PORT_MAX_MESSAGE_SIZE = NEXUS_PORT_MAX_MESSAGE_SIZE;
 
+// Port capabilities (vrefs carried by messages; numbered, not carried out yet).
+export const NEXUS_PORT_CAP_VREF = 1;
+export const NEXUS_PORT_MAX_CAPS = 1024;
+
 // ioctl numbers (asm-generic _IOC: dir << 30 | size << 16 | type << 8 | nr).
 const IOC_NONE = 0;
 const IOC_WRITE = 1;
@@ -195,6 +199,8 @@ export const NEXUS_PORT_WRITE = ioc(IOC_RW, 32, 56);
 export const NEXUS_PORT_INFO = ioc(IOC_RW, 33, 24);
 export const NEXUS_PORT_MESSAGE_INFO = ioc(IOC_RW, 34, 48);
 export const NEXUS_SET_PORT_OWNER = ioc(IOC_RW, 35, 12);
+export const NEXUS_PORT_WRITE_CAPS = ioc(IOC_RW, 36, 72);
+export const NEXUS_PORT_READ_CAPS = ioc(IOC_RW, 37, 72);
 export const NEXUS_SEM_CREATE = ioc(IOC_RW, 40, 24);
 export const NEXUS_SEM_ACQUIRE = ioc(IOC_RW, 41, 32);
 export const NEXUS_SEM_RELEASE = ioc(IOC_RW, 42, 32);
