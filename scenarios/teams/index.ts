@@ -2,11 +2,15 @@
 // process (exit or kill -9) or with its last descriptor, and takes its ports
 // and semaphores along.  A descriptor inherited across fork() is refused
 // (EPERM); the child gets its own team.  (Reopen semantics: smoke suite.)
+// A descriptor that outlives its process keeps nothing alive, a reused pid
+// is a new team, and children made without fork() use libnexus as teams of
+// their own (./life.ts, with nexus-life).
 import { closeSync, openSync } from 'node:fs';
 import type { Ctx, Suite } from '../runner/api.js';
 import { nx } from '../native/index.js';
 import type { Agent } from '../lib/agent.js';
 import { Holder, NEXUS_DEVICE, readCounters, waitFor } from '../lib/guest.js';
+import { lifeScenarios } from './life.js';
 import {
   B_BAD_PORT_ID,
   B_BAD_SEM_ID,
@@ -261,5 +265,7 @@ export const suite: Suite = {
       ctx.equal((await returned(ctx, r, 'read from a thread-pool thread')).data.toString(), 'from the pool', 'read from another thread');
       ctx.equal(nx.getPortInfo(p).info?.team, process.pid, "the port is the process's");
     }),
+
+    ...lifeScenarios,
   ],
 };
