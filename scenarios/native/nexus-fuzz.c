@@ -16,11 +16,13 @@
  * calls the ioctls of the tables below with arguments mixed from:
  *
  *  - ids: recently seen ones (a ring in shared memory that every worker
- *    feeds with the ids it creates, finds or lists), the predicted next ids
- *    (the highest seen + 1..3: a delete of an id that a create is just
- *    handing out), its own last one, the parent's, stale neighbours, 0,
- *    negative, INT32_MAX, random; team and thread ids of live workers, of
- *    dead ones (from the same shared memory), the parent, the next pids;
+ *    feeds with the ids it creates, finds or lists), the predicted ones
+ *    (the highest seen + 1..3, or just below it) and the holes (ids below
+ *    the highest seen that nobody has learnt yet): a delete of an id that a
+ *    create is handing out right now; its own last one, the parent's,
+ *    stale neighbours, 0, negative, INT32_MAX, random; team and thread ids
+ *    of live workers, of dead ones (from the same shared memory), the
+ *    parent, the next pids;
  *  - boundary values: capacities 0/1/4096/4097, message sizes
  *    0/1/256 KiB/256 KiB+1/huge, counts around 0 and INT32_MIN/MAX, every
  *    flag bit;
@@ -34,6 +36,11 @@
  *  - short timeouts only: relative 0..2 ms or <= 0, absolute around now;
  *    the calls that have no timeout field (thread ioctls that wait) run
  *    under a 10 ms interval timer whose signal (no SA_RESTART) ends them.
+ * Each worker generation has a persona drawn from the seed: it favours
+ * creating (with mostly valid arguments: every create that succeeds is a
+ * publish to race with), destroying (aiming at the predicted ids and the
+ * holes), querying or waiting eight to one, or nothing; calls come in
+ * streaks of 1..8 of one ioctl.
  * A few calls go to the parent's inherited descriptor: they must all fail
  * with -EPERM (ENOTTY too for the optional thread ioctls).  Every worker
  * now and then closes its descriptor and opens a new one: its team ends
@@ -340,7 +347,7 @@ static void flatten_tables(void)
  * delete the ids about to be handed out, or list, or wait.
  */
 enum { P_MIXED, P_CREATE, P_DESTROY, P_QUERY, P_WAIT, NR_P };
-static const uint8_t P_WEIGHTS[NR_P] = { 3, 2, 2, 1, 1 };
+static const uint8_t P_WEIGHTS[NR_P] = { 2, 3, 4, 1, 1 };
 static const uint8_t P_ROLES[NR_P] = { 0, R_CREATE, R_DESTROY, R_QUERY, R_WAIT };
 static const char *const P_NAMES[NR_P] = { "mixed", "creator", "destroyer", "querier", "waiter" };
 #define PERSONA_BOOST 8
@@ -370,16 +377,17 @@ static size_t pick_desc(struct rng *r, unsigned int persona)
 /* ---- choices: what the generator decides, before anything is resolved --- */
 
 /* How an id is chosen. */
-enum { IDC_RECENT, IDC_PRED, IDC_OWN, IDC_ZERO, IDC_NEG, IDC_MAX, IDC_RANDOM,
+enum { IDC_RECENT, IDC_PRED, IDC_HOLE, IDC_OWN, IDC_ZERO, IDC_NEG, IDC_MAX, IDC_RANDOM,
 	IDC_STALE, IDC_DEAD, IDC_PARENT, NR_IDC };
-static const uint8_t IDC_WEIGHTS[NR_IDC] = { 30, 20, 12, 3, 3, 2, 3, 5, 4, 4 };
+static const uint8_t IDC_WEIGHTS[NR_IDC] = { 30, 15, 8, 12, 3, 3, 2, 3, 5, 4, 4 };
 /* A destroyer aims at the ids being handed out right now. */
-static const uint8_t IDC_DESTROYER_WEIGHTS[NR_IDC] = { 20, 50, 12, 2, 2, 1, 2, 4, 3, 4 };
+static const uint8_t IDC_DESTROYER_WEIGHTS[NR_IDC] = { 12, 40, 35, 5, 1, 1, 1, 1, 2, 1, 1 };
 
 /* Where a pointer points. */
 enum { PC_VALID, PC_NULL, PC_UNMAPPED, PC_READONLY, PC_KERNEL, PC_NONCANON,
 	PC_EDGE, PC_MISALIGNED, PC_ALIAS, NR_PC };
 static const uint8_t PC_WEIGHTS[NR_PC] = { 70, 5, 5, 4, 5, 3, 4, 2, 2 };
+static const uint8_t PC_CREATOR_WEIGHTS[NR_PC] = { 94, 1, 1, 1, 1, 0, 1, 1, 0 };
 /* The request struct itself: mostly valid. */
 static const uint8_t ARG_PC_WEIGHTS[NR_PC] = { 92, 1, 1, 2, 1, 1, 2, 0, 0 };
 static const char *const PC_NAMES[NR_PC] = {
@@ -402,6 +410,7 @@ static const size_t LONG_LENS[] = { 30, 31, 32, 33, 64 };
 enum { NL_EXACT, NL_STRLEN, NL_ZERO, NL_ONE, NL_31, NL_32, NL_33, NL_HUGE, NL_BIG,
 	NL_RANDOM, NR_NL };
 static const uint8_t NL_WEIGHTS[NR_NL] = { 40, 10, 5, 5, 5, 8, 5, 8, 4, 10 };
+static const uint8_t NL_CREATOR_WEIGHTS[NR_NL] = { 80, 5, 2, 2, 2, 2, 2, 1, 1, 3 };
 static const char *const NL_NAMES[NR_NL] = {
 	"exact", "strlen", "0", "1", "31", "32", "33", "SIZE_MAX", "1<<32", "random" };
 
@@ -424,6 +433,8 @@ static const char *const IV_NAMES[NR_IV] = {
 	"0", "1", "2", "3", "small", "-1", "INT32_MIN", "INT32_MAX", "INT32_MAX-1",
 	"2^30", "4096", "4097", "random" };
 static const uint8_t CAP_WEIGHTS[NR_IV] = { 8, 10, 5, 0, 46, 5, 5, 5, 0, 0, 8, 8, 2 };
+/* A creator's creates mostly succeed: each one is a publish to race with. */
+static const uint8_t CAP_CREATOR_WEIGHTS[NR_IV] = { 1, 20, 10, 0, 60, 1, 1, 1, 0, 0, 5, 1, 0 };
 static const uint8_t COUNT_WEIGHTS[NR_IV] = { 10, 30, 10, 5, 5, 8, 5, 5, 4, 3, 0, 0, 5 };
 static const uint8_t I32_WEIGHTS[NR_IV] = { 30, 10, 0, 0, 0, 10, 10, 10, 0, 0, 0, 0, 30 };
 
@@ -531,10 +542,12 @@ static struct choice gen_field(struct rng *r, const struct field *fl, struct gen
 		break;
 	case F_NAME:
 		c.how = (uint8_t)PICK(r, NC_WEIGHTS);
-		c.ptr = (uint8_t)PICK(r, PC_WEIGHTS);
+		c.ptr = (uint8_t)(g->persona == P_CREATE ? PICK(r, PC_CREATOR_WEIGHTS) :
+				  PICK(r, PC_WEIGHTS));
 		break;
 	case F_NAME_LEN:
-		c.how = (uint8_t)PICK(r, NL_WEIGHTS);
+		c.how = (uint8_t)(g->persona == P_CREATE ? PICK(r, NL_CREATOR_WEIGHTS) :
+				  PICK(r, NL_WEIGHTS));
 		break;
 	case F_IN_PTR:
 	case F_OUT_PTR:
@@ -554,7 +567,8 @@ static struct choice gen_field(struct rng *r, const struct field *fl, struct gen
 		c.how = (uint8_t)PICK(r, IS_WEIGHTS);
 		break;
 	case F_CAPACITY:
-		c.how = (uint8_t)PICK(r, CAP_WEIGHTS);
+		c.how = (uint8_t)(g->persona == P_CREATE ? PICK(r, CAP_CREATOR_WEIGHTS) :
+				  PICK(r, CAP_WEIGHTS));
 		break;
 	case F_COUNT:
 		c.how = (uint8_t)PICK(r, COUNT_WEIGHTS);
@@ -647,19 +661,19 @@ static void next_plan(struct stream *s, struct plan *p)
 
 /*
  * Ids being handed out right now, relative to the highest id anyone has
- * seen: the next ones (+1 45%, +2 15%, +3 10%), or one just below it (-0..-7,
- * 30%) that a creator may still be publishing while later ones came back
+ * seen: the next ones (+1 55%, +2 15%, +3 5%), or one just below it (-0..-7,
+ * 25%) that a creator may still be publishing while later ones came back
  * already.
  */
 static int pred_delta(uint64_t v)
 {
 	unsigned int x = (unsigned int)(v % 20);
 
-	if (x < 9)
+	if (x < 11)
 		return 1;
-	if (x < 12)
-		return 2;
 	if (x < 14)
+		return 2;
+	if (x < 15)
 		return 3;
 	return -(int)((v >> 8) % 8);
 }
@@ -671,6 +685,7 @@ static void print_id(FILE *f, const struct field *fl, const struct choice *c)
 	switch (c->how) {
 	case IDC_RECENT: fprintf(f, "%s:recent[%u]", k, (unsigned int)(c->v % 64)); break;
 	case IDC_PRED: fprintf(f, "%s:max%+d", k, pred_delta(c->v)); break;
+	case IDC_HOLE: fprintf(f, "%s:hole", k); break;
 	case IDC_OWN: fprintf(f, "%s:own", k); break;
 	case IDC_ZERO: fputs("0", f); break;
 	case IDC_NEG: fprintf(f, "neg#%u", (unsigned int)(c->v % 3)); break;
@@ -809,10 +824,13 @@ static int dry_run(uint64_t seed, unsigned int workers, unsigned int gens, unsig
 #define PARENT_OBJECTS	4
 #define MAX_REPORTS	8
 
+#define SEEN		1024
+
 struct pool {
 	uint32_t cursor;
 	int32_t max;
 	int32_t ids[POOL];
+	int32_t seen[SEEN];	/* id % SEEN: the last id there anyone learnt */
 };
 
 struct slot {
@@ -853,6 +871,7 @@ static void pool_add(struct pool *p, int32_t id)
 	int32_t max = __atomic_load_n(&p->max, __ATOMIC_RELAXED);
 
 	__atomic_store_n(&p->ids[i % POOL], id, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->seen[(uint32_t)id % SEEN], id, __ATOMIC_RELAXED);
 	while (id > max &&
 	       !__atomic_compare_exchange_n(&p->max, &max, id, false, __ATOMIC_RELAXED,
 					    __ATOMIC_RELAXED))
@@ -965,6 +984,24 @@ static int32_t predicted_id(unsigned int kind, uint64_t v)
 	return max + pred_delta(v);
 }
 
+/*
+ * A hole: an id at or just below the highest seen that nobody has learnt -
+ * handed out by a create that has not returned yet (or whose worker was
+ * killed before it could tell).  The next id when there is none.
+ */
+static int32_t hole_id(unsigned int kind, uint64_t v)
+{
+	const struct pool *p = &sh->pools[kind];
+	int32_t max = __atomic_load_n(&p->max, __ATOMIC_RELAXED);
+
+	if (kind == ID_TEAM || kind == ID_THREAD)
+		return predicted_id(kind, v);
+	for (int32_t id = max - (int32_t)(v % 4); id > 0 && id > max - 64; id--)
+		if (__atomic_load_n(&p->seen[(uint32_t)id % SEEN], __ATOMIC_RELAXED) != id)
+			return id;
+	return max + 1;
+}
+
 static int32_t resolve_id(const struct worker *w, unsigned int kind, const struct choice *c)
 {
 	static const int32_t negs[] = { -1, INT32_MIN, -12345 };
@@ -973,6 +1010,7 @@ static int32_t resolve_id(const struct worker *w, unsigned int kind, const struc
 	switch (c->how) {
 	case IDC_RECENT: return recent_id(kind, c->v);
 	case IDC_PRED: return predicted_id(kind, c->v);
+	case IDC_HOLE: return hole_id(kind, c->v);
 	case IDC_OWN: return teamish ? w->pid : w->own[kind];
 	case IDC_ZERO: return 0;
 	case IDC_NEG: return negs[c->v % 3];
@@ -1428,6 +1466,11 @@ static void one_call(struct worker *w, const struct plan *p)
 	if (d->arg == ARG_REOPEN) {
 		reopen(w);
 		tally(&sh->stats[p->desc], 0, true);
+		return;
+	}
+	if ((p->inherited ? w->inherited[dev] : w->fd[dev]) < 0) {
+		/* A device this tree does not have (or that could not be opened). */
+		tally(&sh->stats[p->desc], -ENODEV, false);
 		return;
 	}
 	arg = build_request(w, p, &b);

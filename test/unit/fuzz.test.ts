@@ -153,10 +153,10 @@ test('nexus-fuzz --dry-run: every description comes up; waits are always bounded
   }
   for (const kind of ['NULL', 'unmapped', 'readonly', 'kernel(0xffff800000000000)', 'noncanon', 'edge-', 'misaligned', 'alias'])
     assert.ok(out.includes(`=${kind}`) || out.includes(`@${kind}`), `pointers: ${kind}`);
-  for (const v of ['max+1', 'max+2', 'max+3', 'INT32_MAX', '4097', '256KiB+1', 'SIZE_MAX', 'no-nul@', 'cmd=size', 'cmd=nr', 'fd=inherited'])
+  for (const v of ['max+1', 'max+2', 'max+3', ':hole', 'INT32_MAX', '4097', '256KiB+1', 'SIZE_MAX', 'no-nul@', 'cmd=size', 'cmd=nr', 'fd=inherited'])
     assert.ok(out.includes(v), `choices: ${v}`);
   for (const persona of ['mixed', 'creator', 'destroyer', 'querier', 'waiter'])
-    assert.ok(dryRun(1, 1, 40).includes(`persona ${persona}`), `persona ${persona}`);
+    assert.ok(dryRun(1, 1, 64, 4).includes(`persona ${persona}`), `persona ${persona}`);
 });
 
 test('nexus-fuzz --list: every ioctl of kernel/include/nexus.h is in the table', () => {
