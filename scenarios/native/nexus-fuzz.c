@@ -27,7 +27,7 @@
  *    0/1/256 KiB/256 KiB+1/huge, counts around 0 and INT32_MIN/MAX, every
  *    flag bit;
  *  - pointers: NULL, an unmapped page, a read-only page, kernel-half and
- *    non-canonical addresses, a buffer running into an unmapped guard page,
+ *    non-canonical addresses, a buffer running into an inaccessible page,
  *    misaligned, or the request itself - in every pointer field, and for the
  *    request struct itself;
  *  - names with and without a NUL, of about 32 bytes, with wrong sizes;
@@ -40,7 +40,7 @@
  * creating (with mostly valid arguments: every create that succeeds is a
  * publish to race with), destroying (aiming at the predicted ids and the
  * holes), querying or waiting eight to one, or nothing; calls come in
- * streaks of 1..8 of one ioctl.
+ * streaks of one ioctl (1..8, 1..24 for the persona's own role).
  * A few calls go to the parent's inherited descriptor: they must all fail
  * with -EPERM (ENOTTY too for the optional thread ioctls).  Every worker
  * now and then closes its descriptor and opens a new one: its team ends
@@ -381,7 +381,7 @@ enum { IDC_RECENT, IDC_PRED, IDC_HOLE, IDC_OWN, IDC_ZERO, IDC_NEG, IDC_MAX, IDC_
 	IDC_STALE, IDC_DEAD, IDC_PARENT, NR_IDC };
 static const uint8_t IDC_WEIGHTS[NR_IDC] = { 30, 15, 8, 12, 3, 3, 2, 3, 5, 4, 4 };
 /* A destroyer aims at the ids being handed out right now. */
-static const uint8_t IDC_DESTROYER_WEIGHTS[NR_IDC] = { 12, 40, 35, 5, 1, 1, 1, 1, 2, 1, 1 };
+static const uint8_t IDC_DESTROYER_WEIGHTS[NR_IDC] = { 10, 50, 30, 3, 1, 1, 1, 1, 1, 1, 1 };
 
 /* Where a pointer points. */
 enum { PC_VALID, PC_NULL, PC_UNMAPPED, PC_READONLY, PC_KERNEL, PC_NONCANON,
@@ -624,8 +624,8 @@ static void gen_plan(struct rng *r, size_t desc, unsigned int persona, struct pl
 
 /*
  * A worker's stream of calls: the seed, its slot and generation decide its
- * persona and which description each call uses (in streaks of 1..8 of the
- * same one, so that creates meet deletes), and each call's details come
+ * persona and which description each call uses (in streaks of the same
+ * one, so that creates meet deletes), and each call's details come
  * from a generator of their own, so nothing a call decides shifts the next
  * ones.
  */
@@ -651,6 +651,9 @@ static void next_plan(struct stream *s, struct plan *p)
 	if (s->streak == 0) {
 		s->desc = pick_desc(&s->r, s->persona);
 		s->streak = rng_chance(&s->r, 1, 4) ? 1 + (unsigned int)rng_below(&s->r, 8) : 1;
+		/* A persona's own calls come in longer runs: a destroyer keeps aiming. */
+		if (descs[s->desc]->flags & P_ROLES[s->persona])
+			s->streak = 1 + (unsigned int)rng_below(&s->r, 24);
 	}
 	s->streak--;
 	call.s = rng_next(&s->r);
@@ -661,19 +664,19 @@ static void next_plan(struct stream *s, struct plan *p)
 
 /*
  * Ids being handed out right now, relative to the highest id anyone has
- * seen: the next ones (+1 55%, +2 15%, +3 5%), or one just below it (-0..-7,
- * 25%) that a creator may still be publishing while later ones came back
+ * seen: the next ones (+1 70%, +2 10%, +3 5%), or one just below it (-0..-7,
+ * 15%) that a creator may still be publishing while later ones came back
  * already.
  */
 static int pred_delta(uint64_t v)
 {
 	unsigned int x = (unsigned int)(v % 20);
 
-	if (x < 11)
-		return 1;
 	if (x < 14)
+		return 1;
+	if (x < 16)
 		return 2;
-	if (x < 15)
+	if (x < 17)
 		return 3;
 	return -(int)((v >> 8) % 8);
 }
@@ -909,7 +912,7 @@ struct mem {
 	uint8_t *req;		/* the request struct, when valid */
 	uint8_t *scratch;	/* one page per pointer field */
 	uint8_t *data;		/* message payloads, DATA_SIZE bytes ... */
-	uint8_t *guard;		/* ... then an unmapped page */
+	uint8_t *guard;		/* ... then a page without access */
 	uint8_t *ro;		/* a read-only page (a name at its start) */
 	uint8_t *ro_req;	/* a read-only page for read-only requests */
 	uint8_t *unmapped;	/* a page that was unmapped */
@@ -931,14 +934,19 @@ static void setup_mem(struct mem *m)
 	m->req = map(2 * PAGE, PROT_READ | PROT_WRITE);
 	m->scratch = map(SCRATCH_SIZE, PROT_READ | PROT_WRITE);
 	m->data = map(DATA_SIZE + PAGE, PROT_READ | PROT_WRITE);
+	/*
+	 * The guard stays mapped, without access: an unmapped page there could
+	 * be handed to the next mmap() and stop guarding anything.
+	 */
 	m->guard = m->data + DATA_SIZE;
-	munmap(m->guard, PAGE);
+	mprotect(m->guard, PAGE, PROT_NONE);
 	for (size_t i = 0; i < DATA_SIZE; i++)
 		m->data[i] = (uint8_t)(i * 31 + 7);
 	m->ro = map(PAGE, PROT_READ | PROT_WRITE);
 	strcpy((char *)m->ro, "fz-0");
 	mprotect(m->ro, PAGE, PROT_READ);
 	m->ro_req = map(PAGE, PROT_READ);
+	/* Last: no mmap() comes after it to fill the hole. */
 	m->unmapped = map(PAGE, PROT_READ);
 	munmap(m->unmapped, PAGE);
 }
@@ -2026,7 +2034,7 @@ static bool verdict(const struct parent *P)
 int main(int argc, char **argv)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	struct options o = { .seed = (uint64_t)time(NULL), .calls = 1000000,
+	struct options o = { .seed = (uint64_t)time(NULL), .calls = 2000000,
 		.workers = (unsigned int)(cpus > 0 ? 2 * cpus : 2), .kill_ms = 40,
 		.deadline_s = 300, .gens = 1 };
 	struct parent P = { .o = &o };

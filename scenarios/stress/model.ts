@@ -25,9 +25,9 @@ export const DEFAULT_ALIVE = 32;
 export const DEFAULT_MAX_LIFE_MS = 100;
 export const MAX_ALIVE = 256;
 
-/** The storm's deadline, growing with the teams: 120 s plus 50 ms per team (20 teams/s). */
+/** The storm's deadline, growing with the teams: 60 s plus 20 ms per team (50 teams/s). */
 export function defaultDeadlineS(teams: number): number {
-  return Math.ceil(120 + teams / 20);
+  return Math.ceil(60 + teams / 50);
 }
 
 type Param = (name: string, fallback: number) => number;
