@@ -276,20 +276,20 @@ struct tally {
 	long rounds, deleted_ours, foreign, create_failed;
 };
 
-/* Whether the deleter deleted id this round; counts and names the other ids it deleted. */
-static bool deleted_by_racer(const struct race *x, int id, long *foreign, int *other)
+/* How many times the deleter deleted id this round; counts and names the other ids it deleted. */
+static int deleted_by_racer(const struct race *x, int id, long *foreign, int *other)
 {
-	bool ours = false;
+	int times = 0;
 
 	for (int i = 0; i < x->ndeleted; i++) {
 		if (x->deleted[i] == id) {
-			ours = true;
+			times++;
 		} else {
 			(*foreign)++;
 			*other = x->deleted[i];
 		}
 	}
-	return ours;
+	return times;
 }
 
 /* What the creator saw of its object in one round. */
@@ -304,8 +304,8 @@ struct seen {
 static void check_round(const struct kind *k, struct race *x, int r, const struct seen *o, struct tally *t)
 {
 	long foreign = 0;
-	int other = 0;
-	bool gone = deleted_by_racer(x, o->id, &foreign, &other);
+	int other = 0, by_racer = deleted_by_racer(x, o->id, &foreign, &other);
+	bool gone = by_racer > 0;
 	bool named = !strncmp(o->name, x->name, sizeof(o->name));
 
 	if (foreign) {
@@ -319,9 +319,9 @@ static void check_round(const struct kind *k, struct race *x, int r, const struc
 	}
 	if (gone)
 		t->deleted_ours++;
-	if (gone == (o->del == B_OK) || (o->del != B_OK && o->del != k->bad_id))
-		anomaly("{\"anomaly\":\"not-deleted-once\",\"round\":%d,\"id\":%d,\"by_deleter\":%s,\"delete\":%d}", r,
-			o->id, gone ? "true" : "false", o->del);
+	if (by_racer + (o->del == B_OK) != 1 || (o->del != B_OK && o->del != k->bad_id))
+		anomaly("{\"anomaly\":\"not-deleted-once\",\"round\":%d,\"id\":%d,\"by_deleter\":%d,\"delete\":%d}", r,
+			o->id, by_racer, o->del);
 	if (o->info == B_OK ? o->team != getpid() || !named : !(o->info == k->bad_id && gone))
 		anomaly("{\"anomaly\":\"info-wrong\",\"round\":%d,\"id\":%d,\"info\":%d,\"team\":%d,"
 			"\"expected_team\":%d,\"name_ok\":%s,\"by_deleter\":%s}",

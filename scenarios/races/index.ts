@@ -102,6 +102,12 @@ function createDeleteCounts(ctx: Ctx, done: Json): void {
   ctx.check(count(done, 'rounds') > 0, 'the creator ran rounds', '> 0', count(done, 'rounds'));
   ctx.equal(count(done, 'create_failed'), 0, 'every create returns an id');
   ctx.equal(count(done, 'foreign_deletes'), 0, "the deleter never deletes an id other than the creator's");
+  // Without these the checks above held for want of a race.
+  ctx.check(count(done, 'deleted_ours') > 0, "the deleter deleted some of the creator's objects", '> 0',
+    count(done, 'deleted_ours'));
+  if (ctx.cpus >= 2)
+    ctx.check(count(done, 'during_create') > 0, 'some of those deletes ran while the create was still in the kernel',
+      '> 0', count(done, 'during_create'));
   ctx.metric('rounds', count(done, 'rounds'), 'rounds');
   ctx.metric('rounds-rate', rate(count(done, 'rounds'), count(done, 'elapsed_ms')), 'rounds/s');
   ctx.metric('deleter-calls', count(done, 'deleter_calls'), 'calls');
@@ -125,6 +131,7 @@ function teardownCounts(ctx: Ctx, done: Json): void {
   ctx.check(count(done, 'minus_one') === 0, 'no info request answers B_OK with team -1 for an object being torn down',
     0, done.minus_one_by_call);
   ctx.equal(count(done, 'zero'), 0, 'nor with team 0 (the victims are in our pid namespace)');
+  ctx.check(count(done, 'ok') > 0, "the walker saw the victims' objects while they were killed", '> 0', count(done, 'ok'));
   ctx.metric('teams-killed', count(done, 'rounds'), 'teams');
   ctx.metric('objects-torn-down', count(done, 'objects'), 'objects');
   ctx.metric('info-calls', count(done, 'walker_calls'), 'calls');
