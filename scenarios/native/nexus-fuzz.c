@@ -1531,7 +1531,6 @@ static void worker_main(unsigned int slot, unsigned int gen, uint64_t seed, cons
 
 /* ---- the parent ------------------------------------------------------------ */
 
-#define REAP_MS		10000	/* a SIGKILLed worker not reaped by then is stuck */
 #define STALL_MS	20000	/* a worker that made no call for so long is hung */
 
 struct options {
@@ -1679,6 +1678,7 @@ static void mark_stuck(struct parent *P, struct slot *s)
 	add_report(&P->stuck, "worker %d (slot %u) not reaped %d s after SIGKILL: state %c, wchan %s, in %s",
 		   (int)s->pid, (unsigned int)(s - sh->slots), REAP_MS / 1000, state ? state : '?',
 		   wchan[0] ? wchan : "?", call_name(call));
+	fprintf(stderr, "nexus-fuzz: %s\n", P->stuck.text[P->stuck.n ? P->stuck.n - 1 : 0]);
 	s->retired = true;
 	s->pid = 0;
 	P->stop = true;	/* the kernel is wedged: what follows would mean little */
@@ -2019,6 +2019,7 @@ static void setup_shared(const struct options *o)
 		perror("nexus-fuzz: mmap");
 		exit(70);
 	}
+	report_crashes(sh, sizeof(*sh));
 	sh->workers = o->workers;
 	sh->parent = getpid();
 	sh->max_pid = getpid();

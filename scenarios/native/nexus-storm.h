@@ -141,6 +141,55 @@ static inline int kill_and_reap(pid_t pid, int64_t ms, int *status)
 	return reap_until(pid, mono_ms() + ms, status);
 }
 
+/*
+ * A SIGKILLed child that is still there this long after is reported stuck
+ * (with its /proc state).  Generous: a starved TCG guest has been seen
+ * stalling for seconds, and a false "stuck" would be a false failure.
+ */
+#define REAP_MS 30000
+
+/* ---- a crash of the driver itself ---------------------------------------- */
+
+static const void *crash_shared;
+static size_t crash_shared_size;
+
+static inline void crash_put_hex(char *p, uint64_t v)
+{
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		p[i] = "0123456789abcdef"[v & 15];
+}
+
+static inline void crash_report(int sig, siginfo_t *si, void *uc)
+{
+	char msg[] = "driver: signal .. at 0x................, shared memory 0x................ +0x................\n";
+
+	(void)uc;
+	msg[15] = (char)('0' + sig / 10);
+	msg[16] = (char)('0' + sig % 10);
+	crash_put_hex(msg + 23, (uint64_t)(uintptr_t)si->si_addr);
+	crash_put_hex(msg + 57, (uint64_t)(uintptr_t)crash_shared);
+	crash_put_hex(msg + 77, (uint64_t)crash_shared_size);
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(99);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Say where a driver crashed (and where its shared memory is) on stderr
+ * before dying of the signal as it would have: a crash of the parent is
+ * either our bug or the kernel's, and the address tells which to look at.
+ */
+static inline void report_crashes(const void *shared, size_t size)
+{
+	struct sigaction sa = { .sa_sigaction = crash_report, .sa_flags = SA_SIGINFO };
+
+	crash_shared = shared;
+	crash_shared_size = size;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 /* "signal 11", "exit 3": how a reaped child ended. */
 static inline void describe_status(int st, char *buf, size_t n)
 {

@@ -411,7 +411,6 @@ static void child_main(struct slot *me, uint64_t seed)
 
 /* ---- the parent ------------------------------------------------------------------ */
 
-#define REAP_MS		10000	/* a SIGKILLed child not reaped by then is stuck */
 #define OVERDUE_MS	60000	/* an "exit" child still there by then is overdue */
 #define SAMPLE_MS	50
 
@@ -525,6 +524,7 @@ static void mark_stuck(struct parent *P, struct slot *s)
 	add_report(&P->stuck, "team %d (%s) not reaped %d s after SIGKILL: state %c, wchan %s",
 		   (int)s->pid, STATE_NAMES[s->state % NR_STATES], REAP_MS / 1000,
 		   state ? state : '?', wchan[0] ? wchan : "?");
+	fprintf(stderr, "nexus-stress: %s\n", P->stuck.text[P->stuck.n ? P->stuck.n - 1 : 0]);
 	s->pid = 0;
 	P->live--;
 	P->stop = true;	/* the kernel is wedged: stop the storm */
@@ -782,6 +782,7 @@ int main(int argc, char **argv)
 		perror("nexus-stress: mmap");
 		return 70;
 	}
+	report_crashes(sh, sizeof(*sh));
 	sh->alive = o.alive;
 	P.r = rng_for(o.seed, 0xffff, 0);
 	P.have_counters = read_counters(text, sizeof(text));
