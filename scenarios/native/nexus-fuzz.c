@@ -907,9 +907,11 @@ static void violation(const char *fmt, ...)
 /* A page per pointer field, then room for MAX_CAPS caps beyond any of them. */
 #define SCRATCH_SIZE	((MAX_FIELDS + 1) * PAGE + MAX_CAPS * 24 + PAGE)
 #define REQ_MAX		256
+/* The request, and room for a whole message read over it (PC_ALIAS). */
+#define REQ_REGION	(MSG_MAX + 2 * PAGE)
 
 struct mem {
-	uint8_t *req;		/* the request struct, when valid */
+	uint8_t *req;		/* the request struct, when valid (REQ_REGION bytes) */
 	uint8_t *scratch;	/* one page per pointer field */
 	uint8_t *data;		/* message payloads, DATA_SIZE bytes ... */
 	uint8_t *guard;		/* ... then a page without access */
@@ -929,23 +931,33 @@ static void *map(size_t n, int prot)
 	return p;
 }
 
+/*
+ * n bytes followed by a page without access.  Every region the kernel may
+ * be told to write into is one of these, big enough for the largest write
+ * aimed at it: a write that ran past it into the next mapping would corrupt
+ * the worker or the shared memory, and look like a kernel bug.  (The page
+ * stays mapped: an unmapped one could be handed to the next mmap().)
+ */
+static uint8_t *map_guarded(size_t n, int prot)
+{
+	uint8_t *p = map(n + PAGE, prot);
+
+	mprotect(p + n, PAGE, PROT_NONE);
+	return p;
+}
+
 static void setup_mem(struct mem *m)
 {
-	m->req = map(2 * PAGE, PROT_READ | PROT_WRITE);
-	m->scratch = map(SCRATCH_SIZE, PROT_READ | PROT_WRITE);
-	m->data = map(DATA_SIZE + PAGE, PROT_READ | PROT_WRITE);
-	/*
-	 * The guard stays mapped, without access: an unmapped page there could
-	 * be handed to the next mmap() and stop guarding anything.
-	 */
+	m->req = map_guarded(REQ_REGION, PROT_READ | PROT_WRITE);
+	m->scratch = map_guarded(SCRATCH_SIZE, PROT_READ | PROT_WRITE);
+	m->data = map_guarded(DATA_SIZE, PROT_READ | PROT_WRITE);
 	m->guard = m->data + DATA_SIZE;
-	mprotect(m->guard, PAGE, PROT_NONE);
 	for (size_t i = 0; i < DATA_SIZE; i++)
 		m->data[i] = (uint8_t)(i * 31 + 7);
-	m->ro = map(PAGE, PROT_READ | PROT_WRITE);
+	m->ro = map_guarded(PAGE, PROT_READ | PROT_WRITE);
 	strcpy((char *)m->ro, "fz-0");
 	mprotect(m->ro, PAGE, PROT_READ);
-	m->ro_req = map(PAGE, PROT_READ);
+	m->ro_req = map_guarded(PAGE, PROT_READ);
 	/* Last: no mmap() comes after it to fill the hole. */
 	m->unmapped = map(PAGE, PROT_READ);
 	munmap(m->unmapped, PAGE);
@@ -1274,7 +1286,8 @@ static uint64_t resolve_field(const struct worker *w, struct build *b, const str
 	case F_CAPS_COUNT: return resolve_caps_count(c);
 	case F_DATA_IN:
 	case F_DATA_OUT:
-		return resolve_ptr(w, b, c->how, c->v, c->how == PC_VALID ? w->m.data : valid);
+		/* A message may be 256 KiB: only the data region has room. */
+		return resolve_ptr(w, b, c->how, c->v, w->m.data);
 	case F_MSG_SIZE: return resolve_msg_size(c);
 	case F_INFO_SIZE: return resolve_info_size(fl, c);
 	case F_CAPACITY:
