@@ -20,7 +20,7 @@ import type { Ctx, Suite } from '../runner/api.js';
 import { NEXUS_DEVICE } from '../lib/guest.js';
 import { KernelLog } from '../lib/kmsg.js';
 import { runNative, type NativeRun } from '../lib/proc.js';
-import { checkCountersBack, checkNoLeftovers, countersBaseline } from '../lib/storm.js';
+import { checkCountersBack, checkNoLeftovers, countersBaseline, kernelSplats } from '../lib/storm.js';
 import {
   callRate,
   fuzzArgs,
@@ -104,9 +104,7 @@ function record(ctx: Ctx, s: FuzzSummary): void {
 }
 
 function checkKernelLog(ctx: Ctx, log: KernelLog): void {
-  // "traps: nexus-... general protection fault" is a process's crash, not the
-  // kernel's: the summary reports crashed processes on their own.
-  const splats = log.splats().filter((l) => !/\btraps: /.test(l));
+  const splats = kernelSplats(log.splats());
   ctx.check(splats.length === 0, 'the kernel logs no splat (BUG, WARNING, refcount_t, list corruption, general protection, ...)',
     'none', splats.slice(0, 10));
 }

@@ -9,6 +9,18 @@ import type { Ctx } from '../runner/api.js';
 import { COUNTERS_PATH, readCounters, sleep } from './guest.js';
 
 // ---------------------------------------------------------------------------
+// The kernel log
+
+/**
+ * The kernel's own splats among splat lines (from lib/kmsg.ts): without
+ * "traps: nexus-fuzz[123] general protection fault ...", a process's crash
+ * that the drivers report themselves as a crashed process.
+ */
+export function kernelSplats(lines: readonly string[]): string[] {
+  return lines.filter((l) => !/\btraps: /.test(l));
+}
+
+// ---------------------------------------------------------------------------
 // Processes left over
 
 export interface ProcStat {

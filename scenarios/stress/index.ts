@@ -23,6 +23,7 @@ import {
   checkCountersBack,
   checkNoLeftovers,
   countersBaseline,
+  kernelSplats,
   settledSlabKb,
   slabBack,
 } from '../lib/storm.js';
@@ -110,9 +111,7 @@ async function checkSlab(ctx: Ctx, baseKb: number | undefined): Promise<void> {
 }
 
 function checkKernelLog(ctx: Ctx, log: KernelLog): void {
-  // "traps: nexus-... general protection fault" is a process's crash, not the
-  // kernel's: the summary reports crashed processes on their own.
-  const splats = log.splats().filter((l) => !/\btraps: /.test(l));
+  const splats = kernelSplats(log.splats());
   ctx.check(splats.length === 0, 'the kernel logs no splat (BUG, WARNING, refcount_t, list corruption, general protection, ...)',
     'none', splats.slice(0, 10));
 }

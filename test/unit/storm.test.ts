@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { counterDrift, parseMeminfo, parseProcStat } from '../../scenarios/lib/storm.js';
+import { counterDrift, kernelSplats, parseMeminfo, parseProcStat } from '../../scenarios/lib/storm.js';
 
 test('/proc/<pid>/stat: pid, command (spaces and parentheses too), state, parent', () => {
   assert.equal(parseProcStat('216 (nexus-fuzz) S 1 216 216 0 -1 4194560 120 0 0 0'),
@@ -22,6 +22,16 @@ test('counter drift: only the Nexus counters the baseline has, and only when the
   assert.equal(counterDrift(base, { ...base, ports: 3, waiters: 1, other: 9 }), { ports: [0, 3], waiters: [0, 1] });
   assert.equal(counterDrift({ teams: 1 }, { teams: 1, ports: 5 }), {}, 'a counter the tree does not have is not compared');
   assert.equal(counterDrift(base, { teams: 1 }), { ports: [0, undefined], sems: [0, undefined], port_messages: [0, undefined], port_bytes: [0, undefined], waiters: [0, undefined] });
+});
+
+test('kernel splats: a process\'s trap is not one of them', () => {
+  const lines = [
+    '370: traps: nexus-fuzz[561] general protection fault ip:7fba39b31e5b sp:7fffd6afe3c0 error:0 in ld-linux-x86-64.so.2',
+    '380: refcount_t: addition on 0; use-after-free.',
+    '381: general protection fault, probably for non-canonical address 0xdead000000000122: 0000 [#1] PREEMPT SMP NOPTI',
+  ];
+  assert.equal(kernelSplats(lines), lines.slice(1));
+  assert.equal(kernelSplats([]), []);
 });
 
 test.run();
