@@ -35,7 +35,7 @@ import {
 
 const FUZZ = fileURLToPath(new URL('../native/nexus-fuzz', import.meta.url));
 const COMM = 'nexus-fuzz';
-/** After its deadline nexus-fuzz reaps (10 s at most), scans and reports: room for that. */
+/** After its deadline nexus-fuzz reaps (30 s at most), scans and reports: room for that. */
 const SLACK_MS = 60_000;
 /** How long the workers get to disappear, the counters to settle. */
 const SETTLE_MS = 15_000;

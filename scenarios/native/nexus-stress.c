@@ -28,7 +28,7 @@
  * must wake (with the object's bad-id status), and those it was blocked on
  * lose a waiter.
  *
- * Every wait of the parent has a deadline: children are reaped within 10 s
+ * Every wait of the parent has a deadline: children are reaped within 30 s
  * of their SIGKILL (else they are reported stuck, with /proc state and
  * wchan), and the whole storm stops at --deadline.  The parent samples the
  * Nexus debugfs counters (when the tree has them) for the peaks.  One JSON
@@ -46,9 +46,10 @@
  * actions - create (an object of the calling team; return its id), block
  * (wait on an id, its own or another team's, forever or with a timeout),
  * poke (what wakes such a waiter: a send, a release, a write), destroy -
- * as a struct primitive, and add it to PRIMITIVES[].  The table in shared
- * memory has a row of ids per primitive, the scripts pick among all of
- * them, and every kill then also exercises its teardown while blocked.
+ * as a struct primitive, add it to PRIMITIVES[] and count it in
+ * NR_PRIMITIVES.  The table in shared memory has a row of ids per
+ * primitive, the scripts pick among all of them, and every kill then also
+ * exercises its teardown while blocked.
  */
 #define _GNU_SOURCE
 #include <limits.h>

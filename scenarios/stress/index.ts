@@ -41,7 +41,7 @@ import {
 
 const STRESS = fileURLToPath(new URL('../native/nexus-stress', import.meta.url));
 const COMM = 'nexus-stress';
-/** After its deadline nexus-stress reaps (10 s at most) and reports: room for that. */
+/** After its deadline nexus-stress reaps (30 s at most) and reports: room for that. */
 const SLACK_MS = 60_000;
 const SETTLE_MS = 15_000;
 /** As fuzz: the real deadlines are nexus-stress's own (growing with stress.teams) and the lab's. */
