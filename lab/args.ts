@@ -53,7 +53,8 @@ Running (run):
   --stress-teams N     the same as --param stress.teams=N: teams the stress
                        suite's kill storms start
                        A nightly runs the big sizes and gives them time:
-                         --fuzz-calls 1000000 --stress-teams 10000 --timeout-scale 10
+                         --fuzz-calls 20000000 --stress-teams 50000
+                         --param races.seconds=60 --timeout-scale 10
 
 Suites:
 ${describeSuites()}

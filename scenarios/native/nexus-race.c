@@ -196,6 +196,7 @@ static const struct kind SEM = { "sem", sem_create, nx_sem_delete, sem_info, B_B
 struct race {
 	atomic_int round;	/* creator: round r has begun */
 	atomic_int created;	/* creator: round r's create has returned */
+	atomic_int started;	/* deleter: round r's deletes have begun */
 	atomic_int checked;	/* creator: round r's info and delete have returned */
 	atomic_int raced;	/* deleter: done with round r */
 	atomic_int stop;
@@ -244,6 +245,7 @@ static void deleter_round(struct deleter_args *a, int r)
 	int last = x->last_id, id;
 
 	x->ndeleted = 0;
+	atomic_store_explicit(&x->started, r, memory_order_release);
 	do {
 		if (!a->find) {
 			deleter_try(a, r, last + 1);
@@ -403,6 +405,16 @@ static int create_delete(int argc, char **argv)
 
 		snprintf(x->name, sizeof(x->name), "race-%d-%d", getpid(), r);
 		atomic_store_explicit(&x->round, r, memory_order_release);
+		/*
+		 * Create only once the deleter is deleting: on a loaded host (a
+		 * TCG vCPU descheduled) it could otherwise wake after the whole
+		 * round, every round, and no race would be run at all.
+		 */
+		if (!wait_for(&x->started, r, NULL, now() + STALL_SECONDS)) {
+			stalled = true;
+			anomaly("{\"anomaly\":\"deleter-stalled\",\"round\":%d}", r);
+			break;
+		}
 		o.st = k->create(fd, x->name, &o.id);
 		atomic_store_explicit(&x->created, r, memory_order_release);
 		o.info = k->info(fd, o.id, &o.team, o.name);

@@ -93,7 +93,7 @@ test('the help says why one vCPU is the default, that races need two, and how a 
   assert.match(HELP, /--cpus N/);
   assert.match(HELP, /races, hardening, fuzz and\s+stress need 2/);
   assert.match(HELP, /2-core host, 1-vCPU guests let two jobs run in parallel/);
-  assert.match(HELP, /--fuzz-calls 1000000 --stress-teams 10000 --timeout-scale 10/);
+  assert.match(HELP, /--fuzz-calls 20000000 --stress-teams 50000\s+--param races.seconds=60 --timeout-scale 10/);
   assert.match(HELP, /--param NAME=VALUE/);
 });
 
