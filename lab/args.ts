@@ -42,7 +42,10 @@ Running (run):
                        or $NEXUS_LAB_CACHE)
   --accel MODE         auto (default): KVM if a probe boot works, else TCG;
                        or kvm / tcg to force one
-  --jobs N             jobs run in parallel (default: number of CPUs)
+  --jobs N             jobs run in parallel (default: number of CPUs); the
+                       guests running at once never have more vCPUs in all
+                       than the host has CPUs (a bigger one runs alone), so
+                       a 2-vCPU guest's vCPUs really run at the same time
   --timeout-scale X    multiply every deadline by X (default 1).  The guest
                        runner's deadline is the sum of the job's suites'
                        budgets (120 s each unless the suite says), x4 under TCG

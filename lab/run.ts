@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { SourceTree } from './build.js';
 import { gitInfo, hostInfo } from './host.js';
@@ -50,15 +51,50 @@ export function newRunId(now = new Date()): string {
 }
 
 /** Run at most `limit` tasks at once, in order. */
-export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+/**
+ * Run `fn` over `items`, at most `limit` at once and at most `capacity`
+ * weight at once (a job's weight is its guest's vCPUs, the capacity the
+ * host's CPUs): under TCG each vCPU is a host thread, and a 2-vCPU guest
+ * whose vCPUs seldom run at the same moment cannot run a race at all.  Items
+ * start in order, each as soon as it fits; one heavier than the capacity
+ * runs alone.
+ */
+export function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  opts: { capacity?: number; weight?: (item: T) => number } = {},
+): Promise<void> {
+  const capacity = opts.capacity ?? Infinity;
+  const weight = (item: T) => Math.min(opts.weight?.(item) ?? 0, capacity);
+  const waiting = [...items];
+  let used = 0;
+  let running = 0;
+  return new Promise((resolve, reject) => {
+    const startFitting = () => {
+      for (let i = 0; i < waiting.length && running < Math.max(1, limit); ) {
+        const w = weight(waiting[i]!);
+        if (running > 0 && used + w > capacity) {
+          i++;
+          continue;
+        }
+        const item = waiting.splice(i, 1)[0]!;
+        used += w;
+        running++;
+        fn(item).then(
+          () => {
+            used -= w;
+            running--;
+            if (waiting.length === 0 && running === 0) resolve();
+            else startFitting();
+          },
+          reject,
+        );
+      }
+    };
+    if (waiting.length === 0) resolve();
+    else startFitting();
+  });
 }
 
 function newJobRecord(job: Job): JobRecord {
@@ -243,7 +279,7 @@ export async function runLab(
           onPhase: (id, ph, ended) => progress.phase(id, ph, ended),
         };
         await runJob(job, rec, ctx);
-      }),
+      }, { capacity: availableParallelism(), weight: (job) => job.cpus }),
     );
   } catch (e) {
     record.error = (e as Error).message;
