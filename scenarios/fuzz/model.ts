@@ -1,6 +1,7 @@
 // The pure half of the fuzz suite: its parameters, nexus-fuzz's command
 // line, and what its summary line says (and what in it is a failure).  The
 // fuzzing itself happens in C (scenarios/native/nexus-fuzz.c).
+import { parseSummaryLine } from '../lib/storm.js';
 
 /** Run parameters (`--param fuzz.NAME=VALUE`, `--fuzz-calls N`) and their defaults. */
 export interface FuzzOptions {
@@ -111,25 +112,16 @@ export interface FuzzSummary {
   ioctls: Record<string, IoctlStats>;
 }
 
-const NUMBERS = ['seed', 'workers', 'target_calls', 'calls', 'wall_ms', 'spawned', 'killed', 'killed_mid_call',
-  'exited', 'stalled', 'reopens', 'eperm_checks', 'violations'] as const;
-const LISTS = ['crashed', 'stuck', 'orphans'] as const;
+const FIELDS = {
+  numbers: ['seed', 'workers', 'target_calls', 'calls', 'wall_ms', 'spawned', 'killed', 'killed_mid_call',
+    'exited', 'stalled', 'reopens', 'eperm_checks', 'violations'],
+  records: ['ioctls'],
+  lists: ['crashed', 'stuck', 'orphans'],
+} as const;
 
 /** The summary: the last non-empty line of stdout, a JSON object; anything else throws. */
 export function parseFuzzSummary(stdout: string): FuzzSummary {
-  const line = stdout.trim().split('\n').pop() ?? '';
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    throw new Error(`nexus-fuzz printed no summary line (last line: ${JSON.stringify(line.slice(0, 200))})`);
-  }
-  if (typeof v !== 'object' || v === null) throw new Error('nexus-fuzz: the summary is not an object');
-  for (const k of NUMBERS) if (typeof v[k] !== 'number') throw new Error(`nexus-fuzz: summary field ${k} is not a number`);
-  for (const k of LISTS) if (!Array.isArray(v[k])) throw new Error(`nexus-fuzz: summary field ${k} is not a list`);
-  if (typeof v.deadline_hit !== 'boolean') throw new Error('nexus-fuzz: summary field deadline_hit is not a boolean');
-  if (typeof v.ioctls !== 'object' || v.ioctls === null) throw new Error('nexus-fuzz: summary field ioctls is missing');
-  return v as unknown as FuzzSummary;
+  return parseSummaryLine('nexus-fuzz', stdout, FIELDS) as unknown as FuzzSummary;
 }
 
 /** Calls per second, rounded (0 when no time passed). */

@@ -108,6 +108,47 @@ export async function runNative(ctx: Ctx, path: string, args: string[], deadline
   };
 }
 
+/** What checkNativeRun expects of a program that runNative ran. */
+export interface NativeExpect {
+  /** How the checks name it: "nexus-fuzz", "nexus-race create-delete". */
+  name: string;
+  /** Its own time limit in seconds, and the room beyond it that runNative gave it. */
+  deadlineS: number;
+  slackMs: number;
+  /** The exit statuses with which it has run to its report, and how a check says so. */
+  codes: readonly number[];
+  ran: string;
+}
+
+/**
+ * Check that a native program ended in time by itself (naming its threads,
+ * and those stuck in D state, when it did not), died when killed, and
+ * exited with one of its statuses; true when all of that held.
+ */
+export function checkNativeRun(ctx: Ctx, run: NativeRun, e: NativeExpect): boolean {
+  const ended = ctx.check(!run.timedOut, `${e.name} ends within ${e.deadlineS} s + ${e.slackMs / 1000} s`, 'ended',
+    run.stuck.length > 0 ? `stuck in D state: ${run.stuck.join(', ')}` : `still running: ${run.threads.join(', ')}`);
+  const died = ctx.check(!run.unkillable, `${e.name} dies when killed`, 'gone', `still there ${KILL_GRACE_MS / 1000} s after SIGKILL`);
+  const code = ctx.check(run.code !== null && e.codes.includes(run.code), `${e.name} ${e.ran}`,
+    e.codes.length === 1 ? e.codes[0] : e.codes.join(' or '),
+    { code: run.code, signal: run.signal });
+  return ended && died && code;
+}
+
+/**
+ * checkNativeRun, then the program's summary from its stdout by `parse`
+ * (which throws a readable message on anything else: a failed check).
+ */
+export function checkNativeSummary<T>(ctx: Ctx, run: NativeRun, e: NativeExpect, parse: (stdout: string) => T): T | undefined {
+  checkNativeRun(ctx, run, e);
+  try {
+    return parse(run.stdout);
+  } catch (err) {
+    ctx.check(false, (err as Error).message);
+    return undefined;
+  }
+}
+
 /** Whether `p` settles within `ms` (and before `signal` aborts). */
 async function within(p: Promise<void>, ms: number, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted) return false;

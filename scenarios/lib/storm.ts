@@ -2,11 +2,45 @@
 // on any Nexus tree: no process of the storm is left (none stuck in D
 // state), the Nexus counters are back where they were (only when the tree
 // has our debugfs counters: without them the check is skipped, with a
-// message, never failed), and unreclaimable slab is back near where it was.
-// The parsing is pure and unit-tested; the rest reads /proc and /sys.
+// message, never failed), and unreclaimable slab is back near where it was;
+// and how their drivers' summary line is read.  The parsing is pure and
+// unit-tested; the rest reads /proc and /sys.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import type { Ctx } from '../runner/api.js';
 import { COUNTERS_PATH, readCounters, sleep } from './guest.js';
+
+// ---------------------------------------------------------------------------
+// A driver's summary line
+
+/** The fields a summary line must have, by type. */
+export interface SummaryFields {
+  numbers: readonly string[];
+  /** JSON objects (tallies by name). */
+  records: readonly string[];
+  lists: readonly string[];
+}
+
+/**
+ * The summary of `program` (nexus-fuzz, nexus-stress): the last non-empty
+ * line of its stdout, a JSON object with every one of `fields` and a
+ * boolean deadline_hit; anything else throws, with a message that names
+ * the program and the field.
+ */
+export function parseSummaryLine(program: string, stdout: string, fields: SummaryFields): Record<string, unknown> {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${program} printed no summary line (last line: ${JSON.stringify(line.slice(0, 200))})`);
+  }
+  if (typeof v !== 'object' || v === null) throw new Error(`${program}: the summary is not an object`);
+  for (const k of fields.numbers) if (typeof v[k] !== 'number') throw new Error(`${program}: summary field ${k} is not a number`);
+  for (const k of fields.records) if (typeof v[k] !== 'object' || v[k] === null) throw new Error(`${program}: summary field ${k} is missing`);
+  for (const k of fields.lists) if (!Array.isArray(v[k])) throw new Error(`${program}: summary field ${k} is not a list`);
+  if (typeof v.deadline_hit !== 'boolean') throw new Error(`${program}: summary field deadline_hit is not a boolean`);
+  return v;
+}
 
 // ---------------------------------------------------------------------------
 // The kernel log

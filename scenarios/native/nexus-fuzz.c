@@ -825,7 +825,6 @@ static int dry_run(uint64_t seed, unsigned int workers, unsigned int gens, unsig
 #define POOL		64
 #define MAX_WORKERS	64
 #define PARENT_OBJECTS	4
-#define MAX_REPORTS	8
 
 #define SEEN		1024
 
@@ -893,11 +892,9 @@ static void violation(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (__atomic_fetch_add(&sh->violations, 1, __ATOMIC_RELAXED) == 0) {
-		va_start(ap, fmt);
-		vsnprintf(sh->violation, sizeof(sh->violation), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	note_violation(&sh->violations, sh->violation, sizeof(sh->violation), fmt, ap);
+	va_end(ap);
 }
 
 /* ---- a worker: memory it hands the kernel --------------------------------- */
@@ -1553,11 +1550,6 @@ struct options {
 	bool list;
 };
 
-struct report {
-	char text[MAX_REPORTS][160];
-	unsigned int n, more;
-};
-
 struct parent {
 	const struct options *o;
 	struct rng r;
@@ -1569,20 +1561,6 @@ struct parent {
 	pid_t *dead;		/* every worker pid that has been reaped */
 	size_t nr_dead, cap_dead;
 };
-
-static void add_report(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_report(struct report *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->n == MAX_REPORTS) {
-		r->more++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(r->text[r->n++], sizeof(r->text[0]), fmt, ap);
-	va_end(ap);
-}
 
 static void remember_dead(struct parent *P, pid_t pid)
 {
@@ -1925,19 +1903,6 @@ static void scan_orphans(struct parent *P)
 
 /* ---- the summary ------------------------------------------------------------- */
 
-static void print_report(const char *key, const struct report *r)
-{
-	printf(",\"%s\":[", key);
-	for (unsigned int i = 0; i < r->n; i++) {
-		if (i)
-			putchar(',');
-		json_string(stdout, r->text[i]);
-	}
-	if (r->more)
-		printf("%s\"... and %u more\"", r->n ? "," : "", r->more);
-	putchar(']');
-}
-
 static void print_stats(void)
 {
 	printf(",\"ioctls\":{");
@@ -1983,14 +1948,7 @@ static void usage(void)
 
 static uint64_t number(const char *s)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
-		usage();
-	return v;
+	return parse_number(s, usage);
 }
 
 static void parse(int argc, char **argv, struct options *o)

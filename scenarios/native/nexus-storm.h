@@ -3,7 +3,8 @@
  * nexus-storm.h: what nexus-fuzz and nexus-stress share - a seeded random
  * generator, clocks, raw /dev/nexus calls, child processes that are always
  * reaped within a deadline, the Nexus debugfs counters (when the tree has
- * them) and a process's state from /proc.
+ * them), a process's state from /proc, the first broken rule, reports of
+ * what went wrong and numbers on the command line.
  *
  * Header only, every function static inline, so each program takes what it
  * uses without -Wunused-function complaints.
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -291,6 +293,71 @@ static inline void json_string(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/* ---- what went wrong ------------------------------------------------------- */
+
+/*
+ * Count a broken rule in `*count` (shared memory: any process may call it)
+ * and keep the text of the first one in `text`.
+ */
+static inline void note_violation(uint64_t *count, char *text, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static inline void note_violation(uint64_t *count, char *text, size_t size, const char *fmt, va_list ap)
+{
+	if (__atomic_fetch_add(count, 1, __ATOMIC_RELAXED) == 0)
+		vsnprintf(text, size, fmt, ap);
+}
+
+#define MAX_REPORTS	8
+
+/* The first MAX_REPORTS of one kind of failure, and how many more there were. */
+struct report {
+	char text[MAX_REPORTS][200];
+	unsigned int n, more;
+};
+
+static inline void add_report(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void add_report(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n == MAX_REPORTS) {
+		r->more++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->text[r->n++], sizeof(r->text[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* A report as the summary's field `key`: ,"key":["...",...,"... and N more"] */
+static inline void print_report(const char *key, const struct report *r)
+{
+	printf(",\"%s\":[", key);
+	for (unsigned int i = 0; i < r->n; i++) {
+		if (i)
+			putchar(',');
+		json_string(stdout, r->text[i]);
+	}
+	if (r->more)
+		printf("%s\"... and %u more\"", r->n ? "," : "", r->more);
+	putchar(']');
+}
+
+/* ---- the command line ----------------------------------------------------- */
+
+/* A whole number >= 0 (decimal, 0x hex or 0 octal); anything else calls usage(), which exits. */
+static inline uint64_t parse_number(const char *s, void (*usage)(void))
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		usage();
+	return v;
 }
 
 #endif /* NEXUS_STORM_H */

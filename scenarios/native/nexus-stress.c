@@ -67,7 +67,6 @@
 #define MAX_ALIVE	256
 #define MAX_OBJECTS	8	/* ids per primitive a team publishes */
 #define NR_PRIMITIVES	2
-#define MAX_REPORTS	8
 
 enum team_state { T_START, T_CREATING, T_RUNNING, T_BLOCKED, T_DONE, NR_STATES };
 static const char *const STATE_NAMES[NR_STATES] = { "start", "creating", "running", "blocked", "done" };
@@ -111,11 +110,9 @@ static void violation(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (__atomic_fetch_add(&sh->violations, 1, __ATOMIC_RELAXED) == 0) {
-		va_start(ap, fmt);
-		vsnprintf(sh->violation, sizeof(sh->violation), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	note_violation(&sh->violations, sh->violation, sizeof(sh->violation), fmt, ap);
+	va_end(ap);
 }
 
 /* ---- a team (a child) ------------------------------------------------------- */
@@ -420,11 +417,6 @@ struct options {
 	unsigned int teams, alive, deadline_s, max_life_ms;
 };
 
-struct report {
-	char text[MAX_REPORTS][200];
-	unsigned int n, more;
-};
-
 static const char *const PEAKS[] = { "teams", "ports", "sems", "port_messages", "port_bytes", "waiters" };
 #define NR_PEAKS COUNT_OF(PEAKS)
 
@@ -439,20 +431,6 @@ struct parent {
 	bool have_counters, stop, deadline_hit;
 	struct report stuck, crashed;
 };
-
-static void add_report(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_report(struct report *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->n == MAX_REPORTS) {
-		r->more++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(r->text[r->n++], sizeof(r->text[0]), fmt, ap);
-	va_end(ap);
-}
 
 /* When the parent kills a child of this fate (blocked: decided once it blocks). */
 static int64_t kill_time(struct parent *P, unsigned int fate, int64_t now)
@@ -674,19 +652,6 @@ static void storm(struct parent *P)
 
 /* ---- the summary -------------------------------------------------------------- */
 
-static void print_report(const char *key, const struct report *r)
-{
-	printf(",\"%s\":[", key);
-	for (unsigned int i = 0; i < r->n; i++) {
-		if (i)
-			putchar(',');
-		json_string(stdout, r->text[i]);
-	}
-	if (r->more)
-		printf("%s\"... and %u more\"", r->n ? "," : "", r->more);
-	putchar(']');
-}
-
 static void print_counts(const char *key, const char *const *names, const uint64_t *v, size_t n)
 {
 	printf(",\"%s\":{", key);
@@ -727,14 +692,7 @@ static void usage(void)
 
 static uint64_t number(const char *s)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
-		usage();
-	return v;
+	return parse_number(s, usage);
 }
 
 static void parse(int argc, char **argv, struct options *o)

@@ -11,7 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Ctx, Suite } from '../runner/api.js';
 import { KernelLog } from '../lib/kmsg.js';
-import { runNative } from '../lib/proc.js';
+import { checkNativeRun, runNative } from '../lib/proc.js';
 import { need, scenario } from '../lib/nexus.js';
 import { count, driverArgs, parseDriverOutput, rate, type Json } from './driver.js';
 
@@ -60,10 +60,13 @@ function noteCpus(ctx: Ctx): void {
 async function runDriver(ctx: Ctx, args: string[], seconds: number): Promise<Json | undefined> {
   const run = await runNative(ctx, RACE_PATH, args, seconds * 1000 + SLACK_MS);
   ctx.metric('driver-wall', run.ms, 'ms');
-  ctx.check(!run.timedOut, `nexus-race ${args[0]} ends within ${seconds} s + ${SLACK_MS / 1000} s`, 'ended',
-    `still running${run.stuck.length > 0 ? ', stuck in D state' : ''}; its threads: ${run.threads.join(', ')}`);
-  ctx.check(!run.unkillable, 'nexus-race dies when killed', 'gone', 'still there 5 s after SIGKILL');
-  ctx.check(run.code === 0, 'nexus-race exits with status 0', 0, { code: run.code, signal: run.signal });
+  checkNativeRun(ctx, run, {
+    name: `nexus-race ${args[0]}`,
+    deadlineS: seconds,
+    slackMs: SLACK_MS,
+    codes: [0],
+    ran: 'exits with status 0',
+  });
   const out = parseDriverOutput(run.stdout);
   ctx.check(out.done !== undefined, 'nexus-race reports its counts', 'a done line', run.stdout.slice(-500));
   const n = count(out.done, 'anomalies');

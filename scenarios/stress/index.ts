@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Ctx, Suite } from '../runner/api.js';
 import { NEXUS_DEVICE } from '../lib/guest.js';
 import { KernelLog } from '../lib/kmsg.js';
-import { runNative, type NativeRun } from '../lib/proc.js';
+import { checkNativeSummary, runNative, type NativeRun } from '../lib/proc.js';
 import {
   checkCountersBack,
   checkNoLeftovers,
@@ -63,18 +63,15 @@ function announce(ctx: Ctx, o: StressOptions): void {
   ctx.metric('vcpus', ctx.cpus, 'cpus');
 }
 
+/** nexus-stress ended in time by itself and printed its summary. */
 function checkRun(ctx: Ctx, run: NativeRun, o: StressOptions): StressSummary | undefined {
-  ctx.check(!run.timedOut, `nexus-stress ends within ${o.deadlineS} s + ${SLACK_MS / 1000} s`, 'ended',
-    run.stuck.length > 0 ? `stuck in D state: ${run.stuck.join(', ')}` : `still running: ${run.threads.join(', ')}`);
-  ctx.check(!run.unkillable, 'nexus-stress dies when killed', 'gone', 'still there after SIGKILL');
-  ctx.check(run.code === 0 || run.code === 1, 'nexus-stress runs to its summary (exit status 0 or 1)', '0 or 1',
-    { code: run.code, signal: run.signal });
-  try {
-    return parseStressSummary(run.stdout);
-  } catch (e) {
-    ctx.check(false, (e as Error).message);
-    return undefined;
-  }
+  return checkNativeSummary(ctx, run, {
+    name: COMM,
+    deadlineS: o.deadlineS,
+    slackMs: SLACK_MS,
+    codes: [0, 1],
+    ran: 'runs to its summary (exit status 0 or 1)',
+  }, parseStressSummary);
 }
 
 function checkSummary(ctx: Ctx, s: StressSummary, run: NativeRun): void {

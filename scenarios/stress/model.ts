@@ -2,6 +2,7 @@
 // line, what its summary line says and what in it is a failure.  The storm
 // itself happens in C (scenarios/native/nexus-stress.c).
 import { randomSeed } from '../fuzz/model.js';
+import { parseSummaryLine } from '../lib/storm.js';
 
 export interface StressOptions {
   /** Teams (processes) started over the run. */
@@ -85,25 +86,15 @@ export interface StressSummary {
   crashed: string[];
 }
 
-const NUMBERS = ['seed', 'teams', 'alive', 'spawned', 'wall_ms', 'exited', 'overdue', 'violations', 'peak_table_objects'] as const;
-const RECORDS = ['fates', 'killed_in', 'waits', 'peak'] as const;
-const LISTS = ['stuck', 'crashed'] as const;
+const FIELDS = {
+  numbers: ['seed', 'teams', 'alive', 'spawned', 'wall_ms', 'exited', 'overdue', 'violations', 'peak_table_objects'],
+  records: ['fates', 'killed_in', 'waits', 'peak'],
+  lists: ['stuck', 'crashed'],
+} as const;
 
 /** The summary: the last non-empty line of stdout, a JSON object; anything else throws. */
 export function parseStressSummary(stdout: string): StressSummary {
-  const line = stdout.trim().split('\n').pop() ?? '';
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    throw new Error(`nexus-stress printed no summary line (last line: ${JSON.stringify(line.slice(0, 200))})`);
-  }
-  if (typeof v !== 'object' || v === null) throw new Error('nexus-stress: the summary is not an object');
-  for (const k of NUMBERS) if (typeof v[k] !== 'number') throw new Error(`nexus-stress: summary field ${k} is not a number`);
-  for (const k of RECORDS) if (typeof v[k] !== 'object' || v[k] === null) throw new Error(`nexus-stress: summary field ${k} is missing`);
-  for (const k of LISTS) if (!Array.isArray(v[k])) throw new Error(`nexus-stress: summary field ${k} is not a list`);
-  if (typeof v.deadline_hit !== 'boolean') throw new Error('nexus-stress: summary field deadline_hit is not a boolean');
-  return v as unknown as StressSummary;
+  return parseSummaryLine('nexus-stress', stdout, FIELDS) as unknown as StressSummary;
 }
 
 /** Teams per second, one decimal (0 when no time passed). */
