@@ -48,6 +48,7 @@ struct nexus_user {
 };
 
 struct nexus_user *nexus_user_get(kuid_t uid);
+struct nexus_user *nexus_user_hold(struct nexus_user *user);
 void nexus_user_put(struct nexus_user *user);
 int nexus_charge(struct nexus_user *user, enum nexus_limit limit, long n);
 void nexus_uncharge(struct nexus_user *user, enum nexus_limit limit, long n);
@@ -129,6 +130,8 @@ void nexus_object_unlink(struct nexus_object *obj);
 int nexus_object_move(struct nexus_object *obj, struct nexus_team *to);
 int nexus_object_owner_id(struct nexus_object *obj, pid_t *id);
 bool nexus_object_allowed(const struct nexus_object *obj);
+struct nexus_object *nexus_object_lookup_allowed(struct xarray *xa, s32 id,
+						 int *err);
 bool nexus_object_same_user(const struct nexus_object *obj,
 			    const struct nexus_team *team);
 void nexus_object_put(struct nexus_object *obj);

@@ -97,6 +97,20 @@ static struct nexus_port *nexus_port_get(s32 id)
 	return obj ? container_of(obj, struct nexus_port, obj) : NULL;
 }
 
+/* A port the caller's user may read, close or delete; else *status says why. */
+static struct nexus_port *nexus_port_get_allowed(s32 id, int *status)
+{
+	struct nexus_object *obj;
+	int err;
+
+	obj = nexus_object_lookup_allowed(&nexus_ports, id, &err);
+	if (!obj) {
+		*status = err == -EPERM ? B_NOT_ALLOWED : B_BAD_PORT_ID;
+		return NULL;
+	}
+	return container_of(obj, struct nexus_port, obj);
+}
+
 static void nexus_port_put(struct nexus_port *port)
 {
 	nexus_object_put(&port->obj);
@@ -158,8 +172,7 @@ nexus_port_msg_new(struct nexus_team *team, const struct nexus_port_write *req)
 		nexus_uncharge(team->user, NEXUS_LIMIT_PORT_SPACE, cost);
 		return ERR_PTR(B_NO_MEMORY);
 	}
-	refcount_inc(&team->user->ref);
-	msg->user = team->user;
+	msg->user = nexus_user_hold(team->user);
 	msg->size = req->size;
 	msg->sender.uid = current_euid();
 	msg->sender.gid = current_egid();
@@ -381,13 +394,9 @@ static int nexus_port_close(struct nexus_port_id *req)
 	struct nexus_port *port;
 	int status = B_OK;
 
-	port = nexus_port_get(req->id);
+	port = nexus_port_get_allowed(req->id, &status);
 	if (!port)
-		return B_BAD_PORT_ID;
-	if (!nexus_object_allowed(&port->obj)) {
-		nexus_port_put(port);
-		return B_NOT_ALLOWED;
-	}
+		return status;
 	spin_lock(&port->lock);
 	if (port->closed) {
 		status = B_BAD_PORT_ID;
@@ -405,14 +414,11 @@ static int nexus_port_delete(struct nexus_port_id *req)
 {
 	struct nexus_port *port;
 	bool killed;
+	int status;
 
-	port = nexus_port_get(req->id);
+	port = nexus_port_get_allowed(req->id, &status);
 	if (!port)
-		return B_BAD_PORT_ID;
-	if (!nexus_object_allowed(&port->obj)) {
-		nexus_port_put(port);
-		return B_NOT_ALLOWED;
-	}
+		return status;
 	killed = nexus_port_kill(port);
 	nexus_port_put(port);
 	return killed ? B_OK : B_BAD_PORT_ID;
@@ -611,13 +617,9 @@ static int nexus_port_receive(s32 id, const struct nexus_deadline *dl,
 	int status;
 
 	*msgp = NULL;
-	port = nexus_port_get(id);
+	port = nexus_port_get_allowed(id, &status);
 	if (!port)
-		return B_BAD_PORT_ID;
-	if (!nexus_object_allowed(&port->obj)) {
-		nexus_port_put(port);
-		return B_NOT_ALLOWED;
-	}
+		return status;
 
 	spin_lock(&port->lock);
 	if (!list_empty(&port->queue)) {

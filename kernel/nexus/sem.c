@@ -181,18 +181,15 @@ free:
 /* A semaphore the caller's user may acquire, release or delete. */
 static struct nexus_sem *nexus_sem_get_allowed(s32 id, int *status)
 {
-	struct nexus_sem *sem = nexus_sem_get(id);
+	struct nexus_object *obj;
+	int err;
 
-	if (!sem) {
-		*status = B_BAD_SEM_ID;
+	obj = nexus_object_lookup_allowed(&nexus_sems, id, &err);
+	if (!obj) {
+		*status = err == -EPERM ? B_NOT_ALLOWED : B_BAD_SEM_ID;
 		return NULL;
 	}
-	if (!nexus_object_allowed(&sem->obj)) {
-		nexus_sem_put(sem);
-		*status = B_NOT_ALLOWED;
-		return NULL;
-	}
-	return sem;
+	return nexus_sem_of(obj);
 }
 
 static int nexus_sem_delete(struct nexus_sem_delete_req *req)

@@ -582,6 +582,33 @@ bool nexus_object_allowed(const struct nexus_object *obj)
 }
 
 /**
+ * nexus_object_lookup_allowed() - find an object the caller's user may use
+ * @xa: the ids of the object's kind
+ * @id: the id
+ * @err: set to -ENOENT (no such id) or -EPERM (another user's) on failure
+ *
+ * For the operations NEXUS-ABI.md reserves to the owner's user.
+ *
+ * Return: the object with a reference the caller must put, or NULL.
+ */
+struct nexus_object *nexus_object_lookup_allowed(struct xarray *xa, s32 id,
+						 int *err)
+{
+	struct nexus_object *obj = nexus_object_lookup(xa, id);
+
+	if (!obj) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (!nexus_object_allowed(obj)) {
+		nexus_object_put(obj);
+		*err = -EPERM;
+		return NULL;
+	}
+	return obj;
+}
+
+/**
  * nexus_object_same_user() - does a team belong to an object's user?
  * @obj: the object
  * @team: the team

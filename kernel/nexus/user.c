@@ -97,6 +97,13 @@ struct nexus_user *nexus_user_get(kuid_t uid)
 	}
 }
 
+/* One more reference on a user already held. */
+struct nexus_user *nexus_user_hold(struct nexus_user *user)
+{
+	refcount_inc(&user->ref);
+	return user;
+}
+
 void nexus_user_put(struct nexus_user *user)
 {
 	int i;

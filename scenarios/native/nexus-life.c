@@ -169,6 +169,20 @@ static void orphan_child(int fd, int cmd, int res)
 	_exit(0);
 }
 
+/* Open a descriptor of our own (a new team) with a port and a semaphore in it. */
+static int new_team(int *fd, const char *name, int *port, int *sem)
+{
+	int status;
+
+	*fd = nx_open();
+	if (*fd < 0)
+		return *fd;
+	status = nx_port_create(*fd, name, 2, port);
+	if (status == B_OK)
+		status = nx_sem_create(*fd, name, 0, sem);
+	return status;
+}
+
 /* The parent P: a team made through its own descriptor, which it leaves to C. */
 static void orphan_parent(int report, int cmd, int res)
 {
@@ -176,13 +190,7 @@ static void orphan_parent(int report, int cmd, int res)
 	int fd;
 
 	detach_child();
-	fd = nx_open();
-	if (fd < 0)
-		r.status = fd;
-	if (r.status == B_OK)
-		r.status = nx_port_create(fd, "life-orphan", 2, &r.port);
-	if (r.status == B_OK)
-		r.status = nx_sem_create(fd, "life-orphan", 0, &r.sem);
+	r.status = new_team(&fd, "life-orphan", &r.port, &r.sem);
 	life.port = r.port;
 	life.sem = r.sem;
 	r.child = r.status == B_OK ? fork() : 0;
@@ -265,13 +273,7 @@ static void reused_team(int report)
 	int fd;
 
 	detach_child();
-	fd = nx_open();
-	if (fd < 0)
-		r.status = fd;
-	if (r.status == B_OK)
-		r.status = nx_port_create(fd, "life-reused", 2, &r.port);
-	if (r.status == B_OK)
-		r.status = nx_sem_create(fd, "life-reused", 0, &r.sem);
+	r.status = new_team(&fd, "life-reused", &r.port, &r.sem);
 	if (write(report, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		_exit(1);
 	for (;;)
