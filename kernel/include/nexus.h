@@ -44,6 +44,7 @@
 #define B_NOT_ALLOWED			(B_GENERAL_ERROR_BASE + 16)
 #define B_BAD_SEM_ID			(B_GENERAL_ERROR_BASE + 0x2001)
 #define B_BAD_THREAD_ID			(B_GENERAL_ERROR_BASE + 0x2003)
+#define B_BAD_THREAD_STATE		(B_GENERAL_ERROR_BASE + 0x2004)
 #define B_BAD_PORT_ID			(B_GENERAL_ERROR_BASE + 0x2008)
 #define B_NAME_NOT_FOUND		(-2147454966)
 
@@ -325,5 +326,143 @@ struct nexus_thread_waitfor_req {
 #define NEXUS_THREAD_HAS_DATA		_IOWR(NEXUS_IOCTL_MAGIC, 22, struct nexus_thread_rw)
 #define NEXUS_THREAD_WAITFOR \
 	_IOWR(NEXUS_IOCTL_MAGIC, 23, struct nexus_thread_waitfor_req)
+
+/* Thread states reported by NEXUS_THREAD_GET_INFO (Haiku's thread_state). */
+#define B_THREAD_RUNNING		1
+#define B_THREAD_READY			2
+#define B_THREAD_RECEIVING		3
+#define B_THREAD_ASLEEP			4
+#define B_THREAD_SUSPENDED		5
+#define B_THREAD_WAITING		6
+
+/* Thread messages (send_data) are at most this many bytes (Haiku's). */
+#define NEXUS_THREAD_MAX_MESSAGE_SIZE	65536
+
+/* A Nexus extension: what get_thread_info needs from the kernel. */
+struct nexus_thread_info_req {
+	__s32 thread;			/* 0: the caller */
+	__s32 team;			/* out */
+	char name[B_OS_NAME_LENGTH];	/* out */
+	__s32 state;			/* out: B_THREAD_* */
+	__s32 ret;			/* out */
+};
+
+#define NEXUS_THREAD_GET_INFO \
+	_IOWR(NEXUS_IOCTL_MAGIC, 24, struct nexus_thread_info_req)
+
+/*
+ * Areas (/dev/nexus_area, nexus_area.ko).  Every ioctl returns the status
+ * both in ret and as its return value.
+ */
+#define NEXUS_AREA_DEVICE_NAME		"nexus_area"
+#define NEXUS_AREA_DEVICE_PATH		"/dev/nexus_area"
+#define NEXUS_AREA_IOCTL_MAGIC		'A'
+
+#define B_READ_AREA			0x01
+#define B_WRITE_AREA			0x02
+#define B_EXECUTE_AREA			0x04
+#define B_CLONEABLE_AREA		0x100
+
+/* Area lock kinds (recorded and reported; memory is pageable shmem). */
+#define B_NO_LOCK			0
+#define B_LAZY_LOCK			1
+#define B_FULL_LOCK			2
+#define B_CONTIGUOUS			3
+#define B_LOMEM				4
+
+typedef __s32 nexus_area_id_t;
+
+struct nexus_area_create {
+	__s32 fd;			/* a memfd, sized to size */
+	char name[B_OS_NAME_LENGTH];
+	__u64 size;
+	__u32 lock;
+	__u32 protection;
+	__s32 area;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_clone {
+	__s32 source;
+	char name[B_OS_NAME_LENGTH];
+	__u32 protection;
+	__s32 area;			/* out */
+	__s32 fd;			/* out: map this */
+	__u64 size;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_delete {
+	__s32 area;
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_find {
+	char name[B_OS_NAME_LENGTH];
+	__s32 area;			/* out */
+	__u64 size;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_get_info {
+	__s32 area;
+	char name[B_OS_NAME_LENGTH];	/* out */
+	__u64 size;			/* out */
+	__u32 lock;			/* out */
+	__u32 protection;		/* out */
+	__s32 team;			/* out */
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_resize {
+	__s32 area;
+	__u64 new_size;
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_set_protection {
+	__s32 area;
+	__u32 protection;
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_transfer {
+	__s32 area;
+	__s32 target;			/* team id */
+	__s32 new_area;			/* out */
+	__s32 fd;			/* out: -1, the target clones its area */
+	__s32 ret;			/* out */
+};
+
+struct nexus_area_get_next {
+	__s32 team;			/* 0: the caller's */
+	__s32 cookie;			/* 0 to start */
+	__s32 area;			/* out */
+	char name[B_OS_NAME_LENGTH];	/* out */
+	__u64 size;			/* out */
+	__u32 lock;			/* out */
+	__u32 protection;		/* out */
+	__s32 next_cookie;		/* out */
+	__s32 ret;			/* out */
+};
+
+#define NEXUS_AREA_CREATE \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 1, struct nexus_area_create)
+#define NEXUS_AREA_CLONE \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 2, struct nexus_area_clone)
+#define NEXUS_AREA_DELETE \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 3, struct nexus_area_delete)
+#define NEXUS_AREA_FIND \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 4, struct nexus_area_find)
+#define NEXUS_AREA_GET_INFO \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 5, struct nexus_area_get_info)
+#define NEXUS_AREA_RESIZE \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 6, struct nexus_area_resize)
+#define NEXUS_AREA_SET_PROTECTION \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 7, struct nexus_area_set_protection)
+#define NEXUS_AREA_TRANSFER \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 8, struct nexus_area_transfer)
+#define NEXUS_AREA_GET_NEXT \
+	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 9, struct nexus_area_get_next)
 
 #endif /* _UAPI_NEXUS_H */
