@@ -62,25 +62,35 @@ NODE_INCLUDE ?= $(firstword $(foreach d,$(addsuffix /include/node,$(shell n=$$(c
 	for p in "$$n" "$$(readlink -f "$$n")"; do dirname "$$(dirname "$$p")"; done)) /usr/include/node,\
 	$(if $(wildcard $(d)/node_api.h),$(d))))
 
-$(LIBNEXUS): kernel/libnexus/libnexus.c kernel/libnexus/libnexus.h kernel/libnexus/Makefile kernel/include/nexus.h
+$(LIBNEXUS): $(wildcard kernel/libnexus/*.c kernel/libnexus/*.h) kernel/libnexus/Makefile kernel/include/nexus.h
 	$(MAKE) --no-print-directory -C kernel/libnexus O=$(abspath $(NATIVE_BUILD)) CC=$(NATIVE_CC) CFLAGS='$(NATIVE_CFLAGS)'
 
-# Header dependencies come from -MMD (dist/native-build/*.d).
-$(NATIVE_OUT)/nexus.node: scenarios/native/addon.c $(LIBNEXUS)
+# nexus.node: one object per scenarios/native/binding/*.c (the binding is laid
+# out like kernel/nexus/), hidden symbols but the module's init.  Header
+# dependencies come from -MMD (dist/native-build/*.d, binding/*.d).
+BINDING_OBJS := $(patsubst scenarios/native/binding/%.c,$(NATIVE_BUILD)/binding/%.o,$(wildcard scenarios/native/binding/*.c))
+
+$(NATIVE_BUILD)/binding/%.o: scenarios/native/binding/%.c
 	@if [ ! -f '$(NODE_INCLUDE)/node_api.h' ]; then \
 		echo "error: node's C headers (node_api.h) are missing: looked in <node prefix>/include/node and" \
 			"/usr/include/node. Install them (Debian: the nodejs package) or set NODE_INCLUDE=<dir>." >&2; \
 		exit 1; fi
-	@mkdir -p $(@D) $(NATIVE_BUILD)
-	$(NATIVE_CC) $(NATIVE_CFLAGS) $(NATIVE_WARN) -fPIC -shared $(NATIVE_INCLUDES) -I$(NODE_INCLUDE) \
-		-MMD -MP -MF $(NATIVE_BUILD)/$(@F).d -o $@ $< $(LIBNEXUS) -lpthread
+	@mkdir -p $(@D)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) $(NATIVE_WARN) -fPIC -fvisibility=hidden $(NATIVE_INCLUDES) -I$(NODE_INCLUDE) \
+		-MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+$(NATIVE_OUT)/nexus.node: $(BINDING_OBJS) $(LIBNEXUS)
+	@mkdir -p $(@D)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) -shared -o $@ $(BINDING_OBJS) $(LIBNEXUS) -lpthread
 
 $(NATIVE_PROGRAMS): $(NATIVE_OUT)/%: scenarios/native/%.c $(LIBNEXUS)
 	@mkdir -p $(@D) $(NATIVE_BUILD)
 	$(NATIVE_CC) $(NATIVE_CFLAGS) $(NATIVE_WARN) $(NATIVE_INCLUDES) \
 		-MMD -MP -MF $(NATIVE_BUILD)/$(@F).d -o $@ $< $(LIBNEXUS) -lpthread
 
--include $(wildcard $(NATIVE_BUILD)/*.d)
+# nexus-*.d only: nexus.node.d, left by the single-file binding, names a
+# source that is gone.
+-include $(wildcard $(NATIVE_BUILD)/nexus-*.d $(NATIVE_BUILD)/binding/*.d)
 
 native: $(NATIVE_OUT)/nexus.node $(NATIVE_PROGRAMS)
 

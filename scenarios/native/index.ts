@@ -1,4 +1,4 @@
-// The Haiku port and semaphore API for scenarios: nexus.node (addon.c over
+// The Haiku port and semaphore API for scenarios: nexus.node (binding/*.c over
 // libnexus) typed, plus the ABI's constants (kernel/include/nexus.h).
 //
 // Every call returns libnexus's result: a Haiku status (B_OK or a negative

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The module: every file's functions and the ABI's constants, compiled from
+ * nexus.h and libnexus.h (scenarios/native/index.ts repeats them; a unit
+ * test checks that both agree with nexus.h).
+ */
+#include "binding.h"
+
+struct constant {
+	const char *name;
+	double value;
+};
+
+static const struct constant constants[] = {
+#define C(x) { #x, (double)(x) }
+	C(B_OS_NAME_LENGTH),
+	C(B_OK), C(B_ERROR), C(B_BAD_VALUE), C(B_NO_MEMORY), C(B_TIMED_OUT), C(B_WOULD_BLOCK),
+	C(B_INTERRUPTED), C(B_BAD_ADDRESS), C(B_BAD_TEAM_ID), C(B_ENTRY_NOT_FOUND),
+	C(B_BUFFER_OVERFLOW), C(B_NO_MORE_SEMS), C(B_NO_MORE_PORTS), C(B_GENERAL_ERROR_BASE),
+	C(B_NOT_ALLOWED), C(B_BAD_SEM_ID), C(B_BAD_THREAD_ID), C(B_BAD_PORT_ID), C(B_NAME_NOT_FOUND),
+	C(B_CAN_INTERRUPT), C(B_DO_NOT_RESCHEDULE), C(B_TIMEOUT), C(B_RELATIVE_TIMEOUT),
+	C(B_ABSOLUTE_TIMEOUT), C(B_KILL_CAN_INTERRUPT), C(B_RELEASE_ALL), C(B_RELEASE_IF_WAITING_ONLY),
+	C(NEXUS_PORT_MAX_CAPACITY), C(NEXUS_PORT_MAX_MESSAGE_SIZE),
+	C(PORT_MAX_CAPACITY), C(PORT_MAX_MESSAGE_SIZE), C(B_CURRENT_TEAM),
+	C(NEXUS_PORT_CREATE), C(NEXUS_PORT_CLOSE), C(NEXUS_PORT_FIND), C(NEXUS_GET_NEXT_PORT_FOR_TEAM),
+	C(NEXUS_PORT_DELETE), C(NEXUS_PORT_READ), C(NEXUS_PORT_WRITE), C(NEXUS_PORT_INFO),
+	C(NEXUS_PORT_MESSAGE_INFO), C(NEXUS_SET_PORT_OWNER),
+	C(NEXUS_PORT_CAP_VREF), C(NEXUS_PORT_MAX_CAPS), C(NEXUS_PORT_WRITE_CAPS), C(NEXUS_PORT_READ_CAPS),
+	C(NEXUS_SEM_CREATE), C(NEXUS_SEM_ACQUIRE), C(NEXUS_SEM_RELEASE), C(NEXUS_SEM_DELETE),
+	C(NEXUS_SEM_COUNT), C(NEXUS_SEM_INFO), C(NEXUS_SEM_NEXT_INFO),
+	C(NEXUS_THREAD_SPAWN), C(NEXUS_THREAD_SET_NAME), C(NEXUS_THREAD_WAIT_NEWBORN),
+	C(NEXUS_THREAD_CLONE_EXECUTED), C(NEXUS_THREAD_RESUME), C(NEXUS_THREAD_SET_RETURN_CODE),
+	C(NEXUS_THREAD_READ), C(NEXUS_THREAD_WRITE), C(NEXUS_THREAD_HAS_DATA), C(NEXUS_THREAD_WAITFOR),
+#undef C
+};
+
+static napi_value constants_value(napi_env env)
+{
+	napi_value o, v;
+
+	NAPI_OK(env, napi_create_object(env, &o));
+	for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++)
+		NAPI_OK(env, set_num(env, o, constants[i].name, constants[i].value) ? napi_ok : napi_generic_failure);
+	NAPI_OK(env, napi_create_bigint_int64(env, B_INFINITE_TIMEOUT, &v));
+	NAPI_OK(env, napi_set_named_property(env, o, "B_INFINITE_TIMEOUT", v));
+	NAPI_OK(env, napi_create_string_utf8(env, NEXUS_DEVICE_PATH, NAPI_AUTO_LENGTH, &v));
+	NAPI_OK(env, napi_set_named_property(env, o, "NEXUS_DEVICE_PATH", v));
+	return o;
+}
+
+NAPI_MODULE_INIT()
+{
+	static const struct binding_fn *const tables[] = {
+		port_fns, sem_fns, raw_fns,
+	};
+	napi_value fn, c;
+
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		for (const struct binding_fn *f = tables[t]; f->name; f++) {
+			NAPI_OK(env, napi_create_function(env, f->name, NAPI_AUTO_LENGTH, f->fn, NULL, &fn));
+			NAPI_OK(env, napi_set_named_property(env, exports, f->name, fn));
+		}
+	}
+	c = constants_value(env);
+	if (!c)
+		return NULL;
+	NAPI_OK(env, napi_set_named_property(env, exports, "constants", c));
+	return exports;
+}
