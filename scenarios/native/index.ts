@@ -135,6 +135,7 @@ export const nx: Nexus = addon;
 export const nativeConstants: Readonly<NativeConstants> = addon.constants;
 
 export const NEXUS_DEVICE_PATH = '/dev/nexus';
+export const NEXUS_AREA_DEVICE_PATH = '/dev/nexus_area';
 export const B_OS_NAME_LENGTH = 32;
 export const B_CURRENT_TEAM = 0;
 
@@ -156,6 +157,7 @@ export const B_GENERAL_ERROR_BASE = -2147483648;
 export const B_NOT_ALLOWED = B_GENERAL_ERROR_BASE + 16;
 export const B_BAD_SEM_ID = B_GENERAL_ERROR_BASE + 0x2001;
 export const B_BAD_THREAD_ID = B_GENERAL_ERROR_BASE + 0x2003;
+export const B_BAD_THREAD_STATE = B_GENERAL_ERROR_BASE + 0x2004;
 export const B_BAD_PORT_ID = B_GENERAL_ERROR_BASE + 0x2008;
 export const B_NAME_NOT_FOUND = -2147454966;
 
@@ -178,6 +180,27 @@ export const NEXUS_PORT_MAX_MESSAGE_SIZE = 256 * 1024;
 export const PORT_MAX_CAPACITY = NEXUS_PORT_MAX_CAPACITY;
 export const PORT_MAX_MESSAGE_SIZE = NEXUS_PORT_MAX_MESSAGE_SIZE;
 
+// Thread states (getThreadInfo's state; Haiku's thread_state).
+export const B_THREAD_RUNNING = 1;
+export const B_THREAD_READY = 2;
+export const B_THREAD_RECEIVING = 3;
+export const B_THREAD_ASLEEP = 4;
+export const B_THREAD_SUSPENDED = 5;
+export const B_THREAD_WAITING = 6;
+/** send_data's largest message (Haiku's); more is B_NO_MEMORY. */
+export const NEXUS_THREAD_MAX_MESSAGE_SIZE = 65536;
+
+// Area protection bits and lock kinds (recorded and reported; memory is pageable shmem).
+export const B_READ_AREA = 0x01;
+export const B_WRITE_AREA = 0x02;
+export const B_EXECUTE_AREA = 0x04;
+export const B_CLONEABLE_AREA = 0x100;
+export const B_NO_LOCK = 0;
+export const B_LAZY_LOCK = 1;
+export const B_FULL_LOCK = 2;
+export const B_CONTIGUOUS = 3;
+export const B_LOMEM = 4;
+
 // Port capabilities (vrefs carried by messages; numbered, not carried out yet).
 export const NEXUS_PORT_CAP_VREF = 1;
 export const NEXUS_PORT_MAX_CAPS = 1024;
@@ -186,8 +209,13 @@ export const NEXUS_PORT_MAX_CAPS = 1024;
 const IOC_NONE = 0;
 const IOC_WRITE = 1;
 const IOC_RW = 3;
-function ioc(dir: number, nr: number, size: number): number {
-  return ((dir << 30) | (size << 16) | (0x6e << 8) | nr) >>> 0;
+export const NEXUS_IOCTL_MAGIC = 0x6e; // 'n'
+export const NEXUS_AREA_IOCTL_MAGIC = 0x41; // 'A'
+function ioc(dir: number, nr: number, size: number, type = NEXUS_IOCTL_MAGIC): number {
+  return ((dir << 30) | (size << 16) | (type << 8) | nr) >>> 0;
+}
+function area(nr: number, size: number): number {
+  return ioc(IOC_RW, nr, size, NEXUS_AREA_IOCTL_MAGIC);
 }
 export const NEXUS_PORT_CREATE = ioc(IOC_RW, 10, 32);
 export const NEXUS_PORT_CLOSE = ioc(IOC_RW, 11, 8);
@@ -218,3 +246,13 @@ export const NEXUS_THREAD_READ = ioc(IOC_RW, 20, 48);
 export const NEXUS_THREAD_WRITE = ioc(IOC_RW, 21, 48);
 export const NEXUS_THREAD_HAS_DATA = ioc(IOC_RW, 22, 48);
 export const NEXUS_THREAD_WAITFOR = ioc(IOC_RW, 23, 24);
+export const NEXUS_THREAD_GET_INFO = ioc(IOC_RW, 24, 48);
+export const NEXUS_AREA_CREATE = area(1, 64);
+export const NEXUS_AREA_CLONE = area(2, 64);
+export const NEXUS_AREA_DELETE = area(3, 8);
+export const NEXUS_AREA_FIND = area(4, 56);
+export const NEXUS_AREA_GET_INFO = area(5, 64);
+export const NEXUS_AREA_RESIZE = area(6, 24);
+export const NEXUS_AREA_SET_PROTECTION = area(7, 12);
+export const NEXUS_AREA_TRANSFER = area(8, 20);
+export const NEXUS_AREA_GET_NEXT = area(9, 72);

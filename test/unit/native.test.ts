@@ -61,10 +61,17 @@ test("the binding's constants and index.ts's equal nexus.h's #defines", () => {
 });
 
 test("index.ts's ioctl numbers equal the binding's (compiled from nexus.h's _IO* macros)", () => {
-  const names = Object.keys(nativeConstants).filter((n) => /^NEXUS_(PORT|GET|SET|SEM|THREAD)_/.test(n) && !/_MAX_/.test(n));
-  assert.ok(names.length >= 27, names.join(' '));
+  const names = Object.keys(nativeConstants).filter((n) => /^NEXUS_(PORT|GET|SET|SEM|THREAD|AREA)_/.test(n) && !/_MAX_/.test(n));
+  assert.ok(names.length >= 38, names.join(' '));
   for (const n of names) assert.is(exported[n], nativeConstants[n], n);
   assert.is(native.NEXUS_PORT_CREATE, 0xc0206e0a);
+  assert.is(native.NEXUS_THREAD_GET_INFO, 0xc0306e18);
+  // Areas have their own device and magic, 'A'.
+  assert.is(native.NEXUS_AREA_IOCTL_MAGIC, 0x41);
+  assert.is(native.NEXUS_IOCTL_MAGIC, 0x6e);
+  assert.is(native.NEXUS_AREA_CREATE, 0xc0404101);
+  assert.is(native.NEXUS_AREA_GET_NEXT, 0xc0484109);
+  assert.is(nativeConstants.NEXUS_AREA_DEVICE_PATH, native.NEXUS_AREA_DEVICE_PATH);
 });
 
 test('without /dev/nexus every call returns the failed open: -ENOENT', async () => {
