@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * libnexus: the Haiku C API for ports and semaphores over /dev/nexus.
+ * libnexus: the Haiku C API for ports, semaphores, threads and areas over
+ * /dev/nexus and /dev/nexus_area.
  *
- * Every call goes through one descriptor per process, opened on first use
- * (O_RDWR | O_CLOEXEC).  A forked child closes the inherited descriptor and
- * opens its own, so it is its own team; so does a child made by a raw
- * clone() or vfork(), which is told by its pid.  Functions return Haiku status values
- * (B_OK or a negative error); an ioctl that fails as a whole returns -errno
- * (for instance -EPERM) and a failed open of /dev/nexus returns open()'s
- * -errno.
+ * Every call goes through one descriptor per device and process, opened on
+ * first use (O_RDWR | O_CLOEXEC).  A forked child closes the inherited
+ * descriptors and opens its own, so it is its own team; so does a child made
+ * by a raw clone() or vfork(), which is told by its pid.  Functions return
+ * Haiku status values (B_OK or a negative error); an ioctl that fails as a
+ * whole returns -errno (for instance -EPERM) and a failed open of a device
+ * returns open()'s -errno (-ENOENT when the module is not loaded).
+ *
+ * The signatures are Haiku's (OS.h), with the same types at the ABI level
+ * (int32 is __s32, uint32 is __u32, thread_state is an int), so code written
+ * for Haiku compiles and links against this header and libnexus.a.
  */
 #ifndef _LIBNEXUS_H
 #define _LIBNEXUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,15 +34,45 @@ typedef __s32 port_id;
 typedef __s32 sem_id;
 typedef __s32 team_id;
 typedef __s32 thread_id;
+typedef __s32 area_id;
+/*
+ * Haiku's thread_state is an enum of the B_THREAD_* values; nexus.h defines
+ * those as macros, so here it is the int the enum is at the ABI level.
+ */
+typedef __s32 thread_state;
+typedef status_t (*thread_func)(void *data);
 
 #define B_CURRENT_TEAM		0
 #define PORT_MAX_CAPACITY	NEXUS_PORT_MAX_CAPACITY
 #define PORT_MAX_MESSAGE_SIZE	NEXUS_PORT_MAX_MESSAGE_SIZE
+/* x86-64, the ABI's architecture. */
+#define B_PAGE_SIZE		4096
+
+/* Thread priorities (Haiku's): recorded and reported, not applied. */
+#define B_IDLE_PRIORITY			0
+#define B_LOWEST_ACTIVE_PRIORITY	1
+#define B_LOW_PRIORITY			5
+#define B_NORMAL_PRIORITY		10
+#define B_DISPLAY_PRIORITY		15
+#define B_URGENT_DISPLAY_PRIORITY	20
+#define B_REAL_TIME_DISPLAY_PRIORITY	100
+#define B_URGENT_PRIORITY		110
+#define B_REAL_TIME_PRIORITY		120
+
+/* Area address specifications (Haiku's). */
+#define B_ANY_ADDRESS			0
+#define B_EXACT_ADDRESS			1
+#define B_BASE_ADDRESS			2
+#define B_CLONE_ADDRESS			3
+#define B_ANY_KERNEL_ADDRESS		4
+#define B_RANDOMIZED_ANY_ADDRESS	6
+#define B_RANDOMIZED_BASE_ADDRESS	7
 
 /*
- * Haiku's info types, with the layouts of their nexus_* twins.  Haiku code
- * names them without "struct" (port_info info;), so the typedefs below are
- * part of the API: tools/checkpatch.sh allows them in libnexus only.
+ * Haiku's info types, with the layouts of their nexus_* twins where they
+ * have one.  Haiku code names them without "struct" (port_info info;), so
+ * the typedefs below are part of the API: tools/checkpatch.sh allows them
+ * in libnexus only.
  */
 
 /* Same layout as struct nexus_port_info. */
@@ -66,9 +102,50 @@ struct sem_info {
 	thread_id latest_holder;
 };
 
+/* Haiku's layout.  sem is -1 and the times are 0 (Nexus has neither). */
+struct thread_info {
+	thread_id thread;
+	team_id team;
+	char name[B_OS_NAME_LENGTH];
+	thread_state state;
+	__s32 priority;
+	sem_id sem;
+	bigtime_t user_time;
+	bigtime_t kernel_time;
+	void *stack_base;
+	void *stack_end;
+};
+
+/*
+ * Haiku's layout.  ram_size and the counts are 0; address is where this
+ * process maps the area (created or cloned here), NULL if it does not.
+ */
+struct area_info {
+	area_id area;
+	char name[B_OS_NAME_LENGTH];
+	size_t size;
+	__u32 lock;
+	__u32 protection;
+	team_id team;
+	__u32 ram_size;
+	__u32 copy_count;
+	__u32 in_count;
+	__u32 out_count;
+	void *address;
+};
+
 typedef struct port_info port_info;
 typedef struct port_message_info port_message_info;
 typedef struct sem_info sem_info;
+typedef struct thread_info thread_info;
+typedef struct area_info area_info;
+
+/*
+ * The get_*_info calls are Haiku's macros over the size-checked entry
+ * points (_get_*_info: B_BAD_VALUE when info is NULL or size is smaller than
+ * the struct).  The plain functions of the same names are exported too, for
+ * code that takes their address or #undefs the macros.
+ */
 
 /* Ports. */
 port_id create_port(__s32 capacity, const char *name);
@@ -91,6 +168,9 @@ ssize_t port_count(port_id port);
 status_t get_port_info(port_id port, struct port_info *info);
 status_t get_next_port_info(team_id team, __s32 *cookie,
 			    struct port_info *info);
+status_t _get_port_info(port_id port, struct port_info *info, size_t size);
+status_t _get_next_port_info(team_id team, __s32 *cookie,
+			     struct port_info *info, size_t size);
 status_t set_port_owner(port_id port, team_id team);
 status_t get_port_message_info_etc(port_id port,
 				   struct port_message_info *info,
@@ -109,9 +189,82 @@ status_t get_sem_count(sem_id sem, __s32 *count);
 status_t get_sem_info(sem_id sem, struct sem_info *info);
 status_t get_next_sem_info(team_id team, __s32 *cookie,
 			   struct sem_info *info);
+status_t _get_sem_info(sem_id sem, struct sem_info *info, size_t size);
+status_t _get_next_sem_info(team_id team, __s32 *cookie,
+			    struct sem_info *info, size_t size);
+
+/*
+ * Threads.  Thread ids are Linux tids.  spawn_thread() starts a detached
+ * pthread that waits, suspended, for resume_thread() (or wait_for_thread(),
+ * which resumes it first) before it runs func.
+ */
+thread_id spawn_thread(thread_func func, const char *name, __s32 priority,
+		       void *data);
+status_t resume_thread(thread_id thread);
+status_t wait_for_thread(thread_id thread, status_t *returnValue);
+status_t wait_for_thread_etc(thread_id thread, __u32 flags,
+			     bigtime_t timeout, status_t *returnValue);
+status_t send_data(thread_id thread, __s32 code, const void *buffer,
+		   size_t bufferSize);
+/* A Nexus extension: send_data with Haiku's timeout flags. */
+status_t send_data_etc(thread_id thread, __s32 code, const void *buffer,
+		       size_t bufferSize, __u32 flags, bigtime_t timeout);
+/* The message's code, or a status; *sender (may be NULL) gets the sender. */
+__s32 receive_data(thread_id *sender, void *buffer, size_t bufferSize);
+/* A Nexus extension: receive_data with Haiku's timeout flags. */
+__s32 receive_data_etc(thread_id *sender, void *buffer, size_t bufferSize,
+		       __u32 flags, bigtime_t timeout);
+bool has_data(thread_id thread);
+/* The caller's team's threads only (another team's: B_NOT_ALLOWED). */
+status_t rename_thread(thread_id thread, const char *newName);
+void exit_thread(status_t status) __attribute__((noreturn));
+/* NULL: the caller's tid. */
+thread_id find_thread(const char *name);
+status_t _get_thread_info(thread_id id, struct thread_info *info,
+			  size_t size);
+#define get_thread_info(id, info) \
+	_get_thread_info((id), (info), sizeof(*(info)))
+
+/* Areas (/dev/nexus_area). */
+area_id create_area(const char *name, void **startAddress,
+		    __u32 addressSpec, size_t size, __u32 lock,
+		    __u32 protection);
+area_id clone_area(const char *name, void **destAddress, __u32 addressSpec,
+		   __u32 protection, area_id source);
+status_t delete_area(area_id area);
+area_id find_area(const char *name);
+/* The area this process created or cloned that holds address. */
+area_id area_for(void *address);
+status_t _get_area_info(area_id id, struct area_info *info, size_t size);
+status_t _get_next_area_info(team_id team, ssize_t *cookie,
+			     struct area_info *info, size_t size);
+#define get_area_info(id, info) \
+	_get_area_info((id), (info), sizeof(*(info)))
+#define get_next_area_info(team, cookie, info) \
+	_get_next_area_info((team), (cookie), (info), sizeof(*(info)))
+status_t resize_area(area_id id, size_t newSize);
+status_t set_area_protection(area_id id, __u32 newProtection);
+/*
+ * Gives the area (same id) to team target and unmaps it here.  _address and
+ * addressSpec are ignored: the target maps the area with clone_area() of
+ * its own (now) area.
+ */
+area_id transfer_area(area_id id, void **_address, __u32 addressSpec,
+		      team_id target);
+
+#define get_port_info(port, info) \
+	_get_port_info((port), (info), sizeof(*(info)))
+#define get_next_port_info(team, cookie, info) \
+	_get_next_port_info((team), (cookie), (info), sizeof(*(info)))
+#define get_sem_info(sem, info) \
+	_get_sem_info((sem), (info), sizeof(*(info)))
+#define get_next_sem_info(team, cookie, info) \
+	_get_next_sem_info((team), (cookie), (info), sizeof(*(info)))
 
 /* The process's /dev/nexus descriptor (opened on first use), or -errno. */
 int nexus_fd(void);
+/* The same for /dev/nexus_area. */
+int nexus_area_fd(void);
 /* CLOCK_MONOTONIC in microseconds. */
 bigtime_t system_time(void);
 
