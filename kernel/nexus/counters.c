@@ -6,11 +6,13 @@
  */
 
 #include <linux/debugfs.h>
+#include <linux/module.h>
 #include <linux/seq_file.h>
 
 #include "nexus_internal.h"
 
 atomic_long_t nexus_counters[NEXUS_NR_COUNTERS];
+EXPORT_SYMBOL_GPL(nexus_counters);
 
 static const char * const nexus_counter_names[NEXUS_NR_COUNTERS] = {
 	[NEXUS_COUNTER_TEAMS] = "teams",
@@ -20,6 +22,10 @@ static const char * const nexus_counter_names[NEXUS_NR_COUNTERS] = {
 	[NEXUS_COUNTER_PORT_BYTES] = "port_bytes",
 	[NEXUS_COUNTER_WAITERS] = "waiters",
 	[NEXUS_COUNTER_PORT_SPACE] = "port_space",
+	[NEXUS_COUNTER_THREADS] = "threads",
+	[NEXUS_COUNTER_THREAD_MESSAGES] = "thread_messages",
+	[NEXUS_COUNTER_AREAS] = "areas",
+	[NEXUS_COUNTER_AREA_SPACE] = "area_space",
 };
 
 static struct dentry *nexus_debugfs_dir;

@@ -63,6 +63,25 @@ static const struct nexus_ioctl_desc {
 	{ NEXUS_SEM_COUNT, nexus_sem_ioctl },
 	{ NEXUS_SEM_INFO, nexus_sem_ioctl },
 	{ NEXUS_SEM_NEXT_INFO, nexus_sem_ioctl },
+	{ NEXUS_THREAD_SET_NAME, nexus_thread_ioctl },
+	{ NEXUS_THREAD_READ, nexus_thread_ioctl },
+	{ NEXUS_THREAD_WRITE, nexus_thread_ioctl },
+	{ NEXUS_THREAD_HAS_DATA, nexus_thread_ioctl },
+	{ NEXUS_THREAD_WAITFOR, nexus_thread_ioctl },
+	{ NEXUS_THREAD_GET_INFO, nexus_thread_ioctl },
+};
+
+/*
+ * The thread requests kept with upstream's calling convention: an argument
+ * by value (or SPAWN's pointer under an _IO number), the status or a tid as
+ * the return value.
+ */
+static const unsigned int nexus_raw_ioctls[] = {
+	NEXUS_THREAD_SPAWN,
+	NEXUS_THREAD_WAIT_NEWBORN,
+	NEXUS_THREAD_CLONE_EXECUTED,
+	NEXUS_THREAD_RESUME,
+	NEXUS_THREAD_SET_RETURN_CODE,
 };
 
 /* Room for the largest request struct. */
@@ -81,6 +100,10 @@ static long nexus_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	/* A descriptor inherited by another process is not its team. */
 	if (!nexus_team_is_current(team))
 		return -EPERM;
+
+	for (i = 0; i < ARRAY_SIZE(nexus_raw_ioctls); i++)
+		if (nexus_raw_ioctls[i] == cmd)
+			return nexus_thread_ioctl_raw(team, cmd, arg);
 
 	for (i = 0; i < ARRAY_SIZE(nexus_ioctls); i++) {
 		if (nexus_ioctls[i].cmd == cmd) {
@@ -101,7 +124,8 @@ static long nexus_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	err = desc->handler(team, cmd, req);
 	if (err && err != -ERESTARTSYS)
 		return err;
-	if (copy_to_user(argp, req, size))
+	/* A request the caller only writes (_IOW) may be read-only memory. */
+	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, req, size))
 		return -EFAULT;
 	return err;
 }
@@ -129,9 +153,12 @@ static int __init nexus_init(void)
 	err = nexus_teams_init();
 	if (err)
 		return err;
-	err = alloc_chrdev_region(&nexus_devt, 0, 1, NEXUS_DEVICE_NAME);
+	err = nexus_threads_init();
 	if (err)
 		goto err_teams;
+	err = alloc_chrdev_region(&nexus_devt, 0, 1, NEXUS_DEVICE_NAME);
+	if (err)
+		goto err_threads;
 
 	cdev_init(&nexus_cdev, &nexus_fops);
 	err = cdev_add(&nexus_cdev, nexus_devt, 1);
@@ -161,6 +188,8 @@ err_cdev:
 	cdev_del(&nexus_cdev);
 err_region:
 	unregister_chrdev_region(nexus_devt, 1);
+err_threads:
+	nexus_threads_exit();
 err_teams:
 	nexus_teams_exit();
 	return err;
@@ -175,6 +204,7 @@ static void __exit nexus_exit(void)
 	unregister_chrdev_region(nexus_devt, 1);
 	/* No file is open any more: every team and object is gone. */
 	nexus_teams_exit();
+	nexus_threads_exit();
 	nexus_ports_exit();
 	nexus_sems_exit();
 	nexus_users_exit();

@@ -25,6 +25,7 @@
 enum nexus_kind {
 	NEXUS_KIND_PORT,
 	NEXUS_KIND_SEM,
+	NEXUS_KIND_AREA,		/* nexus_area.ko's */
 	NEXUS_NR_KINDS
 };
 
@@ -37,6 +38,9 @@ enum nexus_limit {
 	NEXUS_LIMIT_PORTS,
 	NEXUS_LIMIT_SEMS,
 	NEXUS_LIMIT_PORT_SPACE,
+	NEXUS_LIMIT_THREADS,
+	NEXUS_LIMIT_AREAS,
+	NEXUS_LIMIT_AREA_SPACE,
 	NEXUS_NR_LIMITS
 };
 
@@ -68,11 +72,15 @@ struct nexus_team {
 	struct hlist_node node;		/* in the team table, by tgid */
 	struct pid *tgid;		/* reference held for the team's life */
 	struct nexus_user *user;	/* the euid that opened it */
+	struct user_namespace *user_ns;	/* its opener's; referenced */
 	unsigned int files;		/* open files; under the table lock */
 	bool hashed;			/* in the table; under the table lock */
 	struct kref ref;		/* table, files, owned objects, lookups */
 	struct mutex lock;		/* guards objects[] and dead */
 	struct list_head objects[NEXUS_NR_KINDS];	/* owned, by kind */
+	struct list_head threads;	/* records of its live threads */
+	struct list_head dead_threads;	/* exit records nobody took yet */
+	unsigned int nr_dead_threads;
 	bool dead;			/* torn down: owns nothing more */
 	struct wait_queue_entry exit_wait;	/* on tgid->wait_pidfd */
 	struct work_struct exit_work;	/* tears down after an exit */
@@ -82,6 +90,7 @@ struct nexus_team *nexus_team_attach(void);
 void nexus_team_detach(struct nexus_team *team);
 bool nexus_team_is_current(const struct nexus_team *team);
 struct nexus_team *nexus_team_find(pid_t id);
+struct nexus_team *nexus_team_of_tgid(struct pid *tgid);
 pid_t nexus_team_id(const struct nexus_team *team);
 struct nexus_team *nexus_team_get(struct nexus_team *team);
 void nexus_team_put(struct nexus_team *team);
@@ -115,9 +124,25 @@ struct nexus_object {
 	struct nexus_user *user;	/* charged for the object; referenced */
 	struct user_namespace *user_ns;	/* its creator's; referenced */
 	struct rcu_head rcu;		/* lookups are RCU: freed after a GP */
+	bool module_held;		/* a reference on the kind's module */
 	char name[B_OS_NAME_LENGTH];
 };
 
+/*
+ * What a kind of object does when deleted by its owner's teardown and when
+ * its last reference goes.  Ports and semaphores are nexus.ko's; areas
+ * register theirs from nexus_area.ko, whose objects each hold a reference
+ * on that module.
+ */
+struct nexus_kind_ops {
+	struct module *owner;
+	void (*destroy)(struct nexus_object *obj);
+	void (*free)(struct nexus_object *obj);
+};
+
+int nexus_kind_register(enum nexus_kind kind,
+			const struct nexus_kind_ops *ops);
+void nexus_kind_unregister(enum nexus_kind kind);
 int nexus_object_init(struct nexus_object *obj, enum nexus_kind kind);
 int nexus_object_publish(struct xarray *xa, u32 *next,
 			 struct nexus_object *obj, struct nexus_team *team,
@@ -143,6 +168,14 @@ long nexus_port_ioctl(struct nexus_team *team, unsigned int cmd, void *req);
 void nexus_port_destroy(struct nexus_object *obj);
 void nexus_port_free(struct nexus_object *obj);
 void nexus_ports_exit(void);
+
+/* Threads (thread.c). */
+long nexus_thread_ioctl(struct nexus_team *team, unsigned int cmd, void *req);
+long nexus_thread_ioctl_raw(struct nexus_team *team, unsigned int cmd,
+			    unsigned long arg);
+void nexus_threads_team_exit(struct nexus_team *team);
+int nexus_threads_init(void);
+void nexus_threads_exit(void);
 
 /* Semaphores (sem.c). */
 long nexus_sem_ioctl(struct nexus_team *team, unsigned int cmd, void *req);
@@ -183,6 +216,10 @@ enum nexus_counter {
 	NEXUS_COUNTER_PORT_BYTES,
 	NEXUS_COUNTER_WAITERS,
 	NEXUS_COUNTER_PORT_SPACE,
+	NEXUS_COUNTER_THREADS,
+	NEXUS_COUNTER_THREAD_MESSAGES,
+	NEXUS_COUNTER_AREAS,
+	NEXUS_COUNTER_AREA_SPACE,
 	NEXUS_NR_COUNTERS
 };
 

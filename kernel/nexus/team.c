@@ -25,6 +25,7 @@
 #include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/minmax.h>
+#include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched/signal.h>
@@ -57,6 +58,7 @@ struct nexus_team *nexus_team_get(struct nexus_team *team)
 	kref_get(&team->ref);
 	return team;
 }
+EXPORT_SYMBOL_GPL(nexus_team_get);
 
 static void nexus_team_free(struct kref *ref)
 {
@@ -65,7 +67,10 @@ static void nexus_team_free(struct kref *ref)
 
 	for (kind = 0; kind < NEXUS_NR_KINDS; kind++)
 		WARN_ON(!list_empty(&team->objects[kind]));
+	WARN_ON(!list_empty(&team->threads) ||
+		!list_empty(&team->dead_threads));
 	put_pid(team->tgid);
+	put_user_ns(team->user_ns);
 	nexus_user_put(team->user);
 	mutex_destroy(&team->lock);
 	kfree(team);
@@ -75,6 +80,7 @@ void nexus_team_put(struct nexus_team *team)
 {
 	kref_put(&team->ref, nexus_team_free);
 }
+EXPORT_SYMBOL_GPL(nexus_team_put);
 
 /* The first object of a kind a dying team still owns, referenced. */
 static struct nexus_object *nexus_team_first(struct nexus_team *team,
@@ -92,18 +98,67 @@ static struct nexus_object *nexus_team_first(struct nexus_team *team,
 	return obj;
 }
 
+static const struct nexus_kind_ops nexus_port_ops = {
+	.destroy = nexus_port_destroy,
+	.free = nexus_port_free,
+};
+
+static const struct nexus_kind_ops nexus_sem_ops = {
+	.destroy = nexus_sem_destroy,
+	.free = nexus_sem_free,
+};
+
+/* What each kind does; areas' come and go with nexus_area.ko. */
+static const struct nexus_kind_ops __rcu *nexus_kinds[NEXUS_NR_KINDS] = {
+	[NEXUS_KIND_PORT] = (const struct nexus_kind_ops __rcu *)&nexus_port_ops,
+	[NEXUS_KIND_SEM] = (const struct nexus_kind_ops __rcu *)&nexus_sem_ops,
+};
+
+static DEFINE_MUTEX(nexus_kinds_lock);
+
+/**
+ * nexus_kind_register() - a module provides a kind of object
+ * @kind: the kind (NEXUS_KIND_AREA)
+ * @ops: what its objects do; @ops->owner is the module
+ *
+ * Return: 0, or -EBUSY if the kind is taken.
+ */
+int nexus_kind_register(enum nexus_kind kind, const struct nexus_kind_ops *ops)
+{
+	int err = 0;
+
+	mutex_lock(&nexus_kinds_lock);
+	if (rcu_access_pointer(nexus_kinds[kind]))
+		err = -EBUSY;
+	else
+		rcu_assign_pointer(nexus_kinds[kind], ops);
+	mutex_unlock(&nexus_kinds_lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(nexus_kind_register);
+
+/*
+ * The module's exit: every object of the kind held a reference on the
+ * module, so none is left.
+ */
+void nexus_kind_unregister(enum nexus_kind kind)
+{
+	mutex_lock(&nexus_kinds_lock);
+	RCU_INIT_POINTER(nexus_kinds[kind], NULL);
+	mutex_unlock(&nexus_kinds_lock);
+	synchronize_rcu();
+}
+EXPORT_SYMBOL_GPL(nexus_kind_unregister);
+
+/* A live object's kind is registered: it holds its module. */
+static const struct nexus_kind_ops *nexus_kind_ops(enum nexus_kind kind)
+{
+	return rcu_dereference_protected(nexus_kinds[kind], true);
+}
+
 static void nexus_object_destroy(struct nexus_object *obj)
 {
-	switch (obj->kind) {
-	case NEXUS_KIND_PORT:
-		nexus_port_destroy(obj);
-		break;
-	case NEXUS_KIND_SEM:
-		nexus_sem_destroy(obj);
-		break;
-	default:
-		WARN_ON_ONCE(1);
-	}
+	nexus_kind_ops(obj->kind)->destroy(obj);
 }
 
 /*
@@ -132,6 +187,7 @@ static void nexus_team_destroy(struct nexus_team *team)
 			nexus_object_put(obj);
 		}
 	}
+	nexus_threads_team_exit(team);
 	nexus_team_put(team);
 }
 
@@ -212,10 +268,13 @@ static struct nexus_team *nexus_team_new(struct pid *tgid)
 		return NULL;
 	}
 	team->tgid = get_pid(tgid);
+	team->user_ns = get_user_ns(current_user_ns());
 	kref_init(&team->ref);		/* the table's */
 	mutex_init(&team->lock);
 	for (kind = 0; kind < NEXUS_NR_KINDS; kind++)
 		INIT_LIST_HEAD(&team->objects[kind]);
+	INIT_LIST_HEAD(&team->threads);
+	INIT_LIST_HEAD(&team->dead_threads);
 	init_waitqueue_func_entry(&team->exit_wait, nexus_team_exit_wake);
 	INIT_WORK(&team->exit_work, nexus_team_exit_work);
 	return team;
@@ -257,6 +316,7 @@ struct nexus_team *nexus_team_attach(void)
 		nexus_team_put(fresh);
 	return team;
 }
+EXPORT_SYMBOL_GPL(nexus_team_attach);
 
 /**
  * nexus_team_detach() - drop one open file of a team
@@ -278,6 +338,7 @@ void nexus_team_detach(struct nexus_team *team)
 		nexus_team_destroy(team);
 	nexus_team_put(team);		/* the file's */
 }
+EXPORT_SYMBOL_GPL(nexus_team_detach);
 
 /**
  * nexus_team_is_current() - does the calling thread group own this team?
@@ -290,6 +351,7 @@ bool nexus_team_is_current(const struct nexus_team *team)
 {
 	return team->tgid == task_tgid(current);
 }
+EXPORT_SYMBOL_GPL(nexus_team_is_current);
 
 /**
  * nexus_team_find() - look a live team up by its id
@@ -315,6 +377,25 @@ struct nexus_team *nexus_team_find(pid_t id)
 	put_pid(pid);
 	return team;
 }
+EXPORT_SYMBOL_GPL(nexus_team_find);
+
+/**
+ * nexus_team_of_tgid() - the team of a thread group, if it is one
+ * @tgid: the thread group's struct pid
+ *
+ * Return: the team with a reference the caller must put, or NULL.
+ */
+struct nexus_team *nexus_team_of_tgid(struct pid *tgid)
+{
+	struct nexus_team *team;
+
+	mutex_lock(&nexus_teams_lock);
+	team = nexus_team_lookup(tgid);
+	if (team)
+		nexus_team_get(team);
+	mutex_unlock(&nexus_teams_lock);
+	return team;
+}
 
 /**
  * nexus_team_id() - a team's id as the caller sees it
@@ -326,6 +407,7 @@ pid_t nexus_team_id(const struct nexus_team *team)
 {
 	return pid_vnr(team->tgid);
 }
+EXPORT_SYMBOL_GPL(nexus_team_id);
 
 int nexus_teams_init(void)
 {
@@ -358,33 +440,37 @@ int nexus_object_init(struct nexus_object *obj, enum nexus_kind kind)
 	if (!obj->user)
 		return -ENOMEM;
 	obj->user_ns = get_user_ns(current_user_ns());
+	/* The kind's module stays while the object lives. */
+	if (!try_module_get(nexus_kind_ops(kind)->owner))
+		return -ENODEV;
+	obj->module_held = true;
 	return 0;
 }
+EXPORT_SYMBOL_GPL(nexus_object_init);
 
 static void nexus_object_release(struct kref *ref)
 {
 	struct nexus_object *obj = container_of(ref, struct nexus_object, ref);
+	const struct nexus_kind_ops *ops;
+	bool held;
 
 	if (obj->user)
 		nexus_user_put(obj->user);
 	if (obj->user_ns)
 		put_user_ns(obj->user_ns);
-	switch (obj->kind) {
-	case NEXUS_KIND_PORT:
-		nexus_port_free(obj);
-		break;
-	case NEXUS_KIND_SEM:
-		nexus_sem_free(obj);
-		break;
-	default:
-		WARN_ON_ONCE(1);
-	}
+	ops = nexus_kind_ops(obj->kind);
+	held = obj->module_held;
+	ops->free(obj);
+	/* After the kind's code has run, from nexus.ko's. */
+	if (held)
+		module_put(ops->owner);
 }
 
 void nexus_object_put(struct nexus_object *obj)
 {
 	kref_put(&obj->ref, nexus_object_release);
 }
+EXPORT_SYMBOL_GPL(nexus_object_put);
 
 /**
  * nexus_object_publish() - give a new object an owner and an id
@@ -447,6 +533,7 @@ unlock:
 		xa_erase(xa, index);
 	return err;
 }
+EXPORT_SYMBOL_GPL(nexus_object_publish);
 
 /**
  * nexus_object_lookup() - find an object by id
@@ -468,6 +555,7 @@ struct nexus_object *nexus_object_lookup(struct xarray *xa, s32 id)
 	rcu_read_unlock();
 	return obj;
 }
+EXPORT_SYMBOL_GPL(nexus_object_lookup);
 
 static bool nexus_object_owned_by(struct nexus_object *obj,
 				  struct nexus_team *team)
@@ -509,6 +597,7 @@ struct nexus_object *nexus_object_next(struct xarray *xa, s32 cookie,
 	rcu_read_unlock();
 	return found;
 }
+EXPORT_SYMBOL_GPL(nexus_object_next);
 
 /**
  * nexus_object_claim() - decide to delete an object
@@ -532,6 +621,7 @@ bool nexus_object_claim(struct xarray *xa, struct nexus_object *obj)
 	xa_unlock(xa);
 	return claimed;
 }
+EXPORT_SYMBOL_GPL(nexus_object_claim);
 
 /* The owner with a reference, or NULL once the object is unlinked. */
 static struct nexus_team *nexus_object_owner(struct nexus_object *obj)
@@ -566,6 +656,7 @@ int nexus_object_owner_id(struct nexus_object *obj, pid_t *id)
 	spin_unlock(&obj->owner_lock);
 	return err;
 }
+EXPORT_SYMBOL_GPL(nexus_object_owner_id);
 
 /**
  * nexus_object_allowed() - may the caller use an object beyond write/info?
@@ -580,6 +671,7 @@ bool nexus_object_allowed(const struct nexus_object *obj)
 		return true;
 	return ns_capable(obj->user_ns, CAP_IPC_OWNER);
 }
+EXPORT_SYMBOL_GPL(nexus_object_allowed);
 
 /**
  * nexus_object_lookup_allowed() - find an object the caller's user may use
@@ -607,6 +699,7 @@ struct nexus_object *nexus_object_lookup_allowed(struct xarray *xa, s32 id,
 	}
 	return obj;
 }
+EXPORT_SYMBOL_GPL(nexus_object_lookup_allowed);
 
 /**
  * nexus_object_same_user() - does a team belong to an object's user?
@@ -618,6 +711,7 @@ bool nexus_object_same_user(const struct nexus_object *obj,
 {
 	return uid_eq(team->user->uid, obj->user->uid);
 }
+EXPORT_SYMBOL_GPL(nexus_object_same_user);
 
 /**
  * nexus_object_unlink() - take a deleted object out of its owner's list
@@ -646,6 +740,7 @@ void nexus_object_unlink(struct nexus_object *obj)
 			break;
 	}
 }
+EXPORT_SYMBOL_GPL(nexus_object_unlink);
 
 static void nexus_team_lock_two(struct nexus_team *a, struct nexus_team *b)
 {
@@ -710,6 +805,7 @@ int nexus_object_move(struct nexus_object *obj, struct nexus_team *to)
 	nexus_team_put(from);
 	return err;
 }
+EXPORT_SYMBOL_GPL(nexus_object_move);
 
 /**
  * nexus_copy_name() - copy an object name from userspace

@@ -3,7 +3,8 @@
  * Nexus limits: the system-wide limits and each user's share of them.
  *
  * Haiku has one user; Linux has many, so that one user cannot exhaust
- * ports, semaphores or port space for the others, each effective uid may
+ * ports, semaphores, port space, thread records, areas or area memory
+ * for the others, each effective uid may
  * hold at most its share of each system-wide limit (half by default).
  * Users with CAP_SYS_RESOURCE are exempt from the share, never from the
  * system-wide limits.  The live totals are the debugfs counters.
@@ -11,6 +12,7 @@
 
 #include <linux/capability.h>
 #include <linux/hashtable.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/refcount.h>
 #include <linux/slab.h>
@@ -44,6 +46,32 @@ module_param(user_max_port_space, long, 0644);
 MODULE_PARM_DESC(user_max_port_space,
 		 "kernel memory one user's queued messages may take (bytes)");
 
+static long max_threads = 32768;
+module_param(max_threads, long, 0644);
+MODULE_PARM_DESC(max_threads, "thread records that may exist at once, system-wide");
+
+static long user_max_threads = 16384;
+module_param(user_max_threads, long, 0644);
+MODULE_PARM_DESC(user_max_threads, "thread records one user may have at once");
+
+static long max_areas = 8192;
+module_param(max_areas, long, 0644);
+MODULE_PARM_DESC(max_areas, "areas that may exist at once, system-wide");
+
+static long user_max_areas = 4096;
+module_param(user_max_areas, long, 0644);
+MODULE_PARM_DESC(user_max_areas, "areas one user may have at once");
+
+static long max_area_space = 1L << 30;
+module_param(max_area_space, long, 0644);
+MODULE_PARM_DESC(max_area_space,
+		 "memory areas may register, system-wide (bytes)");
+
+static long user_max_area_space = 512L << 20;
+module_param(user_max_area_space, long, 0644);
+MODULE_PARM_DESC(user_max_area_space,
+		 "memory one user's areas may register (bytes)");
+
 static const struct {
 	enum nexus_counter total;
 	long *max;
@@ -54,6 +82,12 @@ static const struct {
 	[NEXUS_LIMIT_SEMS] = { NEXUS_COUNTER_SEMS, &max_sems, &user_max_sems },
 	[NEXUS_LIMIT_PORT_SPACE] = { NEXUS_COUNTER_PORT_SPACE, &max_port_space,
 				     &user_max_port_space },
+	[NEXUS_LIMIT_THREADS] = { NEXUS_COUNTER_THREADS, &max_threads,
+				  &user_max_threads },
+	[NEXUS_LIMIT_AREAS] = { NEXUS_COUNTER_AREAS, &max_areas,
+				&user_max_areas },
+	[NEXUS_LIMIT_AREA_SPACE] = { NEXUS_COUNTER_AREA_SPACE, &max_area_space,
+				     &user_max_area_space },
 };
 
 #define NEXUS_USER_HASH_BITS	6
@@ -103,6 +137,7 @@ struct nexus_user *nexus_user_hold(struct nexus_user *user)
 	refcount_inc(&user->ref);
 	return user;
 }
+EXPORT_SYMBOL_GPL(nexus_user_hold);
 
 void nexus_user_put(struct nexus_user *user)
 {
@@ -116,6 +151,7 @@ void nexus_user_put(struct nexus_user *user)
 		WARN_ON_ONCE(atomic_long_read(&user->used[i]));
 	kfree(user);
 }
+EXPORT_SYMBOL_GPL(nexus_user_put);
 
 /**
  * nexus_charge() - take @n units of a limit for a user
@@ -146,12 +182,14 @@ undo_total:
 	atomic_long_sub(n, total);
 	return -ENOSPC;
 }
+EXPORT_SYMBOL_GPL(nexus_charge);
 
 void nexus_uncharge(struct nexus_user *user, enum nexus_limit limit, long n)
 {
 	atomic_long_sub(n, &user->used[limit]);
 	atomic_long_sub(n, &nexus_counters[nexus_limits[limit].total]);
 }
+EXPORT_SYMBOL_GPL(nexus_uncharge);
 
 /* Module exit: every object and team is gone, so is every user. */
 void nexus_users_exit(void)
