@@ -1,133 +1,134 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nexus-bench: round-trip latency between two teams (two processes), Nexus
- * against the Linux baseline in the same guest.
+ * nexus-bench: Nexus ports and semaphores against Linux's IPC family in the
+ * same guest - round-trip latency between two teams (two processes), and how
+ * late a 1 ms timeout fires.
  *
- *   nexus-bench [--iterations N] [--warmup N] [--deadline S] [MODE...]
+ *   nexus-bench [--iterations N] [--warmup N] [--rounds R] [--deadline S] [MODE...]
  *
- * Modes (all of them when none is named):
+ * Round trips (all of them when no mode is named), between the parent and an
+ * echo child it forks for each round:
  *   port-rtt-64, port-rtt-4096   write_port to the peer, read_port its echo
  *   sem-pingpong                 release_sem the peer's sem, acquire our own
  *   pipe-rtt-64, pipe-rtt-4096   the same round trip over two pipes
+ *   mq-rtt-64, mq-rtt-4096       over two POSIX message queues (mq_send /
+ *                                mq_receive, one message deep like the ports)
+ *   sysv-msg-rtt-64, -4096       over two SysV message queues (msgsnd / msgrcv)
  *   posix-sem-pingpong           sem_post / sem_wait on a pshared sem_t pair
  *                                (futex based) in a shared anonymous mapping
+ *   sysv-sem-pingpong            semop +1 / -1 on a SysV set of two semaphores
+ * Timeout precision, in one process (each sample: how long the call took
+ * minus the 1 ms asked for, so the lateness; nobody ever signals):
+ *   sem-timeout-1ms              acquire_sem_etc(B_RELATIVE_TIMEOUT, 1000 us)
+ *   port-timeout-1ms             read_port_etc(B_RELATIVE_TIMEOUT, 1000 us) on
+ *                                an empty port
+ *   timerfd-1ms                  a CLOCK_MONOTONIC timerfd armed for 1 ms, read
  *
- * For each mode the parent forks an echo child, both set their objects up and
- * exchange ids over a pipe, then the parent runs --warmup untimed round trips
- * and --iterations timed ones, each timed alone with CLOCK_MONOTONIC.  One
- * JSON line per mode on stdout:
- *   {"name":"port-rtt-64","bytes":64,"iterations":N,"median_ns":..,
- *    "p99_ns":..,"mean_ns":..,"min_ns":..,"max_ns":..}
- * Percentiles are nearest-rank over the sorted samples (median = the
- * ceil(N/2)-th, p99 = the ceil(0.99 N)-th), so p99 >= median always.
+ * For a round-trip mode both sides set their objects up and exchange ids over
+ * a pipe, then the parent runs --warmup untimed round trips and --iterations
+ * timed ones, each timed alone with CLOCK_MONOTONIC.  Output: one JSON line
+ * per mode (nexus-bench.h).
  *
  * Every call is checked: a failed operation (or a wrong echo) prints a
- * message on stderr and the program exits 1 instead of timing errors.  Each
- * side reads from an object the *other* side owns, so when one team dies its
- * objects go with it and the survivor's blocked call fails instead of hanging;
- * alarm() bounds everything else (POSIX sems, a stuck kernel).
+ * message on stderr and the program exits 1 instead of timing errors; a
+ * timeout that ends with anything but B_TIMED_OUT (or one read of the timer)
+ * is an error too.  Each side reads from an object the *other* side owns, so
+ * when one team dies its objects go with it and the survivor's blocked call
+ * fails instead of hanging; alarm() bounds everything else (POSIX and SysV
+ * objects, a stuck kernel).  SysV objects and queue names are removed when
+ * the program fails.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
+#include <mqueue.h>
 #include <semaphore.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/timerfd.h>
 
-#include "libnexus.h"
+#include "nexus-bench.h"
 
-enum kind { K_PORT, K_SEM, K_PIPE, K_POSIX_SEM };
-
-struct mode {
-	const char *name;
-	enum kind kind;
-	size_t bytes;
+enum kind {
+	K_PORT, K_SEM, K_PIPE, K_MQ, K_SYSV_MSG, K_POSIX_SEM, K_SYSV_SEM,
+	K_SEM_TIMEOUT, K_PORT_TIMEOUT, K_TIMERFD,
 };
 
-static const struct mode MODES[] = {
+static const struct bench_mode MODES[] = {
 	{ "port-rtt-64", K_PORT, 64 },
 	{ "port-rtt-4096", K_PORT, 4096 },
 	{ "sem-pingpong", K_SEM, 0 },
 	{ "pipe-rtt-64", K_PIPE, 64 },
 	{ "pipe-rtt-4096", K_PIPE, 4096 },
+	{ "mq-rtt-64", K_MQ, 64 },
+	{ "mq-rtt-4096", K_MQ, 4096 },
+	{ "sysv-msg-rtt-64", K_SYSV_MSG, 64 },
+	{ "sysv-msg-rtt-4096", K_SYSV_MSG, 4096 },
 	{ "posix-sem-pingpong", K_POSIX_SEM, 0 },
+	{ "sysv-sem-pingpong", K_SYSV_SEM, 0 },
+	{ "sem-timeout-1ms", K_SEM_TIMEOUT, 0 },
+	{ "port-timeout-1ms", K_PORT_TIMEOUT, 0 },
+	{ "timerfd-1ms", K_TIMERFD, 0 },
 };
 #define NMODES (sizeof(MODES) / sizeof(MODES[0]))
 
-static const char *who = "nexus-bench";
-static unsigned int deadline_s = 120;
-static int in_child;
-/* The parent's current echo child, killed and reaped when the parent fails. */
-static volatile pid_t child_pid;
+/* The timeout the precision modes ask for. */
+#define TIMEOUT_US 1000
 
-static void reap_child(void)
+/* A SysV message: the type, then the payload. */
+struct sysv_msg {
+	long mtype;
+	char text[4096];
+};
+
+/* Per-round state, set up on both sides before the timed loop. */
+struct bench {
+	const struct bench_mode *m;
+	long total;		/* warm-up + timed round trips */
+	char *buf;
+	/* ports / sems: the one this side reads or acquires, and the peer's */
+	int32_t mine, peer;
+	/* pipes */
+	int in_fd, out_fd;
+	/* POSIX queues */
+	mqd_t in_q, out_q;
+	/* SysV queues */
+	int in_msq, out_msq;
+	struct sysv_msg *msg;
+	/* POSIX sems: [0] acquired by the child, [1] by the parent */
+	sem_t *psem;
+	/* SysV sems: semaphore 0 acquired by the child, 1 by the parent */
+	int semset;
+	/* the channel, the child's pipes (parent -> child, child -> parent), both queues */
+	struct chan c;
+	int pipes[2][2];
+	mqd_t q[2];
+	int msq[2];
+};
+
+/*
+ * What outlives a dead program: the SysV objects and queue names of the
+ * round in progress.  Plain data read by the cleanup (async-signal-safe).
+ */
+static volatile int live_msq[2] = { -1, -1 };
+static volatile int live_semset = -1;
+static char live_mq_name[2][64];
+
+static void cleanup_ipc(void)
 {
-	pid_t pid = child_pid;
+	int k;
 
-	if (pid > 0) {
-		child_pid = 0;
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	for (k = 0; k < 2; k++) {
+		if (live_msq[k] >= 0)
+			msgctl(live_msq[k], IPC_RMID, NULL);
+		live_msq[k] = -1;
+		if (live_mq_name[k][0])
+			mq_unlink(live_mq_name[k]);
+		live_mq_name[k][0] = '\0';
 	}
-}
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", who);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-	/* The child must not run the parent's atexit handlers or flush its stdio. */
-	if (in_child)
-		_exit(1);
-	reap_child();
-	exit(1);
-}
-
-/* A Haiku status as text: the name when it is one of ours, else errno text. */
-static const char *status_name(int32_t st)
-{
-	switch (st) {
-	case B_BAD_PORT_ID: return "B_BAD_PORT_ID";
-	case B_BAD_SEM_ID: return "B_BAD_SEM_ID";
-	case B_BAD_VALUE: return "B_BAD_VALUE";
-	case B_TIMED_OUT: return "B_TIMED_OUT";
-	case B_WOULD_BLOCK: return "B_WOULD_BLOCK";
-	case B_INTERRUPTED: return "B_INTERRUPTED";
-	case B_NO_MEMORY: return "B_NO_MEMORY";
-	case B_NO_MORE_PORTS: return "B_NO_MORE_PORTS";
-	case B_NO_MORE_SEMS: return "B_NO_MORE_SEMS";
-	case B_NOT_ALLOWED: return "B_NOT_ALLOWED";
-	case B_ERROR: return "B_ERROR";
-	default: return st < 0 && st > -4096 ? strerror(-st) : "unknown status";
-	}
-}
-
-/* A Haiku call on object `id` in round trip `i` (-1: at teardown) must have returned B_OK. */
-static void need_ok(status_t st, const char *op, int32_t id, long i)
-{
-	if (st != B_OK && i < 0)
-		die("%s(%" PRId32 "): %s (%" PRId32 ")", op, id, status_name(st), st);
-	if (st != B_OK)
-		die("%s(%" PRId32 ") in round trip %ld: %s (%" PRId32 ")",
-		    op, id, i, status_name(st), st);
+	if (live_semset >= 0)
+		semctl(live_semset, 0, IPC_RMID);
+	live_semset = -1;
 }
 
 /* A read_port must have returned a whole message with the expected code. */
@@ -141,85 +142,69 @@ static void need_message(ssize_t got, int32_t code, int32_t id, size_t bytes, lo
 		    ", expected %zu bytes with code %ld", id, i, got, code, bytes, i);
 }
 
-static uint64_t now_ns(void)
+static void mq_send_one(mqd_t q, const char *buf, size_t bytes, long i)
 {
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		die("clock_gettime: %s", strerror(errno));
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	while (mq_send(q, buf, bytes, 0) != 0)
+		if (errno != EINTR)
+			die("mq_send in round trip %ld: %s", i, strerror(errno));
 }
 
-static void write_all(int fd, const void *buf, size_t n, const char *what)
+static void mq_receive_one(mqd_t q, char *buf, size_t bytes, long i)
 {
-	const char *p = buf;
+	ssize_t got;
 
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			die("%s: write: %s", what, w < 0 ? strerror(errno) : "wrote nothing");
-		p += w;
-		n -= (size_t)w;
-	}
+	while ((got = mq_receive(q, buf, bytes, NULL)) < 0)
+		if (errno != EINTR)
+			die("mq_receive in round trip %ld: %s", i, strerror(errno));
+	if ((size_t)got != bytes)
+		die("mq_receive in round trip %ld: %zd bytes, expected %zu", i, got, bytes);
 }
 
-static void read_all(int fd, void *buf, size_t n, const char *what)
+static void msg_send_one(int q, struct sysv_msg *msg, size_t bytes, long i)
 {
-	char *p = buf;
-
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			die("%s: read: %s", what, strerror(errno));
-		if (r == 0)
-			die("%s: read: end of file (the other side is gone)", what);
-		p += r;
-		n -= (size_t)r;
-	}
+	msg->mtype = 1;
+	while (msgsnd(q, msg, bytes, 0) != 0)
+		if (errno != EINTR)
+			die("msgsnd in round trip %ld: %s", i, strerror(errno));
 }
 
-/* The setup channel: one pipe each way, for ids and the go signal. */
-struct chan {
-	int to_child[2];
-	int to_parent[2];
-};
-
-static void send_i32(int fd, int32_t v, const char *what)
+static void msg_receive_one(int q, struct sysv_msg *msg, size_t bytes, long i)
 {
-	write_all(fd, &v, sizeof(v), what);
+	ssize_t got;
+
+	while ((got = msgrcv(q, msg, bytes, 0, 0)) < 0)
+		if (errno != EINTR)
+			die("msgrcv in round trip %ld: %s", i, strerror(errno));
+	if ((size_t)got != bytes)
+		die("msgrcv in round trip %ld: %zd bytes, expected %zu", i, got, bytes);
 }
 
-static int32_t recv_i32(int fd, const char *what)
+static void psem_wait(sem_t *s, long i)
 {
-	int32_t v;
-
-	read_all(fd, &v, sizeof(v), what);
-	return v;
+	while (sem_wait(s) != 0)
+		if (errno != EINTR)
+			die("sem_wait in round trip %ld: %s", i, strerror(errno));
 }
 
-/* Per-mode state, set up on both sides before the timed loop. */
-struct bench {
-	const struct mode *m;
-	long total;		/* warm-up + timed round trips */
-	char *buf;
-	/* ports / sems: the one this side reads or acquires, and the peer's */
-	int32_t mine, peer;
-	/* pipes */
-	int in_fd, out_fd;
-	/* posix sems */
-	sem_t *psem;		/* [0] acquired by the child, [1] by the parent */
-};
+static void psem_post(sem_t *s, long i)
+{
+	if (sem_post(s) != 0)
+		die("sem_post in round trip %ld: %s", i, strerror(errno));
+}
+
+static void sysv_semop(int set, unsigned short num, short op, long i)
+{
+	struct sembuf sb = { .sem_num = num, .sem_op = op, .sem_flg = 0 };
+
+	while (semop(set, &sb, 1) != 0)
+		if (errno != EINTR)
+			die("semop(%hu, %hd) in round trip %ld: %s", num, op, i, strerror(errno));
+}
 
 /* One "echo" step of the child: wait for the ping, answer it. */
 static void child_step(struct bench *b, long i)
 {
-	const struct mode *m = b->m;
+	const struct bench_mode *m = b->m;
 	ssize_t got;
 	int32_t code = -1;
 
@@ -237,12 +222,21 @@ static void child_step(struct bench *b, long i)
 		read_all(b->in_fd, b->buf, m->bytes, "pipe");
 		write_all(b->out_fd, b->buf, m->bytes, "pipe");
 		break;
+	case K_MQ:
+		mq_receive_one(b->in_q, b->buf, m->bytes, i);
+		mq_send_one(b->out_q, b->buf, m->bytes, i);
+		break;
+	case K_SYSV_MSG:
+		msg_receive_one(b->in_msq, b->msg, m->bytes, i);
+		msg_send_one(b->out_msq, b->msg, m->bytes, i);
+		break;
 	case K_POSIX_SEM:
-		while (sem_wait(&b->psem[0]) != 0)
-			if (errno != EINTR)
-				die("sem_wait #%ld: %s", i, strerror(errno));
-		if (sem_post(&b->psem[1]) != 0)
-			die("sem_post #%ld: %s", i, strerror(errno));
+		psem_wait(&b->psem[0], i);
+		psem_post(&b->psem[1], i);
+		break;
+	case K_SYSV_SEM:
+		sysv_semop(b->semset, 0, -1, i);
+		sysv_semop(b->semset, 1, 1, i);
 		break;
 	}
 }
@@ -250,7 +244,7 @@ static void child_step(struct bench *b, long i)
 /* One round trip of the parent: ping the child, wait for its answer. */
 static void parent_step(struct bench *b, long i)
 {
-	const struct mode *m = b->m;
+	const struct bench_mode *m = b->m;
 	ssize_t got;
 	int32_t code = -1;
 
@@ -269,18 +263,27 @@ static void parent_step(struct bench *b, long i)
 		write_all(b->out_fd, b->buf, m->bytes, "pipe");
 		read_all(b->in_fd, b->buf, m->bytes, "pipe");
 		break;
+	case K_MQ:
+		mq_send_one(b->out_q, b->buf, m->bytes, i);
+		mq_receive_one(b->in_q, b->buf, m->bytes, i);
+		break;
+	case K_SYSV_MSG:
+		msg_send_one(b->out_msq, b->msg, m->bytes, i);
+		msg_receive_one(b->in_msq, b->msg, m->bytes, i);
+		break;
 	case K_POSIX_SEM:
-		if (sem_post(&b->psem[0]) != 0)
-			die("sem_post #%ld: %s", i, strerror(errno));
-		while (sem_wait(&b->psem[1]) != 0)
-			if (errno != EINTR)
-				die("sem_wait #%ld: %s", i, strerror(errno));
+		psem_post(&b->psem[0], i);
+		psem_wait(&b->psem[1], i);
+		break;
+	case K_SYSV_SEM:
+		sysv_semop(b->semset, 0, 1, i);
+		sysv_semop(b->semset, 1, -1, i);
 		break;
 	}
 }
 
 /* Create this side's object (the one the peer reads or acquires). */
-static int32_t create_for_peer(const struct mode *m, const char *name)
+static int32_t create_for_peer(const struct bench_mode *m, const char *name)
 {
 	int32_t id;
 
@@ -296,39 +299,42 @@ static int32_t create_for_peer(const struct mode *m, const char *name)
 	return id;
 }
 
-static void run_child(struct bench *b, struct chan *c, int pipes[2][2])
+static void run_child(void *arg, struct chan *c)
 {
-	const struct mode *m = b->m;
+	struct bench *b = arg;
+	const struct bench_mode *m = b->m;
 	long i;
 
-	who = "nexus-bench (child)";
-	in_child = 1;
-	child_pid = 0;
-	/* The child's own deadline kills it (default action), and so does the parent's death. */
-	signal(SIGALRM, SIG_DFL);
-	/* Die with the parent; the alarm is not inherited across fork. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-		die("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
-	if (getppid() == 1)
-		die("the parent is already gone");
-	alarm(deadline_s);
-	close(c->to_child[1]);
-	close(c->to_parent[0]);
-
-	if (m->kind == K_PORT || m->kind == K_SEM) {
+	switch (m->kind) {
+	case K_PORT:
+	case K_SEM:
 		/* The parent reads/acquires what the child owns and vice versa. */
 		b->peer = create_for_peer(m, "bench-to-parent");
 		send_i32(c->to_parent[1], b->peer, "setup");
 		b->mine = recv_i32(c->to_child[0], "setup");
-	} else if (m->kind == K_PIPE) {
+		break;
+	case K_PIPE:
 		/* pipes[0]: parent -> child, pipes[1]: child -> parent */
-		close(pipes[0][1]);
-		close(pipes[1][0]);
-		b->in_fd = pipes[0][0];
-		b->out_fd = pipes[1][1];
+		close(b->pipes[0][1]);
+		close(b->pipes[1][0]);
+		b->in_fd = b->pipes[0][0];
+		b->out_fd = b->pipes[1][1];
 		send_i32(c->to_parent[1], 0, "setup");
-	} else {
+		break;
+	case K_MQ:
+		/* q[0]: parent -> child, q[1]: child -> parent */
+		b->in_q = b->q[0];
+		b->out_q = b->q[1];
 		send_i32(c->to_parent[1], 0, "setup");
+		break;
+	case K_SYSV_MSG:
+		b->in_msq = b->msq[0];
+		b->out_msq = b->msq[1];
+		send_i32(c->to_parent[1], 0, "setup");
+		break;
+	default:
+		send_i32(c->to_parent[1], 0, "setup");
+		break;
 	}
 
 	for (i = 0; i < b->total; i++)
@@ -343,221 +349,248 @@ static void run_child(struct bench *b, struct chan *c, int pipes[2][2])
 	_exit(0);
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Create a POSIX queue one message of `bytes` deep, named for cleanup until unlinked. */
+static mqd_t open_queue(int k, size_t bytes)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = (long)bytes };
+	mqd_t q;
 
-	return x < y ? -1 : x > y;
+	snprintf(live_mq_name[k], sizeof(live_mq_name[k]), "/nexus-bench-%d-%d", (int)getpid(), k);
+	q = mq_open(live_mq_name[k], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
+	if (q == (mqd_t)-1)
+		die("mq_open(%s): %s", live_mq_name[k], strerror(errno));
+	return q;
 }
 
-/* Nearest rank: the ceil(p/100 * n)-th smallest sample (1-based), n > 0. */
-static uint64_t percentile(const uint64_t *sorted, long n, unsigned int p)
-{
-	long rank = (long)(((unsigned long long)n * p + 99) / 100);
-
-	if (rank < 1)
-		rank = 1;
-	return sorted[rank - 1];
-}
-
-static void run_mode(const struct mode *m, long iterations, long warmup)
+static void rtt_round(const struct bench_mode *m, long iterations, long warmup, int64_t *out)
 {
 	struct bench b = {
 		.m = m, .total = warmup + iterations,
 		.mine = -1, .peer = -1, .in_fd = -1, .out_fd = -1,
+		.in_q = (mqd_t)-1, .out_q = (mqd_t)-1, .in_msq = -1, .out_msq = -1,
+		.semset = -1,
+		.pipes = { { -1, -1 }, { -1, -1 } }, .q = { (mqd_t)-1, (mqd_t)-1 }, .msq = { -1, -1 },
 	};
-	int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
-	struct chan c;
-	uint64_t *samples;
-	unsigned long long sum = 0;
 	long i;
+	int k;
 	pid_t pid;
-	int status;
 
 	b.buf = malloc(m->bytes ? m->bytes : 1);
-	samples = calloc((size_t)iterations, sizeof(*samples));
-	if (!b.buf || !samples)
+	b.msg = malloc(sizeof(*b.msg));
+	if (!b.buf || !b.msg)
 		die("out of memory");
 	memset(b.buf, 0x5a, m->bytes ? m->bytes : 1);
+	memset(b.msg, 0x5a, sizeof(*b.msg));
 
-	if (pipe2(c.to_child, O_CLOEXEC) != 0 || pipe2(c.to_parent, O_CLOEXEC) != 0)
-		die("pipe: %s", strerror(errno));
-	if (m->kind == K_PIPE &&
-	    (pipe2(pipes[0], O_CLOEXEC) != 0 || pipe2(pipes[1], O_CLOEXEC) != 0))
-		die("pipe: %s", strerror(errno));
-	if (m->kind == K_POSIX_SEM) {
+	bench_cleanup = cleanup_ipc;
+	chan_open(&b.c);
+	switch (m->kind) {
+	case K_PIPE:
+		if (pipe2(b.pipes[0], O_CLOEXEC) != 0 || pipe2(b.pipes[1], O_CLOEXEC) != 0)
+			die("pipe: %s", strerror(errno));
+		break;
+	case K_MQ:
+		/* Both ends hold the descriptors across fork: the names can go at once. */
+		for (k = 0; k < 2; k++)
+			b.q[k] = open_queue(k, m->bytes);
+		for (k = 0; k < 2; k++) {
+			if (mq_unlink(live_mq_name[k]) != 0)
+				die("mq_unlink(%s): %s", live_mq_name[k], strerror(errno));
+			live_mq_name[k][0] = '\0';
+		}
+		break;
+	case K_SYSV_MSG:
+		for (k = 0; k < 2; k++) {
+			b.msq[k] = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+			if (b.msq[k] < 0)
+				die("msgget: %s", strerror(errno));
+			live_msq[k] = b.msq[k];
+		}
+		break;
+	case K_POSIX_SEM:
 		b.psem = mmap(NULL, 2 * sizeof(sem_t), PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (b.psem == MAP_FAILED)
 			die("mmap: %s", strerror(errno));
 		if (sem_init(&b.psem[0], 1, 0) != 0 || sem_init(&b.psem[1], 1, 0) != 0)
 			die("sem_init: %s", strerror(errno));
+		break;
+	case K_SYSV_SEM:
+		/* A new set's values are 0 on Linux. */
+		b.semset = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+		if (b.semset < 0)
+			die("semget: %s", strerror(errno));
+		live_semset = b.semset;
+		break;
 	}
 
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0)
-		run_child(&b, &c, pipes);
-	child_pid = pid;
+	pid = fork_child(&b.c, run_child, &b);
 
-	close(c.to_child[0]);
-	close(c.to_parent[1]);
-	if (m->kind == K_PORT || m->kind == K_SEM) {
-		b.mine = recv_i32(c.to_parent[0], "setup (child)");
+	switch (m->kind) {
+	case K_PORT:
+	case K_SEM:
+		b.mine = recv_i32(b.c.to_parent[0], "setup (child)");
 		b.peer = create_for_peer(m, "bench-to-child");
-		send_i32(c.to_child[1], b.peer, "setup");
-	} else {
-		if (recv_i32(c.to_parent[0], "setup (child)") != 0)
+		send_i32(b.c.to_child[1], b.peer, "setup");
+		break;
+	default:
+		if (recv_i32(b.c.to_parent[0], "setup (child)") != 0)
 			die("setup: unexpected message from the child");
-		if (m->kind == K_PIPE) {
-			close(pipes[0][0]);
-			close(pipes[1][1]);
-			b.out_fd = pipes[0][1];
-			b.in_fd = pipes[1][0];
-		}
+		break;
 	}
+	if (m->kind == K_PIPE) {
+		close(b.pipes[0][0]);
+		close(b.pipes[1][1]);
+		b.out_fd = b.pipes[0][1];
+		b.in_fd = b.pipes[1][0];
+	}
+	b.out_q = b.q[0];
+	b.in_q = b.q[1];
+	b.out_msq = b.msq[0];
+	b.in_msq = b.msq[1];
 
 	for (i = 0; i < warmup; i++)
 		parent_step(&b, i);
 	for (i = 0; i < iterations; i++) {
-		uint64_t t0 = now_ns();
+		int64_t t0 = now_ns();
 
 		parent_step(&b, warmup + i);
-		samples[i] = now_ns() - t0;
+		out[i] = now_ns() - t0;
 	}
 
-	send_i32(c.to_child[1], 1, "teardown");
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid: %s", strerror(errno));
-	child_pid = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (WIFSIGNALED(status))
-			die("%s: the child died of signal %d", m->name, WTERMSIG(status));
-		die("%s: the child exited with status %d", m->name, WEXITSTATUS(status));
-	}
+	send_i32(b.c.to_child[1], 1, "teardown");
+	join_child(&b.c, pid, m->name);
 
 	/* Free what this side created (the child's went with its team). */
-	if (m->kind == K_PORT) {
+	switch (m->kind) {
+	case K_PORT:
 		need_ok(delete_port(b.peer), "delete_port", b.peer, -1);
-	} else if (m->kind == K_SEM) {
+		break;
+	case K_SEM:
 		need_ok(delete_sem(b.peer), "delete_sem", b.peer, -1);
-	} else if (m->kind == K_PIPE) {
+		break;
+	case K_PIPE:
 		close(b.in_fd);
 		close(b.out_fd);
-	} else {
+		break;
+	case K_MQ:
+		for (k = 0; k < 2; k++)
+			if (mq_close(b.q[k]) != 0)
+				die("mq_close: %s", strerror(errno));
+		break;
+	case K_SYSV_MSG:
+		for (k = 0; k < 2; k++) {
+			if (msgctl(b.msq[k], IPC_RMID, NULL) != 0)
+				die("msgctl(IPC_RMID): %s", strerror(errno));
+			live_msq[k] = -1;
+		}
+		break;
+	case K_POSIX_SEM:
 		if (sem_destroy(&b.psem[0]) != 0 || sem_destroy(&b.psem[1]) != 0)
 			die("sem_destroy: %s", strerror(errno));
 		if (munmap(b.psem, 2 * sizeof(sem_t)) != 0)
 			die("munmap: %s", strerror(errno));
+		break;
+	case K_SYSV_SEM:
+		if (semctl(b.semset, 0, IPC_RMID) != 0)
+			die("semctl(IPC_RMID): %s", strerror(errno));
+		live_semset = -1;
+		break;
 	}
-	close(c.to_child[1]);
-	close(c.to_parent[0]);
-
-	qsort(samples, (size_t)iterations, sizeof(*samples), cmp_u64);
-	for (i = 0; i < iterations; i++)
-		sum += samples[i];
-	printf("{\"name\":\"%s\",\"bytes\":%zu,\"iterations\":%ld,\"warmup\":%ld,"
-	       "\"median_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"mean_ns\":%llu,"
-	       "\"min_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 "}\n",
-	       m->name, m->bytes, iterations, warmup,
-	       percentile(samples, iterations, 50), percentile(samples, iterations, 99),
-	       sum / (unsigned long long)iterations, samples[0], samples[iterations - 1]);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die("writing the results: %s", strerror(errno));
-	free(samples);
+	bench_cleanup = NULL;
+	free(b.msg);
 	free(b.buf);
 }
 
-/* The deadline: say so, take the child down with us, exit non-zero. */
-static void on_alarm(int sig)
+/*
+ * One timeout of TIMEOUT_US that nobody ends early, on the object of a
+ * timeout mode; returns how long the call took in ns.
+ */
+static int64_t one_timeout(const struct bench_mode *m, int32_t id, int tfd, long i)
 {
-	static const char msg[] = "nexus-bench: deadline passed, giving up\n";
-	pid_t pid = child_pid;
-	ssize_t ignored;
+	struct itimerspec its = { .it_value = { .tv_sec = 0, .tv_nsec = TIMEOUT_US * 1000 } };
+	int32_t code;
+	char buf[64];
+	uint64_t expirations = 0;
+	int64_t t0 = now_ns(), t1;
+	ssize_t got;
+	status_t st;
 
-	(void)sig;
-	ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)ignored;
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	switch (m->kind) {
+	case K_SEM_TIMEOUT:
+		st = acquire_sem_etc(id, 1, B_RELATIVE_TIMEOUT, TIMEOUT_US);
+		if (st != B_TIMED_OUT)
+			die("acquire_sem_etc(%" PRId32 ", %d us) in iteration %ld: %s (%" PRId32
+			    "), expected B_TIMED_OUT", id, TIMEOUT_US, i, status_name(st), st);
+		break;
+	case K_PORT_TIMEOUT:
+		got = read_port_etc(id, &code, buf, sizeof(buf), B_RELATIVE_TIMEOUT, TIMEOUT_US);
+		if (got != B_TIMED_OUT)
+			die("read_port_etc(%" PRId32 ", %d us) in iteration %ld: %s (%zd)"
+			    ", expected B_TIMED_OUT", id, TIMEOUT_US, i,
+			    got < 0 ? status_name((int32_t)got) : "a message", got);
+		break;
+	default:
+		if (timerfd_settime(tfd, 0, &its, NULL) != 0)
+			die("timerfd_settime: %s", strerror(errno));
+		while ((got = read(tfd, &expirations, sizeof(expirations))) < 0)
+			if (errno != EINTR)
+				die("read(timerfd) in iteration %ld: %s", i, strerror(errno));
+		if (got != sizeof(expirations) || expirations != 1)
+			die("read(timerfd) in iteration %ld: %zd bytes, %" PRIu64 " expirations",
+			    i, got, expirations);
+		break;
 	}
-	_exit(2);
+	t1 = now_ns();
+	return t1 - t0;
 }
 
-static long parse_count(const char *opt, const char *s, long min)
+static void timeout_round(const struct bench_mode *m, long iterations, long warmup, int64_t *out)
 {
-	char *end;
-	long v;
+	int32_t id = -1;
+	int tfd = -1;
+	long i;
 
-	if (!s)
-		die("%s needs a value", opt);
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < min || v > 100000000)
-		die("%s: bad value '%s'", opt, s);
-	return v;
+	switch (m->kind) {
+	case K_SEM_TIMEOUT:
+		id = create_sem(0, "bench-timeout");
+		if (id < 0)
+			die("create_sem: %s (%" PRId32 ")", status_name(id), id);
+		break;
+	case K_PORT_TIMEOUT:
+		id = create_port(1, "bench-timeout");
+		if (id < 0)
+			die("create_port: %s (%" PRId32 ")", status_name(id), id);
+		break;
+	default:
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (tfd < 0)
+			die("timerfd_create: %s", strerror(errno));
+		break;
+	}
+	for (i = 0; i < warmup; i++)
+		one_timeout(m, id, tfd, i);
+	for (i = 0; i < iterations; i++)
+		out[i] = one_timeout(m, id, tfd, warmup + i) - (int64_t)TIMEOUT_US * 1000;
+
+	if (m->kind == K_SEM_TIMEOUT)
+		need_ok(delete_sem(id), "delete_sem", id, -1);
+	else if (m->kind == K_PORT_TIMEOUT)
+		need_ok(delete_port(id), "delete_port", id, -1);
+	else
+		close(tfd);
 }
 
-static void usage(FILE *f)
+static void round_of(const struct bench_mode *m, long iterations, long warmup, int64_t *out)
 {
-	size_t k;
-
-	fprintf(f, "usage: nexus-bench [--iterations N] [--warmup N] [--deadline SECONDS]");
-	fprintf(f, " [MODE...]\nmodes:");
-	for (k = 0; k < NMODES; k++)
-		fprintf(f, " %s", MODES[k].name);
-	fprintf(f, "\n");
+	if (m->kind == K_SEM_TIMEOUT || m->kind == K_PORT_TIMEOUT || m->kind == K_TIMERFD)
+		timeout_round(m, iterations, warmup, out);
+	else
+		rtt_round(m, iterations, warmup, out);
 }
 
 int main(int argc, char **argv)
 {
-	const struct mode *todo[64];
-	size_t ntodo = 0, k;
-	long iterations = 1000, warmup = 100;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--iterations") == 0) {
-			iterations = parse_count(a, argv[++i], 1);
-		} else if (strcmp(a, "--warmup") == 0) {
-			warmup = parse_count(a, argv[++i], 0);
-		} else if (strcmp(a, "--deadline") == 0) {
-			deadline_s = (unsigned int)parse_count(a, argv[++i], 1);
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else {
-			for (k = 0; k < NMODES; k++)
-				if (strcmp(a, MODES[k].name) == 0)
-					break;
-			if (k == NMODES) {
-				usage(stderr);
-				die("unknown mode or option '%s'", a);
-			}
-			if (ntodo == sizeof(todo) / sizeof(todo[0]))
-				die("too many modes");
-			todo[ntodo++] = &MODES[k];
-		}
-	}
-	if (ntodo == 0)
-		for (k = 0; k < NMODES; k++)
-			todo[ntodo++] = &MODES[k];
-
-	/* A write to a vanished reader must fail with EPIPE, not kill us silently. */
-	signal(SIGPIPE, SIG_IGN);
-	/* The whole run, every mode included. */
-	if (signal(SIGALRM, on_alarm) == SIG_ERR)
-		die("signal: %s", strerror(errno));
-	alarm(deadline_s);
-	for (k = 0; k < ntodo; k++)
-		run_mode(todo[k], iterations, warmup);
-	return 0;
+	who = "nexus-bench";
+	return bench_main(argc, argv, MODES, NMODES, round_of);
 }

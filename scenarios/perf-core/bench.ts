@@ -1,41 +1,50 @@
-// The pure half of perf-core: what nexus-bench prints, how it is checked, and
-// which metrics come out of it.  The timing itself happens in C
-// (scenarios/native/nexus-bench.c); nothing here measures anything.
+// The pure half of the benchmark suites (perf-core, perf-ipc): what the C
+// drivers print, how it is checked, and which metrics come out of it.  The
+// timing itself happens in C (scenarios/native/nexus-bench*.c, the output
+// format is described in nexus-bench.h); nothing here measures anything.
 
-/** One JSON line of nexus-bench: a mode's round-trip latencies in ns. */
+/** One JSON line of a bench driver: a mode's samples summarised, in ns. */
 export interface BenchResult {
   name: string;
   bytes: number;
+  /** Timed samples in all: rounds x the iterations asked for per round. */
   iterations: number;
+  rounds: number;
+  /** Untimed iterations per round. */
   warmup: number;
   median_ns: number;
   p99_ns: number;
   mean_ns: number;
   min_ns: number;
   max_ns: number;
+  /** Each round's median, in round order. */
+  round_medians_ns: number[];
 }
 
-/** Every mode the suite runs, Nexus first, then the Linux baselines. */
-export const MODES = [
-  'port-rtt-64',
-  'port-rtt-4096',
-  'sem-pingpong',
-  'pipe-rtt-64',
-  'pipe-rtt-4096',
-  'posix-sem-pingpong',
-] as const;
+/** A Nexus mode against the Linux baseline of the same shape: `<mode>.<metric>` = median / baseline median. */
+export interface Baseline {
+  mode: string;
+  baseline: string;
+  metric: string;
+}
 
-/** Each Nexus shape against the Linux baseline of the same shape. */
-export const BASELINES: readonly { mode: string; baseline: string; metric: string }[] = [
-  { mode: 'port-rtt-64', baseline: 'pipe-rtt-64', metric: 'vs-pipe' },
-  { mode: 'port-rtt-4096', baseline: 'pipe-rtt-4096', metric: 'vs-pipe' },
-  { mode: 'sem-pingpong', baseline: 'posix-sem-pingpong', metric: 'vs-posix-sem' },
-];
+/** What one driver invocation runs and how its results are read. */
+export interface BenchSpec {
+  /** Every mode, in the order the driver is asked for them (and prints them). */
+  modes: readonly string[];
+  baselines: readonly Baseline[];
+  /**
+   * Modes whose samples are a timeout's lateness (how long past the deadline
+   * it fired), not a latency: reported in µs, and 0 is a fine minimum while
+   * a negative one (fired early) is a problem.
+   */
+  lateness?: readonly string[];
+}
 
-const NUMBERS = ['bytes', 'iterations', 'warmup', 'median_ns', 'p99_ns', 'mean_ns', 'min_ns', 'max_ns'] as const;
+const NUMBERS = ['bytes', 'iterations', 'rounds', 'warmup', 'median_ns', 'p99_ns', 'mean_ns', 'min_ns', 'max_ns'] as const;
 
-/** Parse nexus-bench's stdout: one JSON object per non-empty line; anything else throws. */
-export function parseBenchOutput(stdout: string): BenchResult[] {
+/** Parse a driver's stdout: one JSON object per non-empty line; anything else throws. */
+export function parseBenchOutput(stdout: string, program = 'nexus-bench'): BenchResult[] {
   const out: BenchResult[] = [];
   for (const line of stdout.split('\n')) {
     if (line.trim() === '') continue;
@@ -43,41 +52,65 @@ export function parseBenchOutput(stdout: string): BenchResult[] {
     try {
       v = JSON.parse(line);
     } catch {
-      throw new Error(`nexus-bench printed a line that is not JSON: ${JSON.stringify(line)}`);
+      throw new Error(`${program} printed a line that is not JSON: ${JSON.stringify(line)}`);
     }
     const o = v as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || typeof o.name !== 'string')
-      throw new Error(`nexus-bench printed a line without a mode name: ${line}`);
+      throw new Error(`${program} printed a line without a mode name: ${line}`);
     for (const k of NUMBERS) {
       if (typeof o[k] !== 'number' || !Number.isFinite(o[k]))
-        throw new Error(`nexus-bench: ${o.name}: "${k}" is not a number: ${line}`);
+        throw new Error(`${program}: ${o.name}: "${k}" is not a number: ${line}`);
     }
+    const rm = o.round_medians_ns;
+    if (!Array.isArray(rm) || !rm.every((x) => typeof x === 'number' && Number.isFinite(x)))
+      throw new Error(`${program}: ${o.name}: "round_medians_ns" is not a list of numbers: ${line}`);
     out.push(o as unknown as BenchResult);
   }
   return out;
 }
 
 /**
- * What is wrong with a result, as messages (empty = sane): the iteration
- * count asked for, positive times, min <= median <= p99 <= max, min <= mean <= max.
+ * What is wrong with a result, as messages (empty = sane): the sample count
+ * asked for (rounds x iterations per round), one median per round,
+ * min <= median <= p99 <= max, min <= mean <= max, every round's median
+ * within [min, max]; a latency's min is positive, a lateness's is not
+ * negative (a timeout that fires early is a defect, not noise).
  * No thresholds on the values themselves: a slow run is not a failure.
  */
-export function sanityProblems(r: BenchResult, iterations: number): string[] {
+export function sanityProblems(r: BenchResult, perRound: number, rounds: number, lateness = false): string[] {
   const p: string[] = [];
   const n = r.name;
-  if (r.iterations !== iterations) p.push(`${n}: ${r.iterations} iterations, asked for ${iterations}`);
-  if (!(r.min_ns > 0)) p.push(`${n}: min ${r.min_ns} ns is not positive`);
+  if (r.rounds !== rounds) p.push(`${n}: ${r.rounds} rounds, asked for ${rounds}`);
+  if (r.iterations !== perRound * rounds)
+    p.push(`${n}: ${r.iterations} samples, asked for ${rounds} x ${perRound}`);
+  if (r.round_medians_ns.length !== r.rounds) p.push(`${n}: ${r.round_medians_ns.length} round medians for ${r.rounds} rounds`);
+  if (lateness) {
+    if (r.min_ns < 0) p.push(`${n}: a timeout fired ${-r.min_ns} ns early`);
+  } else if (!(r.min_ns > 0)) {
+    p.push(`${n}: min ${r.min_ns} ns is not positive`);
+  }
   if (!(r.median_ns >= r.min_ns)) p.push(`${n}: median ${r.median_ns} ns < min ${r.min_ns} ns`);
   if (!(r.p99_ns >= r.median_ns)) p.push(`${n}: p99 ${r.p99_ns} ns < median ${r.median_ns} ns`);
   if (!(r.max_ns >= r.p99_ns)) p.push(`${n}: max ${r.max_ns} ns < p99 ${r.p99_ns} ns`);
   if (!(r.mean_ns >= r.min_ns && r.mean_ns <= r.max_ns)) p.push(`${n}: mean ${r.mean_ns} ns outside [min, max]`);
+  const stray = r.round_medians_ns.filter((m) => m < r.min_ns || m > r.max_ns);
+  if (stray.length > 0) p.push(`${n}: round medians ${stray.join(', ')} ns outside [min, max]`);
   return p;
 }
 
-/** Ratio of two medians, rounded to 3 decimals (0 when the baseline is 0). */
+/** Ratio of two medians, rounded to 3 decimals (0 when the baseline is not positive). */
 export function ratio(value: number, baseline: number): number {
   if (!(baseline > 0)) return 0;
   return Math.round((value / baseline) * 1000) / 1000;
+}
+
+/**
+ * The ratio in each round (a mode's round-k median over its baseline's: both
+ * ran back to back, under the same host load), when both ran the same rounds.
+ */
+export function roundRatios(mode: BenchResult, base: BenchResult): number[] {
+  if (mode.round_medians_ns.length !== base.round_medians_ns.length) return [];
+  return mode.round_medians_ns.map((m, k) => ratio(m, base.round_medians_ns[k]!));
 }
 
 export interface MetricOut {
@@ -86,36 +119,89 @@ export interface MetricOut {
   unit: string;
 }
 
+/** ns as µs with one decimal. */
+const toUs = (ns: number) => Math.round(ns / 100) / 10;
+
 /**
- * The metrics of a run: `<mode>.median` and `<mode>.p99` (ns) for every mode,
- * then `<mode>.vs-<baseline>` (x, Nexus median / baseline median) for every
- * Nexus shape whose baseline ran too.
+ * The metrics of a run, per mode: `<mode>.median` and `<mode>.p99`, then each
+ * round's median `<mode>.round<k>` (k from 1; what a comparison of two runs
+ * needs to tell a change from noise), in ns, or in µs (one decimal) for a
+ * lateness mode.  Then for every Nexus shape whose baseline ran too:
+ * `<mode>.<metric>` (x, median / baseline median) and, with several rounds,
+ * `<mode>.<metric>.min` and `.max`, the extremes of the per-round ratios.
  */
-export function benchMetrics(results: readonly BenchResult[]): MetricOut[] {
+export function benchMetrics(results: readonly BenchResult[], spec: BenchSpec): MetricOut[] {
   const out: MetricOut[] = [];
+  const late = new Set(spec.lateness ?? []);
   for (const r of results) {
-    out.push({ name: `${r.name}.median`, value: r.median_ns, unit: 'ns' });
-    out.push({ name: `${r.name}.p99`, value: r.p99_ns, unit: 'ns' });
+    const [conv, unit] = late.has(r.name) ? [toUs, 'us'] : [(ns: number) => ns, 'ns'];
+    out.push({ name: `${r.name}.median`, value: conv(r.median_ns), unit });
+    out.push({ name: `${r.name}.p99`, value: conv(r.p99_ns), unit });
+    r.round_medians_ns.forEach((m, k) => out.push({ name: `${r.name}.round${k + 1}`, value: conv(m), unit }));
   }
   const byName = new Map(results.map((r) => [r.name, r]));
-  for (const b of BASELINES) {
+  for (const b of spec.baselines) {
     const m = byName.get(b.mode);
     const base = byName.get(b.baseline);
-    if (m && base) out.push({ name: `${b.mode}.${b.metric}`, value: ratio(m.median_ns, base.median_ns), unit: 'x' });
+    if (!m || !base) continue;
+    out.push({ name: `${b.mode}.${b.metric}`, value: ratio(m.median_ns, base.median_ns), unit: 'x' });
+    const per = roundRatios(m, base);
+    if (per.length > 1) {
+      out.push({ name: `${b.mode}.${b.metric}.min`, value: Math.min(...per), unit: 'x' });
+      out.push({ name: `${b.mode}.${b.metric}.max`, value: Math.max(...per), unit: 'x' });
+    }
   }
   return out;
 }
 
-/** A human table of the results, for the runner log. */
-export function benchTable(results: readonly BenchResult[]): string {
+/** A human table of the results, for the runner log: one row per mode, then one per ratio. */
+export function benchTable(results: readonly BenchResult[], spec: BenchSpec): string {
+  const late = new Set(spec.lateness ?? []);
   const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
   const byName = new Map(results.map((r) => [r.name, r]));
-  const rows = results.map((r) => {
-    const b = BASELINES.find((x) => x.mode === r.name);
-    const base = b && byName.get(b.baseline);
-    return [r.name, String(r.iterations), us(r.median_ns), us(r.p99_ns), base ? `${ratio(r.median_ns, base.median_ns)}x ${b.baseline}` : ''];
-  });
-  const header = ['mode', 'n', 'median', 'p99', 'median vs baseline'];
+  const rows = results.map((r) => [
+    late.has(r.name) ? `${r.name} (late by)` : r.name,
+    String(r.iterations),
+    us(r.median_ns),
+    us(r.p99_ns),
+    r.round_medians_ns.map((m) => (m / 1000).toFixed(1)).join(' '),
+  ]);
+  const header = ['mode', 'n', 'median', 'p99', 'round medians (us)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  const lines = [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const b of spec.baselines) {
+    const m = byName.get(b.mode);
+    const base = byName.get(b.baseline);
+    if (!m || !base) continue;
+    const per = roundRatios(m, base);
+    const range = per.length > 1 ? ` (rounds ${Math.min(...per)}-${Math.max(...per)})` : '';
+    lines.push(`${b.mode} / ${b.baseline}: ${ratio(m.median_ns, base.median_ns)}x${range}`);
+  }
+  return lines.join('\n');
+}
+
+/** The accelerator the guest runs under, as far as the guest can tell. */
+export type Accel = 'kvm' | 'tcg' | 'unknown';
+
+/**
+ * Tell KVM from TCG inside a QEMU guest: KVM offers the kvm-clock clock
+ * source (and its CPUID signature, which the kernel logs as "Hypervisor
+ * detected: KVM"); TCG's `-cpu max` is named "QEMU TCG CPU", and any other
+ * hypervisor-flagged CPU without kvm-clock is taken for TCG as well (the lab
+ * runs only these two).  No hypervisor flag at all: unknown (bare metal).
+ */
+export function classifyAccel(cpuinfo: string, clocksources: string): Accel {
+  if (/\bkvm-clock\b/.test(clocksources)) return 'kvm';
+  if (/QEMU TCG CPU/.test(cpuinfo)) return 'tcg';
+  if (/^flags\s*:.*\bhypervisor\b/m.test(cpuinfo)) return 'tcg';
+  return 'unknown';
+}
+
+/**
+ * The accelerator as a metric (`accel.tcg`: 1 under TCG, 0 under KVM; none
+ * when unknown), so every figure says which kind of run it came from: TCG
+ * times are several times native ones, only the ratios carry over.
+ */
+export function accelMetrics(accel: Accel): MetricOut[] {
+  return accel === 'unknown' ? [] : [{ name: 'accel.tcg', value: accel === 'tcg' ? 1 : 0, unit: 'bool' }];
 }
