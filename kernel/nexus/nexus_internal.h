@@ -154,6 +154,7 @@ bool nexus_object_claim(struct xarray *xa, struct nexus_object *obj);
 void nexus_object_unlink(struct nexus_object *obj);
 int nexus_object_move(struct nexus_object *obj, struct nexus_team *to);
 int nexus_object_owner_id(struct nexus_object *obj, pid_t *id);
+bool nexus_object_owned(struct nexus_object *obj, struct nexus_team *team);
 bool nexus_object_allowed(const struct nexus_object *obj);
 struct nexus_object *nexus_object_lookup_allowed(struct xarray *xa, s32 id,
 						 int *err);

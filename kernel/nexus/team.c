@@ -569,6 +569,17 @@ static bool nexus_object_owned_by(struct nexus_object *obj,
 }
 
 /**
+ * nexus_object_owned() - is an object a team's?
+ * @obj: the object
+ * @team: the team
+ */
+bool nexus_object_owned(struct nexus_object *obj, struct nexus_team *team)
+{
+	return nexus_object_owned_by(obj, team);
+}
+EXPORT_SYMBOL_GPL(nexus_object_owned);
+
+/**
  * nexus_object_next() - the object with the smallest id above @cookie
  * @xa: the ids of the object's kind
  * @cookie: the last id seen (0 or less: from the start)

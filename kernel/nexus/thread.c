@@ -219,7 +219,6 @@ static void nexus_thread_die(struct nexus_thread *t)
 	spin_lock(&nexus_threads_lock);
 	hash_del_rcu(&t->node);
 	spin_unlock(&nexus_threads_lock);
-	nexus_counter_dec(NEXUS_COUNTER_THREADS);
 
 	mutex_lock(&team->lock);
 	if (!list_empty(&t->team_node)) {
@@ -321,7 +320,6 @@ static struct nexus_thread *nexus_thread_create(struct pid *pid,
 			hash_add_rcu(nexus_threads, &t->node,
 				     (unsigned long)pid);
 			list_add_tail(&t->team_node, &team->threads);
-			nexus_counter_inc(NEXUS_COUNTER_THREADS);
 		}
 		spin_unlock(&nexus_threads_lock);
 	}

@@ -130,6 +130,7 @@ struct nexus_user *nexus_user_get(kuid_t uid)
 		refcount_set(&fresh->ref, 1);
 	}
 }
+EXPORT_SYMBOL_GPL(nexus_user_get);
 
 /* One more reference on a user already held. */
 struct nexus_user *nexus_user_hold(struct nexus_user *user)
