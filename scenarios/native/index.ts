@@ -1,5 +1,6 @@
-// The Haiku port and semaphore API for scenarios: nexus.node (binding/*.c over
-// libnexus) typed, plus the ABI's constants (kernel/include/nexus.h).
+// The Haiku port, semaphore, thread and area API for scenarios: nexus.node
+// (binding/*.c over libnexus) typed, plus the ABI's constants
+// (kernel/include/nexus.h) and libnexus's (priorities, address specs).
 //
 // Every call returns libnexus's result: a Haiku status (B_OK or a negative
 // error; ids and byte counts are >= 0), never an exception - only wrong
@@ -57,6 +58,96 @@ export interface NextInfoResult<T> extends InfoResult<T> {
   cookie: number;
 }
 
+export interface ThreadInfo {
+  thread: number;
+  team: number;
+  name: string;
+  /** B_THREAD_*: SUSPENDED (a newborn waiting for resume), RECEIVING, WAITING, else RUNNING. */
+  state: number;
+}
+
+/** wait_for_thread: status, and the thread's return code (B_ERROR when it set none). */
+export interface WaitResult {
+  status: number;
+  code: number;
+}
+
+export interface ReceiveResult {
+  /** receive_data's return: the message's code, or an error status (sender is then 0). */
+  status: number;
+  /** The sending thread's tid; 0 when nothing was received. */
+  sender: number;
+  /**
+   * The whole bufSize-byte buffer, zeroed first: the message's bytes, then
+   * zeros (receive_data does not say how many bytes it copied).  Empty when
+   * nothing was received.
+   */
+  data: Buffer;
+}
+
+/**
+ * One step of the native program a thread made by spawnThread runs.  An op
+ * with flags or timeout calls the _etc variant (receive_data_etc,
+ * send_data_etc, wait_for_thread_etc; flags default 0, timeout 0).
+ */
+export type ThreadOp =
+  | { op: 'receive'; bufSize: number; flags?: number; timeout?: Timeout }
+  | { op: 'send'; target: number; code: number; hex: string; flags?: number; timeout?: Timeout }
+  | { op: 'wait'; target: number; flags?: number; timeout?: Timeout }
+  | { op: 'sleep'; us: number }
+  /** Return code from the thread function (what wait_for_thread reports). */
+  | { op: 'return'; code: number }
+  /** exit_thread(code). */
+  | { op: 'exit'; code: number }
+  /** pthread_exit: the thread ends without a code (waiters get B_ERROR). */
+  | { op: 'pthread_exit' };
+
+/** What one op did; times are CLOCK_MONOTONIC µs (systemTime's clock). */
+export interface OpResult {
+  op: ThreadOp['op'];
+  /** receive: the code or an error status; send, wait: the status; others B_OK. */
+  status: number;
+  /** wait: the thread's return code; return, exit: the code. */
+  code?: number;
+  /** receive: the sender's tid (0: nothing received). */
+  sender?: number;
+  /** receive: the buffer as hex (see ReceiveResult.data); '' when nothing was received. */
+  hex?: string;
+  startUs: bigint;
+  endUs: bigint;
+}
+
+export interface ThreadReport {
+  /** When the thread's body began, right after it was resumed; null: not yet. */
+  startedUs: bigint | null;
+  /** The thread is past its last op (it returned, exited or is ending). */
+  done: boolean;
+  /** The ops done so far, in order (an op still blocked is not there yet). */
+  results: OpResult[];
+}
+
+export interface AreaInfo {
+  area: number;
+  name: string;
+  size: number;
+  lock: number;
+  protection: number;
+  team: number;
+  /** Where this process maps the area (created or cloned here); 0n if it does not. */
+  address: bigint;
+}
+
+export interface RawAreaCloneResult {
+  /** The ioctl's return value (the status as well), errno when it is -1. */
+  rc: number;
+  errno: number;
+  ret: number;
+  area: number;
+  /** A new descriptor (O_CLOEXEC) of the clone, to try with mmapFd; close it with closeFd. */
+  fd: number;
+  size: number;
+}
+
 export interface RawIoctlResult {
   /** 0, or errno of the failed ioctl (EPERM for a descriptor of another process). */
   errno: number;
@@ -104,6 +195,62 @@ export interface Nexus {
   getPortMessageInfoEtcAsync(id: number, flags: number, timeout: Timeout): Promise<InfoResult<PortMessageInfo>>;
   acquireSemEtcAsync(id: number, count: number, flags: number, timeout: Timeout): Promise<number>;
 
+  /**
+   * A thread of this process (this team) that runs program, started
+   * suspended: its tid, or a status.  Its record (threadReport) says what it
+   * did; nothing runs before resumeThread (or a waitForThread, which resumes
+   * it first).
+   */
+  spawnThread(name: string | null, program: ThreadOp[]): number;
+  resumeThread(tid: number): number;
+  waitForThread(tid: number): WaitResult;
+  waitForThreadEtc(tid: number, flags: number, timeout: Timeout): WaitResult;
+  sendData(tid: number, code: number, data: Bytes): number;
+  sendDataEtc(tid: number, code: number, data: Bytes, flags: number, timeout: Timeout): number;
+  /** The calling (main JS) thread's mailbox: blocks the event loop until a message comes. */
+  receiveData(bufSize: number): ReceiveResult;
+  receiveDataEtc(bufSize: number, flags: number, timeout: Timeout): ReceiveResult;
+  /** tid 0: the calling thread.  false as well when the call fails. */
+  hasData(tid: number): boolean;
+  renameThread(tid: number, name: string | null): number;
+  /** null: the calling thread's tid. */
+  findThread(name: string | null): number;
+  getThreadInfo(tid: number): InfoResult<ThreadInfo>;
+  /**
+   * What a thread made by spawnThread did so far; null for any other tid, or
+   * once the record is gone (the newest 256 done records are kept).
+   */
+  threadReport(tid: number): ThreadReport | null;
+
+  /** Memory of size bytes (a page multiple), mapped here anywhere: its id, or a status. */
+  createArea(name: string | null, size: number, lock: number, protection: number): number;
+  /** A new area of this team sharing source's pages, mapped here: its id, or a status. */
+  cloneArea(name: string | null, source: number, protection: number): number;
+  deleteArea(id: number): number;
+  findArea(name: string): number;
+  resizeArea(id: number, size: number): number;
+  setAreaProtection(id: number, protection: number): number;
+  /** Gives the area (same id) to team and unmaps it here: the id, or a status. */
+  transferArea(id: number, team: number): number;
+  getAreaInfo(id: number): InfoResult<AreaInfo>;
+  /** team 0 = the caller's team; start with cookie 0. */
+  getNextAreaInfo(team: number, cookie: number): NextInfoResult<AreaInfo>;
+  /**
+   * length bytes at offset through this process's mapping of the area:
+   * B_OK, getAreaInfo's error, B_BAD_VALUE (out of the area, or not mapped
+   * here) or B_BAD_ADDRESS (the mapping does not allow reading).
+   */
+  areaRead(id: number, offset: number, length: number): { status: number; data: Buffer };
+  /** The same for writing: B_BAD_ADDRESS when the mapping is not writable. */
+  areaWrite(id: number, offset: number, data: Bytes): number;
+  /** mprotect(2) of this process's mapping of the area with PROT_* bits: 0 or -errno (or a status). */
+  areaMprotect(id: number, prot: number): number;
+
+  // The same calls on the libuv thread pool: the thread that waits or sends
+  // is then a pool thread of this process.
+  waitForThreadEtcAsync(tid: number, flags: number, timeout: Timeout): Promise<WaitResult>;
+  sendDataEtcAsync(tid: number, code: number, data: Bytes, flags: number, timeout: Timeout): Promise<number>;
+
   /** This process's /dev/nexus descriptor (opened on first use), or -errno. */
   fd(): number;
   /** CLOCK_MONOTONIC in microseconds (the clock of B_ABSOLUTE_TIMEOUT). */
@@ -120,6 +267,18 @@ export interface Nexus {
   rawIoctl(fd: number, request: number, arg: Bytes | bigint): { rc: number; errno: number };
   /** Where a buffer's bytes are, to point a hand-built request at them. */
   addressOf(buffer: Bytes): bigint;
+  /** This process's /dev/nexus_area descriptor (opened on first use), or -errno. */
+  areaFd(): number;
+  /** NEXUS_AREA_CLONE straight on areaFd(), bypassing libnexus: the clone's descriptor is left open. */
+  rawAreaClone(source: number, name: string | null, protection: number): RawAreaCloneResult;
+  /**
+   * mmap(fd, size, prot (PROT_*), MAP_SHARED or MAP_PRIVATE): errno 0 when
+   * it mapped; then, with mprotectTo, mprotect(mprotectTo) as well
+   * (mprotectErrno).  The mapping is undone before this returns.
+   */
+  mmapFd(fd: number, size: number, prot: number, shared: boolean, mprotectTo?: number): { errno: number; mprotectErrno?: number };
+  /** close(2): 0 or -errno. */
+  closeFd(fd: number): number;
 }
 
 /** What nexus.node exports besides the functions: its constants, compiled from nexus.h. */
@@ -200,6 +359,31 @@ export const B_LAZY_LOCK = 1;
 export const B_FULL_LOCK = 2;
 export const B_CONTIGUOUS = 3;
 export const B_LOMEM = 4;
+
+// libnexus's: thread priorities (recorded, not applied) and area address specs.
+export const B_PAGE_SIZE = 4096;
+export const B_IDLE_PRIORITY = 0;
+export const B_LOWEST_ACTIVE_PRIORITY = 1;
+export const B_LOW_PRIORITY = 5;
+export const B_NORMAL_PRIORITY = 10;
+export const B_DISPLAY_PRIORITY = 15;
+export const B_URGENT_DISPLAY_PRIORITY = 20;
+export const B_REAL_TIME_DISPLAY_PRIORITY = 100;
+export const B_URGENT_PRIORITY = 110;
+export const B_REAL_TIME_PRIORITY = 120;
+export const B_ANY_ADDRESS = 0;
+export const B_EXACT_ADDRESS = 1;
+export const B_BASE_ADDRESS = 2;
+export const B_CLONE_ADDRESS = 3;
+export const B_ANY_KERNEL_ADDRESS = 4;
+export const B_RANDOMIZED_ANY_ADDRESS = 6;
+export const B_RANDOMIZED_BASE_ADDRESS = 7;
+
+// mmap/mprotect protections (areaMprotect, mmapFd).
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
 
 // Port capabilities (vrefs carried by messages; numbered, not carried out yet).
 export const NEXUS_PORT_CAP_VREF = 1;

@@ -1,8 +1,10 @@
 // The node binding on the host: it loads, its constants (compiled from
 // nexus.h) and those of scenarios/native/index.ts equal the #defines of
-// kernel/include/nexus.h, and without /dev/nexus (never on the host) every
-// call returns the failed open's -errno instead of crashing.
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+// kernel/include/nexus.h, without /dev/nexus (never on the host) every
+// call returns the failed open's -errno instead of crashing, and wrong
+// arguments (thread programs included) throw before anything is called.
+import { existsSync, openSync, closeSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +14,8 @@ import * as native from '../../scenarios/native/index.js';
 const { nx, nativeConstants } = native;
 const exported = native as unknown as Record<string, unknown>;
 const ENOENT = 2;
+const EBADF = 9;
+const EACCES = 13;
 const HOST_HAS_NEXUS = existsSync('/dev/nexus');
 
 /** Every object-like #define of nexus.h with a numeric value, evaluated (bigint). */
@@ -58,6 +62,14 @@ test("the binding's constants and index.ts's equal nexus.h's #defines", () => {
   assert.is(native.PORT_MAX_MESSAGE_SIZE, 262144);
   assert.is(native.B_OS_NAME_LENGTH, 32);
   assert.is(nativeConstants.NEXUS_DEVICE_PATH, native.NEXUS_DEVICE_PATH);
+});
+
+test("libnexus's constants (priorities, address specs) and mman's PROT_* agree with index.ts", () => {
+  const names = Object.keys(nativeConstants).filter((n) => /_PRIORITY$|_ADDRESS$|^PROT_|^B_PAGE_SIZE$/.test(n));
+  assert.ok(names.length >= 22, names.join(' '));
+  for (const n of names) assert.is(exported[n], nativeConstants[n], n);
+  assert.is(native.B_NORMAL_PRIORITY, 10);
+  assert.is(native.B_ANY_ADDRESS, 0);
 });
 
 test("index.ts's ioctl numbers equal the binding's (compiled from nexus.h's _IO* macros)", () => {
@@ -110,6 +122,104 @@ test('without /dev/nexus every call returns the failed open: -ENOENT', async () 
   assert.is(await nx.portBufferSizeEtcAsync(1, 0, 0), e);
   assert.equal(await nx.getPortMessageInfoEtcAsync(1, 0, 0), { status: e });
   assert.is(await nx.acquireSemEtcAsync(1, 1, 0, -1), e);
+});
+
+test('without /dev/nexus the thread and area calls return -ENOENT too', async () => {
+  assert.not.ok(HOST_HAS_NEXUS, 'this host has no /dev/nexus');
+  const e = -ENOENT;
+  const none = { status: e, sender: 0, data: Buffer.alloc(0) };
+  assert.is(nx.spawnThread('t', [{ op: 'return', code: 7 }]), e);
+  assert.is(nx.spawnThread(null, []), e);
+  assert.is(nx.resumeThread(1), e);
+  assert.equal(nx.waitForThread(1), { status: e, code: 0 });
+  assert.equal(nx.waitForThreadEtc(1, native.B_RELATIVE_TIMEOUT, 0), { status: e, code: 0 });
+  assert.is(nx.sendData(1, 2, Buffer.from('x')), e);
+  assert.is(nx.sendDataEtc(1, 2, new Uint8Array(0), native.B_RELATIVE_TIMEOUT, 0n), e);
+  assert.equal(nx.receiveData(16), none);
+  assert.equal(nx.receiveDataEtc(0, native.B_RELATIVE_TIMEOUT, 0), none);
+  assert.is(nx.hasData(1), false);
+  assert.equal(nx.getThreadInfo(0), { status: e });
+  assert.is(nx.threadReport(1), null, 'no record: 1 was never spawned here');
+  assert.is(nx.findThread(null), process.pid, 'null: the calling (main) thread');
+  assert.is(nx.areaFd(), e);
+  assert.is(nx.createArea('a', 4096, native.B_NO_LOCK, native.B_READ_AREA | native.B_WRITE_AREA), e);
+  assert.is(nx.cloneArea('c', 1, native.B_READ_AREA), e);
+  assert.is(nx.deleteArea(1), e);
+  assert.is(nx.findArea('a'), e);
+  assert.is(nx.resizeArea(1, 8192), e);
+  assert.is(nx.setAreaProtection(1, native.B_READ_AREA), e);
+  assert.is(nx.transferArea(1, 1), e);
+  assert.equal(nx.getAreaInfo(1), { status: e });
+  assert.equal(nx.getNextAreaInfo(0, 3), { status: e, cookie: 3 });
+  assert.equal(nx.areaRead(1, 0, 16), { status: e, data: Buffer.alloc(0) });
+  assert.is(nx.areaWrite(1, 0, Buffer.from('x')), e);
+  assert.is(nx.areaMprotect(1, native.PROT_READ), e);
+  assert.equal(nx.rawAreaClone(1, 'c', native.B_READ_AREA), { rc: e, errno: ENOENT, ret: 0, area: 0, fd: 0, size: 0 });
+  assert.equal(await nx.waitForThreadEtcAsync(1, 0, 0), { status: e, code: 0 });
+  assert.is(await nx.sendDataEtcAsync(1, 2, Buffer.from('abc'), 0, Infinity), e);
+});
+
+test('thread programs are checked before anything is spawned', () => {
+  const program: native.ThreadOp[] = [
+    { op: 'receive', bufSize: 64 },
+    { op: 'receive', bufSize: 0, flags: native.B_RELATIVE_TIMEOUT, timeout: 1000 },
+    { op: 'send', target: 1, code: -5, hex: '00ff', flags: 0 },
+    { op: 'send', target: 1, code: 2, hex: '', timeout: native.B_INFINITE_TIMEOUT },
+    { op: 'wait', target: 1 },
+    { op: 'wait', target: 1, flags: native.B_ABSOLUTE_TIMEOUT, timeout: 5n },
+    { op: 'sleep', us: 10 },
+    { op: 'return', code: 3 },
+    { op: 'exit', code: 4 },
+    { op: 'pthread_exit' },
+  ];
+  assert.is(nx.spawnThread('ok', program), -ENOENT, 'a good program gets as far as spawn_thread');
+  const bad: unknown[] = [
+    'not an array',
+    [{ op: 'jump' }],
+    [{ bufSize: 1 }],
+    [null],
+    [{ op: 'receive' }],
+    [{ op: 'receive', bufSize: -1 }],
+    [{ op: 'receive', bufSize: 8, flags: -1 }],
+    [{ op: 'receive', bufSize: 8, timeout: NaN }],
+    [{ op: 'send', target: 1, code: 1, hex: 'abc' }],
+    [{ op: 'send', target: 1, code: 1, hex: 'zz' }],
+    [{ op: 'send', target: 1, code: 1 }],
+    [{ op: 'send', code: 1, hex: '' }],
+    [{ op: 'wait' }],
+    [{ op: 'sleep', us: 1.5 }],
+    [{ op: 'return' }],
+    [{ op: 'exit', code: 2 ** 31 }],
+    Array.from({ length: 257 }, () => ({ op: 'sleep', us: 0 })),
+  ];
+  for (const p of bad) assert.throws(() => nx.spawnThread('bad', p as native.ThreadOp[]), TypeError, JSON.stringify(p));
+  assert.throws(() => nx.spawnThread(5 as unknown as string, []), TypeError);
+  assert.throws(() => nx.receiveData(-1), TypeError);
+  assert.throws(() => nx.waitForThreadEtc(1, 0, 'x' as unknown as number), TypeError);
+  assert.throws(() => nx.sendDataEtcAsync(1, 1, 'x' as unknown as Uint8Array, 0, 0), TypeError);
+  assert.throws(() => nx.createArea('a', -4096, 0, 0), TypeError);
+  assert.throws(() => nx.areaRead(1, 0, 2 ** 40), TypeError);
+  assert.throws(() => nx.mmapFd(0, 4096, native.PROT_READ, 1 as unknown as boolean), TypeError);
+});
+
+test('mmapFd reports what mmap and mprotect refuse; closeFd closes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-native-'));
+  const path = join(dir, 'page');
+  writeFileSync(path, Buffer.alloc(4096));
+  const fd = openSync(path, 'r');
+  try {
+    const { PROT_READ, PROT_WRITE } = native;
+    assert.equal(nx.mmapFd(fd, 4096, PROT_READ, true), { errno: 0 });
+    assert.equal(nx.mmapFd(fd, 4096, PROT_READ | PROT_WRITE, true), { errno: EACCES }, 'shared writable needs a writable fd');
+    assert.equal(nx.mmapFd(fd, 4096, PROT_READ | PROT_WRITE, false), { errno: 0 }, 'private copy-on-write is fine');
+    assert.equal(nx.mmapFd(fd, 4096, PROT_READ, true, PROT_READ | PROT_WRITE), { errno: 0, mprotectErrno: EACCES });
+    assert.equal(nx.mmapFd(fd, 4096, PROT_READ, true, PROT_READ), { errno: 0, mprotectErrno: 0 });
+    assert.equal(nx.mmapFd(-1, 4096, PROT_READ, true, PROT_READ), { errno: EBADF }, 'no mprotect when mmap failed');
+    assert.is(nx.closeFd(fd), 0);
+    assert.is(nx.closeFd(fd), -EBADF);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('many async calls at once all settle', async () => {

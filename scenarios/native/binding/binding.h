@@ -53,6 +53,9 @@ void throw_oom(napi_env env);
 
 /* The first want arguments (more are ignored; fewer throw). */
 bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+/* The same with optional ones up to max (<= MAX_ARGS): those missing are undefined. */
+bool get_opt_args(napi_env env, napi_callback_info info, size_t want, size_t max, napi_value *argv);
+bool is_undefined(napi_env env, napi_value v);
 /* An integral number in [min, max]. */
 bool get_int(napi_env env, napi_value v, const char *what, double min, double max, int64_t *out);
 bool get_i32(napi_env env, napi_value v, const char *what, __s32 *out);
@@ -127,6 +130,8 @@ struct binding_fn {
 /* Each table ends with { NULL, NULL }. */
 extern const struct binding_fn port_fns[];
 extern const struct binding_fn sem_fns[];
+extern const struct binding_fn thread_fns[];
+extern const struct binding_fn area_fns[];
 extern const struct binding_fn raw_fns[];
 
 #endif /* NEXUS_BINDING_H */

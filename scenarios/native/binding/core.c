@@ -36,7 +36,7 @@ void throw_oom(napi_env env)
 	napi_throw_error(env, NULL, "out of memory");
 }
 
-bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv)
+bool get_opt_args(napi_env env, napi_callback_info info, size_t want, size_t max, napi_value *argv)
 {
 	napi_value all[MAX_ARGS];
 	size_t argc = MAX_ARGS;
@@ -51,9 +51,27 @@ bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *ar
 		napi_throw_type_error(env, NULL, msg);
 		return false;
 	}
-	for (size_t i = 0; i < want; i++)
-		argv[i] = all[i];
+	for (size_t i = 0; i < max; i++) {
+		if (i < argc) {
+			argv[i] = all[i];
+		} else if (napi_get_undefined(env, &argv[i]) != napi_ok) {
+			throw_napi_error(env);
+			return false;
+		}
+	}
 	return true;
+}
+
+bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv)
+{
+	return get_opt_args(env, info, want, want, argv);
+}
+
+bool is_undefined(napi_env env, napi_value v)
+{
+	napi_valuetype t;
+
+	return napi_typeof(env, v, &t) == napi_ok && t == napi_undefined;
 }
 
 /* An integral number in [min, max]. */

@@ -4,6 +4,8 @@
  * nexus.h and libnexus.h (scenarios/native/index.ts repeats them; a unit
  * test checks that both agree with nexus.h).
  */
+#include <sys/mman.h>
+
 #include "binding.h"
 
 struct constant {
@@ -40,6 +42,14 @@ static const struct constant constants[] = {
 	C(NEXUS_AREA_CREATE), C(NEXUS_AREA_CLONE), C(NEXUS_AREA_DELETE), C(NEXUS_AREA_FIND),
 	C(NEXUS_AREA_GET_INFO), C(NEXUS_AREA_RESIZE), C(NEXUS_AREA_SET_PROTECTION), C(NEXUS_AREA_TRANSFER),
 	C(NEXUS_AREA_GET_NEXT),
+	/* libnexus.h's */
+	C(B_PAGE_SIZE), C(B_IDLE_PRIORITY), C(B_LOWEST_ACTIVE_PRIORITY), C(B_LOW_PRIORITY),
+	C(B_NORMAL_PRIORITY), C(B_DISPLAY_PRIORITY), C(B_URGENT_DISPLAY_PRIORITY),
+	C(B_REAL_TIME_DISPLAY_PRIORITY), C(B_URGENT_PRIORITY), C(B_REAL_TIME_PRIORITY),
+	C(B_ANY_ADDRESS), C(B_EXACT_ADDRESS), C(B_BASE_ADDRESS), C(B_CLONE_ADDRESS),
+	C(B_ANY_KERNEL_ADDRESS), C(B_RANDOMIZED_ANY_ADDRESS), C(B_RANDOMIZED_BASE_ADDRESS),
+	/* <sys/mman.h>'s */
+	C(PROT_NONE), C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC),
 #undef C
 };
 
@@ -62,7 +72,7 @@ static napi_value constants_value(napi_env env)
 NAPI_MODULE_INIT()
 {
 	static const struct binding_fn *const tables[] = {
-		port_fns, sem_fns, raw_fns,
+		port_fns, sem_fns, thread_fns, area_fns, raw_fns,
 	};
 	napi_value fn, c;
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -118,6 +119,95 @@ static napi_value js_address_of(napi_env env, napi_callback_info info)
 	return v;
 }
 
+/*
+ * NEXUS_AREA_CLONE on this process's /dev/nexus_area, bypassing libnexus:
+ * the clone's descriptor stays open (not mapped) for mmapFd, until closeFd.
+ */
+static napi_value js_raw_area_clone(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], o;
+	struct nexus_area_clone req;
+	__s32 source;
+	__u32 protection;
+	char *name;
+	long rc;
+	int fd, err;
+
+	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], "source", &source) ||
+	    !get_name(env, argv[1], &name) || !get_u32(env, argv[2], "protection", &protection))
+		return NULL;
+	memset(&req, 0, sizeof(req));
+	req.source = source;
+	req.protection = protection;
+	if (name)
+		strncpy(req.name, name, sizeof(req.name) - 1);
+	free(name);
+	fd = nexus_area_fd();
+	rc = fd < 0 ? fd : ioctl(fd, NEXUS_AREA_CLONE, &req);
+	err = fd < 0 ? -fd : rc < 0 ? errno : 0;
+	NAPI_OK(env, napi_create_object(env, &o));
+	if (!set_num(env, o, "rc", (double)rc) || !set_num(env, o, "errno", err) ||
+	    !set_num(env, o, "ret", req.ret) || !set_num(env, o, "area", req.area) ||
+	    !set_num(env, o, "fd", req.fd) || !set_num(env, o, "size", (double)req.size)) {
+		throw_napi_error(env);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * mmap(fd) with prot, MAP_SHARED or MAP_PRIVATE: { errno } (0: mapped);
+ * when mapped and mprotectTo is given, mprotect(mprotectTo) as well:
+ * { errno, mprotectErrno }.  The mapping is gone when this returns.
+ */
+static napi_value js_mmap_fd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[5], o;
+	__s32 fd;
+	int64_t size;
+	__u32 prot, to = 0;
+	bool shared, has_to;
+	int err, mprotect_err = 0;
+	void *p;
+
+	if (!get_opt_args(env, info, 4, 5, argv) || !get_i32(env, argv[0], "fd", &fd) ||
+	    !get_int(env, argv[1], "size", 1, 9007199254740992.0, &size) ||
+	    !get_u32(env, argv[2], "prot", &prot))
+		return NULL;
+	if (napi_get_value_bool(env, argv[3], &shared) != napi_ok) {
+		throw_type(env, "%s must be a boolean", "shared");
+		return NULL;
+	}
+	has_to = !is_undefined(env, argv[4]);
+	if (has_to && !get_u32(env, argv[4], "mprotectTo", &to))
+		return NULL;
+	p = mmap(NULL, (size_t)size, (int)prot, shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+	err = p == MAP_FAILED ? errno : 0;
+	if (!err) {
+		if (has_to && mprotect(p, (size_t)size, (int)to) < 0)
+			mprotect_err = errno;
+		munmap(p, (size_t)size);
+	}
+	NAPI_OK(env, napi_create_object(env, &o));
+	if (!set_num(env, o, "errno", err) ||
+	    (has_to && !err && !set_num(env, o, "mprotectErrno", mprotect_err))) {
+		throw_napi_error(env);
+		return NULL;
+	}
+	return o;
+}
+
+/* close(2): 0 or -errno. */
+static napi_value js_close_fd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	__s32 fd;
+
+	if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], "fd", &fd))
+		return NULL;
+	return num(env, close(fd) < 0 ? -errno : 0);
+}
+
 const struct binding_fn raw_fns[] = {
 	{ "fd", js_fd },
 	{ "systemTime", js_system_time },
@@ -125,5 +215,8 @@ const struct binding_fn raw_fns[] = {
 	{ "rawIoctlPortCreate", js_raw_ioctl_port_create },
 	{ "rawIoctl", js_raw_ioctl },
 	{ "addressOf", js_address_of },
+	{ "rawAreaClone", js_raw_area_clone },
+	{ "mmapFd", js_mmap_fd },
+	{ "closeFd", js_close_fd },
 	{ NULL, NULL }
 };

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Areas: create_area .. transfer_area (libnexus maps them anywhere,
+ * B_ANY_ADDRESS), reads and writes through this process's mapping, and the
+ * raw requests that check what the kernel's descriptors allow (clone's fd,
+ * mmap, mprotect).
+ *
+ * areaRead and areaWrite go through process_vm_readv/writev on this very
+ * process: a mapping that does not allow the access answers EFAULT
+ * (B_BAD_ADDRESS) instead of killing node with SIGSEGV.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "binding.h"
+
+/* A byte count or offset: an integer in [0, 2^53]. */
+static bool get_u64(napi_env env, napi_value v, const char *what, uint64_t *out)
+{
+	int64_t x;
+
+	if (!get_int(env, v, what, 0, 9007199254740992.0, &x))
+		return false;
+	*out = (uint64_t)x;
+	return true;
+}
+
+static napi_value area_info_value(napi_env env, const area_info *ai)
+{
+	napi_value o;
+
+	if (napi_create_object(env, &o) != napi_ok ||
+	    !set_num(env, o, "area", ai->area) ||
+	    !set_str(env, o, "name", ai->name, sizeof(ai->name)) ||
+	    !set_num(env, o, "size", (double)ai->size) ||
+	    !set_num(env, o, "lock", ai->lock) ||
+	    !set_num(env, o, "protection", ai->protection) ||
+	    !set_num(env, o, "team", ai->team) ||
+	    !set_bigint(env, o, "address", (int64_t)(uintptr_t)ai->address))
+		return NULL;
+	return o;
+}
+
+static napi_value js_create_area(napi_env env, napi_callback_info info)
+{
+	napi_value argv[4];
+	void *address = NULL;
+	uint64_t size;
+	__u32 lock, protection;
+	char *name;
+	area_id id;
+
+	if (!get_args(env, info, 4, argv) || !get_u64(env, argv[1], "size", &size) ||
+	    !get_u32(env, argv[2], "lock", &lock) || !get_u32(env, argv[3], "protection", &protection) ||
+	    !get_name(env, argv[0], &name))
+		return NULL;
+	id = create_area(name, &address, B_ANY_ADDRESS, (size_t)size, lock, protection);
+	free(name);
+	return num(env, id);
+}
+
+static napi_value js_clone_area(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	void *address = NULL;
+	__s32 source;
+	__u32 protection;
+	char *name;
+	area_id id;
+
+	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[1], "source", &source) ||
+	    !get_u32(env, argv[2], "protection", &protection) || !get_name(env, argv[0], &name))
+		return NULL;
+	id = clone_area(name, &address, B_ANY_ADDRESS, protection, source);
+	free(name);
+	return num(env, id);
+}
+
+static napi_value js_delete_area(napi_env env, napi_callback_info info)
+{
+	return id_call(env, info, delete_area);
+}
+
+static napi_value js_find_area(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	char *name;
+	area_id id;
+
+	if (!get_args(env, info, 1, argv) || !get_name(env, argv[0], &name))
+		return NULL;
+	id = find_area(name);
+	free(name);
+	return num(env, id);
+}
+
+static napi_value js_resize_area(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	uint64_t size;
+	__s32 id;
+
+	if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], "id", &id) ||
+	    !get_u64(env, argv[1], "size", &size))
+		return NULL;
+	return num(env, resize_area(id, (size_t)size));
+}
+
+static napi_value js_set_area_protection(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	__u32 protection;
+	__s32 id;
+
+	if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], "id", &id) ||
+	    !get_u32(env, argv[1], "protection", &protection))
+		return NULL;
+	return num(env, set_area_protection(id, protection));
+}
+
+static napi_value js_transfer_area(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	void *address = NULL;
+	__s32 id, team;
+
+	if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], "id", &id) ||
+	    !get_i32(env, argv[1], "team", &team))
+		return NULL;
+	return num(env, transfer_area(id, &address, B_ANY_ADDRESS, team));
+}
+
+static napi_value js_get_area_info(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	area_info ai;
+	status_t st;
+	__s32 id;
+
+	if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], "id", &id))
+		return NULL;
+	memset(&ai, 0, sizeof(ai));
+	st = get_area_info(id, &ai);
+	return status_info(env, st, st == B_OK ? area_info_value(env, &ai) : NULL);
+}
+
+static napi_value js_get_next_area_info(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], r;
+	area_info ai;
+	ssize_t cookie;
+	status_t st;
+	__s32 team, c;
+
+	if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], "team", &team) ||
+	    !get_i32(env, argv[1], "cookie", &c))
+		return NULL;
+	cookie = c;
+	memset(&ai, 0, sizeof(ai));
+	st = get_next_area_info(team, &cookie, &ai);
+	r = status_info(env, st, st == B_OK ? area_info_value(env, &ai) : NULL);
+	if (r && !set_num(env, r, "cookie", (double)cookie)) {
+		throw_napi_error(env);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * Where [offset, offset + length) of area id is mapped in this process:
+ * B_OK, get_area_info's error, or B_BAD_VALUE (out of the area, or not
+ * mapped here).
+ */
+static status_t area_span(__s32 id, uint64_t offset, uint64_t length, void **at)
+{
+	area_info ai;
+	status_t st;
+
+	memset(&ai, 0, sizeof(ai));
+	st = get_area_info(id, &ai);
+	if (st != B_OK)
+		return st;
+	if (!ai.address || offset > ai.size || length > ai.size - offset)
+		return B_BAD_VALUE;
+	*at = (char *)ai.address + offset;
+	return B_OK;
+}
+
+/* process_vm_readv/writev on ourselves: B_OK, or -errno (-EFAULT = B_BAD_ADDRESS). */
+static status_t self_copy(void *local, void *remote, size_t len, bool write)
+{
+	struct iovec l = { .iov_base = local, .iov_len = len };
+	struct iovec r = { .iov_base = remote, .iov_len = len };
+	ssize_t n;
+
+	if (!len)
+		return B_OK;
+	n = write ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+	if (n < 0)
+		return -errno;
+	/* A partial copy stops at the first page that refused. */
+	return (size_t)n == len ? B_OK : B_BAD_ADDRESS;
+}
+
+static napi_value js_area_read(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], o, data;
+	uint64_t offset, length;
+	void *at = NULL, *buf;
+	status_t st;
+	__s32 id;
+
+	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], "id", &id) ||
+	    !get_u64(env, argv[1], "offset", &offset) || !get_u64(env, argv[2], "length", &length))
+		return NULL;
+	if (length > MAX_READ_BUFFER) {
+		throw_type(env, "%s must be an integer in range", "length");
+		return NULL;
+	}
+	buf = malloc(length ? (size_t)length : 1);
+	if (!buf) {
+		throw_oom(env);
+		return NULL;
+	}
+	st = area_span(id, offset, length, &at);
+	if (st == B_OK)
+		st = self_copy(buf, at, (size_t)length, false);
+	if (napi_create_object(env, &o) != napi_ok ||
+	    napi_create_buffer_copy(env, st == B_OK ? (size_t)length : 0, buf, NULL, &data) != napi_ok ||
+	    !set_num(env, o, "status", st) || !set_val(env, o, "data", data)) {
+		free(buf);
+		throw_napi_error(env);
+		return NULL;
+	}
+	free(buf);
+	return o;
+}
+
+static napi_value js_area_write(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	uint64_t offset;
+	void *at = NULL, *data;
+	size_t len;
+	status_t st;
+	__s32 id;
+
+	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], "id", &id) ||
+	    !get_u64(env, argv[1], "offset", &offset) || !get_bytes(env, argv[2], "data", &data, &len))
+		return NULL;
+	st = area_span(id, offset, len, &at);
+	if (st == B_OK)
+		st = self_copy(data, at, len, true);
+	return num(env, st);
+}
+
+/* mprotect(2) of this process's whole mapping of the area: 0 or -errno (or a status). */
+static napi_value js_area_mprotect(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	area_info ai;
+	status_t st;
+	__s32 id;
+	__u32 prot;
+
+	if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], "id", &id) ||
+	    !get_u32(env, argv[1], "prot", &prot))
+		return NULL;
+	memset(&ai, 0, sizeof(ai));
+	st = get_area_info(id, &ai);
+	if (st == B_OK)
+		st = !ai.address ? B_BAD_VALUE : mprotect(ai.address, ai.size, (int)prot) < 0 ? -errno : 0;
+	return num(env, st);
+}
+
+static napi_value js_area_fd(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return num(env, nexus_area_fd());
+}
+
+const struct binding_fn area_fns[] = {
+	{ "createArea", js_create_area },
+	{ "cloneArea", js_clone_area },
+	{ "deleteArea", js_delete_area },
+	{ "findArea", js_find_area },
+	{ "resizeArea", js_resize_area },
+	{ "setAreaProtection", js_set_area_protection },
+	{ "transferArea", js_transfer_area },
+	{ "getAreaInfo", js_get_area_info },
+	{ "getNextAreaInfo", js_get_next_area_info },
+	{ "areaRead", js_area_read },
+	{ "areaWrite", js_area_write },
+	{ "areaMprotect", js_area_mprotect },
+	{ "areaFd", js_area_fd },
+	{ NULL, NULL }
+};
