@@ -224,8 +224,8 @@ static status_t area_map(int fd, void **address, __u32 spec, size_t size,
 	return B_OK;
 }
 
-area_id create_area(const char *name, void **startAddress,
-		    __u32 addressSpec, size_t size, __u32 lock,
+area_id create_area(const char *name, void **start_address,
+		    __u32 address_spec, size_t size, __u32 lock,
 		    __u32 protection)
 {
 	struct nexus_area_create req = {
@@ -241,9 +241,9 @@ area_id create_area(const char *name, void **startAddress,
 	status_t st;
 	int afd;
 
-	if (!address_spec_valid(addressSpec))
+	if (!address_spec_valid(address_spec))
 		return B_BAD_VALUE;
-	if (!name || !startAddress)
+	if (!name || !start_address)
 		return B_BAD_ADDRESS;
 	if (!size || size % B_PAGE_SIZE)
 		return B_BAD_VALUE;
@@ -259,8 +259,8 @@ area_id create_area(const char *name, void **startAddress,
 		st = errno_status();
 		goto out;
 	}
-	entry.address = *startAddress;
-	st = area_map(req.fd, &entry.address, addressSpec, size, protection);
+	entry.address = *start_address;
+	st = area_map(req.fd, &entry.address, address_spec, size, protection);
 	if (st)
 		goto out;
 	st = area_ioctl(NEXUS_AREA_CREATE, &req, &req.ret);
@@ -275,14 +275,14 @@ area_id create_area(const char *name, void **startAddress,
 		st = B_NO_MEMORY;
 		goto out;
 	}
-	*startAddress = entry.address;
+	*start_address = entry.address;
 	st = req.area;
 out:
 	close(req.fd);
 	return st;
 }
 
-area_id clone_area(const char *name, void **destAddress, __u32 addressSpec,
+area_id clone_area(const char *name, void **dest_address, __u32 address_spec,
 		   __u32 protection, area_id source)
 {
 	struct nexus_area_clone req = {
@@ -296,10 +296,10 @@ area_id clone_area(const char *name, void **destAddress, __u32 addressSpec,
 	struct nexus_mapped *src;
 	status_t st;
 
-	if (!name || !destAddress)
+	if (!name || !dest_address)
 		return B_BAD_ADDRESS;
-	entry.address = *destAddress;
-	if (addressSpec == B_CLONE_ADDRESS) {
+	entry.address = *dest_address;
+	if (address_spec == B_CLONE_ADDRESS) {
 		/*
 		 * The source's address: known only for an area mapped here
 		 * (the kernel does not know where other teams map theirs).
@@ -311,9 +311,9 @@ area_id clone_area(const char *name, void **destAddress, __u32 addressSpec,
 		pthread_mutex_unlock(&mapped_lock);
 		if (!src)
 			return B_BAD_VALUE;
-		addressSpec = B_EXACT_ADDRESS;
+		address_spec = B_EXACT_ADDRESS;
 	}
-	if (!address_spec_valid(addressSpec))
+	if (!address_spec_valid(address_spec))
 		return B_BAD_VALUE;
 
 	nexus_copy_name(req.name, name);
@@ -322,7 +322,7 @@ area_id clone_area(const char *name, void **destAddress, __u32 addressSpec,
 		return st;
 	entry.area = req.area;
 	entry.size = req.size;
-	st = area_map(req.fd, &entry.address, addressSpec, req.size,
+	st = area_map(req.fd, &entry.address, address_spec, req.size,
 		      protection);
 	close(req.fd);
 	if (!st && mapped_add(&entry)) {
@@ -333,7 +333,7 @@ area_id clone_area(const char *name, void **destAddress, __u32 addressSpec,
 		area_delete_request(req.area);
 		return st;
 	}
-	*destAddress = entry.address;
+	*dest_address = entry.address;
 	return req.area;
 }
 
@@ -444,9 +444,9 @@ status_t _get_next_area_info(team_id team, ssize_t *cookie,
  * MREMAP_MAYMOVE: an area does not move).  If the area's own mapping cannot
  * grow, the kernel's size is put back and the status is B_NO_MEMORY.
  */
-status_t resize_area(area_id id, size_t newSize)
+status_t resize_area(area_id id, size_t new_size)
 {
-	struct nexus_area_resize req = { .area = id, .new_size = newSize };
+	struct nexus_area_resize req = { .area = id, .new_size = new_size };
 	struct nexus_area_get_info info = { .area = id };
 	struct nexus_mapped *entry;
 	status_t st;
@@ -462,7 +462,7 @@ status_t resize_area(area_id id, size_t newSize)
 	st = area_ioctl(NEXUS_AREA_RESIZE, &req, &req.ret);
 	if (st || !entry)
 		goto out;
-	if (mapped_sync(entry, newSize)) {
+	if (mapped_sync(entry, new_size)) {
 		req.new_size = info.size;
 		area_ioctl(NEXUS_AREA_RESIZE, &req, &req.ret);
 		st = B_NO_MEMORY;
@@ -486,22 +486,22 @@ out:
  * What future clones may get.  The mappings that exist keep their
  * protection, this process's included (see the plan for issue 8).
  */
-status_t set_area_protection(area_id id, __u32 newProtection)
+status_t set_area_protection(area_id id, __u32 new_protection)
 {
 	struct nexus_area_set_protection req = {
 		.area = id,
-		.protection = newProtection,
+		.protection = new_protection,
 	};
 
 	return area_ioctl(NEXUS_AREA_SET_PROTECTION, &req, &req.ret);
 }
 
 /*
- * In Haiku, _address and addressSpec say where the target maps the area.
+ * In Haiku, _address and address_spec say where the target maps the area.
  * Here the target maps it itself, with clone_area() of its own (now) area;
  * they are ignored.  The giver unmaps the area and forgets it.
  */
-area_id transfer_area(area_id id, void **_address, __u32 addressSpec,
+area_id transfer_area(area_id id, void **_address, __u32 address_spec,
 		      team_id target)
 {
 	struct nexus_area_transfer req = {
@@ -512,7 +512,7 @@ area_id transfer_area(area_id id, void **_address, __u32 addressSpec,
 	status_t st;
 
 	(void)_address;
-	(void)addressSpec;
+	(void)address_spec;
 	st = area_ioctl(NEXUS_AREA_TRANSFER, &req, &req.ret);
 	if (st)
 		return st;

@@ -38,6 +38,7 @@ static struct nexus_device nexus_dev = { .path = NEXUS_DEVICE_PATH };
 static struct nexus_device nexus_area_dev = {
 	.path = NEXUS_AREA_DEVICE_PATH
 };
+
 static int nexus_atfork_registered;
 
 static __u64 nexus_pack(pid_t pid, int fd)

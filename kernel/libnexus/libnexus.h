@@ -28,6 +28,12 @@
 extern "C" {
 #endif
 
+/*
+ * GNU attributes for C and C++ alike.  (The kernel's checkpatch asks for
+ * its own __noreturn and friends, which userspace does not have.)
+ */
+#define NEXUS_ATTRIBUTE(list)	__attribute__(list)
+
 typedef __s32 status_t;
 typedef __s64 bigtime_t;
 typedef __s32 port_id;
@@ -142,9 +148,10 @@ typedef struct area_info area_info;
 
 /*
  * The get_*_info calls are Haiku's macros over the size-checked entry
- * points (_get_*_info: B_BAD_VALUE when info is NULL or size is smaller than
- * the struct).  The plain functions of the same names are exported too, for
- * code that takes their address or #undefs the macros.
+ * points (_get_*_info: B_BAD_VALUE when info is NULL or size is smaller
+ * than the struct); sizeof((info)[0]) is OS.h's sizeof(*(info)).  The plain
+ * functions of the same names are exported too, for code that takes their
+ * address or #undefs the macros.
  */
 
 /* Ports. */
@@ -201,35 +208,35 @@ status_t _get_next_sem_info(team_id team, __s32 *cookie,
 thread_id spawn_thread(thread_func func, const char *name, __s32 priority,
 		       void *data);
 status_t resume_thread(thread_id thread);
-status_t wait_for_thread(thread_id thread, status_t *returnValue);
+status_t wait_for_thread(thread_id thread, status_t *return_value);
 status_t wait_for_thread_etc(thread_id thread, __u32 flags,
-			     bigtime_t timeout, status_t *returnValue);
+			     bigtime_t timeout, status_t *return_value);
 status_t send_data(thread_id thread, __s32 code, const void *buffer,
-		   size_t bufferSize);
+		   size_t buffer_size);
 /* A Nexus extension: send_data with Haiku's timeout flags. */
 status_t send_data_etc(thread_id thread, __s32 code, const void *buffer,
-		       size_t bufferSize, __u32 flags, bigtime_t timeout);
+		       size_t buffer_size, __u32 flags, bigtime_t timeout);
 /* The message's code, or a status; *sender (may be NULL) gets the sender. */
-__s32 receive_data(thread_id *sender, void *buffer, size_t bufferSize);
+__s32 receive_data(thread_id *sender, void *buffer, size_t buffer_size);
 /* A Nexus extension: receive_data with Haiku's timeout flags. */
-__s32 receive_data_etc(thread_id *sender, void *buffer, size_t bufferSize,
+__s32 receive_data_etc(thread_id *sender, void *buffer, size_t buffer_size,
 		       __u32 flags, bigtime_t timeout);
 bool has_data(thread_id thread);
 /* The caller's team's threads only (another team's: B_NOT_ALLOWED). */
-status_t rename_thread(thread_id thread, const char *newName);
-void exit_thread(status_t status) __attribute__((noreturn));
+status_t rename_thread(thread_id thread, const char *new_name);
+NEXUS_ATTRIBUTE((__noreturn__)) void exit_thread(status_t status);
 /* NULL: the caller's tid. */
 thread_id find_thread(const char *name);
 status_t _get_thread_info(thread_id id, struct thread_info *info,
 			  size_t size);
 #define get_thread_info(id, info) \
-	_get_thread_info((id), (info), sizeof(*(info)))
+	_get_thread_info((id), (info), sizeof((info)[0]))
 
 /* Areas (/dev/nexus_area). */
-area_id create_area(const char *name, void **startAddress,
-		    __u32 addressSpec, size_t size, __u32 lock,
+area_id create_area(const char *name, void **start_address,
+		    __u32 address_spec, size_t size, __u32 lock,
 		    __u32 protection);
-area_id clone_area(const char *name, void **destAddress, __u32 addressSpec,
+area_id clone_area(const char *name, void **dest_address, __u32 address_spec,
 		   __u32 protection, area_id source);
 status_t delete_area(area_id area);
 area_id find_area(const char *name);
@@ -239,27 +246,27 @@ status_t _get_area_info(area_id id, struct area_info *info, size_t size);
 status_t _get_next_area_info(team_id team, ssize_t *cookie,
 			     struct area_info *info, size_t size);
 #define get_area_info(id, info) \
-	_get_area_info((id), (info), sizeof(*(info)))
+	_get_area_info((id), (info), sizeof((info)[0]))
 #define get_next_area_info(team, cookie, info) \
-	_get_next_area_info((team), (cookie), (info), sizeof(*(info)))
-status_t resize_area(area_id id, size_t newSize);
-status_t set_area_protection(area_id id, __u32 newProtection);
+	_get_next_area_info((team), (cookie), (info), sizeof((info)[0]))
+status_t resize_area(area_id id, size_t new_size);
+status_t set_area_protection(area_id id, __u32 new_protection);
 /*
  * Gives the area (same id) to team target and unmaps it here.  _address and
- * addressSpec are ignored: the target maps the area with clone_area() of
+ * address_spec are ignored: the target maps the area with clone_area() of
  * its own (now) area.
  */
-area_id transfer_area(area_id id, void **_address, __u32 addressSpec,
+area_id transfer_area(area_id id, void **_address, __u32 address_spec,
 		      team_id target);
 
 #define get_port_info(port, info) \
-	_get_port_info((port), (info), sizeof(*(info)))
+	_get_port_info((port), (info), sizeof((info)[0]))
 #define get_next_port_info(team, cookie, info) \
-	_get_next_port_info((team), (cookie), (info), sizeof(*(info)))
+	_get_next_port_info((team), (cookie), (info), sizeof((info)[0]))
 #define get_sem_info(sem, info) \
-	_get_sem_info((sem), (info), sizeof(*(info)))
+	_get_sem_info((sem), (info), sizeof((info)[0]))
 #define get_next_sem_info(team, cookie, info) \
-	_get_next_sem_info((team), (cookie), (info), sizeof(*(info)))
+	_get_next_sem_info((team), (cookie), (info), sizeof((info)[0]))
 
 /* The process's /dev/nexus descriptor (opened on first use), or -errno. */
 int nexus_fd(void);

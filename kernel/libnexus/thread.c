@@ -262,7 +262,7 @@ thread_id spawn_thread(thread_func func, const char *name, __s32 priority,
 	s->func = func;
 	s->data = data;
 	s->priority = priority;
-	s->has_name = name != NULL;
+	s->has_name = !!name;
 	nexus_copy_name(s->name, name);
 
 	err = pthread_attr_init(&attr);
@@ -319,7 +319,7 @@ status_t resume_thread(thread_id thread)
 }
 
 status_t wait_for_thread_etc(thread_id thread, __u32 flags,
-			     bigtime_t timeout, status_t *returnValue)
+			     bigtime_t timeout, status_t *return_value)
 {
 	struct nexus_thread_waitfor_req req = {
 		.receiver = thread,
@@ -330,23 +330,23 @@ status_t wait_for_thread_etc(thread_id thread, __u32 flags,
 
 	if (err)
 		return err;
-	if (req.ret == B_OK && returnValue)
-		*returnValue = req.return_code;
+	if (req.ret == B_OK && return_value)
+		*return_value = req.return_code;
 	return req.ret;
 }
 
-status_t wait_for_thread(thread_id thread, status_t *returnValue)
+status_t wait_for_thread(thread_id thread, status_t *return_value)
 {
-	return wait_for_thread_etc(thread, 0, 0, returnValue);
+	return wait_for_thread_etc(thread, 0, 0, return_value);
 }
 
 status_t send_data_etc(thread_id thread, __s32 code, const void *buffer,
-		       size_t bufferSize, __u32 flags, bigtime_t timeout)
+		       size_t buffer_size, __u32 flags, bigtime_t timeout)
 {
 	struct nexus_thread_rw req = {
 		.receiver = thread,
 		.buffer = (void *)buffer,
-		.size = (__kernel_ssize_t)bufferSize,
+		.size = (__kernel_ssize_t)buffer_size,
 		.flags = flags,
 		.timeout = timeout,
 		.return_code = code,
@@ -357,17 +357,17 @@ status_t send_data_etc(thread_id thread, __s32 code, const void *buffer,
 }
 
 status_t send_data(thread_id thread, __s32 code, const void *buffer,
-		   size_t bufferSize)
+		   size_t buffer_size)
 {
-	return send_data_etc(thread, code, buffer, bufferSize, 0, 0);
+	return send_data_etc(thread, code, buffer, buffer_size, 0, 0);
 }
 
-__s32 receive_data_etc(thread_id *sender, void *buffer, size_t bufferSize,
+__s32 receive_data_etc(thread_id *sender, void *buffer, size_t buffer_size,
 		       __u32 flags, bigtime_t timeout)
 {
 	struct nexus_thread_rw req = {
 		.buffer = buffer,
-		.size = (__kernel_ssize_t)bufferSize,
+		.size = (__kernel_ssize_t)buffer_size,
 		.flags = flags,
 		.timeout = timeout,
 	};
@@ -382,9 +382,9 @@ __s32 receive_data_etc(thread_id *sender, void *buffer, size_t bufferSize,
 	return req.return_code;
 }
 
-__s32 receive_data(thread_id *sender, void *buffer, size_t bufferSize)
+__s32 receive_data(thread_id *sender, void *buffer, size_t buffer_size)
 {
-	return receive_data_etc(sender, buffer, bufferSize, 0, 0);
+	return receive_data_etc(sender, buffer, buffer_size, 0, 0);
 }
 
 bool has_data(thread_id thread)
@@ -434,24 +434,24 @@ static status_t rename_other_thread(thread_id thread, const char *name)
 	return B_OK;
 }
 
-status_t rename_thread(thread_id thread, const char *newName)
+status_t rename_thread(thread_id thread, const char *new_name)
 {
 	struct nexus_thread_set_name_req req;
 	int err;
 
-	if (!newName)
+	if (!new_name)
 		return B_BAD_VALUE;
 	if (thread <= 0)
 		return B_BAD_THREAD_ID;
 	if (thread != nexus_gettid())
-		return rename_other_thread(thread, newName);
+		return rename_other_thread(thread, new_name);
 
-	req.name = newName;
-	req.size = strlen(newName) + 1;
+	req.name = new_name;
+	req.size = strlen(new_name) + 1;
 	err = nexus_ioctl(NEXUS_THREAD_SET_NAME, &req);
 	if (err)
 		return err;
-	prctl(PR_SET_NAME, newName, 0, 0, 0);
+	prctl(PR_SET_NAME, new_name, 0, 0, 0);
 	return B_OK;
 }
 
