@@ -1,12 +1,18 @@
-// fuzz: every /dev/nexus ioctl with hostile arguments - ids live, dead and
-// predicted, boundary values, NULL, unmapped, read-only and kernel-half
-// pointers, names without a NUL, wrong ioctl numbers, short timeouts -
-// from several processes (teams) at once, some SIGKILLed mid-call and
-// replaced (scenarios/native/nexus-fuzz.c does the calling; ./model.ts reads
-// what it says).
+// fuzz: every /dev/nexus and /dev/nexus_area ioctl (ports, semaphores,
+// threads, areas) with hostile arguments - ids live, dead and predicted,
+// other processes' threads and threads being born and dying, boundary
+// values, NULL, unmapped, read-only and kernel-half pointers, names without
+// a NUL, descriptors that are no memfd (hugetlb, read-only, sealed, closed,
+// a pipe, the devices), huge and negative sizes, wrong ioctl numbers, short
+// timeouts - from several processes (teams) at once, some SIGKILLed mid-call
+// and replaced (scenarios/native/nexus-fuzz.c does the calling; ./model.ts
+// reads what it says).
 //
-// Passes only when nexus-fuzz found nothing wrong (no broken rule, no worker
-// crashed or unkillable, no object left to a dead team), no nexus-fuzz
+// Passes only when nexus-fuzz found nothing wrong (no broken rule - a clone
+// mapped beyond its protection, an area request whose return value and ret
+// disagree, ... -, no worker crashed or unkillable, no object left to a dead
+// team), the run reached past the argument checks (areas created, cloned and
+// mapped; threads registered, waited for, received from), no nexus-fuzz
 // process is left (none in D state), the Nexus counters are back to their
 // baseline (when the tree has them) and the kernel logged no splat.
 //
@@ -28,12 +34,14 @@ import {
   ioctlTable,
   parseFuzzSummary,
   summaryProblems,
+  unreached,
   untried,
   type FuzzOptions,
   type FuzzSummary,
 } from './model.js';
 
 const FUZZ = fileURLToPath(new URL('../native/nexus-fuzz', import.meta.url));
+const AREA_DEVICE = '/dev/nexus_area';
 const COMM = 'nexus-fuzz';
 /** After its deadline nexus-fuzz reaps (30 s at most), scans and reports: room for that. */
 const SLACK_MS = 60_000;
@@ -83,6 +91,11 @@ function checkSummary(ctx: Ctx, s: FuzzSummary, run: NativeRun): void {
   const never = untried(s);
   if (s.calls >= 100 * Object.keys(s.ioctls).length)
     ctx.check(never.length === 0, 'every ioctl of the table was called', 'none untried', never);
+  const areas = existsSync(AREA_DEVICE);
+  if (!areas) process.stderr.write(`fuzz: ${AREA_DEVICE} is missing: the area ioctls were only tallied (ENODEV)\n`);
+  const missed = unreached(s, { areas });
+  ctx.check(missed.length === 0, 'the calls reached past the argument checks (areas created, cloned, mapped; threads registered, waited for, received from)',
+    'all reached', missed);
   if (s.deadline_hit)
     process.stderr.write(`fuzz: the deadline came first: ${s.calls} of ${s.target_calls} calls made\n`);
 }
@@ -94,8 +107,12 @@ function record(ctx: Ctx, s: FuzzSummary): void {
   ctx.metric('teams-spawned', s.spawned, 'teams');
   ctx.metric('killed', s.killed, 'processes');
   ctx.metric('killed-mid-call', s.killed_mid_call, 'processes');
+  if (s.newborns !== undefined) ctx.metric('newborn-threads', s.newborns, 'threads');
+  if (s.clone_maps !== undefined) ctx.metric('clones-mapped', s.clone_maps, 'mappings');
   process.stderr.write(`fuzz: ${s.calls} calls in ${s.wall_ms} ms (${callRate(s)}/s), ${s.spawned} workers started, ` +
-    `${s.killed} killed (${s.killed_mid_call} mid-call), ${s.reopens} reopens, ${s.eperm_checks} calls on an inherited descriptor\n` +
+    `${s.killed} killed (${s.killed_mid_call} mid-call), ${s.reopens} reopens, ${s.eperm_checks} calls on an inherited descriptor; ` +
+    `newborn threads ${s.newborns ?? '-'} (${s.newborns_registered ?? '-'} registered, ${s.newborns_resumed ?? '-'} resumed by their spawner); ` +
+    `clones mapped ${s.clone_maps ?? '-'} (${s.sigbus ?? '-'} touches met SIGBUS)\n` +
     `${ioctlTable(s)}\n`);
 }
 

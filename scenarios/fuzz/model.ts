@@ -110,6 +110,13 @@ export interface FuzzSummary {
   stuck: string[];
   orphans: string[];
   ioctls: Record<string, IoctlStats>;
+  /** The workers' newborn threads: started, registered (SPAWN B_OK), resumed by their spawner (absent from older drivers). */
+  newborns?: number;
+  newborns_registered?: number;
+  newborns_resumed?: number;
+  /** Clones mapped and touched, and touches that met a SIGBUS (the area shrank meanwhile). */
+  clone_maps?: number;
+  sigbus?: number;
 }
 
 const FIELDS = {
@@ -143,6 +150,40 @@ export function ioctlTable(s: Pick<FuzzSummary, 'ioctls'>): string {
   return [header, ...rows]
     .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
     .join('\n');
+}
+
+/** What the run had to reach beyond the argument checks, given what the guest has. */
+export interface Reach {
+  /** /dev/nexus_area exists. */
+  areas: boolean;
+}
+
+/** The ioctls a run must have seen succeed: the paths past the argument checks were fuzzed too. */
+export const MUST_SUCCEED = {
+  areas: ['AREA_CREATE', 'AREA_CLONE', 'AREA_GET_INFO', 'AREA_DELETE'],
+  threads: ['THREAD_GET_INFO', 'THREAD_WAITFOR', 'THREAD_READ'],
+} as const;
+
+/**
+ * What a run of `calls` calls should have reached and did not (empty:
+ * all of it).  Threads count once the tree implements them (THREAD_GET_INFO
+ * is not all -ENOTTY); areas once the guest has /dev/nexus_area.  A short
+ * run (under 100 calls per table entry) proves nothing either way.
+ */
+export function unreached(s: FuzzSummary, reach: Reach): string[] {
+  const out: string[] = [];
+  if (s.calls < 100 * Object.keys(s.ioctls).length) return out;
+  const ok = (name: string) => (s.ioctls[name]?.ok ?? 0) > 0;
+  if (reach.areas) {
+    for (const name of MUST_SUCCEED.areas) if (!ok(name)) out.push(`${name} never answered B_OK`);
+    if ((s.clone_maps ?? 0) === 0) out.push('no clone was ever mapped');
+  }
+  const info = s.ioctls.THREAD_GET_INFO;
+  if (info && info.calls > info.enotty) {
+    for (const name of MUST_SUCCEED.threads) if (!ok(name)) out.push(`${name} never answered B_OK`);
+    if ((s.newborns_registered ?? 0) === 0) out.push('no newborn thread ever registered (SPAWN)');
+  }
+  return out;
 }
 
 /** Everything in a summary that fails the suite, as messages (empty: nothing). */

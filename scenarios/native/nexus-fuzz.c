@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nexus-fuzz: every /dev/nexus ioctl with hostile arguments, from several
- * processes (teams) at once, some SIGKILLed mid-call and replaced.
+ * nexus-fuzz: every /dev/nexus and /dev/nexus_area ioctl with hostile
+ * arguments, from several processes (teams) at once, some SIGKILLed mid-call
+ * and replaced.
  *
  *   nexus-fuzz [--seed N] [--calls N] [--workers N] [--kill-ms N]
  *              [--deadline S] [--dry-run N [--gens G]] [--list]
  *
- * The parent opens /dev/nexus (so it is a team, and every worker inherits a
- * descriptor it may not use), creates a few ports and semaphores everyone
- * shares, then keeps --workers worker processes running until they have
+ * The parent opens /dev/nexus and /dev/nexus_area (so it is a team, and every
+ * worker inherits descriptors it may not use), creates a few ports,
+ * semaphores and areas everyone shares, then keeps --workers worker
+ * processes running until they have
  * made --calls calls between them (each slot has calls/workers to make).
  * Every 1..--kill-ms ms it SIGKILLs a random worker, mid-call or not, and
  * starts the slot's next generation, which carries on with what is left of
- * the slot's calls.  Each worker opens /dev/nexus itself (its own team) and
+ * the slot's calls.  Each worker opens the devices itself (its own team) and
  * calls the ioctls of the tables below with arguments mixed from:
  *
  *  - ids: recently seen ones (a ring in shared memory that every worker
@@ -21,21 +23,27 @@
  *    the highest seen that nobody has learnt yet): a delete of an id that a
  *    create is handing out right now; its own last one, the parent's,
  *    stale neighbours, 0, negative, INT32_MAX, random; team and thread ids
- *    of live workers, of dead ones (from the same shared memory), the
- *    parent, the next pids;
+ *    of live workers, of their newborn threads (below), of dead ones (from
+ *    the same shared memory), the parent, the next pids;
  *  - boundary values: capacities 0/1/4096/4097, message sizes
- *    0/1/256 KiB/256 KiB+1/huge, counts around 0 and INT32_MIN/MAX, every
- *    flag bit;
+ *    0/1/64 KiB/64 KiB+1/256 KiB/256 KiB+1/huge/negative, counts around 0
+ *    and INT32_MIN/MAX, every flag bit;
+ *  - areas: memfds of the right size, of another size, read-only, sealed,
+ *    hugetlb; descriptors that are no memfd (/dev/null, a pipe, an eventfd,
+ *    the Nexus devices, a /dev/shm file, a clone's descriptor), closed, -1
+ *    or huge; sizes 0, 1, unaligned, 2 MiB, 2 GiB, 1 TiB, UINT64_MAX,
+ *    negative; protections and lock kinds valid or any bits;
  *  - pointers: NULL, an unmapped page, a read-only page, kernel-half and
  *    non-canonical addresses, a buffer running into an inaccessible page,
  *    misaligned, or the request itself - in every pointer field, and for the
  *    request struct itself;
- *  - names with and without a NUL, of about 32 bytes, with wrong sizes;
+ *  - names with and without a NUL, of about 32 bytes, with wrong sizes (and
+ *    the areas' inline names, filled to the last byte);
  *  - wrong ioctl numbers near the real ones (other _IOC sizes: truncated
  *    structs; other directions, numbers and types);
  *  - short timeouts only: relative 0..2 ms or <= 0, absolute around now;
  *    the calls that have no timeout field (thread ioctls that wait) run
- *    under a 10 ms interval timer whose signal (no SA_RESTART) ends them.
+ *    under a 5 ms interval timer whose signal (no SA_RESTART) ends them.
  * Each worker generation has a persona drawn from the seed: it favours
  * creating (with mostly valid arguments: every create that succeeds is a
  * publish to race with), destroying (aiming at the predicted ids and the
@@ -43,18 +51,40 @@
  * streaks of one ioctl (1..8, 1..24 for the persona's own role).
  * A few calls go to the parent's inherited descriptor: they must all fail
  * with -EPERM (ENOTTY too for the optional thread ioctls).  Every worker
- * now and then closes its descriptor and opens a new one: its team ends
+ * now and then closes its descriptors and opens new ones: its team ends
  * and a new one begins while the others still use its ids.
+ *
+ * Besides its calls, each worker has a second thread that keeps making
+ * newborns: a thread that registers (SPAWN, father: the worker's main
+ * thread), waits to be resumed (CLONE_EXECUTED; the second thread resumes
+ * it after 0..5 ms, racing the fuzzed RESUMEs and WAITFORs), receives,
+ * sends, sets a return code and exits - so the thread ids the calls aim at
+ * are threads that are being born, suspended, receiving and dying.  Its
+ * tid is published in shared memory with the worker's pid.
+ *
+ * Rules checked on the way: a create that returns B_OK returns an id; an
+ * area request's ret equals the ioctl's return value; a clone made B_OK
+ * has a descriptor and a size that is a whole number of pages, and its
+ * descriptor refuses what the clone's protection does not grant (a shared
+ * writable mmap, or an mprotect to writable, of a clone without
+ * B_WRITE_AREA must fail); mapped, its pages can be touched (a SIGBUS is
+ * fine: the owner may have shrunk it meanwhile); TRANSFER hands the giver
+ * no descriptor; GET_INFO of a thread or an area names a live team, and the
+ * caller's own thread is in the caller's team.
  *
  * At the end the parent kills what is left, reaps every worker within a
  * deadline (a worker that cannot be reaped is reported stuck, with its
  * /proc state and wchan), scans for objects left to dead workers' teams
- * (GET_NEXT_PORT_FOR_TEAM on each dead team, SEM_NEXT_INFO over all teams)
- * and prints one JSON summary line on stdout:
+ * (GET_NEXT_PORT_FOR_TEAM and AREA_GET_NEXT on each dead team,
+ * SEM_NEXT_INFO over all teams) and prints one JSON summary line on stdout:
  *   {"seed":..,"workers":..,"calls":..,"wall_ms":..,"spawned":..,
  *    "killed":..,"killed_mid_call":..,"stuck":[..],"crashed":[..],
  *    "stalled":..,"orphans":[..],"violations":..,"violation":"..",
- *    "eperm_checks":..,"deadline_hit":..,"ioctls":{"PORT_CREATE":{..},..}}
+ *    "eperm_checks":..,"deadline_hit":..,"newborns":..,"newborns_registered":..,
+ *    "newborns_resumed":..,"clone_maps":..,"sigbus":..,
+ *    "ioctls":{"PORT_CREATE":{..},..}}
+ * In "ioctls", a request the kernel acted on counts in neither errno column
+ * (an area request that answered B_NOT_ALLOWED is not an "other" errno).
  * Exit status 0 when nothing was wrong, 1 otherwise, 2 on bad usage, 3 when
  * /dev/nexus cannot be opened.
  *
@@ -83,6 +113,8 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/time.h>
@@ -91,8 +123,8 @@
 
 /* ---- what a call is made of --------------------------------------------- */
 
-enum id_kind { ID_PORT, ID_SEM, ID_TEAM, ID_THREAD, NR_ID_KINDS };
-static const char *const ID_NAMES[NR_ID_KINDS] = { "port", "sem", "team", "thread" };
+enum id_kind { ID_PORT, ID_SEM, ID_TEAM, ID_THREAD, ID_AREA, NR_ID_KINDS };
+static const char *const ID_NAMES[NR_ID_KINDS] = { "port", "sem", "team", "thread", "area" };
 
 enum field_kind {
 	F_END,
@@ -118,6 +150,11 @@ enum field_kind {
 	F_CAPS_IN,	/* const struct nexus_port_cap_in *: capabilities to send */
 	F_CAPS_OUT,	/* struct nexus_port_cap_out *: room for received ones */
 	F_CAPS_COUNT,	/* size_t: how many caps there are, or there is room for */
+	F_AREA_SIZE,	/* uint64: an area size (an F_FD after it gets a memfd of that size) */
+	F_FD,		/* int32: a descriptor to make an area of */
+	F_PROT,		/* uint32: area protection bits */
+	F_AREA_LOCK,		/* uint32: an area lock kind */
+	F_INLINE_NAME,	/* char[32] in the request: a name, filled to the last byte or not */
 };
 
 struct field {
@@ -137,6 +174,7 @@ enum arg_mode {
 #define D_UNBOUNDED	0x1	/* may wait without a timeout: run under a timer */
 #define D_OPTIONAL	0x2	/* numbered, maybe not implemented: ENOTTY is fine */
 #define D_CREATES	0x4	/* its F_OUT_ID is a new object of the caller's */
+#define D_STATUS_RET	0x8	/* returns its status as the ioctl's value too (areas, RESUME) */
 /* Roles: a worker generation may favour one (its persona). */
 #define R_CREATE	0x10	/* makes objects */
 #define R_DESTROY	0x20	/* closes, deletes or gives them away; ends teams */
@@ -146,6 +184,8 @@ enum arg_mode {
 
 #define MAX_FIELDS	8
 #define NO_RET		0xffff
+
+struct worker;
 
 struct fuzz_ioctl {
 	const char *name;
@@ -265,22 +305,22 @@ static const struct fuzz_ioctl NEXUS_IOCTLS[] = {
 #endif
 	/* Threads: numbered, not implemented yet by every tree. */
 	{ "THREAD_SPAWN", NEXUS_THREAD_SPAWN, sizeof(struct nexus_thread_spawn), NO_RET,
-	  ARG_STRUCT, 1, D_OPTIONAL | D_UNBOUNDED | R_CREATE, {
+	  ARG_STRUCT, 2, D_OPTIONAL | D_UNBOUNDED | R_CREATE, {
 		FLD(nexus_thread_spawn, name, F_NAME, 0),
 		FLD(nexus_thread_spawn, father, F_ID, ID_THREAD) } },
 	{ "THREAD_SET_NAME", NEXUS_THREAD_SET_NAME, sizeof(struct nexus_thread_set_name_req),
-	  NO_RET, ARG_STRUCT, 1, D_OPTIONAL, {
+	  NO_RET, ARG_STRUCT, 2, D_OPTIONAL, {
 		FLD(nexus_thread_set_name_req, name, F_NAME, 0),
 		FLD(nexus_thread_set_name_req, size, F_NAME_LEN, 0) } },
 	{ "THREAD_WAIT_NEWBORN", NEXUS_THREAD_WAIT_NEWBORN, 0, NO_RET, ARG_NONE, 1,
 	  D_OPTIONAL | D_UNBOUNDED, { { F_END, 0, 0, 0 } } },
 	{ "THREAD_CLONE_EXECUTED", NEXUS_THREAD_CLONE_EXECUTED, 0, NO_RET, ARG_VALUE, 1,
 	  D_OPTIONAL | D_UNBOUNDED, { VAL(F_I32, 0) } },
-	{ "THREAD_RESUME", NEXUS_THREAD_RESUME, 0, NO_RET, ARG_VALUE, 1, D_OPTIONAL, {
+	{ "THREAD_RESUME", NEXUS_THREAD_RESUME, 0, NO_RET, ARG_VALUE, 2, D_OPTIONAL | D_STATUS_RET, {
 		VAL(F_ID, ID_THREAD) } },
 	{ "THREAD_SET_RETURN_CODE", NEXUS_THREAD_SET_RETURN_CODE, 0, NO_RET, ARG_VALUE, 1,
-	  D_OPTIONAL, { VAL(F_I32, 0) } },
-	{ "THREAD_READ", NEXUS_THREAD_READ, STRUCT(nexus_thread_rw), 1, D_OPTIONAL | R_WAIT, {
+	  D_OPTIONAL | D_STATUS_RET, { VAL(F_I32, 0) } },
+	{ "THREAD_READ", NEXUS_THREAD_READ, STRUCT(nexus_thread_rw), 2, D_OPTIONAL | R_WAIT, {
 		FLD(nexus_thread_rw, sender, F_OUT, 0),
 		FLD(nexus_thread_rw, receiver, F_ID, ID_THREAD),
 		FLD(nexus_thread_rw, buffer, F_DATA_OUT, 0),
@@ -288,7 +328,7 @@ static const struct fuzz_ioctl NEXUS_IOCTLS[] = {
 		FLD(nexus_thread_rw, flags, F_WAIT_FLAGS, 0),
 		FLD(nexus_thread_rw, timeout, F_TIMEOUT, 0),
 		FLD(nexus_thread_rw, return_code, F_OUT, 0) } },
-	{ "THREAD_WRITE", NEXUS_THREAD_WRITE, STRUCT(nexus_thread_rw), 1, D_OPTIONAL | R_WAIT, {
+	{ "THREAD_WRITE", NEXUS_THREAD_WRITE, STRUCT(nexus_thread_rw), 3, D_OPTIONAL | R_WAIT, {
 		FLD(nexus_thread_rw, sender, F_ID, ID_THREAD),
 		FLD(nexus_thread_rw, receiver, F_ID, ID_THREAD),
 		FLD(nexus_thread_rw, buffer, F_DATA_IN, 0),
@@ -303,13 +343,67 @@ static const struct fuzz_ioctl NEXUS_IOCTLS[] = {
 		FLD(nexus_thread_rw, size, F_MSG_SIZE, 0),
 		FLD(nexus_thread_rw, flags, F_WAIT_FLAGS, 0),
 		FLD(nexus_thread_rw, timeout, F_TIMEOUT, 0) } },
-	{ "THREAD_WAITFOR", NEXUS_THREAD_WAITFOR, STRUCT(nexus_thread_waitfor_req), 1, D_OPTIONAL | R_WAIT, {
+	{ "THREAD_WAITFOR", NEXUS_THREAD_WAITFOR, STRUCT(nexus_thread_waitfor_req), 2, D_OPTIONAL | R_WAIT, {
 		FLD(nexus_thread_waitfor_req, receiver, F_ID, ID_THREAD),
 		FLD(nexus_thread_waitfor_req, flags, F_WAIT_FLAGS, 0),
 		FLD(nexus_thread_waitfor_req, timeout, F_TIMEOUT, 0),
 		FLD(nexus_thread_waitfor_req, return_code, F_OUT, 0) } },
+	{ "THREAD_GET_INFO", NEXUS_THREAD_GET_INFO, STRUCT(nexus_thread_info_req), 2, D_OPTIONAL | R_QUERY, {
+		FLD(nexus_thread_info_req, thread, F_TEAM_OR_ALL, ID_THREAD),
+		FLD(nexus_thread_info_req, team, F_OUT, 0),
+		FLD(nexus_thread_info_req, state, F_OUT, 0) } },
 	/* The team ends (its objects with it) and a new one begins. */
 	{ "REOPEN", 0, 0, NO_RET, ARG_REOPEN, 1, R_DESTROY, { { F_END, 0, 0, 0 } } },
+};
+
+/* ---- the /dev/nexus_area table ------------------------------------------- */
+
+static const struct fuzz_ioctl AREA_IOCTLS[] = {
+	/* The size first: the memfd F_FD makes is of that size (or of another, on purpose). */
+	{ "AREA_CREATE", NEXUS_AREA_CREATE, STRUCT(nexus_area_create), 10,
+	  D_STATUS_RET | D_CREATES | R_CREATE, {
+		FLD(nexus_area_create, size, F_AREA_SIZE, 0),
+		FLD(nexus_area_create, fd, F_FD, 0),
+		FLD(nexus_area_create, name, F_INLINE_NAME, 0),
+		FLD(nexus_area_create, lock, F_AREA_LOCK, 0),
+		FLD(nexus_area_create, protection, F_PROT, 0),
+		FLD(nexus_area_create, area, F_OUT_ID, ID_AREA) } },
+	{ "AREA_CLONE", NEXUS_AREA_CLONE, STRUCT(nexus_area_clone), 8,
+	  D_STATUS_RET | D_CREATES | R_CREATE, {
+		FLD(nexus_area_clone, source, F_ID, ID_AREA),
+		FLD(nexus_area_clone, name, F_INLINE_NAME, 0),
+		FLD(nexus_area_clone, protection, F_PROT, 0),
+		FLD(nexus_area_clone, area, F_OUT_ID, ID_AREA),
+		FLD(nexus_area_clone, fd, F_OUT, 0),
+		FLD(nexus_area_clone, size, F_OUT, 0) } },
+	{ "AREA_DELETE", NEXUS_AREA_DELETE, STRUCT(nexus_area_delete), 8, D_STATUS_RET | R_DESTROY, {
+		FLD(nexus_area_delete, area, F_ID, ID_AREA) } },
+	{ "AREA_FIND", NEXUS_AREA_FIND, STRUCT(nexus_area_find), 3, D_STATUS_RET | R_QUERY, {
+		FLD(nexus_area_find, name, F_INLINE_NAME, 0),
+		FLD(nexus_area_find, area, F_OUT_ID, ID_AREA),
+		FLD(nexus_area_find, size, F_OUT, 0) } },
+	{ "AREA_GET_INFO", NEXUS_AREA_GET_INFO, STRUCT(nexus_area_get_info), 3, D_STATUS_RET | R_QUERY, {
+		FLD(nexus_area_get_info, area, F_ID, ID_AREA),
+		FLD(nexus_area_get_info, size, F_OUT, 0),
+		FLD(nexus_area_get_info, team, F_OUT, 0) } },
+	{ "AREA_RESIZE", NEXUS_AREA_RESIZE, STRUCT(nexus_area_resize), 5, D_STATUS_RET | R_DESTROY, {
+		FLD(nexus_area_resize, area, F_ID, ID_AREA),
+		FLD(nexus_area_resize, new_size, F_AREA_SIZE, 0) } },
+	{ "AREA_SET_PROTECTION", NEXUS_AREA_SET_PROTECTION, STRUCT(nexus_area_set_protection), 3,
+	  D_STATUS_RET | R_DESTROY, {
+		FLD(nexus_area_set_protection, area, F_ID, ID_AREA),
+		FLD(nexus_area_set_protection, protection, F_PROT, 0) } },
+	{ "AREA_TRANSFER", NEXUS_AREA_TRANSFER, STRUCT(nexus_area_transfer), 4, D_STATUS_RET | R_DESTROY, {
+		FLD(nexus_area_transfer, area, F_ID, ID_AREA),
+		FLD(nexus_area_transfer, target, F_ID, ID_TEAM),
+		FLD(nexus_area_transfer, new_area, F_OUT, 0),
+		FLD(nexus_area_transfer, fd, F_OUT, 0) } },
+	{ "AREA_GET_NEXT", NEXUS_AREA_GET_NEXT, STRUCT(nexus_area_get_next), 3, D_STATUS_RET | R_QUERY, {
+		FLD(nexus_area_get_next, team, F_TEAM_OR_ALL, ID_TEAM),
+		FLD(nexus_area_get_next, cookie, F_COOKIE, ID_AREA),
+		FLD(nexus_area_get_next, area, F_OUT_ID, ID_AREA),
+		FLD(nexus_area_get_next, size, F_OUT, 0),
+		FLD(nexus_area_get_next, next_cookie, F_OUT, 0) } },
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -321,7 +415,9 @@ static const struct fuzz_device {
 	size_t count;
 } DEVICES[] = {
 	{ NEXUS_DEVICE_PATH, NEXUS_IOCTLS, COUNT_OF(NEXUS_IOCTLS) },
+	{ NEXUS_AREA_DEVICE_PATH, AREA_IOCTLS, COUNT_OF(AREA_IOCTLS) },
 };
+enum { DEV_NEXUS, DEV_AREA };
 #define NR_DEVICES COUNT_OF(DEVICES)
 #define MAX_DESCS 64
 
@@ -414,12 +510,49 @@ static const uint8_t NL_CREATOR_WEIGHTS[NR_NL] = { 80, 5, 2, 2, 2, 2, 2, 1, 1, 3
 static const char *const NL_NAMES[NR_NL] = {
 	"exact", "strlen", "0", "1", "31", "32", "33", "SIZE_MAX", "1<<32", "random" };
 
-/* Message sizes. */
+/* Message sizes (ports' largest, then threads'). */
 #define MSG_MAX NEXUS_PORT_MAX_MESSAGE_SIZE
-enum { MS_ZERO, MS_ONE, MS_SMALL, MS_PAGE, MS_MAX, MS_MAX1, MS_HUGE, MS_BIG, MS_NEG, NR_MS };
-static const uint8_t MS_WEIGHTS[NR_MS] = { 15, 8, 40, 5, 3, 5, 5, 4, 3 };
+#define THREAD_MSG_MAX NEXUS_THREAD_MAX_MESSAGE_SIZE
+enum { MS_ZERO, MS_ONE, MS_SMALL, MS_PAGE, MS_MAX, MS_MAX1, MS_HUGE, MS_BIG, MS_NEG, MS_TMAX,
+	MS_TMAX1, MS_MIN, NR_MS };
+static const uint8_t MS_WEIGHTS[NR_MS] = { 15, 8, 40, 5, 3, 5, 5, 4, 3, 3, 4, 2 };
 static const char *const MS_NAMES[NR_MS] = {
-	"0", "1", "small", "4096", "256KiB", "256KiB+1", "SIZE_MAX", "big", "-1" };
+	"0", "1", "small", "4096", "256KiB", "256KiB+1", "SIZE_MAX", "big", "-1", "64KiB",
+	"64KiB+1", "INT64_MIN" };
+
+/* Descriptors to make an area of. */
+enum { FD_MEMFD, FD_MEMFD_SIZE, FD_MEMFD_RO, FD_MEMFD_SEALED, FD_HUGETLB, FD_NOT_MEMFD, FD_CLONE,
+	FD_CLOSED, FD_NEG, FD_BIG, NR_FD };
+static const uint8_t FD_WEIGHTS[NR_FD] = { 50, 8, 6, 5, 5, 8, 5, 5, 4, 4 };
+/* A creator's creates mostly succeed (each one a publish to race with). */
+static const uint8_t FD_CREATOR_WEIGHTS[NR_FD] = { 85, 3, 2, 2, 2, 2, 1, 1, 1, 1 };
+static const char *const FD_NAMES[NR_FD] = {
+	"memfd", "memfd-other-size", "memfd-readonly", "memfd-sealed", "hugetlb", "not-memfd",
+	"clone-fd", "closed", "-1", "big" };
+enum { NM_DEVNULL, NM_PIPE, NM_EVENTFD, NM_NEXUS, NM_NEXUS_AREA, NM_SHM, NR_NM };
+static const char *const NM_NAMES[NR_NM] = {
+	"dev-null", "pipe", "eventfd", "dev-nexus", "dev-nexus-area", "shm-file" };
+
+/* Area sizes. */
+#define PAGE		4096
+enum { AS_PAGES, AS_ZERO, AS_ONE, AS_PAGE_LESS, AS_UNALIGNED, AS_2M, AS_2G, AS_TERA, AS_MAX,
+	AS_NEG, NR_AS };
+static const uint8_t AS_WEIGHTS[NR_AS] = { 60, 5, 4, 4, 6, 3, 3, 4, 4, 4 };
+static const uint8_t AS_CREATOR_WEIGHTS[NR_AS] = { 90, 1, 1, 1, 2, 1, 1, 1, 1, 1 };
+static const char *const AS_NAMES[NR_AS] = {
+	"pages", "0", "1", "4095", "unaligned", "2MiB", "2GiB", "1TiB", "UINT64_MAX", "-4096" };
+#define AREA_PAGES_MAX	16
+
+/* Area protections. */
+enum { PR_VALID, PR_ZERO, PR_BIT, PR_RANDOM, PR_ALL, NR_PR };
+static const uint8_t PR_WEIGHTS[NR_PR] = { 70, 5, 10, 10, 5 };
+static const uint8_t PR_CREATOR_WEIGHTS[NR_PR] = { 92, 2, 2, 2, 2 };
+static const char *const PR_NAMES[NR_PR] = { "valid", "0", "one-bit", "random", "all" };
+
+/* Area lock kinds. */
+enum { LK_VALID, LK_BAD, LK_RANDOM, LK_MAX, NR_LK };
+static const uint8_t LK_WEIGHTS[NR_LK] = { 80, 8, 8, 4 };
+static const char *const LK_NAMES[NR_LK] = { "valid", "bad", "random", "UINT32_MAX" };
 
 /* Info struct sizes. */
 enum { IS_EXACT, IS_ZERO, IS_LESS, IS_MORE, IS_HUGE, IS_RANDOM, NR_IS };
@@ -592,6 +725,21 @@ static struct choice gen_field(struct rng *r, const struct field *fl, struct gen
 	case F_ANY_FLAGS:
 		c.how = (uint8_t)PICK(r, AF_WEIGHTS);
 		break;
+	case F_AREA_SIZE:
+		c.how = (uint8_t)(g->persona == P_CREATE ? PICK(r, AS_CREATOR_WEIGHTS) : PICK(r, AS_WEIGHTS));
+		break;
+	case F_FD:
+		c.how = (uint8_t)(g->persona == P_CREATE ? PICK(r, FD_CREATOR_WEIGHTS) : PICK(r, FD_WEIGHTS));
+		break;
+	case F_PROT:
+		c.how = (uint8_t)(g->persona == P_CREATE ? PICK(r, PR_CREATOR_WEIGHTS) : PICK(r, PR_WEIGHTS));
+		break;
+	case F_AREA_LOCK:
+		c.how = (uint8_t)PICK(r, LK_WEIGHTS);
+		break;
+	case F_INLINE_NAME:
+		c.how = (uint8_t)PICK(r, NC_WEIGHTS);
+		break;
 	default:
 		break;
 	}
@@ -763,6 +911,23 @@ static void print_field(FILE *f, const struct field *fl, const struct choice *c)
 	case F_TIMEOUT:
 		fputs(TO_NAMES[c->how], f);
 		break;
+	case F_AREA_SIZE:
+		fprintf(f, "size:%s", AS_NAMES[c->how]);
+		break;
+	case F_FD:
+		fprintf(f, "fd:%s", FD_NAMES[c->how]);
+		if (c->how == FD_NOT_MEMFD)
+			fprintf(f, "(%s)", NM_NAMES[c->v % NR_NM]);
+		break;
+	case F_PROT:
+		fprintf(f, "prot:%s", PR_NAMES[c->how]);
+		break;
+	case F_AREA_LOCK:
+		fprintf(f, "lock:%s", LK_NAMES[c->how]);
+		break;
+	case F_INLINE_NAME:
+		fprintf(f, "name:%s", NC_NAMES[c->how]);
+		break;
 	case F_OUT:
 	case F_OUT_ID:
 		fputs("out", f);
@@ -837,6 +1002,7 @@ struct pool {
 
 struct slot {
 	pid_t pid;		/* 0: no worker running */
+	int32_t tid;		/* its newborn thread's tid, 0: none right now */
 	uint32_t gen;
 	uint64_t done;		/* calls made by every generation */
 	uint64_t quota;
@@ -860,6 +1026,7 @@ struct shared {
 	int32_t parent_ids[NR_ID_KINDS][PARENT_OBJECTS];
 	unsigned int workers;
 	uint64_t violations, eperm_checks, reopens;
+	uint64_t newborns, newborns_registered, newborns_resumed, clone_maps, sigbus;
 	char violation[256];
 	struct stat_row stats[MAX_DESCS];
 	struct slot slots[MAX_WORKERS];
@@ -899,7 +1066,6 @@ static void violation(const char *fmt, ...)
 
 /* ---- a worker: memory it hands the kernel --------------------------------- */
 
-#define PAGE		4096
 #define DATA_SIZE	(2 * MSG_MAX + PAGE)
 /* A page per pointer field, then room for MAX_CAPS caps beyond any of them. */
 #define SCRATCH_SIZE	((MAX_FIELDS + 1) * PAGE + MAX_CAPS * 24 + PAGE)
@@ -962,12 +1128,18 @@ static void setup_mem(struct mem *m)
 
 /* ---- a worker: turning a plan into a request ------------------------------ */
 
+#define HELD_FDS	4
+#define CALL_FDS	4
+
 struct worker {
 	unsigned int slot, gen;
 	pid_t pid;
 	int fd[NR_DEVICES];		/* its own, or -errno */
 	int inherited[NR_DEVICES];	/* the parent's */
 	int32_t own[NR_ID_KINDS];	/* its last created id of each kind */
+	int held[HELD_FDS];		/* clones' descriptors kept for later (-1: none) */
+	unsigned int next_held, clones;
+	uint64_t seed;
 	struct mem m;
 };
 
@@ -977,6 +1149,9 @@ struct build {
 	uint8_t *where;		/* where the request goes */
 	size_t name_len;	/* strlen of the last name */
 	int64_t now_us;
+	uint64_t area_size;	/* the last F_AREA_SIZE */
+	int fds[CALL_FDS];	/* descriptors made for the call, closed after it */
+	unsigned int nfds;
 };
 
 static int32_t recent_id(unsigned int kind, uint64_t v)
@@ -985,7 +1160,12 @@ static int32_t recent_id(unsigned int kind, uint64_t v)
 	int32_t id;
 
 	if (kind == ID_TEAM || kind == ID_THREAD) {
-		id = __atomic_load_n(&sh->slots[v % sh->workers].pid, __ATOMIC_RELAXED);
+		const struct slot *s = &sh->slots[v % sh->workers];
+
+		/* A thread: half of the time the worker's newborn, when it has one. */
+		id = kind == ID_THREAD && ((v >> 40) & 1) ? __atomic_load_n(&s->tid, __ATOMIC_RELAXED) : 0;
+		if (!id)
+			id = __atomic_load_n(&s->pid, __ATOMIC_RELAXED);
 		return id ? id : sh->parent;
 	}
 	id = __atomic_load_n(&p->ids[v % POOL], __ATOMIC_RELAXED);
@@ -1028,7 +1208,11 @@ static int32_t resolve_id(const struct worker *w, unsigned int kind, const struc
 	case IDC_RECENT: return recent_id(kind, c->v);
 	case IDC_PRED: return predicted_id(kind, c->v);
 	case IDC_HOLE: return hole_id(kind, c->v);
-	case IDC_OWN: return teamish ? w->pid : w->own[kind];
+	case IDC_OWN:
+		if (kind == ID_THREAD && ((c->v >> 33) & 1) &&
+		    __atomic_load_n(&sh->slots[w->slot].tid, __ATOMIC_RELAXED))
+			return __atomic_load_n(&sh->slots[w->slot].tid, __ATOMIC_RELAXED);
+		return teamish ? w->pid : w->own[kind];
 	case IDC_ZERO: return 0;
 	case IDC_NEG: return negs[c->v % 3];
 	case IDC_MAX: return INT32_MAX;
@@ -1157,8 +1341,180 @@ static uint64_t resolve_msg_size(const struct choice *c)
 	case MS_MAX1: return MSG_MAX + 1;
 	case MS_HUGE: return SIZE_MAX;
 	case MS_BIG: return (c->v & 1) ? 1ULL << 32 : 1ULL << 63;
+	case MS_TMAX: return THREAD_MSG_MAX;
+	case MS_TMAX1: return THREAD_MSG_MAX + 1;
+	case MS_MIN: return (uint64_t)INT64_MIN;
 	default: return (uint64_t)-1;
 	}
+}
+
+/* ---- a worker: areas' sizes, descriptors, protections --------------------- */
+
+static uint64_t resolve_area_size(const struct choice *c)
+{
+	switch (c->how) {
+	case AS_PAGES: return (1 + c->v % AREA_PAGES_MAX) * PAGE;
+	case AS_ZERO: return 0;
+	case AS_ONE: return 1;
+	case AS_PAGE_LESS: return PAGE - 1;
+	case AS_UNALIGNED: return (1 + c->v % 4) * PAGE + 1 + (c->v >> 8) % (PAGE - 1);
+	case AS_2M: return 2ULL << 20;
+	case AS_2G: return 2ULL << 30;
+	case AS_TERA: return 1ULL << 40;
+	case AS_MAX: return UINT64_MAX;
+	default: return (uint64_t)-PAGE;
+	}
+}
+
+/* A descriptor made for this call only: closed once the call returns. */
+static int call_fd(struct build *b, int fd)
+{
+	if (fd >= 0 && b->nfds < CALL_FDS)
+		b->fds[b->nfds++] = fd;
+	else if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+static void close_call_fds(struct build *b)
+{
+	while (b->nfds > 0)
+		close(b->fds[--b->nfds]);
+}
+
+/* A memfd of `size` bytes (an impossible size leaves it empty), sealable. */
+static int fuzz_memfd(uint64_t size, unsigned int flags)
+{
+	int fd = memfd_create("fz-area", MFD_CLOEXEC | MFD_ALLOW_SEALING | flags);
+
+	if (fd >= 0 && size <= (uint64_t)INT64_MAX)
+		(void)!ftruncate(fd, (off_t)size);
+	return fd;
+}
+
+/* A descriptor that is no memfd. */
+static int not_memfd(const struct worker *w, struct build *b, uint64_t v)
+{
+	int p[2], fd;
+	char path[64];
+
+	switch (v % NR_NM) {
+	case NM_PIPE:
+		if (pipe2(p, O_CLOEXEC))
+			return -1;
+		call_fd(b, p[1]);
+		return call_fd(b, p[0]);
+	case NM_EVENTFD:
+		return call_fd(b, eventfd(0, EFD_CLOEXEC));
+	case NM_NEXUS:
+		return w->fd[DEV_NEXUS];
+	case NM_NEXUS_AREA:
+		return w->fd[DEV_AREA];
+	case NM_SHM:
+		/* shmem, but no memfd: a file of /dev/shm, gone from the directory at once. */
+		snprintf(path, sizeof(path), "/dev/shm/fz-%d-%u", (int)w->pid, (unsigned int)(v >> 8));
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			unlink(path);
+			(void)!ftruncate(fd, (off_t)(b->area_size <= (uint64_t)INT64_MAX ? b->area_size : PAGE));
+		}
+		return call_fd(b, fd);
+	default:
+		return call_fd(b, open("/dev/null", O_RDWR | O_CLOEXEC));
+	}
+}
+
+static int resolve_fd(const struct worker *w, struct build *b, const struct choice *c)
+{
+	int fd, ro;
+	char path[64];
+
+	switch (c->how) {
+	case FD_MEMFD:
+		return call_fd(b, fuzz_memfd(b->area_size, 0));
+	case FD_MEMFD_SIZE:
+		return call_fd(b, fuzz_memfd((c->v & 1) || b->area_size > UINT32_MAX ? PAGE :
+					     b->area_size + PAGE, 0));
+	case FD_MEMFD_RO:
+		/* The same memory, opened read-only through /proc. */
+		fd = call_fd(b, fuzz_memfd(b->area_size, 0));
+		if (fd < 0)
+			return fd;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ro = open(path, O_RDONLY | O_CLOEXEC);
+		return ro >= 0 ? call_fd(b, ro) : fd;
+	case FD_MEMFD_SEALED:
+		fd = call_fd(b, fuzz_memfd(b->area_size, 0));
+		if (fd >= 0)
+			fcntl(fd, F_ADD_SEALS, (c->v & 1) ? F_SEAL_SHRINK | F_SEAL_GROW :
+					       (c->v & 2) ? F_SEAL_WRITE : F_SEAL_GROW);
+		return fd;
+	case FD_HUGETLB:
+		/* Huge pages are refused; a system without them gives another memfd. */
+		fd = memfd_create("fz-huge", MFD_CLOEXEC | MFD_HUGETLB);
+		if (fd >= 0)
+			(void)!ftruncate(fd, 2 << 20);
+		else
+			fd = fuzz_memfd(b->area_size, 0);
+		return call_fd(b, fd);
+	case FD_NOT_MEMFD:
+		return not_memfd(w, b, c->v);
+	case FD_CLONE:
+		fd = w->held[c->v % HELD_FDS];
+		return fd >= 0 ? fd : not_memfd(w, b, c->v);
+	case FD_CLOSED:
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		return fd;
+	case FD_NEG:
+		return -1;
+	default:
+		return (c->v & 1) ? INT32_MAX : 1 << 20;
+	}
+}
+
+static uint64_t resolve_prot(const struct choice *c)
+{
+	uint32_t p = 0;
+
+	switch (c->how) {
+	case PR_VALID:
+		if (c->v % 8)
+			p |= B_READ_AREA;
+		if ((c->v >> 3) & 1)
+			p |= B_WRITE_AREA;
+		if ((c->v >> 4) % 8 == 0)
+			p |= B_EXECUTE_AREA;
+		if ((c->v >> 7) % 4)
+			p |= B_CLONEABLE_AREA;
+		return p;
+	case PR_ZERO: return 0;
+	case PR_BIT: return 1U << (c->v % 32);
+	case PR_RANDOM: return (uint32_t)c->v;
+	default: return 0xffffffffU;
+	}
+}
+
+static uint64_t resolve_lock(const struct choice *c)
+{
+	switch (c->how) {
+	case LK_VALID: return c->v % (B_LOMEM + 1);
+	case LK_BAD: return B_LOMEM + 1 + c->v % 100;
+	case LK_RANDOM: return (uint32_t)c->v;
+	default: return UINT32_MAX;
+	}
+}
+
+/* A name in the request itself: NUL-terminated, or 32 bytes without a NUL. */
+static void resolve_inline_name(const struct worker *w, struct build *b, const struct field *fl,
+				const struct choice *c)
+{
+	uint8_t tmp[80];
+
+	memset(tmp, 0, sizeof(tmp));
+	make_name(w, c, tmp, B_OS_NAME_LENGTH);
+	memcpy(b->req + fl->off, tmp, fl->width);
 }
 
 static uint64_t resolve_info_size(const struct field *fl, const struct choice *c)
@@ -1297,12 +1653,23 @@ static uint64_t resolve_field(const struct worker *w, struct build *b, const str
 			       B_RELATIVE_TIMEOUT | B_ABSOLUTE_TIMEOUT);
 	case F_TIMEOUT: return (uint64_t)resolve_timeout(b, c);
 	case F_ANY_FLAGS: return resolve_any_flags(c);
+	case F_AREA_SIZE:
+		b->area_size = resolve_area_size(c);
+		return b->area_size;
+	case F_FD: return (uint64_t)(int64_t)resolve_fd(w, b, c);
+	case F_PROT: return resolve_prot(c);
+	case F_AREA_LOCK: return resolve_lock(c);
+	case F_INLINE_NAME:
+		resolve_inline_name(w, b, fl, c);
+		return 0;
 	default: return c->v;	/* out fields: garbage in */
 	}
 }
 
 static void put_field(uint8_t *req, const struct field *fl, uint64_t v)
 {
+	if (fl->width > sizeof(v))
+		return;	/* written in place (an inline name) */
 	memcpy(req + fl->off, &v, fl->width);	/* little endian: the low bytes */
 }
 
@@ -1371,6 +1738,8 @@ static unsigned long build_request(struct worker *w, const struct plan *p, struc
 		memcpy(b->req + i, &p->fill, 8);
 	b->where = w->m.req;
 	b->now_us = mono_us();
+	b->area_size = PAGE;
+	b->nfds = 0;
 	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++) {
 		value = resolve_field(w, b, &d->fields[i], &p->f[i], i);
 		if (d->arg == ARG_STRUCT)
@@ -1395,10 +1764,14 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
-/* A 10 ms one-shot timer (or none): its SIGALRM ends a wait with no timeout. */
+/*
+ * A 5 ms one-shot timer (or none): its SIGALRM ends a wait with no timeout
+ * (now that threads are implemented, WAIT_NEWBORN and CLONE_EXECUTED do
+ * wait: a longer timer would cost the run a minute).
+ */
 static void arm_timer(bool on)
 {
-	struct itimerval it = { { 0, 0 }, { 0, on ? 10000 : 0 } };
+	struct itimerval it = { { 0, 0 }, { 0, on ? 5000 : 0 } };
 
 	setitimer(ITIMER_REAL, &it, NULL);
 }
@@ -1425,9 +1798,159 @@ static void tally(struct stat_row *s, long rc, bool ok)
 	}
 }
 
+/* ---- a worker: what some answers must be ----------------------------------- */
+
+static void after_thread_info(struct worker *w, const uint8_t *req)
+{
+	struct nexus_thread_info_req r;
+
+	memcpy(&r, req, sizeof(r));
+	if (r.state < B_THREAD_RUNNING || r.state > B_THREAD_WAITING)
+		violation("THREAD_GET_INFO(%" PRId32 ") gave state %" PRId32, r.thread, r.state);
+	if (r.team <= 0)
+		violation("THREAD_GET_INFO(%" PRId32 ") gave team %" PRId32 " (all workers share our pid namespace)",
+			  r.thread, r.team);
+	else if ((r.thread == 0 || r.thread == w->pid) && r.team != w->pid)
+		violation("THREAD_GET_INFO(%" PRId32 ") of the caller gave team %" PRId32 ", not its pid %d",
+			  r.thread, r.team, (int)w->pid);
+}
+
+/* An area's size: a whole number of pages, more than none. */
+static void check_area_size(const char *what, int32_t area, uint64_t size)
+{
+	if (size == 0 || size % PAGE)
+		violation("%s of area %" PRId32 " gave size %" PRIu64, what, area, size);
+}
+
+/* Keep a clone's descriptor for later (an F_FD that is no memfd), or close it. */
+static void hold_fd(struct worker *w, int fd, bool keep)
+{
+	unsigned int i = w->next_held++ % HELD_FDS;
+
+	if (!keep) {
+		close(fd);
+		return;
+	}
+	if (w->held[i] >= 0)
+		close(w->held[i]);
+	w->held[i] = fd;
+}
+
+/*
+ * A clone's descriptor must refuse what its protection does not grant: no
+ * shared writable mapping of a clone without B_WRITE_AREA, and no mprotect
+ * of its read-only mapping to writable.  Its pages can be touched (SIGBUS:
+ * the owner shrank it meanwhile, which is fine).
+ */
+static void check_clone_mapping(int fd, uint32_t prot, uint64_t size)
+{
+	size_t len = size > AREA_PAGES_MAX * PAGE ? AREA_PAGES_MAX * PAGE : (size_t)size;
+	bool writable = prot & B_WRITE_AREA;
+	uint8_t *m;
+
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m != MAP_FAILED) {
+		if (!writable)
+			violation("a clone without B_WRITE_AREA (protection 0x%" PRIx32 ") maps shared and writable",
+				  prot);
+		count(&sh->clone_maps);
+		if (nx_touch(m, len, true, 0x5a) == NX_TOUCH_SIGBUS)
+			count(&sh->sigbus);
+		munmap(m, len);
+		return;
+	}
+	if (writable || !(prot & B_READ_AREA))
+		return;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	count(&sh->clone_maps);
+	if (mprotect(m, len, PROT_READ | PROT_WRITE) == 0)
+		violation("a read-only clone's shared mapping was mprotected writable (protection 0x%" PRIx32 ")",
+			  prot);
+	if (nx_touch(m, len, false, 0) == NX_TOUCH_SIGBUS)
+		count(&sh->sigbus);
+	munmap(m, len);
+}
+
+static void after_area_clone(struct worker *w, const uint8_t *req)
+{
+	struct nexus_area_clone r;
+
+	unsigned int n = w->clones++;
+
+	memcpy(&r, req, sizeof(r));
+	if (r.fd < 0) {
+		violation("AREA_CLONE(%" PRId32 ") returned B_OK without a descriptor (%" PRId32 ")", r.source, r.fd);
+		return;
+	}
+	check_area_size("AREA_CLONE", r.area, r.size);
+	/* Every other clone is mapped; one in four descriptors is kept for later. */
+	if (r.size > 0 && n % 2 == 0)
+		check_clone_mapping(r.fd, r.protection, r.size);
+	hold_fd(w, r.fd, n % 4 == 1);
+}
+
+static void after_area_transfer(struct worker *w, const uint8_t *req)
+{
+	struct nexus_area_transfer r;
+
+	(void)w;
+	memcpy(&r, req, sizeof(r));
+	if (r.fd != -1) {
+		violation("AREA_TRANSFER(%" PRId32 ") handed the giver descriptor %" PRId32 ", expected -1", r.area, r.fd);
+		if (r.fd >= 0)
+			close(r.fd);
+	}
+	if (r.new_area != r.area)
+		violation("AREA_TRANSFER(%" PRId32 ") gave new_area %" PRId32 ", expected the same id", r.area, r.new_area);
+}
+
+static void after_area_info(struct worker *w, const uint8_t *req)
+{
+	struct nexus_area_get_info r;
+
+	(void)w;
+	memcpy(&r, req, sizeof(r));
+	check_area_size("AREA_GET_INFO", r.area, r.size);
+	if (r.team <= 0)
+		violation("AREA_GET_INFO(%" PRId32 ") gave team %" PRId32 " (all workers share our pid namespace)",
+			  r.area, r.team);
+}
+
+static void after_area_next(struct worker *w, const uint8_t *req)
+{
+	struct nexus_area_get_next r;
+
+	(void)w;
+	memcpy(&r, req, sizeof(r));
+	check_area_size("AREA_GET_NEXT", r.area, r.size);
+	if (r.area <= 0)
+		violation("AREA_GET_NEXT(team %" PRId32 ", cookie %" PRId32 ") returned B_OK with area %" PRId32,
+			  r.team, r.cookie, r.area);
+}
+
+/*
+ * What to check (and clean up) after a well-formed call that answered
+ * B_OK, by request: a new primitive adds its lines here.
+ */
+static const struct after {
+	unsigned long cmd;
+	void (*check)(struct worker *w, const uint8_t *req);
+} AFTER[] = {
+	{ NEXUS_THREAD_GET_INFO, after_thread_info },
+	{ NEXUS_AREA_CLONE, after_area_clone },
+	{ NEXUS_AREA_TRANSFER, after_area_transfer },
+	{ NEXUS_AREA_GET_INFO, after_area_info },
+	{ NEXUS_AREA_GET_NEXT, after_area_next },
+};
+
 /* What an accepted, well-formed call taught: ids for everyone's pools. */
 static void learn(struct worker *w, const struct fuzz_ioctl *d)
 {
+	for (size_t i = 0; i < COUNT_OF(AFTER); i++)
+		if (AFTER[i].cmd == d->cmd)
+			AFTER[i].check(w, w->m.req);
 	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++) {
 		const struct field *fl = &d->fields[i];
 		int32_t id;
@@ -1466,6 +1989,41 @@ static void check_inherited(const struct fuzz_ioctl *d, long rc)
 		  d->name, rc, -EPERM);
 }
 
+/*
+ * Did the kernel act on the request, and what was its status (*ret)?  Most
+ * requests say so with an ioctl that returns 0 and the status in ret.  Those
+ * that return their status as the ioctl's value too (D_STATUS_RET) acted
+ * when ret, written back, equals that value - or, passed by value, when the
+ * value is no errno (a B_* status below -4095).  A well-formed area request
+ * whose ret and return value disagree breaks the ABI.
+ */
+static bool acted(const struct worker *w, const struct plan *p, long rc, int32_t *ret)
+{
+	const struct fuzz_ioctl *d = descs[p->desc];
+	bool readable = d->arg == ARG_STRUCT && p->arg_ptr == PC_VALID && d->ret_off != NO_RET;
+	int32_t r = B_OK;
+
+	if (readable)
+		memcpy(&r, w->m.req + d->ret_off, sizeof(r));
+	*ret = B_OK;
+	if (!(d->flags & D_STATUS_RET)) {
+		if (rc == 0 && readable)
+			*ret = r;
+		return rc >= 0;
+	}
+	if (d->arg != ARG_STRUCT) {
+		*ret = rc > 0 ? B_OK : (int32_t)rc;
+		return rc >= 0 || rc < -4095;
+	}
+	if (readable && p->cmd_how == CMD_EXACT && (r == NX_SENTINEL ? rc == 0 : r != rc))
+		violation("%s: the ioctl returned %ld, its ret says %" PRId32 "%s", d->name, rc, r,
+			  r == NX_SENTINEL ? " (never written)" : "");
+	if (!readable || r == NX_SENTINEL || r != rc)
+		return rc == 0;
+	*ret = r;
+	return true;
+}
+
 static void one_call(struct worker *w, const struct plan *p)
 {
 	const struct fuzz_ioctl *d = descs[p->desc];
@@ -1479,6 +2037,7 @@ static void one_call(struct worker *w, const struct plan *p)
 	 */
 	bool timed = (d->flags & D_UNBOUNDED) || p->cmd_how != CMD_EXACT;
 	int32_t ret = B_OK;
+	bool done;
 	long rc;
 
 	if (d->arg == ARG_REOPEN) {
@@ -1499,38 +2058,125 @@ static void one_call(struct worker *w, const struct plan *p)
 	if (timed)
 		arm_timer(false);
 	__atomic_store_n(&sh->slots[w->slot].in_call, 0, __ATOMIC_RELAXED);
+	close_call_fds(&b);
 	if (p->inherited) {
 		check_inherited(d, rc);
 		tally(&sh->stats[p->desc], rc, false);
 		return;
 	}
-	if (rc == 0 && p->arg_ptr == PC_VALID && d->ret_off != NO_RET)
-		memcpy(&ret, w->m.req + d->ret_off, sizeof(ret));
-	tally(&sh->stats[p->desc], rc, rc == 0 && ret == B_OK);
-	if (rc == 0 && ret == B_OK && p->cmd_how == CMD_EXACT && p->arg_ptr == PC_VALID &&
+	done = acted(w, p, rc, &ret);
+	tally(&sh->stats[p->desc], done ? 0 : rc, done && ret == B_OK);
+	if (done && ret == B_OK && p->cmd_how == CMD_EXACT && p->arg_ptr == PC_VALID &&
 	    d->arg == ARG_STRUCT)
 		learn(w, d);
+}
+
+/* ---- a worker's second thread: newborns ----------------------------------- */
+
+struct newborn {
+	struct worker *w;
+	struct rng r;
+	int32_t tid;
+	int32_t stage;		/* 1: registered (SPAWN B_OK), 2: resumed or never suspended */
+};
+
+#define NEWBORN_MAX_WAIT_US	20000
+
+/*
+ * One newborn's life: register with the worker's main thread as its father,
+ * wait to be resumed, receive, send, set a return code, end.  Its tid is
+ * published for the calls to aim at all along.
+ */
+static void *newborn_main(void *arg)
+{
+	struct newborn *nb = arg;
+	struct worker *w = nb->w;
+	struct slot *me = &sh->slots[w->slot];
+	uint8_t buf[256];
+	size_t size = sizeof(buf);
+	int sender, code;
+
+	__atomic_store_n(&nb->tid, nx_gettid(), __ATOMIC_RELEASE);
+	__atomic_store_n(&me->tid, nb->tid, __ATOMIC_RELAXED);
+	count(&sh->newborns);
+	if (rng_chance(&nb->r, 7, 8) && nx_thread_spawn(w->fd[DEV_NEXUS], "fz-newborn", w->pid) == B_OK) {
+		count(&sh->newborns_registered);
+		__atomic_store_n(&nb->stage, 1, __ATOMIC_RELEASE);
+		nx_by_value(w->fd[DEV_NEXUS], NEXUS_THREAD_CLONE_EXECUTED, 0);
+	}
+	__atomic_store_n(&nb->stage, 2, __ATOMIC_RELEASE);
+	nx_thread_receive(w->fd[DEV_NEXUS], &sender, &code, buf, &size, B_RELATIVE_TIMEOUT,
+			  (long long)rng_below(&nb->r, NEWBORN_MAX_WAIT_US));
+	if (rng_chance(&nb->r, 1, 2))
+		nx_thread_send(w->fd[DEV_NEXUS], recent_id(ID_THREAD, rng_next(&nb->r)), code, buf,
+			       (size_t)rng_below(&nb->r, sizeof(buf)), B_RELATIVE_TIMEOUT,
+			       (long long)rng_below(&nb->r, NEWBORN_MAX_WAIT_US));
+	if (rng_chance(&nb->r, 3, 4))
+		nx_thread_set_return_code(w->fd[DEV_NEXUS], (int)rng_next(&nb->r));
+	__atomic_store_n(&me->tid, 0, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/*
+ * The second thread: one newborn after another.  It resumes each after
+ * 0..5 ms, as a spawner would (the fuzzed RESUMEs and WAITFORs may have
+ * done it first), and gives up on one that stays suspended for 2 s (its
+ * RESUME on another team's descriptor after a REOPEN, say).  Every signal
+ * is blocked here: the interval timer's SIGALRM is for the main thread.
+ */
+static void *helper_main(void *arg)
+{
+	struct worker *w = arg;
+	struct rng r = rng_for(w->seed, w->slot, 0x10000 + w->gen);
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		struct newborn nb = { w, { rng_next(&r) }, 0, 0 };
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, newborn_main, &nb)) {
+			sleep_us(10000);
+			continue;
+		}
+		sleep_us((int64_t)rng_below(&r, 5000));
+		for (int i = 0; i < 2000 && __atomic_load_n(&nb.stage, __ATOMIC_ACQUIRE) < 2; i++) {
+			if (__atomic_load_n(&nb.stage, __ATOMIC_ACQUIRE) == 1 &&
+			    nx_thread_resume(w->fd[DEV_NEXUS], nb.tid) == B_OK)
+				count(&sh->newborns_resumed);
+			sleep_us(1000);
+		}
+		pthread_join(t, NULL);
+	}
+	return NULL;
 }
 
 /* ---- a worker's life ------------------------------------------------------- */
 
 static void worker_main(unsigned int slot, unsigned int gen, uint64_t seed, const int *parent_fds)
 {
-	struct worker w = { .slot = slot, .gen = gen, .pid = getpid() };
+	struct worker w = { .slot = slot, .gen = gen, .pid = getpid(), .seed = seed };
 	struct stream s = stream_for(seed, slot, gen);
 	struct slot *me = &sh->slots[slot];
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
 	struct plan p;
+	pthread_t helper;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != sh->parent)
 		_exit(0);
 	sigaction(SIGALRM, &sa, NULL);
+	nx_touch_setup();
 	setup_mem(&w.m);
+	for (int i = 0; i < HELD_FDS; i++)
+		w.held[i] = -1;
 	for (size_t d = 0; d < NR_DEVICES; d++) {
 		w.inherited[d] = parent_fds[d];
 		w.fd[d] = nx_open_path(DEVICES[d].path);
 	}
+	if (w.fd[DEV_NEXUS] >= 0 && pthread_create(&helper, NULL, helper_main, &w) == 0)
+		pthread_detach(helper);
 	while (__atomic_load_n(&me->done, __ATOMIC_RELAXED) < me->quota) {
 		next_plan(&s, &p);
 		one_call(&w, &p);
@@ -1592,6 +2238,7 @@ static void spawn(struct parent *P, unsigned int i)
 	if (pid == 0)
 		worker_main(i, gen, P->o->seed, P->fds);
 	P->spawned++;
+	s->tid = 0;
 	s->killed_ms = 0;
 	s->progress_ms = mono_ms();
 	s->seen_done = s->done;
@@ -1805,30 +2452,49 @@ static int32_t parent_sem(int fd, const char *name, int32_t count)
 	return nx_ioctl(fd, NEXUS_SEM_CREATE, (uintptr_t)&r) == 0 && r.ret == B_OK ? r.id : 0;
 }
 
-static void create_parent_objects(int fd)
+/* An area of the parent's: cloneable or not, writable or not (0 without the device). */
+static int32_t parent_area(int fd, const char *name, int pages, uint32_t protection)
+{
+	int32_t id = 0;
+
+	if (fd < 0 || nx_area_new(fd, name, (uint64_t)pages * PAGE, protection, &id) != B_OK)
+		return 0;
+	return id;
+}
+
+static void create_parent_objects(const int *fds)
 {
 	static const int32_t caps[PARENT_OBJECTS] = { 1, 2, 64, NEXUS_PORT_MAX_CAPACITY };
 	static const int32_t counts[PARENT_OBJECTS] = { 0, 1, 2, 100 };
+	static const int pages[PARENT_OBJECTS] = { 1, 2, 4, AREA_PAGES_MAX };
+	static const uint32_t prots[PARENT_OBJECTS] = {
+		B_READ_AREA | B_WRITE_AREA | B_CLONEABLE_AREA, B_READ_AREA | B_CLONEABLE_AREA,
+		B_READ_AREA | B_WRITE_AREA, B_READ_AREA | B_WRITE_AREA | B_EXECUTE_AREA | B_CLONEABLE_AREA };
 	char name[16];
 
 	for (int i = 0; i < PARENT_OBJECTS; i++) {
 		snprintf(name, sizeof(name), "fz-%d", i);
-		sh->parent_ids[ID_PORT][i] = parent_port(fd, name, caps[i]);
-		sh->parent_ids[ID_SEM][i] = parent_sem(fd, name, counts[i]);
+		sh->parent_ids[ID_PORT][i] = parent_port(fds[DEV_NEXUS], name, caps[i]);
+		sh->parent_ids[ID_SEM][i] = parent_sem(fds[DEV_NEXUS], name, counts[i]);
+		sh->parent_ids[ID_AREA][i] = parent_area(fds[DEV_AREA], name, pages[i], prots[i]);
 		pool_add(&sh->pools[ID_PORT], sh->parent_ids[ID_PORT][i]);
 		pool_add(&sh->pools[ID_SEM], sh->parent_ids[ID_SEM][i]);
+		if (sh->parent_ids[ID_AREA][i])
+			pool_add(&sh->pools[ID_AREA], sh->parent_ids[ID_AREA][i]);
 	}
 }
 
-static void delete_parent_objects(int fd)
+static void delete_parent_objects(const int *fds)
 {
 	for (int i = 0; i < PARENT_OBJECTS; i++) {
 		struct nexus_port_id p = { sh->parent_ids[ID_PORT][i], 0 };
 		struct nexus_sem_delete_req s = { sh->parent_ids[ID_SEM][i], 0 };
 
 		/* Gone already (a worker deleted it) is fine. */
-		nx_ioctl(fd, NEXUS_PORT_DELETE, (uintptr_t)&p);
-		nx_ioctl(fd, NEXUS_SEM_DELETE, (uintptr_t)&s);
+		nx_ioctl(fds[DEV_NEXUS], NEXUS_PORT_DELETE, (uintptr_t)&p);
+		nx_ioctl(fds[DEV_NEXUS], NEXUS_SEM_DELETE, (uintptr_t)&s);
+		if (fds[DEV_AREA] >= 0 && sh->parent_ids[ID_AREA][i])
+			nx_area_delete(fds[DEV_AREA], sh->parent_ids[ID_AREA][i]);
 	}
 }
 
@@ -1866,6 +2532,27 @@ static void scan_ports(struct parent *P, struct report *r)
 	}
 }
 
+/* Areas of a dead team: AREA_GET_NEXT must find none. */
+static void scan_areas(struct parent *P, struct report *r)
+{
+	struct nexus_area_get_next q;
+
+	if (P->fds[DEV_AREA] < 0)
+		return;
+	for (size_t i = 0; i < P->nr_dead; i++) {
+		pid_t pid = P->dead[i];
+		int cookie = 0;
+
+		if (i > 0 && P->dead[i - 1] == pid)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;	/* the pid is someone's again (or stuck): not a dead team */
+		if (nx_area_next(P->fds[DEV_AREA], pid, &cookie, &q) == B_OK)
+			add_report(r, "area %" PRId32 " (\"%.32s\") still owned by dead team %d", q.area, q.name,
+				   (int)pid);
+	}
+}
+
 /* Semaphores, all teams: none may belong to a dead worker or to no team. */
 static void scan_sems(struct parent *P, struct report *r)
 {
@@ -1895,6 +2582,7 @@ static void scan_orphans(struct parent *P)
 		memset(&P->orphans, 0, sizeof(P->orphans));
 		scan_ports(P, &P->orphans);
 		scan_sems(P, &P->orphans);
+		scan_areas(P, &P->orphans);
 		if (P->orphans.n == 0)
 			return;
 		sleep_us(500000);
@@ -1924,10 +2612,13 @@ static void print_summary(const struct parent *P, int64_t wall_ms)
 	       ",\"calls\":%" PRIu64 ",\"wall_ms\":%" PRId64 ",\"spawned\":%" PRIu64
 	       ",\"killed\":%" PRIu64 ",\"killed_mid_call\":%" PRIu64 ",\"exited\":%" PRIu64
 	       ",\"stalled\":%" PRIu64 ",\"reopens\":%" PRIu64 ",\"eperm_checks\":%" PRIu64
-	       ",\"violations\":%" PRIu64 ",\"deadline_hit\":%s,\"violation\":",
+	       ",\"violations\":%" PRIu64 ",\"deadline_hit\":%s,\"newborns\":%" PRIu64
+	       ",\"newborns_registered\":%" PRIu64 ",\"newborns_resumed\":%" PRIu64
+	       ",\"clone_maps\":%" PRIu64 ",\"sigbus\":%" PRIu64 ",\"violation\":",
 	       P->o->seed, sh->workers, P->o->calls, total_calls(), wall_ms, P->spawned,
 	       P->killed, P->killed_mid_call, P->exited, P->stalled, sh->reopens,
-	       sh->eperm_checks, sh->violations, P->deadline_hit ? "true" : "false");
+	       sh->eperm_checks, sh->violations, P->deadline_hit ? "true" : "false", sh->newborns,
+	       sh->newborns_registered, sh->newborns_resumed, sh->clone_maps, sh->sigbus);
 	json_string(stdout, sh->violation);
 	print_report("crashed", &P->crashed);
 	print_report("stuck", &P->stuck);
@@ -2029,11 +2720,11 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	P.r = rng_for(o.seed, 0xffff, 0);
-	create_parent_objects(P.fds[0]);
+	create_parent_objects(P.fds);
 	t0 = mono_ms();
 	run_workers(&P);
 	scan_orphans(&P);
-	delete_parent_objects(P.fds[0]);
+	delete_parent_objects(P.fds);
 	print_summary(&P, mono_ms() - t0);
 	return verdict(&P) ? 0 : 1;
 }

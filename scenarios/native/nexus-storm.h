@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * nexus-storm.h: what nexus-fuzz and nexus-stress share - a seeded random
- * generator, clocks, raw /dev/nexus calls, child processes that are always
- * reaped within a deadline, the Nexus debugfs counters (when the tree has
- * them), a process's state from /proc, the first broken rule, reports of
- * what went wrong and numbers on the command line.
+ * generator, clocks, raw ioctls (and nexus-raw.h's requests), child
+ * processes that are always reaped within a deadline, the Nexus debugfs
+ * counters (when the tree has them), a process's state from /proc, the
+ * first broken rule, reports of what went wrong and numbers on the command
+ * line.
  *
  * Header only, every function static inline, so each program takes what it
  * uses without -Wunused-function complaints.
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include <nexus.h>
+#include "nexus-raw.h"
 
 /* ---- random numbers: splitmix64, the same on every host and guest ------- */
 
@@ -93,12 +95,16 @@ static inline void sleep_us(int64_t us)
 
 /* ---- raw calls ------------------------------------------------------------ */
 
-/* An ioctl as a number: its return value, or -errno. */
+/*
+ * An ioctl as a number: its return value, or -errno when it failed (-1).
+ * A request that returns a B_* status as its value (the area ioctls,
+ * RESUME) gives that status: below -4095 it is no errno.
+ */
 static inline long nx_ioctl(int fd, unsigned long cmd, unsigned long arg)
 {
 	long rc = ioctl(fd, cmd, arg);
 
-	return rc < 0 ? -errno : rc;
+	return rc == -1 ? -errno : rc;
 }
 
 /* Open a Nexus device: the descriptor or -errno. */
@@ -109,11 +115,7 @@ static inline int nx_open_path(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Open /dev/nexus (a new team for a new process): the descriptor or -errno. */
-static inline int nx_open(void)
-{
-	return nx_open_path(NEXUS_DEVICE_PATH);
-}
+/* nx_open() (/dev/nexus: a new team for a new process) is nexus-raw.h's. */
 
 /* ---- child processes ------------------------------------------------------ */
 

@@ -13,6 +13,7 @@ import {
   ioctlTable,
   parseFuzzSummary,
   summaryProblems,
+  unreached,
   untried,
   type FuzzSummary,
 } from '../../scenarios/fuzz/model.js';
@@ -100,6 +101,27 @@ test('rates, untried ioctls and the per-ioctl table', () => {
   assert.match(t[1]!, /^PORT_CREATE\s+600\s+300\s+50\s+40\s+10\s+0\s+0\s+0$/);
 });
 
+test('reach: areas created, cloned and mapped, threads registered and served, once the tree has them', () => {
+  const stats = (calls: number, ok: number, enotty = 0) => ({ calls, ok, efault: 0, enotty, eperm: 0, einval: 0, eintr: 0, other: 0 });
+  const full = summary({
+    calls: 100_000,
+    newborns: 50, newborns_registered: 40, newborns_resumed: 30, clone_maps: 12, sigbus: 1,
+    ioctls: {
+      AREA_CREATE: stats(900, 300), AREA_CLONE: stats(800, 200), AREA_GET_INFO: stats(300, 100), AREA_DELETE: stats(800, 90),
+      THREAD_GET_INFO: stats(200, 150), THREAD_WAITFOR: stats(200, 3), THREAD_READ: stats(200, 9),
+    },
+  });
+  assert.equal(unreached(full, { areas: true }), []);
+  assert.equal(unreached({ ...full, calls: 500 }, { areas: true }), [], 'too short a run proves nothing');
+  const noClone = { ...full, clone_maps: 0, ioctls: { ...full.ioctls, AREA_CLONE: stats(800, 0) } };
+  assert.equal(unreached(noClone, { areas: true }), ['AREA_CLONE never answered B_OK', 'no clone was ever mapped']);
+  assert.equal(unreached(noClone, { areas: false }), [], 'no /dev/nexus_area: areas are not asked for');
+  const noThreads = { ...full, newborns_registered: 0, ioctls: { ...full.ioctls, THREAD_GET_INFO: stats(200, 0, 200), THREAD_READ: stats(200, 0, 200) } };
+  assert.equal(unreached(noThreads, { areas: true }), [], 'a tree without threads (all -ENOTTY) is not asked for them');
+  const unserved = { ...full, newborns_registered: 0, ioctls: { ...full.ioctls, THREAD_WAITFOR: stats(200, 0) } };
+  assert.equal(unreached(unserved, { areas: true }), ['THREAD_WAITFOR never answered B_OK', 'no newborn thread ever registered (SPAWN)']);
+});
+
 test('the kernel log lines the suite must fail on are splats', () => {
   for (const line of [
     'BUG: KASAN: slab-use-after-free in nexus_team_pop+0x1c/0x190 [nexus]',
@@ -140,9 +162,9 @@ test('nexus-fuzz --dry-run: a seed gives the same call sequence every time, per 
 });
 
 test('nexus-fuzz --dry-run: every description comes up; waits are always bounded', () => {
-  const out = dryRun(7, 3000, 4);
+  const out = dryRun(7, 5000, 4);
   const table = execFileSync(FUZZ, ['--list'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[0]!);
-  for (const name of table) assert.ok(out.includes(` ${name} cmd=`), `${name} is called in 12,000 calls`);
+  for (const name of table) assert.ok(out.includes(` ${name} cmd=`), `${name} is called in 20,000 calls`);
   // Flags of calls that may block: a relative or absolute timeout, or both with one <= 0.
   const waits = [...out.matchAll(/=(rel|abs|both)\|0x[0-9a-f]+ \d+=(\S+)/g)];
   assert.ok(waits.length > 1000, 'plenty of waits');
@@ -155,16 +177,35 @@ test('nexus-fuzz --dry-run: every description comes up; waits are always bounded
     assert.ok(out.includes(`=${kind}`) || out.includes(`@${kind}`), `pointers: ${kind}`);
   for (const v of ['max+1', 'max+2', 'max+3', ':hole', 'INT32_MAX', '4097', '256KiB+1', 'SIZE_MAX', 'no-nul@', 'cmd=size', 'cmd=nr', 'fd=inherited'])
     assert.ok(out.includes(v), `choices: ${v}`);
+});
+
+test('nexus-fuzz --dry-run: threads and areas get their own hostile values', () => {
+  // 8 workers, 4 generations each: every persona (a creator makes the areas).
+  const out = dryRun(11, 1000, 8, 4);
+  for (const v of ['=64KiB+1', '=-1 ', '=INT64_MIN', 'thread:own', 'thread:dead', 'thread:parent', 'area:hole', 'area:max+1',
+    'fd:memfd ', 'fd:memfd-other-size', 'fd:memfd-readonly', 'fd:memfd-sealed', 'fd:hugetlb', 'fd:closed', 'fd:-1', 'fd:big',
+    'fd:not-memfd(dev-null)', 'fd:not-memfd(pipe)', 'fd:not-memfd(eventfd)', 'fd:not-memfd(dev-nexus)', 'fd:not-memfd(shm-file)', 'fd:clone-fd',
+    'size:0', 'size:4095', 'size:unaligned', 'size:2MiB', 'size:1TiB', 'size:UINT64_MAX', 'size:-4096',
+    'prot:all', 'prot:random', 'lock:bad', 'name:no-nul', 'name:long'])
+    assert.ok(out.includes(v), `thread and area choices: ${v}`);
   for (const persona of ['mixed', 'creator', 'destroyer', 'querier', 'waiter'])
     assert.ok(dryRun(1, 1, 64, 4).includes(`persona ${persona}`), `persona ${persona}`);
 });
 
-test('nexus-fuzz --list: every ioctl of kernel/include/nexus.h is in the table', () => {
+test('nexus-fuzz --list: every ioctl of kernel/include/nexus.h is in the table, on its device', () => {
   const header = readFileSync(join(ROOT, 'kernel', 'include', 'nexus.h'), 'utf8');
   const ioctls = [...header.matchAll(/^#define\s+NEXUS_(\w+)\s+(?:\\\s*)?_IO(?:WR|R|W)?\(/gm)].map((m) => m[1]!);
-  assert.ok(ioctls.length >= 27, `found the ioctls (${ioctls.length})`);
-  const table = execFileSync(FUZZ, ['--list'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[0]!);
-  for (const name of ioctls) assert.ok(table.includes(name), `${name} is fuzzed`);
+  assert.ok(ioctls.length >= 37, `found the ioctls (${ioctls.length})`);
+  const rows = execFileSync(FUZZ, ['--list'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' '));
+  const device = new Map(rows.map(([name, dev]) => [name!, dev!]));
+  for (const name of ioctls) {
+    assert.ok(device.has(name), `${name} is fuzzed`);
+    assert.is(device.get(name), name.startsWith('AREA_') ? '/dev/nexus_area' : '/dev/nexus', `${name}'s device`);
+  }
+  const threads = ioctls.filter((n) => n.startsWith('THREAD_'));
+  const areas = ioctls.filter((n) => n.startsWith('AREA_'));
+  assert.is(threads.length, 11, 'the 11 thread ioctls');
+  assert.is(areas.length, 9, 'the 9 area ioctls');
 });
 
 test('nexus-fuzz refuses bad usage before doing anything', () => {
