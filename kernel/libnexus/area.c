@@ -44,7 +44,7 @@ static size_t mapped_count, mapped_room;
 
 void nexus_area_fork_prepare(void)
 {
-	pthread_mutex_lock(&mapped_lock);
+	pthread_mutex_lock(&mapped_lock);	/* under nexus_lock */
 }
 
 void nexus_area_fork_parent(void)
@@ -59,6 +59,12 @@ void nexus_area_fork_child(void)
 	mapped_count = 0;
 	mapped_room = 0;
 	pthread_mutex_unlock(&mapped_lock);
+}
+
+static void mapped_lock_take(void)
+{
+	nexus_fork_handlers();
+	pthread_mutex_lock(&mapped_lock);
 }
 
 /* This process's entry for area, under mapped_lock. */
@@ -78,7 +84,7 @@ static int mapped_add(const struct nexus_mapped *entry)
 {
 	int err = 0;
 
-	pthread_mutex_lock(&mapped_lock);
+	mapped_lock_take();
 	if (mapped_count == mapped_room) {
 		size_t room = mapped_room ? mapped_room * 2 : 16;
 		struct nexus_mapped *more;
@@ -102,7 +108,7 @@ static void mapped_unmap(area_id area)
 {
 	struct nexus_mapped *entry, gone = { .address = NULL };
 
-	pthread_mutex_lock(&mapped_lock);
+	mapped_lock_take();
 	entry = mapped_find(area);
 	if (entry) {
 		gone = *entry;
@@ -304,7 +310,7 @@ area_id clone_area(const char *name, void **dest_address, __u32 address_spec,
 		 * The source's address: known only for an area mapped here
 		 * (the kernel does not know where other teams map theirs).
 		 */
-		pthread_mutex_lock(&mapped_lock);
+		mapped_lock_take();
 		src = mapped_find(source);
 		if (src)
 			entry.address = src->address;
@@ -365,7 +371,7 @@ area_id area_for(void *address)
 	char *a = address;
 	size_t i;
 
-	pthread_mutex_lock(&mapped_lock);
+	mapped_lock_take();
 	for (i = 0; i < mapped_count; i++) {
 		char *start = mapped[i].address;
 
@@ -395,7 +401,7 @@ static void fill_area_info(struct area_info *info, area_id area,
 	info->protection = protection;
 	info->team = team;
 
-	pthread_mutex_lock(&mapped_lock);
+	mapped_lock_take();
 	entry = mapped_find(area);
 	if (entry) {
 		mapped_sync(entry, size);
@@ -452,7 +458,7 @@ status_t resize_area(area_id id, size_t new_size)
 	status_t st;
 	size_t i;
 
-	pthread_mutex_lock(&mapped_lock);
+	mapped_lock_take();
 	entry = mapped_find(id);
 	if (entry) {
 		st = area_ioctl(NEXUS_AREA_GET_INFO, &info, &info.ret);

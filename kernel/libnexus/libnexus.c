@@ -39,7 +39,8 @@ static struct nexus_device nexus_area_dev = {
 	.path = NEXUS_AREA_DEVICE_PATH
 };
 
-static int nexus_atfork_registered;
+static pthread_once_t nexus_fork_once = PTHREAD_ONCE_INIT;
+static int nexus_fork_err;
 
 static __u64 nexus_pack(pid_t pid, int fd)
 {
@@ -87,6 +88,19 @@ static void nexus_atfork_child(void)
 	pthread_mutex_unlock(&nexus_lock);
 }
 
+static void nexus_fork_register(void)
+{
+	nexus_fork_err = pthread_atfork(nexus_atfork_prepare,
+					nexus_atfork_parent,
+					nexus_atfork_child);
+}
+
+int nexus_fork_handlers(void)
+{
+	pthread_once(&nexus_fork_once, nexus_fork_register);
+	return -nexus_fork_err;
+}
+
 /* The cached descriptor if this process opened it, else -1. */
 static int nexus_cached_fd(__u64 cached, pid_t self)
 {
@@ -104,19 +118,12 @@ static int nexus_device_fd(struct nexus_device *dev)
 	if (fd >= 0)
 		return fd;
 
+	fd = nexus_fork_handlers();
+	if (fd < 0)
+		return fd;
 	pthread_mutex_lock(&nexus_lock);
 	fd = nexus_cached_fd(dev->cached, self);
 	if (fd < 0) {
-		if (!nexus_atfork_registered) {
-			int err = pthread_atfork(nexus_atfork_prepare,
-						 nexus_atfork_parent,
-						 nexus_atfork_child);
-			if (err) {
-				pthread_mutex_unlock(&nexus_lock);
-				return -err;
-			}
-			nexus_atfork_registered = 1;
-		}
 		fd = open(dev->path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			fd = -errno;

@@ -31,6 +31,12 @@ size_t nexus_name_size(const char *name);
 void nexus_copy_name(char to[B_OS_NAME_LENGTH], const char *name);
 
 /*
+ * Registers the fork handlers (once; 0 or -errno).  Called before any of
+ * libnexus's locks is first taken, so that fork() never copies one held.
+ */
+int nexus_fork_handlers(void);
+
+/*
  * Fork handlers of the primitives that keep per-process state, called by the
  * core's: prepare takes their locks, parent releases them, child releases
  * them and forgets what belonged to the parent.

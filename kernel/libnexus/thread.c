@@ -70,7 +70,7 @@ struct nexus_spawn {
 
 void nexus_thread_fork_prepare(void)
 {
-	pthread_mutex_lock(&spawned_lock);
+	pthread_mutex_lock(&spawned_lock);	/* under nexus_lock */
 }
 
 void nexus_thread_fork_parent(void)
@@ -93,6 +93,12 @@ static pid_t nexus_gettid(void)
 	return gettid();
 }
 
+static void spawned_lock_take(void)
+{
+	nexus_fork_handlers();
+	pthread_mutex_lock(&spawned_lock);
+}
+
 /* The entry of thread tid of this process, under spawned_lock. */
 static struct nexus_spawned *spawned_find(pid_t tid)
 {
@@ -109,7 +115,7 @@ static void spawned_add(const struct nexus_spawned *entry)
 {
 	struct nexus_spawned *old;
 
-	pthread_mutex_lock(&spawned_lock);
+	spawned_lock_take();
 	/* A stale entry with a reused tid (the thread died unseen) goes. */
 	old = spawned_find(entry->tid);
 	if (old) {
@@ -135,7 +141,7 @@ static void spawned_remove(pid_t tid)
 {
 	struct nexus_spawned *entry;
 
-	pthread_mutex_lock(&spawned_lock);
+	spawned_lock_take();
 	entry = spawned_find(tid);
 	if (entry)
 		*entry = spawned[--spawned_count];
@@ -549,7 +555,7 @@ status_t _get_thread_info(thread_id id, struct thread_info *info,
 	info->priority = B_NORMAL_PRIORITY;
 	info->sem = -1;
 
-	pthread_mutex_lock(&spawned_lock);
+	spawned_lock_take();
 	entry = spawned_find(info->thread);
 	if (entry) {
 		info->priority = entry->priority;
