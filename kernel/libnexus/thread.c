@@ -243,20 +243,19 @@ static void *nexus_trampoline(void *arg)
 	return NULL;
 }
 
-thread_id spawn_thread(thread_func func, const char *name, __s32 priority,
+/*
+ * The handshake; the caller has cancellation disabled (pthread_cond_wait is
+ * a cancellation point: a spawner cancelled there would leave the newborn
+ * parked and the request it shares with it allocated).
+ */
+static thread_id spawn(thread_func func, const char *name, __s32 priority,
 		       void *data)
 {
 	struct nexus_spawn *s;
 	pthread_attr_t attr;
 	pthread_t pt;
-	int fd, err, state, i;
+	int err, state, i;
 	long tid;
-
-	if (!func)
-		return B_BAD_VALUE;
-	fd = nexus_fd();
-	if (fd < 0)
-		return fd;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -307,6 +306,10 @@ thread_id spawn_thread(thread_func func, const char *name, __s32 priority,
 			break;
 	}
 	if (tid != s->tid) {
+		/*
+		 * Should RESUME fail too (a broken descriptor), the newborn
+		 * stays parked until its team ends.
+		 */
 		pthread_mutex_lock(&s->lock);
 		s->cancelled = true;
 		pthread_mutex_unlock(&s->lock);
@@ -316,6 +319,23 @@ thread_id spawn_thread(thread_func func, const char *name, __s32 priority,
 	}
 	spawn_put(s);
 	return (thread_id)tid;
+}
+
+thread_id spawn_thread(thread_func func, const char *name, __s32 priority,
+		       void *data)
+{
+	thread_id tid;
+	int fd, old;
+
+	if (!func)
+		return B_BAD_VALUE;
+	fd = nexus_fd();
+	if (fd < 0)
+		return fd;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	tid = spawn(func, name, priority, data);
+	pthread_setcancelstate(old, NULL);
+	return tid;
 }
 
 status_t resume_thread(thread_id thread)
