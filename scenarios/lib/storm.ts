@@ -123,7 +123,8 @@ export async function checkNoLeftovers(ctx: Ctx, comm: string, ms: number): Prom
 // ---------------------------------------------------------------------------
 // Nexus counters, when the tree has them
 
-const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters'];
+/** Compared where the baseline has them: the thread and area counters came with issue 8. */
+const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters', 'threads', 'thread_messages', 'areas', 'area_space'];
 
 /**
  * The counters now, emitted as a snapshot, or undefined when the tree has no

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nexus-stress: kill storms.  Thousands of short-lived teams, several alive
- * at once, each creating ports and semaphores, writing messages and
- * blocking on its own and other live teams' objects, SIGKILLed at random
- * moments by the parent.
+ * at once, each creating ports, semaphores, threads and areas, writing
+ * messages, sending data, mapping and touching areas and blocking on its
+ * own and other live teams' objects, SIGKILLed at random moments by the
+ * parent.
  *
  *   nexus-stress [--teams N] [--alive N] [--seed N] [--deadline S]
  *                [--max-life-ms N]
@@ -13,9 +14,17 @@
  * to four objects of every primitive, publishing each id in a table in
  * shared memory as soon as it has it, then acts until it is killed: create
  * another object, block on one of its own or on another live team's (no
- * timeout, or a long one), poke one (a write, a release: what wakes a
- * waiter), destroy one of its own.  At spawn the parent gives each child a
- * fate:
+ * timeout, or a long one), poke one (a write, a release, a send, a resize:
+ * what wakes a waiter or pulls memory from under a toucher), destroy one of
+ * its own.  The thread objects are threads of the team (receivers blocked
+ * in receive_data, or sleepers whose mailbox fills); blocking on one is
+ * wait_for_thread, send_data into its full mailbox, or receive_data on the
+ * main thread's own mailbox.  The area objects are memfds registered and
+ * mapped; blocking on one is cloning it, mapping the clone and touching its
+ * pages on and on (a SIGBUS when its owner shrank it is counted, not
+ * fatal); poking is resizing (or re-protecting), destroying is deleting or
+ * transferring it to another live team.  At spawn the parent gives each
+ * child a fate:
  *   early    SIGKILL at once, or within 1.5 ms of fork: before it starts,
  *            while it opens the device or creates its objects
  *   blocked  SIGKILL 0..20 ms after it first reports being blocked
@@ -38,6 +47,8 @@
  *    "running":..,"blocked":..},"exited":..,"overdue":..,"stuck":[..],
  *    "crashed":[..],"violations":..,"violation":"..","waits":{"ok":..,
  *    "bad_id":..,"timed_out":..,..},"peak_table_objects":..,
+ *    "created":{"port":..,"sem":..,"thread":..,"area":..},
+ *    "killed_blocked_in":{"port_read":..,..,"thread_receive":..,"area_touch":..},
  *    "peak":{"teams":..,"ports":..,..},"deadline_hit":..}
  * Exit status 0 when nothing was wrong, 1 otherwise, 2 on bad usage, 3 when
  * /dev/nexus cannot be opened.
@@ -55,6 +66,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
@@ -66,7 +78,7 @@
 
 #define MAX_ALIVE	256
 #define MAX_OBJECTS	8	/* ids per primitive a team publishes */
-#define NR_PRIMITIVES	2
+#define NR_PRIMITIVES	4
 
 enum team_state { T_START, T_CREATING, T_RUNNING, T_BLOCKED, T_DONE, NR_STATES };
 static const char *const STATE_NAMES[NR_STATES] = { "start", "creating", "running", "blocked", "done" };
@@ -75,10 +87,20 @@ enum fate { F_EARLY, F_BLOCKED, F_RANDOM, F_EXIT, NR_FATES };
 static const char *const FATE_NAMES[NR_FATES] = { "early", "blocked", "random", "exit" };
 static const uint8_t FATE_WEIGHTS[NR_FATES] = { 2, 4, 3, 1 };
 
-/* How a wait ended. */
-enum { WS_OK, WS_BAD_ID, WS_TIMED_OUT, WS_WOULD_BLOCK, WS_INTERRUPTED, WS_NO_MEMORY, WS_OTHER, NR_WS };
+/* How a wait ended (an area touch: ok, or a SIGBUS when its owner shrank it). */
+enum { WS_OK, WS_BAD_ID, WS_TIMED_OUT, WS_WOULD_BLOCK, WS_INTERRUPTED, WS_NO_MEMORY, WS_NOT_ALLOWED,
+	WS_SIGBUS, WS_OTHER, NR_WS };
 static const char *const WS_NAMES[NR_WS] = {
-	"ok", "bad_id", "timed_out", "would_block", "interrupted", "no_memory", "other" };
+	"ok", "bad_id", "timed_out", "would_block", "interrupted", "no_memory", "not_allowed",
+	"sigbus", "other" };
+#define ST_SIGBUS	1	/* an area touch's "status": the mapping met the file's end */
+
+/* What a blocked team is blocked in (the parent counts kills by it). */
+enum { BK_PORT_READ, BK_PORT_MSG_INFO, BK_PORT_WRITE, BK_SEM_ACQUIRE, BK_THREAD_WAIT,
+	BK_THREAD_SEND, BK_THREAD_RECEIVE, BK_AREA_TOUCH, NR_BK };
+static const char *const BK_NAMES[NR_BK] = {
+	"port_read", "port_msg_info", "port_write", "sem_acquire", "thread_wait", "thread_send",
+	"thread_receive", "area_touch" };
 
 struct slot {
 	pid_t pid;			/* 0: free */
@@ -86,6 +108,7 @@ struct slot {
 	uint32_t fate;
 	uint32_t index;			/* which team of the run (its seed) */
 	int64_t blocked_since_ms;	/* child: when it first blocked (0: never) */
+	int32_t blocked_in;		/* child: BK_* of its current (or last) block */
 	int64_t spawned_ms, kill_at_ms, killed_ms;	/* parent */
 	int32_t ids[NR_PRIMITIVES][MAX_OBJECTS];	/* 0: none */
 };
@@ -93,6 +116,7 @@ struct slot {
 struct shared {
 	unsigned int alive;
 	uint64_t waits[NR_WS];
+	uint64_t created[NR_PRIMITIVES];
 	uint64_t violations;
 	char violation[256];
 	struct slot slots[MAX_ALIVE];
@@ -122,12 +146,34 @@ static void violation(const char *fmt, ...)
 #define LONG_WAIT_SPAN_US	250000
 #define FOREVER			(-1)
 
+#define MAX_THREADS	16	/* threads a team starts over its life */
+
+/* One of the team's threads (a thread "object"). */
+struct thread_obj {
+	struct team *t;
+	pthread_t thread;
+	int32_t tid;			/* set once it has its thread record */
+	bool sleeper;			/* never reads: its mailbox fills, senders block */
+	int quit;			/* destroy: end now */
+};
+
+/* One of the team's areas, as the team maps it. */
+struct area_map {
+	int32_t id;
+	uint8_t *p;
+	size_t len;
+};
+
 struct team {
 	int fd;
+	int afd;			/* /dev/nexus_area, or -errno */
 	struct slot *me;
 	struct rng r;
 	bool may_block_forever;
 	uint8_t *buf;			/* messages out and in */
+	unsigned int nthreads;
+	struct thread_obj threads[MAX_THREADS];
+	struct area_map maps[MAX_OBJECTS];
 };
 
 /* One primitive's part in a storm: see the comment at the top. */
@@ -137,7 +183,14 @@ struct primitive {
 	int32_t (*block)(struct team *t, int32_t id, int64_t timeout_us);
 	int32_t (*poke)(struct team *t, int32_t id);
 	int32_t (*destroy)(struct team *t, int32_t id);
+	int32_t bad_id;			/* the status of an id that is gone */
 };
+
+/* Say what the team is about to block in. */
+static void blocking(struct team *t, int kind)
+{
+	__atomic_store_n(&t->me->blocked_in, kind, __ATOMIC_RELEASE);
+}
 
 #define BUF_SIZE (NEXUS_PORT_MAX_MESSAGE_SIZE + 4096)
 
@@ -201,15 +254,18 @@ static int32_t port_block(struct team *t, int32_t id, int64_t timeout_us)
 	if (how == 0) {
 		struct nexus_port_read r = { id, &code, t->buf, BUF_SIZE, flags, timeout, 0 };
 
+		blocking(t, BK_PORT_READ);
 		call(t, NEXUS_PORT_READ, &r, "PORT_READ");
 		return r.ret;
 	}
 	if (how == 1) {
 		struct nexus_port_get_message_info r = { id, sizeof(mi), flags, timeout, &mi, 0 };
 
+		blocking(t, BK_PORT_MSG_INFO);
 		call(t, NEXUS_PORT_MESSAGE_INFO, &r, "PORT_MESSAGE_INFO");
 		return r.ret;
 	}
+	blocking(t, BK_PORT_WRITE);
 	return port_write(t, id, flags, timeout);
 }
 
@@ -241,6 +297,7 @@ static int32_t sem_block(struct team *t, int32_t id, int64_t timeout_us)
 	struct nexus_sem_op r = { id, 1 + (int32_t)rng_below(&t->r, 3), 0, 0, 0 };
 
 	wait_flags(timeout_us, &r.flags, &r.timeout);
+	blocking(t, BK_SEM_ACQUIRE);
 	call(t, NEXUS_SEM_ACQUIRE, &r, "SEM_ACQUIRE");
 	return r.ret;
 }
@@ -261,9 +318,270 @@ static int32_t sem_destroy(struct team *t, int32_t id)
 	return r.ret;
 }
 
+/* -- threads -- */
+
+/* A code that tells a receiver to end (destroy). */
+#define CODE_QUIT	0x71756974
+
+/*
+ * A raw thread request's status; an ioctl that itself failed is a bug here
+ * (but for -ENOTTY: a tree without threads, where the thread objects are
+ * never created).
+ */
+static int32_t thread_status(const char *what, int st)
+{
+	if (st == ENOTTY)
+		return B_ERROR;
+	if (st > 0)
+		violation("%s: the ioctl itself failed: errno %d", what, st);
+	return st;
+}
+
+/*
+ * A thread object's life: take a thread record (GET_INFO of itself), say
+ * so, then receive forever until a CODE_QUIT message (a receiver), or never
+ * read (a sleeper: its mailbox fills, its senders block) until told to
+ * quit.  Either ends with a return code: its waiters get it.
+ */
+static void *thread_obj_main(void *arg)
+{
+	struct thread_obj *o = arg;
+	struct team *t = o->t;
+	sigset_t all;
+	uint8_t buf[512];
+	int sender, code = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (thread_status("THREAD_GET_INFO", nx_thread_info(t->fd, 0, NULL, NULL, NULL)) == B_OK)
+		__atomic_store_n(&o->tid, nx_gettid(), __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&o->tid, -1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&o->quit, __ATOMIC_ACQUIRE)) {
+		size_t size = sizeof(buf);
+
+		if (o->sleeper) {
+			sleep_us(1000);
+			continue;
+		}
+		if (thread_status("THREAD_READ", nx_thread_receive(t->fd, &sender, &code, buf, &size, 0, 0)) == B_OK &&
+		    code == CODE_QUIT)
+			break;
+	}
+	nx_thread_set_return_code(t->fd, code);
+	return NULL;
+}
+
+static int32_t thread_create(struct team *t)
+{
+	struct thread_obj *o;
+	pthread_attr_t attr;
+	int64_t until = mono_ms() + 5000;
+	int32_t tid;
+
+	if (t->nthreads == MAX_THREADS)
+		return B_NO_MEMORY;
+	o = &t->threads[t->nthreads];
+	memset(o, 0, sizeof(*o));
+	o->t = t;
+	o->sleeper = rng_chance(&t->r, 1, 3);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&o->thread, &attr, thread_obj_main, o)) {
+		pthread_attr_destroy(&attr);
+		return B_NO_MEMORY;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_detach(o->thread);
+	t->nthreads++;
+	while (!(tid = __atomic_load_n(&o->tid, __ATOMIC_ACQUIRE)) && mono_ms() < until)
+		sleep_us(100);
+	return tid > 0 ? tid : B_ERROR;
+}
+
+/* The thread object of ours with this tid, or NULL. */
+static struct thread_obj *own_thread(struct team *t, int32_t tid)
+{
+	for (unsigned int i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == tid)
+			return &t->threads[i];
+	return NULL;
+}
+
+/* Block: wait for it to end, send into its (maybe full) mailbox, or receive on our own. */
+static int32_t thread_block(struct team *t, int32_t id, int64_t timeout_us)
+{
+	uint64_t how = rng_below(&t->r, 3);
+	__u32 flags;
+	__s64 timeout;
+	int code, sender;
+	size_t size = BUF_SIZE;
+
+	wait_flags(timeout_us, &flags, &timeout);
+	if (how == 0) {
+		blocking(t, BK_THREAD_WAIT);
+		return thread_status("THREAD_WAITFOR", nx_thread_wait(t->fd, id, flags, timeout, &code));
+	}
+	if (how == 1) {
+		blocking(t, BK_THREAD_SEND);
+		return thread_status("THREAD_WRITE", nx_thread_send(t->fd, id, (int)rng_next(&t->r), t->buf,
+								     message_size(&t->r) % (NEXUS_THREAD_MAX_MESSAGE_SIZE + 1),
+								     flags, timeout));
+	}
+	blocking(t, BK_THREAD_RECEIVE);
+	return thread_status("THREAD_READ", nx_thread_receive(t->fd, &sender, &code, t->buf, &size, flags, timeout));
+}
+
+static int32_t thread_poke(struct team *t, int32_t id)
+{
+	return thread_status("THREAD_WRITE", nx_thread_send(t->fd, id, (int)rng_next(&t->r) & 0xffff, t->buf,
+							      (size_t)rng_below(&t->r, 256), B_RELATIVE_TIMEOUT, 0));
+}
+
+static int32_t thread_destroy(struct team *t, int32_t id)
+{
+	struct thread_obj *o = own_thread(t, id);
+
+	if (o)
+		__atomic_store_n(&o->quit, 1, __ATOMIC_RELEASE);
+	return thread_status("THREAD_WRITE", nx_thread_send(t->fd, id, CODE_QUIT, NULL, 0, B_RELATIVE_TIMEOUT, 100000));
+}
+
+/* -- areas -- */
+
+#define AREA_MAX_PAGES	8
+#define TOUCH_MAX	(32 * 4096)
+
+/* An area status; an ioctl that itself failed is a bug here. */
+static int32_t area_status(const char *what, int st)
+{
+	if (st > 0 && st != ENODEV)
+		violation("%s: the ioctl itself failed: errno %d", what, st);
+	return st;
+}
+
+static int32_t area_create(struct team *t)
+{
+	size_t len = (size_t)(1 + rng_below(&t->r, AREA_MAX_PAGES)) * 4096;
+	uint32_t prot = B_READ_AREA | B_WRITE_AREA | (rng_chance(&t->r, 7, 8) ? B_CLONEABLE_AREA : 0);
+	int memfd, st;
+	int32_t id = 0;
+	uint8_t *p;
+
+	if (t->afd < 0)
+		return B_ERROR;
+	memfd = nx_memfd("stress", len);
+	if (memfd < 0)
+		return B_NO_MEMORY;
+	st = area_status("AREA_CREATE", nx_area_create(t->afd, memfd, "stress", len, B_NO_LOCK, prot, &id));
+	p = st == B_OK ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0) : MAP_FAILED;
+	close(memfd);
+	if (st != B_OK)
+		return st;
+	if (p == MAP_FAILED) {
+		violation("mmap of area %" PRId32 "'s own memfd failed: %s", id, strerror(errno));
+		return id;
+	}
+	nx_touch(p, len, true, 1);
+	for (int i = 0; i < MAX_OBJECTS; i++) {
+		if (!t->maps[i].id) {
+			t->maps[i] = (struct area_map){ id, p, len };
+			return id;
+		}
+	}
+	munmap(p, len);
+	return id;
+}
+
+/*
+ * Block: clone the area, map the clone and touch its pages until the
+ * timeout (forever: until killed).  A SIGBUS (its owner shrank it) ends the
+ * touching; that is no bug.
+ */
+static int32_t area_block(struct team *t, int32_t id, int64_t timeout_us)
+{
+	int64_t until = timeout_us == FOREVER ? INT64_MAX : mono_us() + timeout_us;
+	int32_t clone;
+	int mapfd, st;
+	uint64_t size;
+	size_t len;
+	uint8_t *p, v = 0;
+
+	if (t->afd < 0)
+		return B_ERROR;
+	blocking(t, BK_AREA_TOUCH);
+	st = area_status("AREA_CLONE", nx_area_clone(t->afd, id, "stress-clone", B_READ_AREA | B_WRITE_AREA,
+						     &clone, &mapfd, &size));
+	if (st != B_OK)
+		return st;
+	if (size == 0 || size % 4096) {
+		violation("AREA_CLONE(%" PRId32 ") gave size %" PRIu64, id, size);
+		close(mapfd);
+		return B_ERROR;
+	}
+	len = size > TOUCH_MAX ? TOUCH_MAX : (size_t)size;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mapfd, 0);
+	close(mapfd);
+	if (p == MAP_FAILED) {
+		violation("mmap of the writable clone %" PRId32 " of area %" PRId32 " failed: %s", clone, id,
+			  strerror(errno));
+		return B_ERROR;
+	}
+	st = B_OK;
+	do {
+		if (nx_touch(p, len, true, ++v) == NX_TOUCH_SIGBUS) {
+			st = ST_SIGBUS;
+			break;
+		}
+	} while (mono_us() < until);
+	munmap(p, len);
+	area_status("AREA_DELETE", nx_area_delete(t->afd, clone));
+	return st;
+}
+
+/* Poke: resize (ours: the file shrinks under every toucher) or re-protect. */
+static int32_t area_poke(struct team *t, int32_t id)
+{
+	if (t->afd < 0)
+		return B_ERROR;
+	if (rng_chance(&t->r, 1, 4))
+		return area_status("AREA_SET_PROTECTION",
+				   nx_area_protect(t->afd, id, B_READ_AREA | B_WRITE_AREA |
+						   (rng_chance(&t->r, 1, 2) ? B_CLONEABLE_AREA : 0)));
+	return area_status("AREA_RESIZE",
+			   nx_area_resize(t->afd, id, (1 + rng_below(&t->r, AREA_MAX_PAGES)) * 4096));
+}
+
+/* Destroy: delete it, or give it to another live team (it dies with that team). */
+static int32_t area_destroy(struct team *t, int32_t id)
+{
+	int32_t st, to = __atomic_load_n(&sh->slots[rng_below(&t->r, sh->alive)].pid, __ATOMIC_RELAXED);
+	int new_area, fd;
+
+	for (int i = 0; i < MAX_OBJECTS; i++) {
+		if (t->maps[i].id == id) {
+			munmap(t->maps[i].p, t->maps[i].len);
+			t->maps[i].id = 0;
+		}
+	}
+	if (to > 0 && rng_chance(&t->r, 1, 4)) {
+		st = area_status("AREA_TRANSFER", nx_area_transfer(t->afd, id, to, &new_area, &fd));
+		if (st == B_OK && fd >= 0) {
+			violation("AREA_TRANSFER(%" PRId32 ") handed the giver descriptor %d", id, fd);
+			close(fd);
+		}
+		if (st == B_OK)
+			return st;
+	}
+	return area_status("AREA_DELETE", nx_area_delete(t->afd, id));
+}
+
+enum { P_PORT, P_SEM, P_THREAD, P_AREA };
 static const struct primitive PRIMITIVES[NR_PRIMITIVES] = {
-	{ "port", port_create, port_block, port_poke, port_destroy },
-	{ "sem", sem_create, sem_block, sem_poke, sem_destroy },
+	{ "port", port_create, port_block, port_poke, port_destroy, B_BAD_PORT_ID },
+	{ "sem", sem_create, sem_block, sem_poke, sem_destroy, B_BAD_SEM_ID },
+	{ "thread", thread_create, thread_block, thread_poke, thread_destroy, B_BAD_THREAD_ID },
+	{ "area", area_create, area_block, area_poke, area_destroy, B_BAD_VALUE },
 };
 
 /* -- the script -- */
@@ -288,8 +606,10 @@ static void create_one(struct team *t, unsigned int p)
 {
 	int32_t id = PRIMITIVES[p].create(t);
 
-	if (id > 0)
+	if (id > 0) {
+		count(&sh->created[p]);
 		publish(t, p, id);
+	}
 }
 
 /* An id of primitive p: one of ours, or of another live team (0: none found). */
@@ -300,18 +620,19 @@ static int32_t some_id(struct team *t, unsigned int p, bool own)
 	return __atomic_load_n(&s->ids[p][rng_below(&t->r, MAX_OBJECTS)], __ATOMIC_ACQUIRE);
 }
 
-static void tally_wait(int32_t st)
+static void tally_wait(unsigned int p, int32_t st)
 {
 	int w;
 
 	switch (st) {
 	case B_OK: w = WS_OK; break;
-	case B_BAD_PORT_ID: case B_BAD_SEM_ID: w = WS_BAD_ID; break;
 	case B_TIMED_OUT: w = WS_TIMED_OUT; break;
 	case B_WOULD_BLOCK: w = WS_WOULD_BLOCK; break;
 	case B_INTERRUPTED: w = WS_INTERRUPTED; break;
 	case B_NO_MEMORY: w = WS_NO_MEMORY; break;
-	default: w = WS_OTHER; break;
+	case B_NOT_ALLOWED: w = WS_NOT_ALLOWED; break;
+	case ST_SIGBUS: w = WS_SIGBUS; break;
+	default: w = st == PRIMITIVES[p].bad_id ? WS_BAD_ID : WS_OTHER; break;
 	}
 	count(&sh->waits[w]);
 }
@@ -327,7 +648,7 @@ static void block_on(struct team *t, unsigned int p, bool own)
 	if (!t->me->blocked_since_ms)
 		__atomic_store_n(&t->me->blocked_since_ms, mono_ms(), __ATOMIC_RELEASE);
 	set_state(t, T_BLOCKED);
-	tally_wait(PRIMITIVES[p].block(t, id, timeout));
+	tally_wait(p, PRIMITIVES[p].block(t, id, timeout));
 	set_state(t, T_RUNNING);
 }
 
@@ -385,6 +706,7 @@ static void child_main(struct slot *me, uint64_t seed)
 	unsigned int actions = 4 + (unsigned int)rng_below(&t.r, 21);
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	nx_touch_setup();
 	t.may_block_forever = me->fate != F_EXIT;
 	t.buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t.buf == MAP_FAILED)
@@ -392,7 +714,11 @@ static void child_main(struct slot *me, uint64_t seed)
 	t.fd = nx_open();
 	if (t.fd < 0)
 		_exit(3);
+	t.afd = nx_area_open();
 	set_state(&t, T_CREATING);
+	/* The main thread is a thread object too: others send to it, it receives. */
+	if (nx_thread_info(t.fd, 0, NULL, NULL, NULL) == B_OK)
+		publish(&t, P_THREAD, nx_gettid());
 	for (unsigned int p = 0; p < NR_PRIMITIVES; p++)
 		for (uint64_t n = 1 + rng_below(&t.r, 4); n > 0; n--)
 			create_one(&t, p);
@@ -417,7 +743,8 @@ struct options {
 	unsigned int teams, alive, deadline_s, max_life_ms;
 };
 
-static const char *const PEAKS[] = { "teams", "ports", "sems", "port_messages", "port_bytes", "waiters" };
+static const char *const PEAKS[] = { "teams", "ports", "sems", "port_messages", "port_bytes", "waiters",
+	"threads", "thread_messages", "areas", "area_space" };
 #define NR_PEAKS COUNT_OF(PEAKS)
 
 struct parent {
@@ -425,7 +752,7 @@ struct parent {
 	struct rng r;
 	int64_t start_ms, next_sample_ms;
 	unsigned int spawned, live, exited, overdue;
-	uint64_t fates[NR_FATES], killed_in[NR_STATES];
+	uint64_t fates[NR_FATES], killed_in[NR_STATES], killed_blocked_in[NR_BK];
 	long peak[NR_PEAKS];
 	unsigned int peak_table;
 	bool have_counters, stop, deadline_hit;
@@ -491,6 +818,12 @@ static void kill_slot(struct parent *P, struct slot *s, int64_t now)
 		return;
 	if (state >= 0 && state < NR_STATES)
 		P->killed_in[state]++;
+	if (state == T_BLOCKED) {
+		int32_t in = __atomic_load_n(&s->blocked_in, __ATOMIC_ACQUIRE);
+
+		if (in >= 0 && in < NR_BK)
+			P->killed_blocked_in[in]++;
+	}
 	kill(s->pid, SIGKILL);
 	s->killed_ms = now;
 }
@@ -570,7 +903,7 @@ static void reap_any(struct parent *P)
 
 static void sample(struct parent *P)
 {
-	char text[1024];
+	char text[4096];
 	unsigned int objects = 0;
 
 	for (unsigned int i = 0; i < sh->alive; i++)
@@ -671,9 +1004,15 @@ static void print_summary(const struct parent *P, int64_t wall_ms)
 	print_counts("fates", FATE_NAMES, P->fates, NR_FATES);
 	print_counts("killed_in", STATE_NAMES, P->killed_in, NR_STATES);
 	print_counts("waits", WS_NAMES, sh->waits, NR_WS);
+	print_counts("killed_blocked_in", BK_NAMES, P->killed_blocked_in, NR_BK);
+	printf(",\"created\":{");
+	for (unsigned int p = 0; p < NR_PRIMITIVES; p++)
+		printf("%s\"%s\":%" PRIu64, p ? "," : "", PRIMITIVES[p].name, sh->created[p]);
+	putchar('}');
 	printf(",\"peak\":{");
-	for (size_t i = 0; i < NR_PEAKS && P->have_counters; i++)
-		printf("%s\"%s\":%ld", i ? "," : "", PEAKS[i], P->peak[i]);
+	for (size_t i = 0, n = 0; i < NR_PEAKS && P->have_counters; i++)
+		if (P->peak[i] >= 0)
+			printf("%s\"%s\":%ld", n++ ? "," : "", PEAKS[i], P->peak[i]);
 	putchar('}');
 	print_report("stuck", &P->stuck);
 	print_report("crashed", &P->crashed);
@@ -743,6 +1082,8 @@ int main(int argc, char **argv)
 	}
 	report_crashes(sh, sizeof(*sh));
 	sh->alive = o.alive;
+	for (size_t i = 0; i < NR_PEAKS; i++)
+		P.peak[i] = -1;	/* a counter the tree lacks stays out of the summary */
 	P.r = rng_for(o.seed, 0xffff, 0);
 	P.have_counters = read_counters(text, sizeof(text));
 	storm(&P);

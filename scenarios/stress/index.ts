@@ -1,22 +1,27 @@
 // stress: kill storms.  Thousands of teams, a few dozen alive at once, each
-// creating ports and semaphores, writing messages and blocking (forever, or
-// with a long timeout) on its own and other live teams' objects, SIGKILLed
-// at random moments: before it has created everything, while blocked, at
-// any time, or never (those end by themselves).  scenarios/native/
-// nexus-stress.c runs the storm; ./model.ts reads what it says.
+// creating ports, semaphores, threads and areas, writing messages, sending
+// data, mapping and touching areas and blocking (forever, or with a long
+// timeout) on its own and other live teams' objects - receive_data,
+// wait_for_thread, send_data into a full mailbox, touching a clone's pages
+// while its owner resizes it -, SIGKILLed at random moments: before it has
+// created everything, while blocked, at any time, or never (those end by
+// themselves).  scenarios/native/nexus-stress.c runs the storm; ./model.ts
+// reads what it says.
 //
 // Passes only when every team was reaped (none stuck, none crashed, none
-// that should have ended by itself hanging), no nexus-stress process is
-// left, the Nexus counters are back to their baseline (when the tree has
-// them), unreclaimable slab is back within SLAB_TOLERANCE_KB of where it
-// was, and the kernel logged no splat.
+// that should have ended by itself hanging), teams were killed while
+// blocked in each of the thread waits and while touching areas (where the
+// guest has them), no nexus-stress process is left, the Nexus counters are
+// back to their baseline (when the tree has them), unreclaimable slab is
+// back within SLAB_TOLERANCE_KB of where it was, and the kernel logged no
+// splat.
 //
 // Parameters: stress.teams (--stress-teams), stress.alive, stress.seed,
 // stress.max_life_ms, stress.deadline (seconds).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, Suite } from '../runner/api.js';
-import { NEXUS_DEVICE } from '../lib/guest.js';
+import { NEXUS_DEVICE, readCounters } from '../lib/guest.js';
 import { KernelLog } from '../lib/kmsg.js';
 import { checkNativeSummary, runNative, type NativeRun } from '../lib/proc.js';
 import {
@@ -33,6 +38,7 @@ import {
   peakObjects,
   stressArgs,
   stressOptions,
+  stormUnreached,
   stressProblems,
   teamRate,
   type StressOptions,
@@ -40,6 +46,7 @@ import {
 } from './model.js';
 
 const STRESS = fileURLToPath(new URL('../native/nexus-stress', import.meta.url));
+const AREA_DEVICE = '/dev/nexus_area';
 const COMM = 'nexus-stress';
 /** After its deadline nexus-stress reaps (30 s at most) and reports: room for that. */
 const SLACK_MS = 60_000;
@@ -79,8 +86,20 @@ function checkSummary(ctx: Ctx, s: StressSummary, run: NativeRun): void {
   ctx.check(problems.length === 0, `the storm finds nothing wrong (seed ${s.seed})`, 'nothing', problems.slice(0, 20));
   ctx.check(run.code === 0 || problems.length > 0, 'nexus-stress exits 0 when it reports nothing wrong', 0, run.code);
   ctx.check(s.spawned > 0, 'the storm started teams', '> 0', s.spawned);
+  const missed = stormUnreached(s, { threads: treeHasThreads(), areas: existsSync(AREA_DEVICE) });
+  ctx.check(missed.length === 0, 'teams were killed while blocked in receive_data, wait_for_thread, send_data and while touching areas',
+    'all of them', missed);
   if (s.deadline_hit)
     process.stderr.write(`stress: the deadline came first: ${s.spawned} of ${s.teams} teams started\n`);
+}
+
+/** The tree counts thread records (so it has threads), or there are no counters to tell. */
+function treeHasThreads(): boolean {
+  try {
+    return typeof readCounters().threads === 'number';
+  } catch {
+    return false;
+  }
 }
 
 function record(ctx: Ctx, s: StressSummary): void {
@@ -93,7 +112,9 @@ function record(ctx: Ctx, s: StressSummary): void {
   ctx.metric('woken-by-death', s.waits.bad_id ?? 0, 'waits');
   process.stderr.write(`stress: ${s.spawned} teams in ${s.wall_ms} ms (${teamRate(s)}/s); fates ${JSON.stringify(s.fates)}; ` +
     `killed in ${JSON.stringify(s.killed_in)}; ${s.exited} ended by themselves; waits ended ${JSON.stringify(s.waits)}; ` +
-    `peaks ${JSON.stringify(s.peak)}, ${s.peak_table_objects} published ids\n`);
+    `peaks ${JSON.stringify(s.peak)}, ${s.peak_table_objects} published ids; created ${JSON.stringify(s.created ?? {})}; ` +
+    `killed while blocked in ${JSON.stringify(s.killed_blocked_in ?? {})}\n`);
+  for (const [k, n] of Object.entries(s.killed_blocked_in ?? {})) ctx.metric(`killed-blocked-in-${k}`, n, 'teams');
 }
 
 async function checkSlab(ctx: Ctx, baseKb: number | undefined): Promise<void> {

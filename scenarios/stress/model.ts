@@ -82,6 +82,10 @@ export interface StressSummary {
   waits: Record<string, number>;
   /** Peaks of the Nexus counters during the storm (empty without them). */
   peak: Record<string, number>;
+  /** Objects created, by primitive (port, sem, thread, area; absent from older drivers). */
+  created?: Record<string, number>;
+  /** Teams killed while blocked, by what they were blocked in (port_read, ..., thread_receive, area_touch). */
+  killed_blocked_in?: Record<string, number>;
   stuck: string[];
   crashed: string[];
 }
@@ -102,10 +106,48 @@ export function teamRate(s: Pick<StressSummary, 'spawned' | 'wall_ms'>): number 
   return s.wall_ms > 0 ? Math.round((s.spawned * 10_000) / s.wall_ms) / 10 : 0;
 }
 
-/** Live objects at the peak: the counters' ports + sems when the tree has them, else the ids the teams published. */
+/**
+ * Live objects at the peak: the counters' ports + sems (+ threads + areas
+ * where the tree counts them) when the tree has them, else the ids the
+ * teams published.
+ */
 export function peakObjects(s: Pick<StressSummary, 'peak' | 'peak_table_objects'>): number {
-  if (typeof s.peak.ports === 'number' && typeof s.peak.sems === 'number') return s.peak.ports + s.peak.sems;
+  if (typeof s.peak.ports === 'number' && typeof s.peak.sems === 'number')
+    return s.peak.ports + s.peak.sems + (s.peak.threads ?? 0) + (s.peak.areas ?? 0);
   return s.peak_table_objects;
+}
+
+/** What each primitive's teams must have been killed blocked in, once the primitive works. */
+export const BLOCKED_IN = {
+  thread: ['thread_wait', 'thread_send', 'thread_receive'],
+  area: ['area_touch'],
+} as const;
+
+/** The guest's means: which primitives the storm must have used. */
+export interface StormReach {
+  threads: boolean;
+  areas: boolean;
+}
+
+/**
+ * What the storm should have done and did not (empty: all of it): create
+ * threads and areas where the guest has them, and kill teams while blocked
+ * in each of receive_data, wait_for_thread, send_data and while touching a
+ * clone's pages.  A storm of fewer than 1,000 teams proves nothing either way.
+ */
+export function stormUnreached(s: StressSummary, reach: StormReach): string[] {
+  const out: string[] = [];
+  if (s.spawned < 1000 || !s.created || !s.killed_blocked_in) return out;
+  for (const [p, kinds] of Object.entries(BLOCKED_IN) as [keyof typeof BLOCKED_IN, readonly string[]][]) {
+    const wanted = p === 'thread' ? reach.threads : reach.areas;
+    if (!wanted) continue;
+    if (!(s.created[p]! > 0)) {
+      out.push(`no ${p} was ever created`);
+      continue;
+    }
+    for (const k of kinds) if (!(s.killed_blocked_in[k]! > 0)) out.push(`no team was killed while blocked in ${k}`);
+  }
+  return out;
 }
 
 /** Everything in a summary that fails the suite (empty: nothing). */

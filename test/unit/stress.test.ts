@@ -12,6 +12,7 @@ import {
   peakObjects,
   stressArgs,
   stressOptions,
+  stormUnreached,
   stressProblems,
   teamRate,
   type StressSummary,
@@ -68,6 +69,25 @@ test('problems, rates and peaks', () => {
   assert.is(teamRate({ spawned: 1, wall_ms: 3000 }), 0.3);
   assert.is(peakObjects(summary()), 38, 'ports + sems from the counters');
   assert.is(peakObjects(summary({ peak: {} })), 40, 'without counters: the ids the teams published');
+});
+
+test('peaks count threads and areas where the tree has them', () => {
+  assert.is(peakObjects(summary({ peak: { ports: 20, sems: 18, threads: 30, areas: 12 } })), 80);
+});
+
+test('reach: teams killed while blocked in each thread wait and while touching areas, once those work', () => {
+  const killed = { port_read: 9, port_msg_info: 9, port_write: 9, sem_acquire: 9, thread_wait: 3, thread_send: 2, thread_receive: 4, area_touch: 5 };
+  const full = summary({ spawned: 5000, created: { port: 9000, sem: 9000, thread: 8000, area: 7000 }, killed_blocked_in: killed });
+  const all = { threads: true, areas: true };
+  assert.equal(stormUnreached(full, all), []);
+  assert.equal(stormUnreached({ ...full, spawned: 999 }, all), [], 'a small storm proves nothing');
+  assert.equal(stormUnreached(summary({ spawned: 5000 }), all), [], 'an older driver says nothing about it');
+  assert.equal(stormUnreached({ ...full, killed_blocked_in: { ...killed, thread_send: 0, area_touch: 0 } }, all),
+    ['no team was killed while blocked in thread_send', 'no team was killed while blocked in area_touch']);
+  assert.equal(stormUnreached({ ...full, created: { port: 1, sem: 1, thread: 0, area: 0 } }, all),
+    ['no thread was ever created', 'no area was ever created']);
+  assert.equal(stormUnreached({ ...full, created: { port: 1, sem: 1, thread: 0, area: 0 } }, { threads: false, areas: false }), [],
+    'a guest without threads or areas is not asked for them');
 });
 
 test('nexus-stress refuses bad usage before it opens anything', () => {
