@@ -74,7 +74,7 @@ struct nexus_thread {
 	bool suspended;			/* parked in CLONE_EXECUTED */
 	bool code_set;
 	s32 exit_code;
-	int state;			/* B_THREAD_* while blocked */
+	int state;			/* B_THREAD_* while blocked; no lock */
 	char name[B_OS_NAME_LENGTH];
 	struct nexus_thread_msg *msg;	/* the mailbox, NULL when empty */
 	struct list_head senders;	/* blocked in WRITE, FIFO */
@@ -408,20 +408,35 @@ out:
 	return t;
 }
 
+/*
+ * What a thread is doing, for GET_INFO: set by the thread itself around a
+ * wait, on its own record (read without a lock: advisory).
+ */
+static int nexus_thread_set_state(struct nexus_team *team, int state)
+{
+	struct nexus_thread *self = nexus_thread_self(team);
+	int old = 0;
+
+	if (!IS_ERR(self)) {
+		old = READ_ONCE(self->state);
+		WRITE_ONCE(self->state, state);
+		nexus_thread_put(self);
+	}
+	return old;
+}
+
 /* Sleep on one of a record's lists until decided; under t->lock. */
 static int nexus_thread_block(struct nexus_thread *t, struct list_head *list,
 			      struct nexus_thread_waiter *w,
-			      const struct nexus_deadline *dl, int state)
+			      const struct nexus_deadline *dl)
 	__must_hold(&t->lock)
 {
-	int status, old_state = t->state;
+	int status;
 
 	w->task = current;
 	w->status = NEXUS_WAITING;
 	list_add_tail(&w->node, list);
 	nexus_counter_inc(NEXUS_COUNTER_WAITERS);
-	if (state)
-		t->state = state;
 	while (w->status == NEXUS_WAITING) {
 		status = nexus_wait(&t->lock, dl);
 		if (status) {
@@ -430,8 +445,6 @@ static int nexus_thread_block(struct nexus_thread *t, struct list_head *list,
 			w->status = status;
 		}
 	}
-	if (state)
-		t->state = old_state;
 	return w->status;
 }
 
@@ -506,8 +519,7 @@ static long nexus_thread_wait_newborn(struct nexus_team *team)
 			list_del_init(&nb->newborn_node);
 			break;
 		}
-		if (nexus_thread_block(self, &self->fathers, &w, &dl,
-				       B_THREAD_WAITING) != B_OK)
+		if (nexus_thread_block(self, &self->fathers, &w, &dl) != B_OK)
 			break;
 	}
 	spin_unlock(&self->lock);
@@ -539,8 +551,7 @@ static long nexus_thread_clone_executed(struct nexus_team *team,
 		status = B_BAD_THREAD_STATE;
 	} else if (!self->resumed) {
 		self->suspended = true;
-		status = nexus_thread_block(self, &self->resumers, &w, &dl,
-					    B_THREAD_SUSPENDED);
+		status = nexus_thread_block(self, &self->resumers, &w, &dl);
 		self->suspended = false;
 	}
 	spin_unlock(&self->lock);
@@ -669,7 +680,7 @@ static int nexus_thread_write(struct nexus_team *team,
 	struct nexus_thread_waiter w = {};
 	struct nexus_thread_msg *msg;
 	struct nexus_thread *t;
-	int status;
+	int status, state;
 
 	t = nexus_thread_find(req->receiver, &status);
 	if (!t)
@@ -678,6 +689,7 @@ static int nexus_thread_write(struct nexus_team *team,
 	if (!msg)
 		goto out;
 
+	state = nexus_thread_set_state(team, B_THREAD_WAITING);
 	spin_lock(&t->lock);
 	if (t->dead) {
 		status = B_BAD_THREAD_ID;
@@ -691,11 +703,12 @@ static int nexus_thread_write(struct nexus_team *team,
 	} else {
 		/* The reader hands the slot over: msg is then its. */
 		w.msg = msg;
-		status = nexus_thread_block(t, &t->senders, &w, dl, 0);
+		status = nexus_thread_block(t, &t->senders, &w, dl);
 		if (status == B_OK)
 			msg = NULL;
 	}
 	spin_unlock(&t->lock);
+	nexus_thread_set_state(team, state);
 	nexus_thread_free_msg(msg);
 out:
 	nexus_thread_put(t);
@@ -730,7 +743,7 @@ static int nexus_thread_read(struct nexus_team *team,
 	struct nexus_thread_msg *msg = NULL;
 	struct nexus_thread *self;
 	size_t n;
-	int status = B_OK;
+	int status = B_OK, old;
 
 	if (req->size < 0)
 		return B_BAD_VALUE;
@@ -738,17 +751,19 @@ static int nexus_thread_read(struct nexus_team *team,
 	if (IS_ERR(self))
 		return B_NO_MEMORY;
 
+	old = nexus_thread_set_state(team, B_THREAD_RECEIVING);
 	spin_lock(&self->lock);
 	while (!self->msg && status == B_OK) {
 		if (dl->mode == NEXUS_WAIT_NEVER)
 			status = dl->status;
 		else
 			status = nexus_thread_block(self, &self->receivers, &w,
-						    dl, B_THREAD_RECEIVING);
+						    dl);
 	}
 	if (status == B_OK)
 		msg = nexus_thread_take(self);
 	spin_unlock(&self->lock);
+	nexus_thread_set_state(team, old);
 	nexus_thread_put(self);
 	if (!msg)
 		return status;
@@ -811,7 +826,7 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 {
 	struct nexus_thread_waiter w = {};
 	struct nexus_thread *t;
-	int status;
+	int status, state;
 
 	if (req->receiver == task_pid_vnr(current))
 		return B_BAD_THREAD_ID;
@@ -824,6 +839,7 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 	}
 
 	/* Haiku resumes a suspended thread one waits for. */
+	state = nexus_thread_set_state(team, B_THREAD_WAITING);
 	spin_lock(&t->lock);
 	if (t->newborn && !t->resumed && !t->dead) {
 		t->resumed = true;
@@ -835,12 +851,12 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 	} else if (dl->mode == NEXUS_WAIT_NEVER) {
 		status = dl->status;
 	} else {
-		status = nexus_thread_block(t, &t->waiters, &w, dl,
-					    B_THREAD_WAITING);
+		status = nexus_thread_block(t, &t->waiters, &w, dl);
 		if (status == B_OK)
 			req->return_code = w.code;
 	}
 	spin_unlock(&t->lock);
+	nexus_thread_set_state(team, state);
 	nexus_thread_put(t);
 	if (status == B_BAD_THREAD_ID &&
 	    nexus_thread_reap(team, req->receiver, &req->return_code))
@@ -866,8 +882,9 @@ static int nexus_thread_get_info(struct nexus_team *team,
 	status = t->dead ? B_BAD_THREAD_ID : B_OK;
 	memcpy(req->name, t->name, sizeof(req->name));
 	req->state = t->suspended || (t->newborn && !t->resumed) ?
-		     B_THREAD_SUSPENDED :
-		     t->state ? t->state : B_THREAD_RUNNING;
+		     B_THREAD_SUSPENDED : READ_ONCE(t->state);
+	if (!req->state)
+		req->state = B_THREAD_RUNNING;
 	spin_unlock(&t->lock);
 	nexus_thread_put(t);
 	return status;
