@@ -45,7 +45,7 @@ export interface RawClone {
 export interface MmapResult {
   /** 0, or errno of the mmap. */
   errno: number;
-  /** Of mprotect to the protection asked, when asked. */
+  /** mprotect's errno (0 when it succeeded), when mprotectTo was given. */
   mprotectErrno?: number;
 }
 
@@ -80,7 +80,8 @@ export interface ThreadsAreasApi {
   /** 0 or -errno. */
   areaMprotect(id: number, prot: number): number;
   rawAreaClone(source: number, name: string | null, protection: number): RawClone;
-  mmapFd(fd: number, size: number, prot: number, shared: boolean): MmapResult;
+  /** mmap(fd, size, prot, MAP_SHARED or MAP_PRIVATE), then mprotect(mprotectTo) when given; unmapped before it returns. */
+  mmapFd(fd: number, size: number, prot: number, shared: boolean, mprotectTo?: number): MmapResult;
   closeFd(fd: number): number;
   /** /dev/nexus_area's descriptor, or -errno. */
   areaFd(): number;

@@ -45,6 +45,11 @@ export const PAGE = 4096;
 export const NO_SUCH_TEAM = 0x3ffffff0;
 export const NO_SUCH_THREAD = 0x3ffffff1;
 
+/** A value the runner can put in an event (JSON): bigints become strings. */
+export function plain(v: unknown): unknown {
+  return v === undefined ? undefined : JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x)));
+}
+
 const MORE_NAMES: Record<number, string> = { [B_BAD_THREAD_STATE]: 'B_BAD_THREAD_STATE' };
 
 /** lib/nexus's status names, and the ones threads add. */
@@ -186,7 +191,7 @@ export function start(ctx: Ctx, name: string | null, program: ThreadOp[]): numbe
 export async function finished(ctx: Ctx, tid: number, what: string, ms = SETTLE_MS): Promise<ThreadReport> {
   const ok = await waitFor(() => tx.threadReport(tid)?.done === true, ms, 5);
   const rep = tx.threadReport(tid);
-  need(ctx, ok && rep !== null, `${what} finishes its program`, `done within ${ms} ms`, rep);
+  need(ctx, ok && rep !== null, `${what} finishes its program`, `done within ${ms} ms`, plain(rep));
   return rep;
 }
 
@@ -201,7 +206,7 @@ export async function inState(ctx: Ctx, tid: number, state: number, what: string
 export async function opDone(ctx: Ctx, tid: number, i: number, what: string, ms = SETTLE_MS) {
   const ok = await waitFor(() => (tx.threadReport(tid)?.results.length ?? 0) > i, ms, 5);
   const r = tx.threadReport(tid)?.results[i];
-  need(ctx, ok && r !== undefined, `${what} returns`, `op ${i} done within ${ms} ms`, tx.threadReport(tid));
+  need(ctx, ok && r !== undefined, `${what} returns`, `op ${i} done within ${ms} ms`, plain(tx.threadReport(tid)));
   return r;
 }
 
@@ -234,7 +239,7 @@ export async function agentFinished(ctx: Ctx, a: Agent, tid: number, what: strin
   for (;;) {
     const rep = await agentReport(ctx, a, tid, what);
     if (rep.done) return rep;
-    need(ctx, performance.now() < deadline, `${what} finishes its program`, `done within ${ms} ms`, rep);
+    need(ctx, performance.now() < deadline, `${what} finishes its program`, `done within ${ms} ms`, plain(rep));
     await sleep(20);
   }
 }

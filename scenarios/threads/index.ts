@@ -65,7 +65,8 @@ import {
   keptName,
   ranNothingBeforeResume,
   servedOrder,
-  truncated,
+  asReceived,
+  cstr,
   wokeWithin,
   type ThreadOp,
   type Verdict,
@@ -85,12 +86,24 @@ const receiveNow = (bufSize: number) => tx.receiveDataEtc(bufSize, B_RELATIVE_TI
 /** Receive by the main thread, waiting at most SETTLE_MS for a message already on its way. */
 const receiveSoon = (bufSize: number) => tx.receiveDataEtc(bufSize, B_RELATIVE_TIMEOUT, SETTLE_MS * 1000);
 
-/** Check a receive's result: code, sender and bytes. */
-function expectReceived(ctx: Ctx, r: { status: number; sender?: number; data?: Buffer; hex?: string }, code: number, sender: number, data: Uint8Array, what: string): void {
+/**
+ * Check a receive's result: code, sender, and the buffer of `bufSize` bytes
+ * (receive_data says nothing of how many bytes it copied: the binding zeroes
+ * the buffer first, so it holds the message's first bytes, then zeros).
+ */
+function expectReceived(
+  ctx: Ctx,
+  r: { status: number; sender?: number; data?: Buffer; hex?: string },
+  code: number,
+  sender: number,
+  data: Uint8Array,
+  bufSize: number,
+  what: string,
+): void {
   ctx.check(r.status === code, `${what}: receive_data returns the code`, code, statusName(r.status));
   ctx.equal(r.sender, sender, `${what}: the sender's thread id`);
-  if (r.data !== undefined) expectBytes(ctx, r.data, data, `${what}: data`);
-  else ctx.equal(r.hex, hex(data), `${what}: data`);
+  const got = r.data ?? Buffer.from(r.hex ?? '', 'hex');
+  expectBytes(ctx, got, asReceived(data, bufSize), `${what}: the ${bufSize}-byte buffer`);
 }
 
 /** An agent's receive answer ({"ret":code,"sender":..,"hex":..}) in expectReceived's terms. */
@@ -104,6 +117,13 @@ function timed<T>(p: Promise<T>): Tracked<{ v: T; endUs: bigint }> {
 /** Fill `tid`'s mailbox (a message that does not block to send). */
 function fill(ctx: Ctx, tid: number, code: number, what: string): void {
   expectStatus(ctx, tx.sendDataEtc(tid, code, text(`fill ${code}`), B_RELATIVE_TIMEOUT, 0), B_OK, `${what}: the first message goes in at once`);
+}
+
+/** Check (without stopping the scenario) that a thread's state is `state` now. */
+function expectState(ctx: Ctx, tid: number, state: number, what: string): void {
+  const r = tx.getThreadInfo(tid);
+  ctx.check(r.status === B_OK && r.info?.state === state, `${what}: get_thread_info state`, stateName(state),
+    r.status === B_OK ? stateName(r.info?.state) : statusName(r.status));
 }
 
 /** Whether a tid is a thread of this process right now. */
@@ -130,7 +150,7 @@ export const suite: Suite = {
       const w = await returned(ctx, track(tx.waitForThreadEtcAsync(tid, B_RELATIVE_TIMEOUT, LONG_US)), 'wait_for_thread');
       expectFields(ctx, w, { status: B_OK, code: 5 }, 'wait_for_thread: the function returned 5');
       verdicts(ctx, ranNothingBeforeResume(before, tx.threadReport(tid), resumeUs), 'spawn_thread');
-      expectReceived(ctx, receiveNow(16), 11, tid, text('hi'), 'its message, sent once resumed');
+      expectReceived(ctx, receiveNow(16), 11, tid, text('hi'), 16, 'its message, sent once resumed');
 
       expectStatus(ctx, tx.resumeThread(tid), B_BAD_THREAD_ID, 'resume_thread of a thread that ended');
       expectGoneThread(ctx, tid, 'the ended thread');
@@ -220,7 +240,7 @@ export const suite: Suite = {
         'the agent waits for itself (its main thread)');
     }),
 
-    scenario('info-names-and-states', async (ctx) => {
+    scenario('info-names-and-states', async (ctx, base) => {
       const me = nx.gettid();
       const mine = tx.getThreadInfo(0);
       expectStatus(ctx, mine.status, B_OK, 'get_thread_info(0)');
@@ -234,15 +254,22 @@ export const suite: Suite = {
       ctx.equal(tx.findThread(keptName(LONG_NAME)), named, 'find_thread finds it by its 31-character name');
       expectStatus(ctx, tx.findThread('nexus-lab-no-such-thread'), B_NAME_NOT_FOUND, 'find_thread of a name nobody has');
 
-      expectStatus(ctx, tx.renameThread(named, 'renamed'), B_OK, 'rename_thread');
-      ctx.equal(tx.getThreadInfo(named).info?.name, 'renamed', 'get_thread_info sees the new name');
-      ctx.equal(tx.findThread('renamed'), named, 'find_thread finds the new name');
+      // Renaming oneself (the kernel's SET_NAME): bounded and truncated like port names.
+      const original = tx.getThreadInfo(me).info?.name ?? 'node';
+      ctx.defer(() => void tx.renameThread(me, original));
       const exact = 'exactly-thirty-one-characters!!';
       ctx.equal(exact.length, NAME_KEPT, 'the exact name has 31 characters');
-      expectStatus(ctx, tx.renameThread(named, exact), B_OK, 'rename_thread to 31 characters');
-      ctx.equal(tx.getThreadInfo(named).info?.name, exact, 'a 31-character name is kept whole');
-      expectStatus(ctx, tx.renameThread(named, `${LONG_NAME}-and-more`), B_OK, 'rename_thread to 49 characters');
-      ctx.equal(tx.getThreadInfo(named).info?.name, keptName(`${LONG_NAME}-and-more`), 'a long new name is truncated to 31');
+      expectStatus(ctx, tx.renameThread(me, exact), B_OK, 'rename_thread of oneself to 31 characters');
+      ctx.equal(tx.getThreadInfo(me).info?.name, exact, 'a 31-character name is kept whole');
+      expectStatus(ctx, tx.renameThread(me, `${LONG_NAME}-and-more`), B_OK, 'rename_thread of oneself to 49 characters');
+      ctx.equal(tx.getThreadInfo(me).info?.name, keptName(`${LONG_NAME}-and-more`), 'a 49-character name is truncated to 31');
+      ctx.equal(tx.findThread(keptName(`${LONG_NAME}-and-more`)), me, 'find_thread finds the new name');
+      expectStatus(ctx, tx.renameThread(me, original), B_OK, 'rename_thread back');
+
+      // Renaming another thread of our team (Haiku allows it): get_thread_info sees it.
+      expectStatus(ctx, tx.renameThread(named, 'renamed'), B_OK, 'rename_thread of another thread of our team');
+      ctx.equal(tx.getThreadInfo(named).info?.name, 'renamed', "get_thread_info sees the other thread's new name");
+      ctx.equal(tx.findThread('renamed'), named, 'find_thread finds it by its new name');
       expectStatus(ctx, tx.renameThread(NO_SUCH_THREAD, 'x'), B_BAD_THREAD_ID, 'rename_thread of an unknown thread');
 
       // States: suspended, receiving, waiting (send, wait), running.
@@ -251,9 +278,12 @@ export const suite: Suite = {
       await inState(ctx, named, B_THREAD_RECEIVING, 'in receive_data');
       const filler = start(ctx, 'sender', [{ op: 'send', target: me, code: 1, hex: '00', flags: B_RELATIVE_TIMEOUT, timeout: LONG_US },
         { op: 'send', target: me, code: 2, hex: '00', flags: B_RELATIVE_TIMEOUT, timeout: LONG_US }, { op: 'return', code: 0 }]);
-      await inState(ctx, filler, B_THREAD_WAITING, 'in send_data to a full mailbox');
+      await blocked(ctx, base.waiters + 2, 'the sender blocks on our full mailbox (and the receiver waits)');
+      expectState(ctx, filler, B_THREAD_WAITING, 'a thread blocked in send_data');
       const waiter = start(ctx, 'waiter', [{ op: 'wait', target: named, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US }, { op: 'return', code: 0 }]);
-      await inState(ctx, waiter, B_THREAD_WAITING, 'in wait_for_thread');
+      await blocked(ctx, base.waiters + 3, 'the waiter blocks');
+      expectState(ctx, waiter, B_THREAD_WAITING, 'a thread blocked in wait_for_thread');
+      expectState(ctx, named, B_THREAD_RECEIVING, 'the thread it waits for: still in receive_data');
       const sleeper = start(ctx, 'sleeper', [{ op: 'sleep', us: 300_000 }, { op: 'return', code: 0 }]);
       await inState(ctx, sleeper, B_THREAD_RUNNING, 'sleeping outside Nexus');
       ctx.equal(tx.getThreadInfo(sleeper).info?.team, process.pid, "a spawned thread's team is this process");
@@ -263,8 +293,8 @@ export const suite: Suite = {
       expectStatus(ctx, w.status, B_OK, 'the waiter ends');
       const wr = tx.threadReport(waiter)?.results[0];
       expectFields(ctx, wr, { status: B_OK, code: 0 }, 'the waiter saw the receiver end with 0');
-      expectReceived(ctx, receiveNow(4), 1, filler, Buffer.of(0), 'the sender: first message');
-      expectReceived(ctx, receiveSoon(4), 2, filler, Buffer.of(0), 'the sender: second message');
+      expectReceived(ctx, receiveNow(4), 1, filler, Buffer.of(0), 4, 'the sender: first message');
+      expectReceived(ctx, receiveSoon(4), 2, filler, Buffer.of(0), 4, 'the sender: second message');
 
       // Another team may not rename our threads.
       const a = await startAgent(ctx);
@@ -285,12 +315,12 @@ export const suite: Suite = {
       ]);
       await inState(ctx, rx, B_THREAD_RECEIVING, 'the receiver');
       expectStatus(ctx, tx.sendData(rx, 42, text('hello')), B_OK, 'send_data to a receiving thread');
-      expectReceived(ctx, await opDone(ctx, rx, 0, 'its first receive'), 42, me, text('hello'), 'code, sender and data');
+      expectReceived(ctx, await opDone(ctx, rx, 0, 'its first receive'), 42, me, text('hello'), 64, 'code, sender and data');
       expectStatus(ctx, tx.sendData(rx, -7, new Uint8Array(0)), B_OK, 'send_data of no bytes with a negative code');
-      expectReceived(ctx, await opDone(ctx, rx, 1, 'its second receive'), -7, me, new Uint8Array(0), 'an empty message');
+      expectReceived(ctx, await opDone(ctx, rx, 1, 'its second receive'), -7, me, new Uint8Array(0), 64, 'an empty message');
       const big = pattern(THREAD_MAX_MESSAGE_SIZE, 5);
       expectStatus(ctx, tx.sendDataEtc(rx, 8, big, B_RELATIVE_TIMEOUT, LONG_US), B_OK, 'send_data of 65536 bytes');
-      expectReceived(ctx, await opDone(ctx, rx, 2, 'its third receive'), 8, me, big, 'the 65536-byte message');
+      expectReceived(ctx, await opDone(ctx, rx, 2, 'its third receive'), 8, me, big, THREAD_MAX_MESSAGE_SIZE + 16, 'the 65536-byte message');
 
       // Our own mailbox: a message from a thread-pool thread, then one to ourselves.
       ctx.check(!tx.hasData(me), 'our mailbox is empty', false, true);
@@ -299,12 +329,12 @@ export const suite: Suite = {
       ctx.check(tx.hasData(me), 'has_data sees the message', true, false);
       ctx.equal(readCounters().thread_messages, base.thread_messages + 1, 'thread_messages counts the message in the mailbox');
       const r = receiveNow(64);
-      ctx.equal([r.status, r.data.toString('latin1')], [31, 'from the pool'], 'receive_data gets it');
+      ctx.equal([r.status, cstr(r.data)], [31, 'from the pool'], 'receive_data gets it');
       ctx.check(r.sender !== me && ourThread(r.sender), 'the sender is the thread-pool thread (a thread of this process)', 'a tid of ours', r.sender);
       ctx.check(!tx.hasData(me), 'the mailbox is empty again', false, true);
       ctx.equal(readCounters().thread_messages, base.thread_messages, 'thread_messages after the receive');
       expectStatus(ctx, tx.sendDataEtc(me, 32, text('self'), B_RELATIVE_TIMEOUT, 0), B_OK, 'send_data to oneself (an empty mailbox)');
-      expectReceived(ctx, receiveNow(64), 32, me, text('self'), 'a message to oneself');
+      expectReceived(ctx, receiveNow(64), 32, me, text('self'), 64, 'a message to oneself');
 
       // Too big, and bad ids.
       expectStatus(ctx, tx.sendDataEtc(me, 1, pattern(THREAD_MAX_MESSAGE_SIZE + 1), B_RELATIVE_TIMEOUT, 0), B_NO_MEMORY, 'send_data of 65537 bytes (Haiku: B_NO_MEMORY)');
@@ -320,7 +350,7 @@ export const suite: Suite = {
       ctx.check(!tx.hasData(rx), 'has_data of a thread with an empty mailbox', false, true);
       expectStatus(ctx, tx.sendDataEtc(rx, 5, text('x'), B_RELATIVE_TIMEOUT, 0), B_OK, 'send while it sleeps');
       ctx.check(tx.hasData(rx), 'has_data of a thread whose mailbox holds a message', true, false);
-      expectReceived(ctx, await opDone(ctx, rx, 1, 'its receive'), 5, me, text('x'), 'it receives the message');
+      expectReceived(ctx, await opDone(ctx, rx, 1, 'its receive'), 5, me, text('x'), 8, 'it receives the message');
       ctx.check(!tx.hasData(rx), 'has_data once it was received', false, true);
       ctx.check(!tx.hasData(NO_SUCH_THREAD), 'has_data of an unknown thread is false', false, true);
       const a = await startAgent(ctx);
@@ -329,7 +359,7 @@ export const suite: Suite = {
       expectStatus(ctx, (await a.call(`thread_send ${me} 4 6869 ${B_RELATIVE_TIMEOUT} 0`)).ret, B_OK, 'the agent sends to our main thread');
       expectStatus(ctx, (await a.call(`thread_has_data ${me}`)).ret, 1, 'the agent: now it holds a message');
       ctx.check(tx.hasData(me), 'so says our has_data', true, false);
-      expectReceived(ctx, receiveNow(8), 4, a.pid, text('hi'), "the agent's message");
+      expectReceived(ctx, receiveNow(8), 4, a.pid, text('hi'), 8, "the agent's message");
     }),
 
     scenario('truncation', async (ctx, base) => {
@@ -342,14 +372,14 @@ export const suite: Suite = {
       ]);
       const msg = text('hello, world');
       expectStatus(ctx, tx.sendDataEtc(rx, 1, msg, B_RELATIVE_TIMEOUT, LONG_US), B_OK, 'send 12 bytes');
-      expectReceived(ctx, await opDone(ctx, rx, 0, 'a 4-byte receive'), 1, me, truncated(msg, 4), 'a 4-byte buffer gets the first 4 bytes');
+      expectReceived(ctx, await opDone(ctx, rx, 0, 'a 4-byte receive'), 1, me, msg, 4, 'a 4-byte buffer gets the first 4 bytes');
       expectStatus(ctx, tx.sendDataEtc(rx, 2, text('second'), B_RELATIVE_TIMEOUT, LONG_US), B_OK, 'send 6 bytes');
-      expectReceived(ctx, await opDone(ctx, rx, 1, 'a 0-byte receive'), 2, me, new Uint8Array(0), 'a 0-byte buffer gets the code only');
+      expectReceived(ctx, await opDone(ctx, rx, 1, 'a 0-byte receive'), 2, me, text('second'), 0, 'a 0-byte buffer gets the code only');
       expectStatus(ctx, tx.sendDataEtc(rx, 3, text('third'), B_RELATIVE_TIMEOUT, LONG_US), B_OK, 'send 5 bytes');
-      expectReceived(ctx, await opDone(ctx, rx, 2, 'the next receive'), 3, me, text('third'), 'the rest of a truncated message is dropped: the next receive gets the next message');
+      expectReceived(ctx, await opDone(ctx, rx, 2, 'the next receive'), 3, me, text('third'), 64, 'the rest of a truncated message is dropped: the next receive gets the next message');
 
       expectStatus(ctx, tx.sendDataEtc(me, 9, msg, B_RELATIVE_TIMEOUT, 0), B_OK, 'a 12-byte message to ourselves');
-      expectReceived(ctx, receiveNow(5), 9, me, truncated(msg, 5), 'our 5-byte receive');
+      expectReceived(ctx, receiveNow(5), 9, me, msg, 5, 'our 5-byte receive');
       ctx.check(!tx.hasData(me), 'the rest is gone from the mailbox', false, true);
       expectStatus(ctx, receiveNow(64).status, B_WOULD_BLOCK, 'nothing is left to receive');
       ctx.equal(readCounters().thread_messages, base.thread_messages, 'thread_messages: the dropped rest is freed');
@@ -383,7 +413,7 @@ export const suite: Suite = {
         rest.push(r);
       }
       ctx.equal(servedOrder(codes, 100, 5), [0, 1, 2, 3, 4], 'the blocked senders are served in the order they blocked (FIFO)');
-      ctx.equal(rest.map((r) => r.data.toString('latin1')), ['message 1', 'message 2', 'message 3', 'message 4'], 'their data');
+      ctx.equal(rest.map((r) => cstr(r.data)), ['message 1', 'message 2', 'message 3', 'message 4'], 'their data');
       ctx.equal(rest[3]!.sender, a.pid, "the last message is the agent's (its main thread)");
       for (const [i, s] of senders.entries()) expectStatus(ctx, await returned(ctx, s, `sender ${i + 1}`), B_OK, `sender ${i + 1} returns B_OK`);
       expectStatus(ctx, (await returned(ctx, ag, "the agent's send")).ret, B_OK, "the agent's send returns B_OK");
@@ -458,8 +488,8 @@ export const suite: Suite = {
       ctx.equal([tx.threadReport(inf)?.results.length, tx.threadReport(noflag)?.results.length], [0, 0], 'both still wait after 300 ms');
       expectStatus(ctx, tx.sendData(inf, 7, text('a')), B_OK, 'send to the infinite receiver');
       expectStatus(ctx, tx.sendData(noflag, 8, text('b')), B_OK, 'send to the receiver without flag');
-      expectReceived(ctx, await opDone(ctx, inf, 0, 'the infinite receive'), 7, me, text('a'), 'the infinite receive');
-      expectReceived(ctx, await opDone(ctx, noflag, 0, 'the receive without flag'), 8, me, text('b'), 'the receive without flag');
+      expectReceived(ctx, await opDone(ctx, inf, 0, 'the infinite receive'), 7, me, text('a'), 16, 'the infinite receive');
+      expectReceived(ctx, await opDone(ctx, noflag, 0, 'the receive without flag'), 8, me, text('b'), 16, 'the receive without flag');
     }),
 
     scenario('wait-timeouts', async (ctx, base) => {
@@ -503,7 +533,7 @@ export const suite: Suite = {
       await blocked(ctx, base.waiters + 1, "the agent's send_data blocks on our full mailbox");
       process.kill(a.pid, 'SIGUSR1');
       expectStatus(ctx, (await returned(ctx, wr, "the agent's send")).ret, B_INTERRUPTED, 'a signal interrupts a blocked send_data');
-      expectReceived(ctx, receiveNow(16), 1, me, text('fill 1'), 'the message queued before');
+      expectReceived(ctx, receiveNow(16), 1, me, text('fill 1'), 16, 'the message queued before');
       expectStatus(ctx, receiveNow(16).status, B_WOULD_BLOCK, 'the interrupted send queued nothing');
 
       const rx = start(ctx, 'waited-by-agent', [{ op: 'receive', bufSize: 8, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US }, { op: 'return', code: 13 }]);
@@ -525,7 +555,7 @@ export const suite: Suite = {
       // Their thread, resumed by us; our message; our wait.
       const theirs = await agentSpawn(ctx, a, 'agent-receiver', [{ op: 'receive', bufSize: 64, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US }, { op: 'return', code: 21 }]);
       const rep0 = await agentReport(ctx, a, theirs, "the agent's newborn");
-      ctx.equal([rep0.startedUs, rep0.results.length], [null, 0], "the agent's newborn has not begun");
+      ctx.equal([rep0.startedUs === null, rep0.results.length], [true, 0], "the agent's newborn has not begun");
       const info = tx.getThreadInfo(theirs);
       expectFields(ctx, info.info, { thread: theirs, team: a.pid, name: 'agent-receiver', state: B_THREAD_SUSPENDED }, "we see the agent's suspended thread");
       const resumeUs = nx.systemTime();
@@ -535,7 +565,7 @@ export const suite: Suite = {
       const w = await returned(ctx, track(tx.waitForThreadEtcAsync(theirs, B_RELATIVE_TIMEOUT, LONG_US)), "our wait for the agent's thread");
       expectFields(ctx, w, { status: B_OK, code: 21 }, "wait_for_thread of another team's thread gets its code");
       const rep = await agentReport(ctx, a, theirs, "the agent's thread");
-      expectReceived(ctx, rep.results[0] ?? { status: NaN }, 5, me, text('across'), "the agent's thread received our message");
+      expectReceived(ctx, rep.results[0] ?? { status: NaN }, 5, me, text('across'), 64, "the agent's thread received our message");
       ctx.check(rep.startedUs !== null, "the agent's thread began once we resumed it", `after ${resumeUs}`, String(rep.startedUs));
 
       // Our thread: their message, their wait.
@@ -544,7 +574,7 @@ export const suite: Suite = {
       const aw = agentCall(a, `thread_wait ${ours} ${B_RELATIVE_TIMEOUT} ${LONG_US}`);
       expectStatus(ctx, (await a.call(`thread_send ${ours} 6 ${hex(text('back'))} ${B_RELATIVE_TIMEOUT} ${LONG_US}`)).ret, B_OK,
         'the agent sends to our thread');
-      expectReceived(ctx, await opDone(ctx, ours, 0, 'our thread'), 6, a.pid, text('back'), "our thread received the agent's message");
+      expectReceived(ctx, await opDone(ctx, ours, 0, 'our thread'), 6, a.pid, text('back'), 64, "our thread received the agent's message");
       expectFields(ctx, await returned(ctx, aw, "the agent's wait"), { ret: B_OK, code: 22 }, "the agent's wait_for_thread gets our thread's code");
 
       // Main thread to main thread.
@@ -552,7 +582,7 @@ export const suite: Suite = {
       await inState(ctx, a.pid, B_THREAD_RECEIVING, "the agent's main thread");
       expectStatus(ctx, tx.sendData(a.pid, 8, text('main')), B_OK, "send_data to the agent's main thread");
       const r = fromAgent(await returned(ctx, ar, "the agent's receive"));
-      expectReceived(ctx, r, 8, me, text('main'), "the agent's main thread receives it");
+      expectReceived(ctx, r, 8, me, text('main'), 64, "the agent's main thread receives it");
     }),
 
     scenario('own-thread-exit-wakes-senders', async (ctx, base) => {

@@ -166,6 +166,22 @@ export function truncated(data: Uint8Array, bufSize: number): Buffer {
   return Buffer.from(data.subarray(0, Math.max(0, Math.min(bufSize, data.length))));
 }
 
+/**
+ * The `bufSize`-byte buffer a receive fills with `data`: its first
+ * min(bufSize, length) bytes, then zeros (the binding zeroes the buffer).
+ */
+export function asReceived(data: Uint8Array, bufSize: number): Buffer {
+  const b = Buffer.alloc(Math.max(0, bufSize));
+  b.set(truncated(data, bufSize));
+  return b;
+}
+
+/** A received buffer as text, up to its first NUL. */
+export const cstr = (b: Uint8Array): string => {
+  const i = b.indexOf(0);
+  return Buffer.from(i < 0 ? b : b.subarray(0, i)).toString('latin1');
+};
+
 /** The name the kernel keeps: at most 31 bytes (names are ASCII here). */
 export function keptName(name: string): string {
   return Buffer.from(name, 'latin1').subarray(0, NAME_KEPT).toString('latin1');
