@@ -53,6 +53,57 @@
  *                  "child_pid":P,"child_port":ID,"child_port_team":T}
  *   team                                        {"ret":0,"pid":P,"tid":T}
  *   exit CODE                                   exits at once, no answer
+ *
+ * Threads.  Commands run on the agent's main thread (tid = pid): its mailbox
+ * is the one thread_receive reads and other teams send to.  FLAGS 0 means
+ * Haiku's plain call (send_data, receive_data, wait_for_thread), else the
+ * _etc one.
+ *   thread_spawn NAME OP...                     {"ret":tid_or_st}  a thread (suspended until
+ *                                               resumed) that runs the ops, recorded for
+ *                                               thread_report (nexus-program.h).  Ops:
+ *                                               receive:BUFSIZE[:FLAGS:TIMEOUT]
+ *                                               send:TID:CODE:HEX[:FLAGS:TIMEOUT] (HEX - = none)
+ *                                               wait:TID[:FLAGS:TIMEOUT]   sleep:US
+ *                                               return:CODE   exit:CODE (exit_thread)
+ *                                               pthread_exit   block (receive:0, forever)
+ *   thread_resume TID | thread_rename TID NAME  {"ret":st}
+ *   thread_has_data TID                         {"ret":1|0}  (0 as well when the call fails)
+ *   thread_find NAME                            {"ret":tid_or_st}  (NAME - = the calling thread)
+ *   thread_send TID CODE HEX FLAGS TIMEOUT      {"ret":st}  (HEX - = no bytes)
+ *   thread_receive BUFSIZE FLAGS TIMEOUT        {"ret":code_or_st,"sender":S,"hex":"..."}
+ *                                               (the whole buffer, zeroed first: receive_data
+ *                                               does not say how many bytes it copied; ""
+ *                                               and sender 0 when nothing came)
+ *   thread_wait TID FLAGS TIMEOUT               {"ret":st,"code":c}
+ *   thread_info TID                             {"ret":st,"thread":..,"team":..,"name":"..",
+ *                                                "state":..}  (TID 0: the caller)
+ *   thread_report TID                           {"ret":0,"started":bool,"started_us":..,"done":bool,
+ *                                                "results":[{"op":"receive","status":..,"sender":..,
+ *                                                "hex":"..","start_us":..,"end_us":..},...]}: what a
+ *                                               thread of thread_spawn did so far (started_us only
+ *                                               once started; code for wait/return/exit); ret
+ *                                               B_BAD_THREAD_ID when there is no record
+ *   thread_signal TID usr1|usr2                 {"ret":0_or_-errno}  tgkill: interrupts that very
+ *                                               thread (a signal sent to the agent goes to its
+ *                                               main thread)
+ * Areas (libnexus maps them anywhere in the agent, B_ANY_ADDRESS):
+ *   area_create NAME SIZE LOCK PROT             {"ret":id_or_st}
+ *   area_clone NAME SOURCE PROT                 {"ret":id_or_st}
+ *   area_delete ID | area_find NAME | area_resize ID SIZE | area_protect ID PROT |
+ *   area_transfer ID TEAM                       {"ret":st}  (area_find, area_transfer: id or st)
+ *   area_info ID                                {"ret":st,"area":..,"name":"..","size":..,"lock":..,
+ *                                                "protection":..,"team":..,"address":..}
+ *   area_next TEAM COOKIE                       {"ret":st,"cookie":c, area_info's fields}
+ *   area_read ID OFF LEN                        {"ret":st,"hex":"..."}  through the agent's mapping
+ *   area_write ID OFF HEX                       {"ret":st}  (B_BAD_ADDRESS: the mapping refuses)
+ *   area_mprotect ID PROT                       {"ret":0_or_-errno}  PROT: PROT_* bits
+ *   area_clone_raw SOURCE PROT                  {"ret":st,"rc":..,"errno":..,"area":..,"fd":..,
+ *                                                "size":..}  NEXUS_AREA_CLONE on the agent's
+ *                                               /dev/nexus_area, the clone's fd left open
+ *   mmap_fd FD SIZE PROT shared|private [MPROT] {"ret":0_or_-errno[,"mprotect":0_or_-errno]}
+ *                                               maps, mprotects to MPROT if given, unmaps
+ *   close_fd FD                                 {"ret":0_or_-errno}
+ *   area_fd                                     {"ret":fd_or_-errno}  (/dev/nexus_area)
  * Anything else: {"error":"..."}.
  *
  * SIGUSR1 and SIGUSR2 are caught (without SA_RESTART, until sig_restart says
@@ -78,8 +129,11 @@
 
 #include <nexus.h>
 #include "libnexus.h"
+#include "nexus-area-io.h"
+#include "nexus-program.h"
 
-#define MAX_TOKENS 16
+/* thread_spawn takes a name and up to PROG_MAX_OPS ops. */
+#define MAX_TOKENS (PROG_MAX_OPS + 2)
 /* port_write and port_read accept more than a port takes, to test the limit. */
 #define MAX_MESSAGE (16 * 1024 * 1024)
 
@@ -227,15 +281,16 @@ static bool parse_timeout(const char *s, bigtime_t *out)
 		}                                                                  \
 	} while (0)
 
-static int hex_digit(char c)
+/* HEX ("-": no bytes) into a malloc'd *buf; false, with the error replied, if bad. */
+static bool parse_hex(const char *cmd, const char *hex, unsigned char **buf, size_t *len)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	size_t n = strcmp(hex, "-") ? strlen(hex) : 0;
+
+	if (!prog_unhex(hex, n, buf, len)) {
+		reply_error("%s: bad hex '%s'", cmd, hex);
+		return false;
+	}
+	return true;
 }
 
 /* ---- commands ------------------------------------------------------------- */
@@ -274,37 +329,19 @@ static void cmd_port_write(char **argv)
 
 static void cmd_port_write_hex(char **argv)
 {
-	const char *hex = argv[3];
-	size_t n = strcmp(hex, "-") ? strlen(hex) : 0;
 	unsigned char *buf;
 	__s32 id, code;
 	__u32 flags;
 	bigtime_t timeout;
+	size_t len;
 
 	ARG_I32(1, "id", id);
 	ARG_I32(2, "code", code);
 	ARG_FLAGS(4, flags);
 	ARG_TIMEOUT(5, timeout);
-	if (n % 2) {
-		reply_error("port_write_hex: odd number of hex digits");
+	if (!parse_hex(argv[0], argv[3], &buf, &len))
 		return;
-	}
-	buf = malloc(n / 2 + 1);
-	if (!buf) {
-		reply_error("out of memory");
-		return;
-	}
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			free(buf);
-			reply_error("port_write_hex: bad hex '%s'", hex);
-			return;
-		}
-		buf[i] = (unsigned char)(hi << 4 | lo);
-	}
-	reply_ret(write_port_etc(id, code, buf, n / 2, flags, timeout));
+	reply_ret(write_port_etc(id, code, buf, len, flags, timeout));
 	free(buf);
 }
 
@@ -740,6 +777,517 @@ static void cmd_team(char **argv)
 	out_printf(&answer, "{\"ret\":0,\"pid\":%d,\"tid\":%ld}", getpid(), (long)syscall(SYS_gettid));
 }
 
+/* ---- threads ------------------------------------------------------------- */
+
+/* The FLAGS:TIMEOUT tail of an op (n = 0: none, 2: both); false if bad. */
+static bool parse_op_etc(char **f, int n, struct prog_op *op)
+{
+	long long flags;
+
+	if (n == 0)
+		return true;
+	if (n != 2 || !parse_ll(f[0], 0, 0, UINT32_MAX, &flags) || !parse_timeout(f[1], &op->timeout))
+		return false;
+	op->etc = true;
+	op->flags = (__u32)flags;
+	return true;
+}
+
+/* One op of thread_spawn, its fields f[0..n) (op:arg:...); false if bad. */
+static bool parse_op_fields(char **f, int n, struct prog_op *op)
+{
+	long long a, b;
+
+	if (n == 0)
+		return false;
+	if (!strcmp(f[0], "receive")) {
+		op->kind = PROG_RECEIVE;
+		if (n < 2 || !parse_ll(f[1], 10, 0, MAX_MESSAGE, &a))
+			return false;
+		op->size = (size_t)a;
+		return parse_op_etc(f + 2, n - 2, op);
+	}
+	if (!strcmp(f[0], "block")) {
+		op->kind = PROG_RECEIVE;
+		return n == 1;
+	}
+	if (!strcmp(f[0], "send")) {
+		op->kind = PROG_SEND;
+		if (n < 4 || !parse_ll(f[1], 10, INT32_MIN, INT32_MAX, &a) ||
+		    !parse_ll(f[2], 10, INT32_MIN, INT32_MAX, &b) ||
+		    !prog_unhex(f[3], strcmp(f[3], "-") ? strlen(f[3]) : 0, &op->data, &op->size))
+			return false;
+		op->target = (thread_id)a;
+		op->code = (__s32)b;
+		return parse_op_etc(f + 4, n - 4, op);
+	}
+	if (!strcmp(f[0], "wait")) {
+		op->kind = PROG_WAIT;
+		if (n < 2 || !parse_ll(f[1], 10, INT32_MIN, INT32_MAX, &a))
+			return false;
+		op->target = (thread_id)a;
+		return parse_op_etc(f + 2, n - 2, op);
+	}
+	if (!strcmp(f[0], "sleep")) {
+		op->kind = PROG_SLEEP;
+		if (n != 2 || !parse_ll(f[1], 10, 0, 3600000000LL, &a))
+			return false;
+		op->us = a;
+		return true;
+	}
+	if (!strcmp(f[0], "return") || !strcmp(f[0], "exit")) {
+		op->kind = f[0][0] == 'r' ? PROG_RETURN : PROG_EXIT;
+		if (n != 2 || !parse_ll(f[1], 10, INT32_MIN, INT32_MAX, &a))
+			return false;
+		op->code = (__s32)a;
+		return true;
+	}
+	if (!strcmp(f[0], "pthread_exit")) {
+		op->kind = PROG_PTHREAD_EXIT;
+		return n == 1;
+	}
+	return false;
+}
+
+static bool parse_op(const char *text, struct prog_op *op)
+{
+	char *copy = strdup(text), *f[8], *save = NULL, *tok;
+	bool ok = copy != NULL;
+	int n = 0;
+
+	for (tok = ok ? strtok_r(copy, ":", &save) : NULL; tok; tok = strtok_r(NULL, ":", &save)) {
+		if (n == 8) {
+			ok = false;
+			break;
+		}
+		f[n++] = tok;
+	}
+	ok = ok && parse_op_fields(f, n, op);
+	free(copy);
+	return ok;
+}
+
+static void cmd_thread_spawn(char **argv)
+{
+	struct prog *p;
+	size_t count = 0;
+
+	while (argv[2 + count])
+		count++;
+	p = prog_new(count);
+	if (!p) {
+		reply_error("out of memory");
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (!parse_op(argv[2 + i], &p->ops[i])) {
+			prog_free(p);
+			reply_error("thread_spawn: bad op '%s'", argv[2 + i]);
+			return;
+		}
+	}
+	reply_ret(prog_spawn(argv[1], p));
+}
+
+static void cmd_thread_resume(char **argv)
+{
+	thread_id tid;
+
+	ARG_I32(1, "tid", tid);
+	reply_ret(resume_thread(tid));
+}
+
+static void cmd_thread_has_data(char **argv)
+{
+	thread_id tid;
+
+	ARG_I32(1, "tid", tid);
+	reply_ret(has_data(tid));
+}
+
+static void cmd_thread_rename(char **argv)
+{
+	thread_id tid;
+
+	ARG_I32(1, "tid", tid);
+	reply_ret(rename_thread(tid, argv[2]));
+}
+
+static void cmd_thread_find(char **argv)
+{
+	reply_ret(find_thread(strcmp(argv[1], "-") ? argv[1] : NULL));
+}
+
+static void cmd_thread_send(char **argv)
+{
+	unsigned char *buf;
+	thread_id tid;
+	__s32 code;
+	__u32 flags;
+	bigtime_t timeout;
+	size_t len;
+
+	ARG_I32(1, "tid", tid);
+	ARG_I32(2, "code", code);
+	ARG_FLAGS(4, flags);
+	ARG_TIMEOUT(5, timeout);
+	if (!parse_hex(argv[0], argv[3], &buf, &len))
+		return;
+	reply_ret(flags ? send_data_etc(tid, code, buf, len, flags, timeout) : send_data(tid, code, buf, len));
+	free(buf);
+}
+
+static void cmd_thread_receive(char **argv)
+{
+	long long size;
+	thread_id sender = 0;
+	__u32 flags;
+	bigtime_t timeout;
+	unsigned char *buf;
+	__s32 r;
+
+	ARG(1, "buffer size", 10, 0, MAX_MESSAGE, size);
+	ARG_FLAGS(2, flags);
+	ARG_TIMEOUT(3, timeout);
+	buf = calloc(1, size ? (size_t)size : 1);
+	if (!buf) {
+		reply_error("out of memory");
+		return;
+	}
+	r = flags ? receive_data_etc(&sender, buf, (size_t)size, flags, timeout)
+		  : receive_data(&sender, buf, (size_t)size);
+	out_printf(&answer, "{\"ret\":%d,\"sender\":%d,\"hex\":\"", r, sender);
+	if (sender > 0)
+		out_hex(&answer, buf, (size_t)size);
+	out_printf(&answer, "\"}");
+	free(buf);
+}
+
+static void cmd_thread_wait(char **argv)
+{
+	thread_id tid;
+	status_t st, code = 0;
+	__u32 flags;
+	bigtime_t timeout;
+
+	ARG_I32(1, "tid", tid);
+	ARG_FLAGS(2, flags);
+	ARG_TIMEOUT(3, timeout);
+	st = flags ? wait_for_thread_etc(tid, flags, timeout, &code) : wait_for_thread(tid, &code);
+	out_printf(&answer, "{\"ret\":%d,\"code\":%d}", st, code);
+}
+
+static void cmd_thread_info(char **argv)
+{
+	thread_info info;
+	thread_id tid;
+	status_t st;
+
+	ARG_I32(1, "tid", tid);
+	memset(&info, 0, sizeof(info));
+	st = get_thread_info(tid, &info);
+	out_printf(&answer, "{\"ret\":%d", st);
+	if (st == B_OK) {
+		out_printf(&answer, ",\"thread\":%d,\"team\":%d,\"name\":", info.thread, info.team);
+		out_json_string(&answer, info.name, sizeof(info.name));
+		out_printf(&answer, ",\"state\":%d", info.state);
+	}
+	out_printf(&answer, "}");
+}
+
+static void out_op_result(const struct prog_op *op, const struct prog_result *r)
+{
+	out_printf(&answer, "{\"op\":\"%s\",\"status\":%d", prog_kind_names[op->kind], r->status);
+	switch (op->kind) {
+	case PROG_RECEIVE:
+		out_printf(&answer, ",\"sender\":%d,\"hex\":\"", r->sender);
+		if (r->sender > 0)
+			out_hex(&answer, r->data, r->size);
+		out_printf(&answer, "\"");
+		break;
+	case PROG_WAIT:
+	case PROG_RETURN:
+	case PROG_EXIT:
+		out_printf(&answer, ",\"code\":%d", r->code);
+		break;
+	default:
+		break;
+	}
+	out_printf(&answer, ",\"start_us\":%lld,\"end_us\":%lld}", (long long)r->start_us, (long long)r->end_us);
+}
+
+static void cmd_thread_report(char **argv)
+{
+	const struct prog *p;
+	thread_id tid;
+
+	ARG_I32(1, "tid", tid);
+	p = prog_lock_find(tid);
+	if (!p) {
+		prog_unlock();
+		reply_ret(B_BAD_THREAD_ID);
+		return;
+	}
+	out_printf(&answer, "{\"ret\":0,\"started\":%s", p->started_us ? "true" : "false");
+	if (p->started_us)
+		out_printf(&answer, ",\"started_us\":%lld", (long long)p->started_us);
+	out_printf(&answer, ",\"done\":%s,\"results\":[", p->done ? "true" : "false");
+	for (size_t i = 0; i < p->ran; i++) {
+		if (i)
+			out_printf(&answer, ",");
+		out_op_result(&p->ops[i], &p->results[i]);
+	}
+	out_printf(&answer, "]}");
+	prog_unlock();
+}
+
+static bool parse_signal(const char *name, int *sig)
+{
+	if (!strcmp(name, "usr1"))
+		*sig = SIGUSR1;
+	else if (!strcmp(name, "usr2"))
+		*sig = SIGUSR2;
+	else
+		return false;
+	return true;
+}
+
+static void cmd_thread_signal(char **argv)
+{
+	thread_id tid;
+	int sig;
+
+	ARG_I32(1, "tid", tid);
+	if (!parse_signal(argv[2], &sig)) {
+		reply_error("thread_signal: bad signal '%s' (usr1 or usr2)", argv[2]);
+		return;
+	}
+	reply_ret(syscall(SYS_tgkill, getpid(), tid, sig) < 0 ? -errno : 0);
+}
+
+/* ---- areas ----------------------------------------------------------------- */
+
+#define ARG_U64(i, what, var) ARG(i, what, 10, 0, LLONG_MAX, var)
+#define ARG_PROT(i, var) ARG(i, "protection", 0, 0, UINT32_MAX, var)
+
+static void cmd_area_create(char **argv)
+{
+	void *address = NULL;
+	long long size;
+	__u32 lock, prot;
+
+	ARG_U64(2, "size", size);
+	ARG(3, "lock", 0, 0, UINT32_MAX, lock);
+	ARG_PROT(4, prot);
+	reply_ret(create_area(argv[1], &address, B_ANY_ADDRESS, (size_t)size, lock, prot));
+}
+
+static void cmd_area_clone(char **argv)
+{
+	void *address = NULL;
+	area_id source;
+	__u32 prot;
+
+	ARG_I32(2, "source", source);
+	ARG_PROT(3, prot);
+	reply_ret(clone_area(argv[1], &address, B_ANY_ADDRESS, prot, source));
+}
+
+static void cmd_area_delete(char **argv)
+{
+	area_id id;
+
+	ARG_I32(1, "id", id);
+	reply_ret(delete_area(id));
+}
+
+static void cmd_area_find(char **argv)
+{
+	reply_ret(find_area(argv[1]));
+}
+
+static void cmd_area_resize(char **argv)
+{
+	long long size;
+	area_id id;
+
+	ARG_I32(1, "id", id);
+	ARG_U64(2, "size", size);
+	reply_ret(resize_area(id, (size_t)size));
+}
+
+static void cmd_area_protect(char **argv)
+{
+	area_id id;
+	__u32 prot;
+
+	ARG_I32(1, "id", id);
+	ARG_PROT(2, prot);
+	reply_ret(set_area_protection(id, prot));
+}
+
+static void cmd_area_transfer(char **argv)
+{
+	void *address = NULL;
+	area_id id;
+	team_id team;
+
+	ARG_I32(1, "id", id);
+	ARG_I32(2, "team", team);
+	reply_ret(transfer_area(id, &address, B_ANY_ADDRESS, team));
+}
+
+/* area_info's fields, without braces. */
+static void out_area_info(const area_info *info)
+{
+	out_printf(&answer, "\"area\":%d,\"name\":", info->area);
+	out_json_string(&answer, info->name, sizeof(info->name));
+	out_printf(&answer, ",\"size\":%zu,\"lock\":%u,\"protection\":%u,\"team\":%d,\"address\":%llu", info->size,
+		   info->lock, info->protection, info->team, (unsigned long long)(uintptr_t)info->address);
+}
+
+static void cmd_area_info(char **argv)
+{
+	area_info info;
+	status_t st;
+	area_id id;
+
+	ARG_I32(1, "id", id);
+	memset(&info, 0, sizeof(info));
+	st = get_area_info(id, &info);
+	out_printf(&answer, "{\"ret\":%d", st);
+	if (st == B_OK) {
+		out_printf(&answer, ",");
+		out_area_info(&info);
+	}
+	out_printf(&answer, "}");
+}
+
+static void cmd_area_next(char **argv)
+{
+	area_info info;
+	ssize_t cookie;
+	team_id team;
+	status_t st;
+
+	ARG_I32(1, "team", team);
+	ARG(2, "cookie", 10, INT32_MIN, INT32_MAX, cookie);
+	memset(&info, 0, sizeof(info));
+	st = get_next_area_info(team, &cookie, &info);
+	out_printf(&answer, "{\"ret\":%d,\"cookie\":%zd", st, cookie);
+	if (st == B_OK) {
+		out_printf(&answer, ",");
+		out_area_info(&info);
+	}
+	out_printf(&answer, "}");
+}
+
+static void cmd_area_read(char **argv)
+{
+	long long offset, len;
+	unsigned char *buf;
+	area_id id;
+	status_t st;
+
+	ARG_I32(1, "id", id);
+	ARG_U64(2, "offset", offset);
+	ARG(3, "length", 10, 0, MAX_MESSAGE, len);
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf) {
+		reply_error("out of memory");
+		return;
+	}
+	st = area_io(id, (uint64_t)offset, buf, (size_t)len, false);
+	out_printf(&answer, "{\"ret\":%d,\"hex\":\"", st);
+	if (st == B_OK)
+		out_hex(&answer, buf, (size_t)len);
+	out_printf(&answer, "\"}");
+	free(buf);
+}
+
+static void cmd_area_write(char **argv)
+{
+	long long offset;
+	unsigned char *buf;
+	area_id id;
+	size_t len;
+
+	ARG_I32(1, "id", id);
+	ARG_U64(2, "offset", offset);
+	if (!parse_hex(argv[0], argv[3], &buf, &len))
+		return;
+	reply_ret(area_io(id, (uint64_t)offset, buf, len, true));
+	free(buf);
+}
+
+static void cmd_area_mprotect(char **argv)
+{
+	area_id id;
+	int prot;
+
+	ARG_I32(1, "id", id);
+	ARG(2, "prot", 0, 0, INT32_MAX, prot);
+	reply_ret(area_io_mprotect(id, prot));
+}
+
+static void cmd_area_clone_raw(char **argv)
+{
+	struct nexus_area_clone req = { .name = "clone_raw" };
+	int fd = nexus_area_fd(), err;
+	long rc;
+
+	ARG_I32(1, "source", req.source);
+	ARG_PROT(2, req.protection);
+	rc = fd < 0 ? fd : ioctl(fd, NEXUS_AREA_CLONE, &req);
+	err = fd < 0 ? -fd : rc < 0 ? errno : 0;
+	out_printf(&answer, "{\"ret\":%d,\"rc\":%ld,\"errno\":%d,\"area\":%d,\"fd\":%d,\"size\":%llu}", req.ret, rc, err,
+		   req.area, req.fd, (unsigned long long)req.size);
+}
+
+static void cmd_mmap_fd(char **argv)
+{
+	long long size, to = -1;
+	int fd, prot, err, mprotect_err;
+	bool shared;
+
+	ARG_I32(1, "fd", fd);
+	ARG(2, "size", 10, 1, LLONG_MAX, size);
+	ARG(3, "prot", 0, 0, INT32_MAX, prot);
+	if (!strcmp(argv[4], "shared")) {
+		shared = true;
+	} else if (!strcmp(argv[4], "private")) {
+		shared = false;
+	} else {
+		reply_error("mmap_fd: '%s' is not shared or private", argv[4]);
+		return;
+	}
+	if (argv[5] && argv[6]) {
+		reply_error("mmap_fd takes 4 or 5 arguments");
+		return;
+	}
+	if (argv[5])
+		ARG(5, "mprotect", 0, 0, INT32_MAX, to);
+	err = area_io_mmap(fd, (size_t)size, prot, shared, (int)to, &mprotect_err);
+	out_printf(&answer, "{\"ret\":%d", -err);
+	if (!err && to >= 0)
+		out_printf(&answer, ",\"mprotect\":%d", -mprotect_err);
+	out_printf(&answer, "}");
+}
+
+static void cmd_close_fd(char **argv)
+{
+	int fd;
+
+	ARG_I32(1, "fd", fd);
+	reply_ret(close(fd) < 0 ? -errno : 0);
+}
+
+static void cmd_area_fd(char **argv)
+{
+	(void)argv;
+	reply_ret(nexus_area_fd());
+}
+
 static void cmd_exit(char **argv)
 {
 	int code;
@@ -751,7 +1299,7 @@ static void cmd_exit(char **argv)
 
 static const struct command {
 	const char *name;
-	int argc;	/* arguments after the name */
+	int argc;	/* arguments after the name; -n: n or more (argv ends with NULL) */
 	void (*run)(char **argv);
 } commands[] = {
 	{ "port_create", 2, cmd_port_create },
@@ -780,6 +1328,33 @@ static const struct command {
 	{ "fork_check", 0, cmd_fork_check },
 	{ "team", 0, cmd_team },
 	{ "exit", 1, cmd_exit },
+	{ "thread_spawn", -1, cmd_thread_spawn },
+	{ "thread_resume", 1, cmd_thread_resume },
+	{ "thread_has_data", 1, cmd_thread_has_data },
+	{ "thread_rename", 2, cmd_thread_rename },
+	{ "thread_find", 1, cmd_thread_find },
+	{ "thread_send", 5, cmd_thread_send },
+	{ "thread_receive", 3, cmd_thread_receive },
+	{ "thread_wait", 3, cmd_thread_wait },
+	{ "thread_info", 1, cmd_thread_info },
+	{ "thread_report", 1, cmd_thread_report },
+	{ "thread_signal", 2, cmd_thread_signal },
+	{ "area_create", 4, cmd_area_create },
+	{ "area_clone", 3, cmd_area_clone },
+	{ "area_delete", 1, cmd_area_delete },
+	{ "area_find", 1, cmd_area_find },
+	{ "area_resize", 2, cmd_area_resize },
+	{ "area_protect", 2, cmd_area_protect },
+	{ "area_transfer", 2, cmd_area_transfer },
+	{ "area_info", 1, cmd_area_info },
+	{ "area_next", 2, cmd_area_next },
+	{ "area_read", 3, cmd_area_read },
+	{ "area_write", 3, cmd_area_write },
+	{ "area_mprotect", 2, cmd_area_mprotect },
+	{ "area_clone_raw", 2, cmd_area_clone_raw },
+	{ "mmap_fd", -4, cmd_mmap_fd },
+	{ "close_fd", 1, cmd_close_fd },
+	{ "area_fd", 0, cmd_area_fd },
 };
 
 /* Signals handled so far (SIGUSR1, SIGUSR2). */
@@ -818,8 +1393,12 @@ static void dispatch(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[0], commands[i].name))
 			continue;
-		if (argc - 1 != commands[i].argc) {
+		if (commands[i].argc >= 0 && argc - 1 != commands[i].argc) {
 			reply_error("%s takes %d arguments, got %d", argv[0], commands[i].argc, argc - 1);
+			return;
+		}
+		if (commands[i].argc < 0 && argc - 1 < -commands[i].argc) {
+			reply_error("%s takes at least %d arguments, got %d", argv[0], -commands[i].argc, argc - 1);
 			return;
 		}
 		commands[i].run(argv);

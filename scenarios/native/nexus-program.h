@@ -294,7 +294,10 @@ static inline void prog_unlock(void)
 	pthread_mutex_unlock(&prog_lock);
 }
 
-/* Hex digits to bytes: a malloc'd buffer in *out (NULL for none); false if not hex. */
+/*
+ * n hex digits to bytes: a malloc'd buffer in *out (never NULL, even for no
+ * bytes); false if not hex (or out of memory).
+ */
 static inline bool prog_unhex(const char *hex, size_t n, unsigned char **out, size_t *len)
 {
 	unsigned char *buf;
@@ -303,9 +306,7 @@ static inline bool prog_unhex(const char *hex, size_t n, unsigned char **out, si
 	*len = 0;
 	if (n % 2)
 		return false;
-	if (!n)
-		return true;
-	buf = malloc(n / 2);
+	buf = malloc(n ? n / 2 : 1);
 	if (!buf)
 		return false;
 	for (size_t i = 0; i < n; i += 2) {

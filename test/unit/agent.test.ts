@@ -1,6 +1,7 @@
 // The nexus-agent program and its client, on the host: the real agent (no
-// /dev/nexus here, so every Nexus call answers -ENOENT) for the protocol,
-// and small shell agents for deadlines and a dying agent.
+// /dev/nexus here, so every Nexus call answers -ENOENT) for the protocol and
+// its documented commands, and small shell agents for deadlines and a dying
+// agent.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,8 +9,11 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Agent, AGENT_PATH, agentCommand } from '../../scenarios/lib/agent.js';
+import { ROOT } from '../helpers.js';
 
 const ENOENT = 2;
+const EBADF = 9;
+const B_BAD_THREAD_ID = -2147483648 + 0x2003;
 const HOST_HAS_NEXUS = existsSync('/dev/nexus');
 const dir = mkdtempSync(join(tmpdir(), 'nexus-agent-test-'));
 
@@ -108,6 +112,58 @@ test('the real agent: the info, bulk and signal commands', async () => {
   } finally {
     await a.kill();
   }
+});
+
+test('the real agent: the thread and area commands', async () => {
+  const a = await Agent.start();
+  try {
+    if (!HOST_HAS_NEXUS) {
+      const e = -ENOENT;
+      const ops = 'receive:64 receive:0:0x8:1000 block send:1:2:00ff send:1:2:-:8:inf wait:5 wait:5:8:10 sleep:10 return:7 exit:3 pthread_exit';
+      assert.equal(await a.call(`thread_spawn worker ${ops}`), { ret: e });
+      assert.equal(await a.call('thread_spawn worker'), { ret: e }, 'no ops: a thread that returns B_OK');
+      assert.equal(await a.call('thread_resume 5'), { ret: e });
+      assert.equal(await a.call('thread_has_data 0'), { ret: 0 });
+      assert.equal(await a.call('thread_send 1 2 00ff 0 inf'), { ret: e });
+      assert.equal(await a.call('thread_send 1 2 - 8 0'), { ret: e });
+      assert.equal(await a.call('thread_receive 8 0 inf'), { ret: e, sender: 0, hex: '' });
+      assert.equal(await a.call('thread_receive 8 0x8 0'), { ret: e, sender: 0, hex: '' });
+      assert.equal(await a.call('thread_wait 1 0 inf'), { ret: e, code: 0 });
+      assert.equal(await a.call('thread_info 0'), { ret: e });
+      assert.equal(await a.call('area_fd'), { ret: e });
+      assert.equal(await a.call('area_create a 4096 0 3'), { ret: e });
+      assert.equal(await a.call('area_clone c 1 1'), { ret: e });
+      for (const c of ['area_delete 1', 'area_find a', 'area_resize 1 8192', 'area_protect 1 1', 'area_transfer 1 1', 'area_info 1',
+        'area_write 1 0 00ff', 'area_mprotect 1 1']) {
+        assert.equal(await a.call(c), { ret: e }, c);
+      }
+      assert.equal(await a.call('area_next 0 4'), { ret: e, cookie: 4 });
+      assert.equal(await a.call('area_read 1 0 4'), { ret: e, hex: '' });
+      assert.equal(await a.call('area_clone_raw 1 1'), { ret: 0, rc: e, errno: ENOENT, area: 0, fd: 0, size: 0 });
+    }
+    assert.equal(await a.call('thread_find -'), { ret: a.pid }, 'the agent runs commands on its main thread');
+    assert.equal(await a.call(`thread_report ${a.pid}`), { ret: B_BAD_THREAD_ID }, 'no record: not spawned by thread_spawn');
+    assert.equal(await a.call('mmap_fd -1 4096 1 shared'), { ret: -EBADF });
+    assert.equal(await a.call('mmap_fd -1 4096 1 private 3'), { ret: -EBADF }, 'no mprotect when mmap failed');
+    assert.equal(await a.call('close_fd 999'), { ret: -EBADF });
+    assert.equal(await a.call(`thread_signal ${a.pid} usr1`), { ret: 0 });
+    assert.is((await a.call('timed team')).caught, 0, 'the signal was handled before');
+    for (const bad of ['thread_spawn', 'thread_spawn t bogus', 'thread_spawn t receive', 'thread_spawn t send:1:2:abc', 'thread_spawn t send:1:2:00:8',
+      'thread_spawn t return:x', 'thread_spawn t block:1', 'thread_send 1 2 zz 0 0', 'thread_signal 1 usr3', 'area_write 1 0 0', 'mmap_fd 0 4096 1 both',
+      'mmap_fd 0 4096 1 shared 1 2', 'area_create a -1 0 3']) {
+      await rejects(a.call(bad), /nexus-agent \d+: '.*': /, `"${bad}" is refused`);
+    }
+  } finally {
+    await a.kill();
+  }
+});
+
+test("the agent's header documents every command it has", () => {
+  const text = readFileSync(join(ROOT, 'scenarios', 'native', 'nexus-agent.c'), 'utf8');
+  const header = text.slice(0, text.indexOf('#define _GNU_SOURCE'));
+  const names = [...text.matchAll(/^\t\{ "(\w+)", -?\d+, cmd_\w+ \},$/gm)].map((m) => m[1]!);
+  assert.ok(names.length >= 50, names.join(' '));
+  for (const n of names) assert.match(header, new RegExp(`\\b${n}\\b`), `${n} is documented`);
 });
 
 test('timed: the answer plus its CLOCK_MONOTONIC times and the signals handled meanwhile', async () => {

@@ -1,24 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Areas: create_area .. transfer_area (libnexus maps them anywhere,
- * B_ANY_ADDRESS), reads and writes through this process's mapping, and the
- * raw requests that check what the kernel's descriptors allow (clone's fd,
- * mmap, mprotect).
- *
- * areaRead and areaWrite go through process_vm_readv/writev on this very
- * process: a mapping that does not allow the access answers EFAULT
- * (B_BAD_ADDRESS) instead of killing node with SIGSEGV.
+ * B_ANY_ADDRESS), reads, writes and mprotect through this process's
+ * mapping (../nexus-area-io.h: a mapping that refuses answers
+ * B_BAD_ADDRESS, never SIGSEGV).  The raw requests that check the kernel's
+ * clone descriptors are in raw.c.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "binding.h"
+#include "../nexus-area-io.h"
 
 /* A byte count or offset: an integer in [0, 2^53]. */
 static bool get_u64(napi_env env, napi_value v, const char *what, uint64_t *out)
@@ -172,48 +165,12 @@ static napi_value js_get_next_area_info(napi_env env, napi_callback_info info)
 	return r;
 }
 
-/*
- * Where [offset, offset + length) of area id is mapped in this process:
- * B_OK, get_area_info's error, or B_BAD_VALUE (out of the area, or not
- * mapped here).
- */
-static status_t area_span(__s32 id, uint64_t offset, uint64_t length, void **at)
-{
-	area_info ai;
-	status_t st;
-
-	memset(&ai, 0, sizeof(ai));
-	st = get_area_info(id, &ai);
-	if (st != B_OK)
-		return st;
-	if (!ai.address || offset > ai.size || length > ai.size - offset)
-		return B_BAD_VALUE;
-	*at = (char *)ai.address + offset;
-	return B_OK;
-}
-
-/* process_vm_readv/writev on ourselves: B_OK, or -errno (-EFAULT = B_BAD_ADDRESS). */
-static status_t self_copy(void *local, void *remote, size_t len, bool write)
-{
-	struct iovec l = { .iov_base = local, .iov_len = len };
-	struct iovec r = { .iov_base = remote, .iov_len = len };
-	ssize_t n;
-
-	if (!len)
-		return B_OK;
-	n = write ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
-	if (n < 0)
-		return -errno;
-	/* A partial copy stops at the first page that refused. */
-	return (size_t)n == len ? B_OK : B_BAD_ADDRESS;
-}
-
 static napi_value js_area_read(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3], o, data;
 	uint64_t offset, length;
-	void *at = NULL, *buf;
 	status_t st;
+	void *buf;
 	__s32 id;
 
 	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], "id", &id) ||
@@ -228,9 +185,7 @@ static napi_value js_area_read(napi_env env, napi_callback_info info)
 		throw_oom(env);
 		return NULL;
 	}
-	st = area_span(id, offset, length, &at);
-	if (st == B_OK)
-		st = self_copy(buf, at, (size_t)length, false);
+	st = area_io(id, offset, buf, (size_t)length, false);
 	if (napi_create_object(env, &o) != napi_ok ||
 	    napi_create_buffer_copy(env, st == B_OK ? (size_t)length : 0, buf, NULL, &data) != napi_ok ||
 	    !set_num(env, o, "status", st) || !set_val(env, o, "data", data)) {
@@ -246,37 +201,27 @@ static napi_value js_area_write(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3];
 	uint64_t offset;
-	void *at = NULL, *data;
+	void *data;
 	size_t len;
-	status_t st;
 	__s32 id;
 
 	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], "id", &id) ||
 	    !get_u64(env, argv[1], "offset", &offset) || !get_bytes(env, argv[2], "data", &data, &len))
 		return NULL;
-	st = area_span(id, offset, len, &at);
-	if (st == B_OK)
-		st = self_copy(data, at, len, true);
-	return num(env, st);
+	return num(env, area_io(id, offset, data, len, true));
 }
 
 /* mprotect(2) of this process's whole mapping of the area: 0 or -errno (or a status). */
 static napi_value js_area_mprotect(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2];
-	area_info ai;
-	status_t st;
 	__s32 id;
 	__u32 prot;
 
 	if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], "id", &id) ||
 	    !get_u32(env, argv[1], "prot", &prot))
 		return NULL;
-	memset(&ai, 0, sizeof(ai));
-	st = get_area_info(id, &ai);
-	if (st == B_OK)
-		st = !ai.address ? B_BAD_VALUE : mprotect(ai.address, ai.size, (int)prot) < 0 ? -errno : 0;
-	return num(env, st);
+	return num(env, area_io_mprotect(id, (int)prot));
 }
 
 static napi_value js_area_fd(napi_env env, napi_callback_info info)

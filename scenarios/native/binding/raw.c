@@ -3,15 +3,16 @@
  * Process helpers (the descriptor, the clock, the tid) and requests that go
  * around libnexus: how scenarios reach what libnexus never sends.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "binding.h"
+#include "../nexus-area-io.h"
 
 static napi_value js_fd(napi_env env, napi_callback_info info)
 {
@@ -163,12 +164,11 @@ static napi_value js_raw_area_clone(napi_env env, napi_callback_info info)
 static napi_value js_mmap_fd(napi_env env, napi_callback_info info)
 {
 	napi_value argv[5], o;
+	int64_t size, to = -1;
+	bool shared;
+	int err, mprotect_err;
+	__u32 prot;
 	__s32 fd;
-	int64_t size;
-	__u32 prot, to = 0;
-	bool shared, has_to;
-	int err, mprotect_err = 0;
-	void *p;
 
 	if (!get_opt_args(env, info, 4, 5, argv) || !get_i32(env, argv[0], "fd", &fd) ||
 	    !get_int(env, argv[1], "size", 1, 9007199254740992.0, &size) ||
@@ -178,19 +178,12 @@ static napi_value js_mmap_fd(napi_env env, napi_callback_info info)
 		throw_type(env, "%s must be a boolean", "shared");
 		return NULL;
 	}
-	has_to = !is_undefined(env, argv[4]);
-	if (has_to && !get_u32(env, argv[4], "mprotectTo", &to))
+	if (!is_undefined(env, argv[4]) && !get_int(env, argv[4], "mprotectTo", 0, INT32_MAX, &to))
 		return NULL;
-	p = mmap(NULL, (size_t)size, (int)prot, shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
-	err = p == MAP_FAILED ? errno : 0;
-	if (!err) {
-		if (has_to && mprotect(p, (size_t)size, (int)to) < 0)
-			mprotect_err = errno;
-		munmap(p, (size_t)size);
-	}
+	err = area_io_mmap(fd, (size_t)size, (int)prot, shared, (int)to, &mprotect_err);
 	NAPI_OK(env, napi_create_object(env, &o));
 	if (!set_num(env, o, "errno", err) ||
-	    (has_to && !err && !set_num(env, o, "mprotectErrno", mprotect_err))) {
+	    (to >= 0 && !err && !set_num(env, o, "mprotectErrno", mprotect_err))) {
 		throw_napi_error(env);
 		return NULL;
 	}
