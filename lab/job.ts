@@ -112,6 +112,12 @@ export function cpuMismatch(asked: number, seen: number | undefined): string | u
 }
 
 /** Counters that are not zero once every scenario is over: leaked objects. */
+/** A guest command that removes a loaded module, retrying for up to 5 s while it is in use. */
+export function unloadCommand(name: string): string {
+  const q = shellQuote(name);
+  return `if grep -q '^${name} ' /proc/modules; then for i in $(seq 50); do rmmod ${q} 2>/dev/null && exit 0; sleep 0.1; done; rmmod ${q}; fi`;
+}
+
 export function leaks(values: Record<string, number>): string[] {
   return Object.entries(values)
     .filter(([, v]) => v !== 0)
@@ -345,10 +351,13 @@ export async function runJob(job: Job, rec: JobRecord, ctx: JobContext): Promise
       } else problems.push(`cannot read ${COUNTERS_PATH}: ${describeExec(c)}`);
     }
 
-    // Unload: a module that will not go is a failure.
+    // Unload, dependents first: a module that will not go is a failure.
+    // Objects hold the module that provides them (nexus_area.ko) and a
+    // dead team's objects go in the kernel's own time, just after its
+    // process: a module still in use gets a few seconds.
     await phase('unload');
     for (const m of [...modules].reverse()) {
-      const res = await cmd(`if grep -q '^${m.name} ' /proc/modules; then rmmod ${shellQuote(m.name)}; fi`);
+      const res = await cmd(unloadCommand(m.name));
       if (!execOk(res)) problems.push(`rmmod ${m.name} failed: ${describeExec(res)}`);
     }
 

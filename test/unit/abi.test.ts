@@ -93,29 +93,35 @@ function probe(exprs: [string, string][]): Map<string, string> {
   }
 }
 
-const rows = ioctlRows(sectionsFor(DOC, '/dev/nexus'));
+// Each device's tables, with its ioctl magic and how many rows a correct
+// parse finds (ports 12, semaphores 7, threads 11; areas 9).
+const DEVICES = [
+  { path: '/dev/nexus', magic: 'n', count: 30 },
+  { path: '/dev/nexus_area', magic: 'A', count: 9 },
+];
+const tables = DEVICES.map((d) => ({ ...d, rows: ioctlRows(sectionsFor(DOC, d.path)) }));
+const rows = tables.flatMap((t) => t.rows.map((r) => ({ ...r, magic: t.magic })));
 const sizes = structSizes(DOC);
 
-test('the document has the /dev/nexus tables this test reads', () => {
-  // Ports 10, semaphores 7, threads 10: a parse that finds fewer is broken.
-  assert.is(rows.length, 29, rows.map((r) => r.name).join(' '));
+test('the document has the ioctl tables of every device this test reads', () => {
+  for (const t of tables) assert.is(t.rows.length, t.count, `${t.path}: ${t.rows.map((r) => r.name).join(' ')}`);
   for (const r of rows.filter((r) => r.dir !== 'IO')) assert.ok(sizes.has(r.struct!), `the document gives the size of ${r.struct}`);
 });
 
-test('every /dev/nexus ioctl number and request struct size matches NEXUS-ABI.md', () => {
+test('every ioctl number and request struct size matches NEXUS-ABI.md', () => {
   const structs = [...new Set(rows.flatMap((r) => (r.struct ? [r.struct] : [])).concat(['nexus_port_info', 'nexus_port_message_info', 'nexus_sem_info']))];
   const got = probe([
     ...rows.map((r): [string, string] => [r.name, r.name]),
     ...structs.map((s): [string, string] => [`sizeof:${s}`, `sizeof(struct ${s})`]),
   ]);
   for (const r of rows) {
-    const expected = ioc(r.dir, 'n', r.nr, r.struct ? sizes.get(r.struct)! : 0);
-    assert.is(Number(got.get(r.name)) >>> 0, expected, `${r.name} = _${r.dir}('n', ${r.nr}${r.struct && r.dir !== 'IO' ? `, ${r.struct}` : ''})`);
+    const expected = ioc(r.dir, r.magic, r.nr, r.struct ? sizes.get(r.struct)! : 0);
+    assert.is(Number(got.get(r.name)) >>> 0, expected, `${r.name} = _${r.dir}('${r.magic}', ${r.nr}${r.struct && r.dir !== 'IO' ? `, ${r.struct}` : ''})`);
   }
   for (const s of structs) assert.is(Number(got.get(`sizeof:${s}`)), sizes.get(s), `sizeof(struct ${s})`);
 });
 
-test('nexus.h defines no /dev/nexus ioctl the document does not list', () => {
+test('nexus.h defines no ioctl the document does not list', () => {
   const header = readFileSync(HEADER, 'utf8');
   const defined = [...header.matchAll(/^#define (NEXUS_\w+)\s+(?:\\\s*)?_IO/gm)].map((m) => m[1]!);
   assert.equal(defined.sort(), rows.map((r) => r.name).sort());
@@ -123,15 +129,20 @@ test('nexus.h defines no /dev/nexus ioctl the document does not list', () => {
 
 test('every status value matches NEXUS-ABI.md', () => {
   const values = statusValues(DOC);
-  assert.is(values.size, 18);
+  assert.is(values.size, 19);
   const got = probe([...values.keys()].map((k): [string, string] => [k, k]));
   for (const [name, v] of values) assert.is(Number(got.get(name)), v, name);
 });
 
-test('libnexus.h compiles Haiku-style code: info types without "struct", the Haiku calls', () => {
+test('libnexus.h compiles Haiku-style code: info types without "struct", the Haiku calls, threads and areas', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nexus-haiku-'));
   try {
     writeFileSync(join(dir, 'app.c'), `#include <libnexus.h>
+
+static status_t worker(void *data)
+{
+\treturn data ? B_OK : B_ERROR;
+}
 
 int main(void)
 {

@@ -1,12 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseCounters } from '../../scenarios/lib/guest.js';
-import { bootHintOf, cpuMismatch, jobConfig, leaks, timeoutsFor } from '../../lab/job.js';
+import { bootHintOf, cpuMismatch, jobConfig, leaks, timeoutsFor, unloadCommand } from '../../lab/job.js';
 import { DEFAULT_BUDGET_MS } from '../../lab/plan.js';
 
 test('the debugfs counters file parses to numbers', () => {
   assert.equal(parseCounters('teams 2\nports 0\n'), { teams: 2, ports: 0 });
   assert.equal(parseCounters('garbage\nteams -1\n'), { teams: -1 });
+});
+
+test('unloading retries a module still in use, then fails with rmmod\'s own error', () => {
+  const c = unloadCommand('nexus_area');
+  assert.ok(c.startsWith("if grep -q '^nexus_area ' /proc/modules; then"), c);
+  assert.match(c, /for i in \$\(seq 50\); do rmmod 'nexus_area' 2>\/dev\/null && exit 0; sleep 0\.1; done; rmmod 'nexus_area'; fi$/);
 });
 
 test('non-zero counters after a run are reported as leaks', () => {
