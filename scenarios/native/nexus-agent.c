@@ -852,7 +852,7 @@ static bool parse_op_fields(char **f, int n, struct prog_op *op)
 static bool parse_op(const char *text, struct prog_op *op)
 {
 	char *copy = strdup(text), *f[8], *save = NULL, *tok;
-	bool ok = copy != NULL;
+	bool ok = !!copy;
 	int n = 0;
 
 	for (tok = ok ? strtok_r(copy, ":", &save) : NULL; tok; tok = strtok_r(NULL, ":", &save)) {
@@ -1240,8 +1240,8 @@ static void cmd_area_clone_raw(char **argv)
 	ARG_PROT(2, req.protection);
 	rc = fd < 0 ? fd : ioctl(fd, NEXUS_AREA_CLONE, &req);
 	err = fd < 0 ? -fd : rc < 0 ? errno : 0;
-	out_printf(&answer, "{\"ret\":%d,\"rc\":%ld,\"errno\":%d,\"area\":%d,\"fd\":%d,\"size\":%llu}", req.ret, rc, err,
-		   req.area, req.fd, (unsigned long long)req.size);
+	out_printf(&answer, "{\"ret\":%d,\"rc\":%ld,\"errno\":%d,\"area\":%d,\"fd\":%d,\"size\":%llu}",
+		   req.ret, rc, err, req.area, req.fd, (unsigned long long)req.size);
 }
 
 static void cmd_mmap_fd(char **argv)

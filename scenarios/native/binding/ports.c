@@ -298,7 +298,10 @@ static napi_value js_write_port_etc_async(napi_env env, napi_callback_info info)
 	void *data;
 	size_t len;
 
-	if (!get_args(env, info, 5, argv) || !(r = async_new(env, exec_write, NULL)))
+	if (!get_args(env, info, 5, argv))
+		return NULL;
+	r = async_new(env, exec_write, NULL);
+	if (!r)
 		return NULL;
 	if (!get_i32(env, argv[0], "id", &r->id) || !get_i32(env, argv[1], "code", &r->code) ||
 	    !get_bytes(env, argv[2], "data", &data, &len) || !get_u32(env, argv[3], "flags", &r->flags) ||
@@ -314,7 +317,10 @@ static napi_value js_read_port_etc_async(napi_env env, napi_callback_info info)
 	napi_value argv[4];
 	struct async_req *r;
 
-	if (!get_args(env, info, 4, argv) || !(r = async_new(env, exec_read, done_read)))
+	if (!get_args(env, info, 4, argv))
+		return NULL;
+	r = async_new(env, exec_read, done_read);
+	if (!r)
 		return NULL;
 	if (!get_i32(env, argv[0], "id", &r->id) || !get_size(env, argv[1], "bufSize", &r->size) ||
 	    !get_u32(env, argv[2], "flags", &r->flags) || !get_timeout(env, argv[3], &r->timeout) ||
@@ -333,7 +339,10 @@ static napi_value id_flags_timeout_async(napi_env env, napi_callback_info info,
 	napi_value argv[3];
 	struct async_req *r;
 
-	if (!get_args(env, info, 3, argv) || !(r = async_new(env, execute, complete)))
+	if (!get_args(env, info, 3, argv))
+		return NULL;
+	r = async_new(env, execute, complete);
+	if (!r)
 		return NULL;
 	if (!get_i32(env, argv[0], "id", &r->id) || !get_u32(env, argv[1], "flags", &r->flags) ||
 	    !get_timeout(env, argv[2], &r->timeout)) {

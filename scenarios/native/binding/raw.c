@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -141,7 +142,7 @@ static napi_value js_raw_area_clone(napi_env env, napi_callback_info info)
 	req.source = source;
 	req.protection = protection;
 	if (name)
-		strncpy(req.name, name, sizeof(req.name) - 1);
+		snprintf(req.name, sizeof(req.name), "%s", name);
 	free(name);
 	fd = nexus_area_fd();
 	rc = fd < 0 ? fd : ioctl(fd, NEXUS_AREA_CLONE, &req);

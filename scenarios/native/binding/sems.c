@@ -137,7 +137,10 @@ static napi_value js_acquire_sem_etc_async(napi_env env, napi_callback_info info
 	napi_value argv[4];
 	struct async_req *r;
 
-	if (!get_args(env, info, 4, argv) || !(r = async_new(env, exec_acquire, NULL)))
+	if (!get_args(env, info, 4, argv))
+		return NULL;
+	r = async_new(env, exec_acquire, NULL);
+	if (!r)
 		return NULL;
 	if (!get_i32(env, argv[0], "id", &r->id) || !get_i32(env, argv[1], "count", &r->count) ||
 	    !get_u32(env, argv[2], "flags", &r->flags) || !get_timeout(env, argv[3], &r->timeout)) {

@@ -512,7 +512,10 @@ static napi_value js_wait_for_thread_etc_async(napi_env env, napi_callback_info 
 	napi_value argv[3];
 	struct async_req *r;
 
-	if (!get_args(env, info, 3, argv) || !(r = async_new(env, exec_wait, done_wait)))
+	if (!get_args(env, info, 3, argv))
+		return NULL;
+	r = async_new(env, exec_wait, done_wait);
+	if (!r)
 		return NULL;
 	if (!get_i32(env, argv[0], "tid", &r->id) || !get_u32(env, argv[1], "flags", &r->flags) ||
 	    !get_timeout(env, argv[2], &r->timeout)) {
@@ -529,7 +532,10 @@ static napi_value js_send_data_etc_async(napi_env env, napi_callback_info info)
 	void *data;
 	size_t len;
 
-	if (!get_args(env, info, 5, argv) || !(r = async_new(env, exec_send, NULL)))
+	if (!get_args(env, info, 5, argv))
+		return NULL;
+	r = async_new(env, exec_send, NULL);
+	if (!r)
 		return NULL;
 	if (!get_i32(env, argv[0], "tid", &r->id) || !get_i32(env, argv[1], "code", &r->code) ||
 	    !get_bytes(env, argv[2], "data", &data, &len) || !get_u32(env, argv[3], "flags", &r->flags) ||
