@@ -26,7 +26,41 @@
  *	GET_NEXT_PORT_FOR_TEAM (the victim): none may answer B_OK with team -1
  *	(an object half torn down) or 0 (the victim is in our pid namespace).
  *
- * Stops after N rounds or S seconds, whichever comes first.  Prints at most
+ *   nexus-race thread-exit party=thread|process rounds=N seconds=S
+ *	Round after round a target thread T (of this team, or of a forked
+ *	child's: party=process) registers, its mailbox is filled (T never
+ *	reads), and a waiter (WAITFOR T) and a sender (WRITE into the full
+ *	mailbox) are released with T, which spins 0..20 us or 0..2 ms, sets its
+ *	return code and ends.  The waiter must get B_OK and T's code (in
+ *	T's team even when it came after the exit: the exit record is kept
+ *	for one wait; another team's waiter that came late may get
+ *	B_BAD_THREAD_ID), the sender B_BAD_THREAD_ID; neither may return
+ *	before T ended, nor stay blocked (10 s).  Raced: some waits and sends
+ *	were woken by the exit, and some came after it.
+ *
+ *   nexus-race area-teardown rounds=N seconds=S areas=K
+ *	Round after round a forked victim team creates K cloneable areas
+ *	(filled with a pattern), then resizes them and transfers some to this
+ *	team until it is SIGKILLed, 0..2 ms after a walker thread began to
+ *	clone, map, touch and drop them and ask their info.  A clone that
+ *	answers B_OK has a descriptor, a size of 1..4 pages, maps and can be
+ *	deleted; no info names team <= 0; after the reap no area is left to
+ *	the victim (AREA_GET_NEXT, GET_INFO) but those it gave us, and a clone
+ *	of its first area mapped before the kill still reads the pattern (the
+ *	pages outlive their owner).  Raced: during the kill, clones that won
+ *	and clones that found the area gone.
+ *
+ *   nexus-race resize-touch party=thread|process seconds=S pages=N
+ *	The owner resizes an area of N pages to 1..N pages, on and on, while
+ *	a toucher (a thread of its team, or a forked team) writes and reads
+ *	back one byte per page of its clone's mapping: each read gives the
+ *	byte written or 0 (truncated and grown back in between), or SIGBUS
+ *	(the file is shorter right now); the clone's info gives a size of
+ *	1..N pages.  Raced: touches past the first page both succeeded and
+ *	met SIGBUS.
+ *
+ * A mode goes on past its seconds (up to 3 times them) until its race has
+ * happened.  Stops after N rounds or S seconds, whichever comes first.  Prints at most
  * MAX_ANOMALY_LINES lines {"anomaly":"WHAT",...} as they happen, then one
  * line {"done":true,...} with the counts.  Exit status 0 when the run was
  * carried out (whatever it found), 1 when it could not be, 2 on bad usage.
@@ -589,12 +623,12 @@ static void victim(int report, pid_t parent, int nports, int nsems)
 		pause();
 }
 
-/* Read the victim's ids; false if it did not report in time. */
-static bool victim_ready(int fd, struct victim_ids *v)
+/* Read a victim's report (its ids); false if it did not report in time. */
+static bool victim_ready(int fd, void *v, size_t n)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-	return poll(&pfd, 1, (int)(STALL_SECONDS * 1000)) == 1 && read(fd, v, sizeof(*v)) == (ssize_t)sizeof(*v);
+	return poll(&pfd, 1, (int)(STALL_SECONDS * 1000)) == 1 && read(fd, v, n) == (ssize_t)n;
 }
 
 /* One victim: born, published to the walker, killed and reaped. */
@@ -613,7 +647,7 @@ static bool teardown_round(int nports, int nsems, long *objects)
 	if (pid == 0)
 		victim(pipefd[1], parent, nports, nsems);
 	close(pipefd[1]);
-	ok = victim_ready(pipefd[0], &v) && v.status == B_OK;
+	ok = victim_ready(pipefd[0], &v, sizeof(v)) && v.status == B_OK;
 	close(pipefd[0]);
 	if (!ok) {
 		kill(pid, SIGKILL);
@@ -681,14 +715,769 @@ static int teardown(int argc, char **argv)
 	return 0;
 }
 
+/* ---- thread exit vs send_data / wait_for_thread --------------------------- */
+
+/*
+ * One round: a target thread T registers and publishes its tid; the main
+ * thread fills T's mailbox (one message: T never reads); a waiter (WAITFOR)
+ * and a sender (WRITE into the full mailbox) are released together with T,
+ * which spins 0..delay µs, sets its return code and ends.  T lives in the
+ * driver (party=thread: the same team as the racers) or in a forked child
+ * (party=process: another team).
+ */
+struct texit {
+	atomic_int round;	/* main: round r is set up, T may start */
+	atomic_int ready;	/* T: registered, tid published */
+	atomic_int go;		/* main: released */
+	atomic_int exited;	/* T: about to end (exit_at set) */
+	atomic_int stop;
+	int tid, code, delay_us, ready_status;
+	double exit_at;
+};
+
+/* A racer's round: when its call began and returned, and what it said. */
+struct racer {
+	atomic_int done;
+	double start, end;
+	int st, code;
+};
+
+struct texit_racer_args {
+	struct texit *x;
+	struct racer *me;
+	int fd;
+	bool sender;
+	double deadline;
+};
+
+/* Racers wait this long at most: a racer still blocked then missed its wakeup. */
+#define RACER_TIMEOUT_US 10000000LL
+
+static void *texit_racer(void *p)
+{
+	struct texit_racer_args *a = p;
+	struct texit *x = a->x;
+	struct racer *me = a->me;
+	static const char msg[] = "racer";
+	int code;
+
+	for (int r = 1;; r++) {
+		if (!wait_for(&x->go, r, &x->stop, a->deadline + STALL_SECONDS))
+			break;
+		me->start = now();
+		if (a->sender) {
+			me->st = nx_thread_send(a->fd, x->tid, r, msg, sizeof(msg), B_RELATIVE_TIMEOUT, RACER_TIMEOUT_US);
+			me->code = 0;
+		} else {
+			me->st = nx_thread_wait(a->fd, x->tid, B_RELATIVE_TIMEOUT, RACER_TIMEOUT_US, &code);
+			me->code = code;
+		}
+		me->end = now();
+		atomic_store_explicit(&me->done, r, memory_order_release);
+	}
+	return NULL;
+}
+
+struct target_args {
+	struct texit *x;
+	int fd;
+	int r;
+};
+
+static void *texit_target(void *p)
+{
+	struct target_args *a = p;
+	struct texit *x = a->x;
+	double until;
+
+	x->ready_status = nx_thread_info(a->fd, 0, NULL, NULL, NULL);
+	x->tid = nx_gettid();
+	atomic_store_explicit(&x->ready, a->r, memory_order_release);
+	if (!wait_for(&x->go, a->r, &x->stop, now() + STALL_SECONDS))
+		return NULL;
+	until = now() + x->delay_us / 1e6;
+	while (now() < until)
+		__builtin_ia32_pause();
+	nx_thread_set_return_code(a->fd, x->code);
+	x->exit_at = now();
+	atomic_store_explicit(&x->exited, a->r, memory_order_release);
+	return NULL;
+}
+
+/* Start round r's target thread in this process and wait for it to end. */
+static void run_target(struct texit *x, int fd, int r)
+{
+	struct target_args a = { x, fd, r };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, texit_target, &a))
+		die(1, "pthread_create failed");
+	pthread_join(t, NULL);
+}
+
+/* party=process: a child team that runs one target per round. */
+static void target_process(struct texit *x, pid_t parent)
+{
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	fd = nx_open();
+	if (fd < 0)
+		_exit(3);
+	for (int r = 1; wait_for(&x->round, r, &x->stop, now() + 3 * STALL_SECONDS); r++)
+		run_target(x, fd, r);
+	_exit(0);
+}
+
+struct texit_tally {
+	long rounds, woken[2], late[2], tight, bad_id_late, fill_failed;
+};
+
+static const char *const RACER_NAMES[2] = { "waiter", "sender" };
+
+/* How a racer's round went, against T's exit; anomalies as they come. */
+static void texit_check(struct texit *x, const struct racer *me, bool sender, bool same_team, int r,
+			struct texit_tally *t)
+{
+	const char *who = RACER_NAMES[sender];
+	bool woken = me->start < x->exit_at && me->end > x->exit_at;
+	int ok = sender ? B_BAD_THREAD_ID : B_OK;
+
+	if (me->start > x->exit_at - 50e-6 && me->start < x->exit_at + 50e-6)
+		t->tight++;
+	if (me->end < x->exit_at)
+		anomaly("{\"anomaly\":\"%s-woken-before-exit\",\"round\":%d,\"status\":%d,\"early_us\":%.0f}", who, r,
+			me->st, (x->exit_at - me->end) * 1e6);
+	if (me->st == ok && (sender || me->code == x->code)) {
+		if (woken)
+			t->woken[sender]++;
+		else if (me->start >= x->exit_at)
+			t->late[sender]++;
+		return;
+	}
+	if (!sender && me->st == B_BAD_THREAD_ID && !same_team && me->start >= x->exit_at - 1e-3) {
+		t->bad_id_late++;	/* another team's dead thread: gone */
+		t->late[0]++;
+		return;
+	}
+	if (me->st == B_TIMED_OUT)
+		anomaly("{\"anomaly\":\"%s-not-woken\",\"round\":%d,\"tid\":%d}", who, r, x->tid);
+	else if (me->st == B_OK && !sender)
+		anomaly("{\"anomaly\":\"wrong-exit-code\",\"round\":%d,\"code\":%d,\"expected\":%d}", r, me->code, x->code);
+	else
+		anomaly("{\"anomaly\":\"%s-status\",\"round\":%d,\"status\":%d,\"expected\":%d,\"started_after_exit_us\":%.0f}",
+			who, r, me->st, ok, (me->start - x->exit_at) * 1e6);
+}
+
+/* Has the exit been raced: racers woken by it, and racers that came after it (on 2+ CPUs)? */
+static bool texit_raced(const struct texit_tally *t)
+{
+	return t->woken[0] > 0 && t->woken[1] > 0 && (get_nprocs() < 2 || t->late[0] + t->late[1] > 0);
+}
+
+static int thread_exit(int argc, char **argv)
+{
+	bool process = !arg_is(argc, argv, "party", "thread", "process");
+	long rounds = arg_long(argc, argv, "rounds", 100000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct racer *racers;
+	struct texit *x;
+	struct texit_tally t = { 0 };
+	struct texit_racer_args ra[2];
+	pthread_t rt[2];
+	pid_t child = 0;
+	int fd = nx_open(), r, status;
+	bool stalled = false;
+	static const char fill[] = "fill";
+
+	if (fd < 0)
+		die(1, "open %s: %s", NEXUS_DEVICE_PATH, strerror(-fd));
+	x = mmap(NULL, sizeof(*x) + 2 * sizeof(*racers), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (x == MAP_FAILED)
+		die(1, "mmap: %s", strerror(errno));
+	memset(x, 0, sizeof(*x) + 2 * sizeof(*racers));
+	racers = (struct racer *)(x + 1);
+	if (nx_thread_info(fd, 0, NULL, NULL, NULL) != B_OK)
+		die(1, "this tree has no thread records (THREAD_GET_INFO)");
+	for (int i = 0; i < 2; i++) {
+		ra[i] = (struct texit_racer_args){ x, &racers[i], fd, i == 1, last_chance };
+		if (pthread_create(&rt[i], NULL, texit_racer, &ra[i]))
+			die(1, "pthread_create failed");
+	}
+	if (process) {
+		pid_t parent = getpid();
+
+		child = fork();
+		if (child < 0)
+			die(1, "fork: %s", strerror(errno));
+		if (child == 0)
+			target_process(x, parent);
+	}
+	for (r = 1; r <= rounds && (now() < deadline || (!texit_raced(&t) && now() < last_chance)); r++) {
+		pthread_t tt;
+		struct target_args ta = { x, fd, r };
+		uint64_t v = (uint64_t)r * 0x9e3779b97f4a7c15ULL;
+
+		x->code = (int)(v >> 32);
+		x->delay_us = (v >> 8) % 2 ? (int)((v >> 16) % 20) : (int)((v >> 16) % 2000);
+		atomic_store_explicit(&x->round, r, memory_order_release);
+		if (!process && pthread_create(&tt, NULL, texit_target, &ta))
+			die(1, "pthread_create failed");
+		if (!wait_for(&x->ready, r, NULL, now() + STALL_SECONDS)) {
+			stalled = true;
+			anomaly("{\"anomaly\":\"target-stalled\",\"round\":%d}", r);
+			break;
+		}
+		if (x->ready_status != B_OK) {
+			anomaly("{\"anomaly\":\"target-no-record\",\"round\":%d,\"status\":%d}", r, x->ready_status);
+			stalled = true;
+			break;
+		}
+		/* T never reads: its mailbox stays full and the sender blocks. */
+		if (nx_thread_send(fd, x->tid, 0, fill, sizeof(fill), B_RELATIVE_TIMEOUT, 0) != B_OK) {
+			t.fill_failed++;
+			anomaly("{\"anomaly\":\"fill-failed\",\"round\":%d}", r);
+		}
+		atomic_store_explicit(&x->go, r, memory_order_release);
+		if (!process)
+			pthread_join(tt, NULL);
+		if (!wait_for(&x->exited, r, NULL, now() + STALL_SECONDS) ||
+		    !wait_for(&racers[0].done, r, NULL, now() + STALL_SECONDS + RACER_TIMEOUT_US / 1e6) ||
+		    !wait_for(&racers[1].done, r, NULL, now() + STALL_SECONDS + RACER_TIMEOUT_US / 1e6)) {
+			stalled = true;
+			anomaly("{\"anomaly\":\"round-stalled\",\"round\":%d,\"waiter\":%d,\"sender\":%d}", r,
+				atomic_load(&racers[0].done), atomic_load(&racers[1].done));
+			break;
+		}
+		for (int i = 0; i < 2; i++)
+			texit_check(x, &racers[i], i == 1, !process, r, &t);
+		t.rounds++;
+	}
+	atomic_store(&x->stop, 1);
+	atomic_store_explicit(&x->go, r + 1, memory_order_release);
+	atomic_store_explicit(&x->round, r + 1, memory_order_release);
+	if (child) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
+	if (!stalled)
+		for (int i = 0; i < 2; i++)
+			pthread_join(rt[i], NULL);
+	printf("{\"done\":true,\"mode\":\"thread-exit\",\"party\":\"%s\",\"rounds\":%ld,\"elapsed_ms\":%.0f,"
+	       "\"waiter_woken\":%ld,\"sender_woken\":%ld,\"waiter_late\":%ld,\"sender_late\":%ld,\"tight\":%ld,"
+	       "\"bad_id_late\":%ld,\"fill_failed\":%ld,\"ioctl_errors\":0,\"anomalies\":%ld}\n",
+	       process ? "process" : "thread", t.rounds, (now() - start) * 1000, t.woken[0], t.woken[1], t.late[0],
+	       t.late[1], t.tight, t.bad_id_late, t.fill_failed, anomalies);
+	fflush(stdout);
+	if (stalled)
+		_exit(0);	/* a racer may still be blocked in the kernel: do not wait for it */
+	return 0;
+}
+
+/* ---- team teardown vs area clone, transfer and resize --------------------- */
+
+#define MAX_VICTIM_AREAS 64
+#define VICTIM_PAGES 4
+
+struct victim_areas {
+	int status;
+	int n;
+	int ids[MAX_VICTIM_AREAS];
+};
+
+/* The byte the victim writes at the start of each page of area i. */
+static uint8_t area_byte(int i, size_t page)
+{
+	return (uint8_t)(0x40 + i * 7 + page);
+}
+
+/*
+ * The victim: K areas (cloneable, writable, filled with a pattern), the
+ * first never touched again (the stable one); then, until SIGKILL, resize
+ * the others and now and then transfer one to the driver's team.
+ */
+static void area_victim(int report, pid_t parent, int k)
+{
+	struct victim_areas v = { .status = B_OK };
+	bool given[MAX_VICTIM_AREAS] = { false };
+	unsigned long n = 0;
+	int fd, afd, new_area, tfd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	fd = nx_open();
+	afd = nx_area_open();
+	if (fd < 0 || afd < 0)
+		v.status = fd < 0 ? fd : afd;
+	for (int i = 0; i < k && v.status == B_OK; i++) {
+		size_t len = VICTIM_PAGES * 4096;
+		int memfd = nx_memfd("victim-area", len);
+		uint8_t *p;
+
+		if (memfd < 0) {
+			v.status = memfd;
+			break;
+		}
+		v.status = nx_area_create(afd, memfd, "victim-area", len, B_NO_LOCK,
+					  B_READ_AREA | B_WRITE_AREA | B_CLONEABLE_AREA, &v.ids[i]);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+		close(memfd);
+		if (p != MAP_FAILED) {
+			for (size_t pg = 0; pg < VICTIM_PAGES; pg++)
+				p[pg * 4096] = area_byte(i, pg);
+			munmap(p, len);
+		}
+		v.n = i + 1;
+	}
+	if (write(report, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		_exit(1);
+	for (;;) {
+		int i = 1 + (int)(n++ % (unsigned long)(k - 1));
+
+		if (given[i])
+			continue;
+		if (n % 16 == 0 && nx_area_transfer(afd, v.ids[i], parent, &new_area, &tfd) == B_OK)
+			given[i] = true;
+		else
+			nx_area_resize(afd, v.ids[i], (1 + n % VICTIM_PAGES) * 4096);
+	}
+}
+
+enum { PH_ALIVE, PH_KILLING, NR_PHASES };
+static const char *const PHASE_NAMES[NR_PHASES] = { "alive", "killing" };
+
+/* Shared by the main thread (rounds) and the walker. */
+static struct {
+	atomic_int hot;		/* 0: idle, 1 + phase while a victim is there */
+	atomic_int idle;	/* walker: saw hot == 0 */
+	atomic_int stop;
+	int victim, fd;
+	struct victim_areas ids;
+	long clone_ok[NR_PHASES], clone_gone[NR_PHASES], info_ok[NR_PHASES], sigbus, maps, calls;
+} aw;
+
+/* Clone one of the victim's areas, map and touch the clone, then drop it. */
+static void walk_clone(int id, int phase)
+{
+	int clone, mapfd, st;
+	uint64_t size;
+	uint8_t *p;
+
+	st = nx_area_clone(aw.fd, id, "walker-clone", B_READ_AREA, &clone, &mapfd, &size);
+	aw.calls++;
+	if (st == B_BAD_VALUE) {
+		aw.clone_gone[phase]++;
+		return;
+	}
+	if (st != B_OK) {
+		if (st != B_NOT_ALLOWED)	/* ours by now (a transfer), or not: a walker's clone asks only read */
+			anomaly("{\"anomaly\":\"clone-status\",\"id\":%d,\"status\":%d,\"victim\":%d}", id, st, aw.victim);
+		return;
+	}
+	aw.clone_ok[phase]++;
+	if (mapfd < 0 || size == 0 || size % 4096 || size > VICTIM_PAGES * 4096) {
+		anomaly("{\"anomaly\":\"clone-answer\",\"id\":%d,\"fd\":%d,\"size\":%" PRIu64 "}", id, mapfd, size);
+	} else {
+		p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, mapfd, 0);
+		if (p == MAP_FAILED) {
+			anomaly("{\"anomaly\":\"clone-mmap\",\"id\":%d,\"errno\":%d}", id, errno);
+		} else {
+			aw.maps++;
+			if (nx_touch(p, (size_t)size, false, 0) == NX_TOUCH_SIGBUS)
+				aw.sigbus++;
+			munmap(p, (size_t)size);
+		}
+	}
+	if (mapfd >= 0)
+		close(mapfd);
+	st = nx_area_delete(aw.fd, clone);
+	if (st != B_OK)
+		anomaly("{\"anomaly\":\"clone-delete\",\"clone\":%d,\"status\":%d}", clone, st);
+}
+
+static void walk_info(int id, int phase)
+{
+	struct nexus_area_get_info info;
+	int st = nx_area_info(aw.fd, id, &info);
+
+	aw.calls++;
+	if (st != B_OK)
+		return;
+	aw.info_ok[phase]++;
+	if (info.team <= 0)
+		anomaly("{\"anomaly\":\"info-without-owner\",\"id\":%d,\"team\":%d,\"victim\":%d}", id, info.team,
+			aw.victim);
+}
+
+static void *area_walker(void *p)
+{
+	static const struct timespec pause_ = { .tv_nsec = 50 * 1000 };
+	unsigned long n = 0;
+
+	(void)p;
+	while (!atomic_load(&aw.stop)) {
+		int hot = atomic_load_explicit(&aw.hot, memory_order_acquire);
+
+		if (!hot) {
+			atomic_store(&aw.idle, 1);
+			nanosleep(&pause_, NULL);
+			continue;
+		}
+		atomic_store(&aw.idle, 0);
+		if (aw.ids.n > 0) {
+			int id = aw.ids.ids[n++ % (unsigned long)aw.ids.n];
+
+			walk_clone(id, hot - 1);
+			walk_info(id, hot - 1);
+		}
+	}
+	return NULL;
+}
+
+struct teardown_tally {
+	long rounds, areas, transferred, pages_checked;
+};
+
+/* After the reap: the victim's areas are gone, but for those it gave us; its pages live on in our mapping. */
+static void after_victim(pid_t victim, const struct victim_areas *v, uint8_t *stable, int stable_clone,
+			 struct teardown_tally *t)
+{
+	struct nexus_area_get_info info;
+	struct nexus_area_get_next next;
+	int cookie = 0, st = B_OK;
+
+	for (int attempt = 0; attempt < 20; attempt++) {
+		cookie = 0;
+		st = nx_area_next(aw.fd, victim, &cookie, &next);
+		if (st != B_OK)
+			break;
+		usleep(50000);
+	}
+	if (st == B_OK)
+		anomaly("{\"anomaly\":\"area-outlived-team\",\"area\":%d,\"victim\":%d}", next.area, victim);
+	for (int i = 0; i < v->n; i++) {
+		st = nx_area_info(aw.fd, v->ids[i], &info);
+		if (st == B_BAD_VALUE)
+			continue;
+		if (st == B_OK && info.team == getpid()) {
+			t->transferred++;
+			st = nx_area_delete(aw.fd, v->ids[i]);
+			if (st != B_OK)
+				anomaly("{\"anomaly\":\"transferred-delete\",\"area\":%d,\"status\":%d}", v->ids[i], st);
+			continue;
+		}
+		anomaly("{\"anomaly\":\"area-left\",\"area\":%d,\"status\":%d,\"team\":%d,\"victim\":%d}", v->ids[i], st,
+			info.team, victim);
+	}
+	if (stable) {
+		if (nx_touch(stable, VICTIM_PAGES * 4096, false, 0) == NX_TOUCH_SIGBUS) {
+			anomaly("{\"anomaly\":\"pages-lost\",\"area\":%d,\"how\":\"sigbus\"}", v->ids[0]);
+		} else {
+			for (size_t pg = 0; pg < VICTIM_PAGES; pg++) {
+				if (stable[pg * 4096] != area_byte(0, pg))
+					anomaly("{\"anomaly\":\"pages-lost\",\"area\":%d,\"page\":%zu,\"byte\":%d}", v->ids[0], pg,
+						stable[pg * 4096]);
+			}
+			t->pages_checked += VICTIM_PAGES;
+		}
+		munmap(stable, VICTIM_PAGES * 4096);
+		if (nx_area_delete(aw.fd, stable_clone) != B_OK)
+			anomaly("{\"anomaly\":\"clone-delete\",\"clone\":%d}", stable_clone);
+	}
+}
+
+/* Map a clone of the victim's stable area (read-only), or NULL. */
+static uint8_t *map_stable(int id, int *clone)
+{
+	int mapfd;
+	uint64_t size;
+	uint8_t *p;
+
+	if (nx_area_clone(aw.fd, id, "stable-clone", B_READ_AREA, clone, &mapfd, &size) != B_OK) {
+		anomaly("{\"anomaly\":\"stable-clone\",\"area\":%d}", id);
+		return NULL;
+	}
+	p = size == VICTIM_PAGES * 4096 ? mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, mapfd, 0) : MAP_FAILED;
+	close(mapfd);
+	if (p == MAP_FAILED) {
+		anomaly("{\"anomaly\":\"stable-mmap\",\"area\":%d,\"size\":%" PRIu64 "}", id, size);
+		nx_area_delete(aw.fd, *clone);
+		return NULL;
+	}
+	return p;
+}
+
+static bool area_round(int k, double linger_us, struct teardown_tally *t)
+{
+	struct victim_areas v = { .status = B_ERROR };
+	pid_t parent = getpid(), pid;
+	int pipefd[2], status, clone = 0;
+	uint8_t *stable;
+	bool ok;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		die(1, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die(1, "fork: %s", strerror(errno));
+	if (pid == 0)
+		area_victim(pipefd[1], parent, k);
+	close(pipefd[1]);
+	ok = victim_ready(pipefd[0], &v, sizeof(v)) && v.status == B_OK;
+	close(pipefd[0]);
+	if (!ok) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		anomaly("{\"anomaly\":\"victim-failed\",\"status\":%d}", v.status);
+		return false;
+	}
+	stable = map_stable(v.ids[0], &clone);
+	aw.victim = pid;
+	aw.ids = v;
+	atomic_store_explicit(&aw.hot, 1 + PH_ALIVE, memory_order_release);
+	usleep((useconds_t)linger_us);
+	atomic_store_explicit(&aw.hot, 1 + PH_KILLING, memory_order_release);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	atomic_store_explicit(&aw.hot, 0, memory_order_release);
+	atomic_store(&aw.idle, 0);
+	while (!atomic_load(&aw.idle))
+		sched_yield();
+	after_victim(pid, &v, stable, clone, t);
+	t->areas += v.n;
+	return true;
+}
+
+/* Both sides of the teardown raced: clones that won and clones that found the area gone, while killing. */
+static bool area_raced(void)
+{
+	return aw.clone_ok[PH_KILLING] > 0 && (get_nprocs() < 2 || aw.clone_gone[PH_KILLING] > 0);
+}
+
+static int area_teardown(int argc, char **argv)
+{
+	long rounds = arg_long(argc, argv, "rounds", 100000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	int k = (int)arg_long(argc, argv, "areas", 16, 2, MAX_VICTIM_AREAS);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct teardown_tally t = { 0 };
+	pthread_t thread;
+	int fd = nx_open();
+
+	if (fd < 0)
+		die(1, "open %s: %s", NEXUS_DEVICE_PATH, strerror(-fd));
+	aw.fd = nx_area_open();
+	if (aw.fd < 0)
+		die(1, "open %s: %s", NEXUS_AREA_DEVICE_PATH, strerror(-aw.fd));
+	nx_touch_setup();
+	if (pthread_create(&thread, NULL, area_walker, NULL))
+		die(1, "pthread_create failed");
+	while (t.rounds < rounds && (now() < deadline || (!area_raced() && now() < last_chance))) {
+		/* The victim lives 0..2 ms under the walker before it is killed. */
+		if (!area_round(k, (double)(t.rounds * 7919 % 2000), &t))
+			break;
+		t.rounds++;
+	}
+	atomic_store(&aw.stop, 1);
+	pthread_join(thread, NULL);
+	printf("{\"done\":true,\"mode\":\"area-teardown\",\"rounds\":%ld,\"elapsed_ms\":%.0f,\"areas\":%ld,"
+	       "\"transferred\":%ld,\"walker_calls\":%ld,\"maps\":%ld,\"sigbus\":%ld,\"pages_checked\":%ld,"
+	       "\"ioctl_errors\":0,\"anomalies\":%ld,",
+	       t.rounds, (now() - start) * 1000, t.areas, t.transferred, aw.calls, aw.maps, aw.sigbus, t.pages_checked,
+	       anomalies);
+	for (int ph = 0; ph < NR_PHASES; ph++)
+		printf("\"clone_ok_%s\":%ld,\"clone_gone_%s\":%ld,\"info_ok_%s\":%ld,", PHASE_NAMES[ph], aw.clone_ok[ph],
+		       PHASE_NAMES[ph], aw.clone_gone[ph], PHASE_NAMES[ph], aw.info_ok[ph]);
+	printf("\"killing_raced\":%s}\n", area_raced() ? "true" : "false");
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- resize vs mapping touch ----------------------------------------------- */
+
+struct rt_shared {
+	atomic_int stop;
+	atomic_int ready;
+	int area, pages;
+	long touches, ok_high, sigbus, torn, info_calls, info_bad, errors;
+	int first_error;
+};
+
+/*
+ * The toucher: clone the owner's area (a clone of its own team's, or of
+ * another team's), map all its pages, and write then read back one byte per
+ * page, over and over: each read gives the byte written, or 0 (the page was
+ * truncated and grown back in between), or the touch ends in SIGBUS (the file
+ * is shorter right now).  Now and then the clone's info must give a size the
+ * owner could have set.
+ */
+static void toucher(struct rt_shared *x, int afd)
+{
+	size_t len = (size_t)x->pages * 4096;
+	uint8_t v = 0;
+	int clone, mapfd, st;
+	uint64_t size;
+	volatile uint8_t *p;
+
+	nx_touch_setup();
+	st = nx_area_clone(afd, x->area, "toucher", B_READ_AREA | B_WRITE_AREA, &clone, &mapfd, &size);
+	if (st != B_OK) {
+		x->errors++;
+		x->first_error = st;
+		atomic_store(&x->ready, 1);
+		return;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mapfd, 0);
+	close(mapfd);
+	if (p == MAP_FAILED) {
+		x->errors++;
+		x->first_error = errno;
+		atomic_store(&x->ready, 1);
+		return;
+	}
+	atomic_store(&x->ready, 1);
+	while (!atomic_load(&x->stop)) {
+		for (int pg = 0; pg < x->pages; pg++) {
+			uint8_t got;
+
+			if (!++v)
+				v = 1;
+			x->touches++;
+			if (nx_touch(p + (size_t)pg * 4096, 1, true, v) == NX_TOUCH_SIGBUS) {
+				x->sigbus++;
+				continue;
+			}
+			if (nx_peek(p + (size_t)pg * 4096, &got) == NX_TOUCH_SIGBUS) {
+				x->sigbus++;
+				continue;
+			}
+			if (got != v && got != 0) {
+				x->torn++;
+				anomaly("{\"anomaly\":\"torn-page\",\"page\":%d,\"wrote\":%d,\"read\":%d}", pg, v, got);
+			} else if (pg > 0) {
+				x->ok_high++;
+			}
+		}
+		if ((x->touches & 1023) < (unsigned)x->pages) {
+			struct nexus_area_get_info info;
+
+			x->info_calls++;
+			if (nx_area_info(afd, clone, &info) == B_OK &&
+			    (info.size == 0 || info.size % 4096 || info.size > len)) {
+				x->info_bad++;
+				anomaly("{\"anomaly\":\"clone-size\",\"size\":%" PRIu64 "}", (uint64_t)info.size);
+			}
+		}
+	}
+	munmap((void *)p, len);
+	nx_area_delete(afd, clone);
+}
+
+static void *toucher_thread(void *p)
+{
+	struct rt_shared *x = p;
+
+	toucher(x, nx_area_open());
+	return NULL;
+}
+
+static int resize_touch(int argc, char **argv)
+{
+	bool process = !arg_is(argc, argv, "party", "thread", "process");
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	int pages = (int)arg_long(argc, argv, "pages", 16, 2, 1024);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct rt_shared *x;
+	pthread_t thread;
+	pid_t child = 0, parent = getpid();
+	long resizes = 0, resize_failed = 0;
+	int fd = nx_open(), afd = nx_area_open(), status, first_resize_error = 0;
+
+	if (fd < 0 || afd < 0)
+		die(1, "open the Nexus devices: %s", strerror(fd < 0 ? -fd : -afd));
+	x = mmap(NULL, sizeof(*x), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (x == MAP_FAILED)
+		die(1, "mmap: %s", strerror(errno));
+	memset(x, 0, sizeof(*x));
+	x->pages = pages;
+	if (nx_area_new(afd, "resize-touch", (uint64_t)pages * 4096, B_READ_AREA | B_WRITE_AREA | B_CLONEABLE_AREA,
+			&x->area) != B_OK)
+		die(1, "cannot create an area of %d pages", pages);
+	if (process) {
+		child = fork();
+		if (child < 0)
+			die(1, "fork: %s", strerror(errno));
+		if (child == 0) {
+			int cfd;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
+			cfd = nx_area_open();
+			toucher(x, cfd);
+			_exit(0);
+		}
+	} else if (pthread_create(&thread, NULL, toucher_thread, x)) {
+		die(1, "pthread_create failed");
+	}
+	while (!atomic_load(&x->ready) && now() < start + STALL_SECONDS)
+		sched_yield();
+	for (unsigned long n = 1; x->errors == 0 &&
+	     (now() < deadline || ((x->sigbus == 0 || x->ok_high == 0) && now() < last_chance)); n++) {
+		uint64_t v = n * 0x9e3779b97f4a7c15ULL;
+		int st = nx_area_resize(afd, x->area, (1 + (v >> 20) % (uint64_t)pages) * 4096);
+
+		resizes++;
+		if (st != B_OK && !resize_failed++)
+			first_resize_error = st;
+		for (uint64_t i = (v >> 40) % 64; i > 0; i--)
+			__builtin_ia32_pause();
+		if ((n & 63) == 0)
+			sched_yield();
+	}
+	atomic_store(&x->stop, 1);
+	if (child)
+		waitpid(child, &status, 0);
+	else
+		pthread_join(thread, NULL);
+	if (process)
+		anomalies += x->torn + x->info_bad;	/* the child's, printed by the child */
+	if (x->errors)
+		anomaly("{\"anomaly\":\"toucher-failed\",\"status\":%d}", x->first_error);
+	if (resize_failed)
+		anomaly("{\"anomaly\":\"resize-failed\",\"count\":%ld,\"first\":%d}", resize_failed, first_resize_error);
+	if (nx_area_delete(afd, x->area) != B_OK)
+		anomaly("{\"anomaly\":\"area-delete\",\"area\":%d}", x->area);
+	printf("{\"done\":true,\"mode\":\"resize-touch\",\"party\":\"%s\",\"pages\":%d,\"elapsed_ms\":%.0f,\"resizes\":%ld,"
+	       "\"touches\":%ld,\"ok_high\":%ld,\"sigbus\":%ld,\"torn\":%ld,\"info_calls\":%ld,\"info_bad\":%ld,"
+	       "\"ioctl_errors\":0,\"anomalies\":%ld}\n",
+	       process ? "process" : "thread", pages, (now() - start) * 1000, resizes, x->touches, x->ok_high, x->sigbus,
+	       x->torn, x->info_calls, x->info_bad, anomalies);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "create-delete"))
 		return create_delete(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "teardown"))
 		return teardown(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "thread-exit"))
+		return thread_exit(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "area-teardown"))
+		return area_teardown(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "resize-touch"))
+		return resize_touch(argc, argv);
 	fprintf(stderr, "usage: nexus-race create-delete kind=port|sem target=next|find party=thread|process "
 			"rounds=N seconds=S\n"
-			"       nexus-race teardown rounds=N seconds=S sems=M ports=K\n");
+			"       nexus-race teardown rounds=N seconds=S sems=M ports=K\n"
+			"       nexus-race thread-exit party=thread|process rounds=N seconds=S\n"
+			"       nexus-race area-teardown rounds=N seconds=S areas=K\n"
+			"       nexus-race resize-touch party=thread|process seconds=S pages=N\n");
 	return 2;
 }

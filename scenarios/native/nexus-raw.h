@@ -452,4 +452,17 @@ static inline int nx_touch(volatile uint8_t *p, size_t size, bool write, uint8_t
 	return NX_TOUCH_OK;
 }
 
+/* Read one byte that may be past the file's end: NX_TOUCH_OK with *out, or NX_TOUCH_SIGBUS. */
+static inline int nx_peek(volatile uint8_t *p, uint8_t *out)
+{
+	if (sigsetjmp(nx_touch_jmp, 1)) {
+		nx_touching = 0;
+		return NX_TOUCH_SIGBUS;
+	}
+	nx_touching = 1;
+	*out = *p;
+	nx_touching = 0;
+	return NX_TOUCH_OK;
+}
+
 #endif /* NEXUS_RAW_H */

@@ -1,15 +1,21 @@
 // races: requests that race deletes and team teardowns from two CPUs at once
-// (issue 7: create vs delete, find vs delete, info during teardown).  The
-// racing parties are C (nexus-race: a node loop is far too slow to hit a
-// window of a few hundred instructions); each scenario gives the driver a
-// deadline, then checks what it found, that no task is stuck in D state, the
-// kernel log since the scenario began, and the counters (scenario()).
+// (issue 7: create vs delete, find vs delete, info during teardown; issue 8:
+// thread exit vs send_data and wait_for_thread, team teardown vs area clone,
+// transfer and resize, resize vs touching a mapping).  The racing parties
+// are C (nexus-race: a node loop is far too slow to hit a window of a few
+// hundred instructions); each scenario gives the driver a deadline, then
+// checks what it found, that the race did happen, that no task is stuck in
+// D state, the kernel log since the scenario began, and the counters
+// (scenario(), and the thread and area counters here).
 //
 // Parameters: races.seconds (each driver's run, default 8), races.rounds
 // (its rounds at most, default unbounded: the time decides),
-// races.teardown.sems and races.teardown.ports (each victim team's objects).
+// races.teardown.sems and races.teardown.ports (each victim team's objects),
+// races.areas (each area victim's areas), races.pages (the resized area's).
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, Suite } from '../runner/api.js';
+import { readCounters, waitFor } from '../lib/guest.js';
 import { KernelLog } from '../lib/kmsg.js';
 import { checkNativeRun, runNative } from '../lib/proc.js';
 import { need, scenario } from '../lib/nexus.js';
@@ -147,6 +153,116 @@ function teardownCounts(ctx: Ctx, done: Json): void {
   ctx.metric('info-rate', rate(count(done, 'walker_calls'), count(done, 'elapsed_ms')), 'calls/s');
 }
 
+// ---------------------------------------------------------------------------
+// Threads and areas (issue 8)
+
+const AREA_DEVICE = '/dev/nexus_area';
+/** The counters issue 8 added; scenario() checks the older ones. */
+const NEW_COUNTERS = ['threads', 'thread_messages', 'areas', 'area_space'];
+
+/** The thread and area counters (where the tree has them) come back to the scenario's baseline. */
+async function checkNewCounters(ctx: Ctx, base: Record<string, number>): Promise<void> {
+  const keys = NEW_COUNTERS.filter((k) => typeof base[k] === 'number');
+  await waitFor(() => keys.every((k) => readCounters()[k] === base[k]), 5_000, 20);
+  const now = readCounters();
+  for (const k of keys) ctx.equal(now[k], base[k], `counter ${k} is back to its value before the scenario`);
+}
+
+function needThreads(ctx: Ctx, base: Record<string, number>): void {
+  if (typeof base.threads !== 'number') ctx.skip('the tree counts no thread records (no threads): nothing to race');
+}
+
+function needAreas(ctx: Ctx): void {
+  if (!existsSync(AREA_DEVICE)) ctx.skip(`${AREA_DEVICE} is missing: no nexus_area module loaded`);
+}
+
+function threadExit(name: string, party: 'thread' | 'process') {
+  return scenario(name, async (ctx, base) => {
+    needThreads(ctx, base);
+    const { seconds, rounds } = limits(ctx);
+    noteCpus(ctx);
+    await watchingKernelLog(ctx, async () => {
+      const done = await runDriver(ctx, driverArgs('thread-exit', { party, rounds, seconds }), seconds * RACE_EXTEND);
+      if (done) threadExitCounts(ctx, done);
+    });
+    await checkNewCounters(ctx, base);
+  }, { timeoutMs: TIMEOUT_MS });
+}
+
+function threadExitCounts(ctx: Ctx, done: Json): void {
+  ctx.check(count(done, 'rounds') > 0, 'target threads were born and ended', '> 0', count(done, 'rounds'));
+  ctx.equal(count(done, 'fill_failed'), 0, "every target's mailbox was filled (so the sender had to block)");
+  // Without these the checks held for want of a race.
+  ctx.check(count(done, 'waiter_woken') > 0, 'some wait_for_thread calls were blocked when the thread ended, and woke',
+    '> 0', count(done, 'waiter_woken'));
+  ctx.check(count(done, 'sender_woken') > 0, 'some send_data calls were blocked in the full mailbox when the thread ended, and woke',
+    '> 0', count(done, 'sender_woken'));
+  if (ctx.cpus >= 2)
+    ctx.check(count(done, 'waiter_late') + count(done, 'sender_late') > 0, 'some of them came only after the thread had ended',
+      '> 0', { waiter: count(done, 'waiter_late'), sender: count(done, 'sender_late') });
+  ctx.metric('rounds', count(done, 'rounds'), 'rounds');
+  ctx.metric('rounds-rate', rate(count(done, 'rounds'), count(done, 'elapsed_ms')), 'rounds/s');
+  ctx.metric('woken-by-exit', count(done, 'waiter_woken') + count(done, 'sender_woken'), 'calls');
+  ctx.metric('after-exit', count(done, 'waiter_late') + count(done, 'sender_late'), 'calls');
+  ctx.metric('within-50us-of-exit', count(done, 'tight'), 'calls');
+}
+
+const areaTeardown = scenario('area-teardown-vs-clone-transfer-resize', async (ctx, base) => {
+  needAreas(ctx);
+  const { seconds, rounds } = limits(ctx);
+  const areas = ctx.param('races.areas', 16);
+  noteCpus(ctx);
+  await watchingKernelLog(ctx, async () => {
+    const done = await runDriver(ctx, driverArgs('area-teardown', { rounds, seconds, areas }), seconds * RACE_EXTEND);
+    if (done) areaTeardownCounts(ctx, done);
+  });
+  await checkNewCounters(ctx, base);
+}, { timeoutMs: TIMEOUT_MS });
+
+function areaTeardownCounts(ctx: Ctx, done: Json): void {
+  ctx.check(count(done, 'rounds') > 0, 'victim teams were killed', '> 0', count(done, 'rounds'));
+  ctx.check(count(done, 'pages_checked') > 0, "a clone mapped before the kill read its owner's pages after it", '> 0',
+    count(done, 'pages_checked'));
+  ctx.check(count(done, 'clone_ok_killing') > 0, 'clones made while the victim was being killed succeeded', '> 0',
+    count(done, 'clone_ok_killing'));
+  if (ctx.cpus >= 2)
+    ctx.check(count(done, 'clone_gone_killing') > 0, 'and others, made meanwhile, found the area gone', '> 0',
+      count(done, 'clone_gone_killing'));
+  ctx.check(count(done, 'transferred') > 0, 'victims transferred areas to the driver before they died', '> 0',
+    count(done, 'transferred'));
+  ctx.metric('teams-killed', count(done, 'rounds'), 'teams');
+  ctx.metric('areas-torn-down', count(done, 'areas'), 'areas');
+  ctx.metric('clones-during-kill', count(done, 'clone_ok_killing'), 'clones');
+  ctx.metric('walker-rate', rate(count(done, 'walker_calls'), count(done, 'elapsed_ms')), 'calls/s');
+}
+
+function resizeTouch(name: string, party: 'thread' | 'process') {
+  return scenario(name, async (ctx, base) => {
+    needAreas(ctx);
+    const { seconds } = limits(ctx);
+    const pages = ctx.param('races.pages', 16);
+    noteCpus(ctx);
+    await watchingKernelLog(ctx, async () => {
+      const done = await runDriver(ctx, driverArgs('resize-touch', { party, seconds, pages }), seconds * RACE_EXTEND);
+      if (done) resizeTouchCounts(ctx, done);
+    });
+    await checkNewCounters(ctx, base);
+  }, { timeoutMs: TIMEOUT_MS });
+}
+
+function resizeTouchCounts(ctx: Ctx, done: Json): void {
+  ctx.check(count(done, 'resizes') > 0, 'the owner resized the area', '> 0', count(done, 'resizes'));
+  ctx.equal(count(done, 'torn'), 0, 'every read gave the byte just written, or 0 (truncated and grown back meanwhile)');
+  ctx.equal(count(done, 'info_bad'), 0, "the clone's info gave a size the owner set");
+  ctx.check(count(done, 'ok_high') > 0 && count(done, 'sigbus') > 0,
+    'touches past the first page both succeeded and met SIGBUS (the size changed under them)', 'both > 0',
+    { ok: count(done, 'ok_high'), sigbus: count(done, 'sigbus') });
+  ctx.metric('resizes', count(done, 'resizes'), 'resizes');
+  ctx.metric('resize-rate', rate(count(done, 'resizes'), count(done, 'elapsed_ms')), 'resizes/s');
+  ctx.metric('touches', count(done, 'touches'), 'touches');
+  ctx.metric('sigbus', count(done, 'sigbus'), 'touches');
+}
+
 export const suite: Suite = {
   name: 'races',
   scenarios: [
@@ -155,5 +271,10 @@ export const suite: Suite = {
     createDelete('create-vs-delete-across-teams', { kind: 'sem', target: 'next', party: 'process' }),
     createDelete('find-vs-delete', { kind: 'port', target: 'find', party: 'thread' }),
     infoDuringTeardown,
+    threadExit('thread-exit-vs-send-and-wait', 'thread'),
+    threadExit('thread-exit-vs-send-and-wait-across-teams', 'process'),
+    areaTeardown,
+    resizeTouch('resize-vs-touch', 'thread'),
+    resizeTouch('resize-vs-touch-across-teams', 'process'),
   ],
 };
