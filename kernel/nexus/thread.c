@@ -188,18 +188,21 @@ static void nexus_thread_drop_newborns(struct nexus_thread *t)
 /*
  * A thread has died (or its team is torn down): decide every waiter, leave
  * the table, and keep an exit record in the team if nobody got the code.
+ * All under the team's lock, so that a record in team->threads is alive.
  */
 static void nexus_thread_die(struct nexus_thread *t)
 {
 	struct nexus_team *team = t->team;
-	struct nexus_thread *drop = NULL, *oldest;
+	struct nexus_thread *drop = NULL;
 	struct nexus_thread_msg *msg;
 	bool keep, put = false;
 	s32 code;
 
+	mutex_lock(&team->lock);
 	spin_lock(&t->lock);
 	if (t->dead) {
 		spin_unlock(&t->lock);
+		mutex_unlock(&team->lock);
 		return;
 	}
 	t->dead = true;
@@ -213,31 +216,27 @@ static void nexus_thread_die(struct nexus_thread *t)
 	msg = t->msg;
 	t->msg = NULL;
 	spin_unlock(&t->lock);
-	nexus_thread_free_msg(msg);
-	nexus_thread_drop_newborns(t);
 
 	spin_lock(&nexus_threads_lock);
 	hash_del_rcu(&t->node);
 	spin_unlock(&nexus_threads_lock);
 
-	mutex_lock(&team->lock);
-	if (!list_empty(&t->team_node)) {
-		list_del_init(&t->team_node);
-		if (keep && !team->dead) {
-			list_add_tail(&t->team_node, &team->dead_threads);
-			if (++team->nr_dead_threads > NEXUS_MAX_DEAD_THREADS) {
-				oldest = list_first_entry(&team->dead_threads,
-							  struct nexus_thread,
-							  team_node);
-				list_del_init(&oldest->team_node);
-				team->nr_dead_threads--;
-				drop = oldest;
-			}
-		} else {
-			put = true;
+	list_del_init(&t->team_node);
+	if (keep && !team->dead) {
+		list_add_tail(&t->team_node, &team->dead_threads);
+		if (++team->nr_dead_threads > NEXUS_MAX_DEAD_THREADS) {
+			drop = list_first_entry(&team->dead_threads,
+						struct nexus_thread, team_node);
+			list_del_init(&drop->team_node);
+			team->nr_dead_threads--;
 		}
+	} else {
+		put = true;
 	}
 	mutex_unlock(&team->lock);
+
+	nexus_thread_free_msg(msg);
+	nexus_thread_drop_newborns(t);
 	if (drop)
 		nexus_thread_put(drop);
 	if (put)
