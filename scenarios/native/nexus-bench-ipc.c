@@ -149,11 +149,13 @@ static void ping_step(struct rtt *b, char *buf, long i)
 {
 	size_t n = b->m->bytes;
 	thread_id sender = -1;
+	int32_t code;
 
 	switch (KIND(b->m)) {
 	case K_DATA:
 		need_ok(send_data(b->peer, (int32_t)i, buf, n), "send_data", b->peer, i);
-		need_data(receive_data(&sender, buf, n), sender, b->peer, i);
+		code = receive_data(&sender, buf, n);
+		need_data(code, sender, b->peer, i);
 		break;
 	case K_EVENTFD:
 		efd_signal(b->efd[0], i);
