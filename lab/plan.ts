@@ -19,7 +19,7 @@ export const PROFILES: readonly ProfileInfo[] = [
   {
     name: 'quick',
     description: 'small Debian guest, modules built on the host, loaded with insmod',
-    suites: ['smoke', 'ports', 'sems', 'teams', 'races', 'hardening', 'fuzz', 'stress'],
+    suites: ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas', 'races', 'hardening', 'fuzz', 'stress'],
   },
 ];
 

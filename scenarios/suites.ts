@@ -30,6 +30,18 @@ export const SUITES: readonly SuiteInfo[] = [
     description: 'teams die with their process and take their ports and semaphores along; the fork rule; a reused pid or a clone/vfork child is a new team',
   },
   {
+    name: 'threads',
+    description: 'spawn_thread runs nothing until resumed; the mailbox (blocking, FIFO senders, truncation, every timeout, signals); exit codes; every death wakes its waiters and senders; across teams',
+    // Mostly fixed waits (timeouts of 100-300 ms, deaths, a 1 s sleeper):
+    // measured under TCG, see the README's run times.
+    budgetMs: 30_000,
+  },
+  {
+    name: 'areas',
+    description: 'shared pages across teams, clone rights that never grow (mmap and mprotect refused), owner-only changes, resize seen by clones, transfer, owner exit with mappings alive',
+    budgetMs: 20_000,
+  },
+  {
     name: 'races',
     description: 'create, find and info against delete and team teardown from two CPUs at once',
     cpus: 2,
