@@ -456,7 +456,7 @@ static int nexus_thread_spawn(struct nexus_team *team, void __user *argp)
 
 	if (copy_from_user(&req, argp, sizeof(req)))
 		return -EFAULT;
-	status = nexus_copy_name(name, req.name, B_OS_NAME_LENGTH, NULL);
+	status = nexus_copy_name(name, req.name, B_OS_NAME_LENGTH, "");
 	if (status == B_OK && !req.name)
 		nexus_get_task_comm(name, current);
 	if (status)
@@ -617,7 +617,7 @@ static int nexus_thread_set_name(struct nexus_team *team,
 
 	if (!req->name)
 		return B_BAD_VALUE;
-	status = nexus_copy_name(name, req->name, req->size, NULL);
+	status = nexus_copy_name(name, req->name, req->size, "");
 	if (status)
 		return status;
 	self = nexus_thread_self(team);
