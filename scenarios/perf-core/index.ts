@@ -59,13 +59,13 @@ export const TIMEOUTS: BenchSpec = {
 export const suite: Suite = {
   name: 'perf-core',
   scenarios: [
-    // Sized for TCG, where one round trip costs tens of microseconds: eleven
-    // modes of 5 x 1100 round trips take about 30 s there, far less under KVM.
+    // Sized for TCG, where one round trip costs 60-125 us: eleven modes of
+    // 5 x 1100 round trips took 7 s there (6.12, 1 vCPU), far less under KVM.
     benchScenario({
       name: 'round-trips', program: BENCH, spec: ROUND_TRIPS,
       iterations: 1000, warmup: 100, rounds: 5, deadlineS: 90, what: 'round trips',
     }),
-    // 3 modes x 5 x 110 timeouts of 1 ms (plus lateness): a few seconds.
+    // 3 modes x 5 x 110 timeouts of 1 ms (plus 0.1-0.2 ms late): 2 s under TCG.
     benchScenario({
       name: 'timeouts', program: BENCH, spec: TIMEOUTS,
       iterations: 100, warmup: 10, rounds: 5, deadlineS: 40, what: '1 ms timeouts',

@@ -59,14 +59,14 @@ export const AREAS: BenchSpec = {
 export const suite: Suite = {
   name: 'perf-ipc',
   scenarios: [
-    // Sized for TCG, where one round trip costs tens of microseconds: ten
-    // modes of 5 x 1100 round trips take about half a minute there.
+    // Sized for TCG, where one round trip costs 17-130 us: ten modes of
+    // 5 x 1100 round trips took 5 s there (6.12, 1 vCPU).
     benchScenario({
       name: 'round-trips', program: BENCH, spec: ROUND_TRIPS,
       iterations: 1000, warmup: 100, rounds: 5, deadlineS: 90, what: 'round trips',
     }),
-    // A 1 MiB cycle faults 256 pages in: milliseconds under TCG.  Nine modes
-    // of 5 x 110 cycles.
+    // A 1 MiB cycle faults 256 pages in: 8 ms under TCG.  Nine modes of
+    // 5 x 110 cycles took 15-25 s there, depending on the host's load.
     benchScenario({
       name: 'areas', program: BENCH, spec: AREAS,
       iterations: 100, warmup: 10, rounds: 5, deadlineS: 90, what: 'create/map/touch/delete cycles',
