@@ -155,6 +155,25 @@ export async function checkCountersBack(ctx: Ctx, base: Record<string, number> |
   ctx.check(Object.keys(drift).length === 0, 'every Nexus counter is back to its value before the run', 'no change', drift);
 }
 
+/** The counters issue 8 added (threads and areas); lib/nexus.ts's scenario() checks the older ones. */
+export const NEW_COUNTERS = ['threads', 'thread_messages', 'areas', 'area_space'];
+
+/**
+ * Wait up to `ms` for the thread and area counters (those the baseline has)
+ * to come back to `base`, then check each of them.
+ */
+export async function checkNewCounters(ctx: Ctx, base: Record<string, number>, ms = 5_000): Promise<void> {
+  const keys = NEW_COUNTERS.filter((k) => typeof base[k] === 'number');
+  const back = () => {
+    const now = readCounters();
+    return keys.every((k) => now[k] === base[k]);
+  };
+  const until = performance.now() + ms;
+  while (!back() && performance.now() < until) await sleep(20);
+  const now = readCounters();
+  for (const k of keys) ctx.equal(now[k], base[k], `counter ${k} is back to its value before the scenario`);
+}
+
 // ---------------------------------------------------------------------------
 // Unreclaimable slab
 

@@ -66,9 +66,10 @@
  * area request's ret equals the ioctl's return value; a clone made B_OK
  * has a descriptor and a size that is a whole number of pages, and its
  * descriptor refuses what the clone's protection does not grant (a shared
- * writable mmap, or an mprotect to writable, of a clone without
- * B_WRITE_AREA must fail); mapped, its pages can be touched (a SIGBUS is
- * fine: the owner may have shrunk it meanwhile); TRANSFER hands the giver
+ * writable, executable or readable mmap, or an mprotect up to one, must fail
+ * without B_WRITE_AREA, B_EXECUTE_AREA, B_READ_AREA); mapped, its pages can
+ * be touched (a SIGBUS is fine: the owner may have shrunk it meanwhile);
+ * TRANSFER hands the giver
  * no descriptor; GET_INFO of a thread or an area names a live team, and the
  * caller's own thread is in the caller's team.
  *
@@ -1837,37 +1838,52 @@ static void hold_fd(struct worker *w, int fd, bool keep)
 }
 
 /*
- * A clone's descriptor must refuse what its protection does not grant: no
- * shared writable mapping of a clone without B_WRITE_AREA, and no mprotect
- * of its read-only mapping to writable.  Its pages can be touched (SIGBUS:
- * the owner shrank it meanwhile, which is fine).
+ * Map a clone's descriptor as asked: the mapping (to touch, then unmap), or
+ * NULL.  One that succeeds although the clone was not granted it breaks the
+ * rule that rights never grow.
+ */
+static uint8_t *map_clone(int fd, size_t len, int mprot, bool granted, uint32_t prot, const char *what)
+{
+	uint8_t *m = mmap(NULL, len, mprot, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	count(&sh->clone_maps);
+	if (!granted)
+		violation("a clone of protection 0x%" PRIx32 " maps %s", prot, what);
+	return m;
+}
+
+/*
+ * A clone's descriptor refuses what its protection does not grant: a shared
+ * writable, an executable or a readable mapping, and an mprotect of its
+ * mappings up to them.  Its pages can be touched (a SIGBUS is fine: the
+ * owner may have shrunk it meanwhile).
  */
 static void check_clone_mapping(int fd, uint32_t prot, uint64_t size)
 {
 	size_t len = size > AREA_PAGES_MAX * PAGE ? AREA_PAGES_MAX * PAGE : (size_t)size;
-	bool writable = prot & B_WRITE_AREA;
+	bool r = prot & B_READ_AREA, wr = prot & B_WRITE_AREA, x = prot & B_EXECUTE_AREA;
 	uint8_t *m;
 
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m != MAP_FAILED) {
-		if (!writable)
-			violation("a clone without B_WRITE_AREA (protection 0x%" PRIx32 ") maps shared and writable",
-				  prot);
-		count(&sh->clone_maps);
+	m = map_clone(fd, len, PROT_READ | PROT_WRITE, r && wr, prot, "shared and read-write");
+	if (m) {
 		if (nx_touch(m, len, true, 0x5a) == NX_TOUCH_SIGBUS)
 			count(&sh->sigbus);
 		munmap(m, len);
-		return;
 	}
-	if (writable || !(prot & B_READ_AREA))
+	if (!x) {
+		m = map_clone(fd, len, PROT_EXEC, false, prot, "executable");
+		if (m)
+			munmap(m, len);
+	}
+	m = map_clone(fd, len, PROT_READ, r, prot, "readable");
+	if (!m)
 		return;
-	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		return;
-	count(&sh->clone_maps);
-	if (mprotect(m, len, PROT_READ | PROT_WRITE) == 0)
-		violation("a read-only clone's shared mapping was mprotected writable (protection 0x%" PRIx32 ")",
-			  prot);
+	if (!wr && mprotect(m, len, PROT_READ | PROT_WRITE) == 0)
+		violation("a shared mapping of a clone of protection 0x%" PRIx32 " was mprotected writable", prot);
+	if (!x && mprotect(m, len, PROT_READ | PROT_EXEC) == 0)
+		violation("a shared mapping of a clone of protection 0x%" PRIx32 " was mprotected executable", prot);
 	if (nx_touch(m, len, false, 0) == NX_TOUCH_SIGBUS)
 		count(&sh->sigbus);
 	munmap(m, len);

@@ -15,10 +15,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, Suite } from '../runner/api.js';
-import { readCounters, waitFor } from '../lib/guest.js';
 import { KernelLog } from '../lib/kmsg.js';
 import { checkNativeRun, runNative } from '../lib/proc.js';
 import { need, scenario } from '../lib/nexus.js';
+import { checkNewCounters } from '../lib/storm.js';
 import { count, driverArgs, parseDriverOutput, rate, type Json } from './driver.js';
 
 export const RACE_PATH = fileURLToPath(new URL('../native/nexus-race', import.meta.url));
@@ -157,16 +157,6 @@ function teardownCounts(ctx: Ctx, done: Json): void {
 // Threads and areas (issue 8)
 
 const AREA_DEVICE = '/dev/nexus_area';
-/** The counters issue 8 added; scenario() checks the older ones. */
-const NEW_COUNTERS = ['threads', 'thread_messages', 'areas', 'area_space'];
-
-/** The thread and area counters (where the tree has them) come back to the scenario's baseline. */
-async function checkNewCounters(ctx: Ctx, base: Record<string, number>): Promise<void> {
-  const keys = NEW_COUNTERS.filter((k) => typeof base[k] === 'number');
-  await waitFor(() => keys.every((k) => readCounters()[k] === base[k]), 5_000, 20);
-  const now = readCounters();
-  for (const k of keys) ctx.equal(now[k], base[k], `counter ${k} is back to its value before the scenario`);
-}
 
 function needThreads(ctx: Ctx, base: Record<string, number>): void {
   if (typeof base.threads !== 'number') ctx.skip('the tree counts no thread records (no threads): nothing to race');
