@@ -1,11 +1,12 @@
 // Guest-side helpers of the hardening suite: agents as other users or in
 // other namespaces, module parameters changed for one scenario, memory and
 // process state from /proc.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Ctx } from '../runner/api.js';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Ctx, Scenario } from '../runner/api.js';
 import { Agent, type AgentAnswer, type AgentOptions } from '../lib/agent.js';
-import { B_NAME_NOT_FOUND, expectStatus, need, statusName } from '../lib/nexus.js';
-import { parseMeminfo, procState, type Check } from './model.js';
+import { B_NAME_NOT_FOUND, expectStatus, need, scenario, statusName } from '../lib/nexus.js';
+import { checkNewCounters } from '../lib/storm.js';
+import { parseMeminfo, parseNsTids, procState, type Check } from './model.js';
 
 export const NOBODY = 65534;
 export const USER = 1000;
@@ -24,6 +25,72 @@ export async function agentAs(ctx: Ctx, opts: AgentOptions, what: string): Promi
   const nspid = ids.nspid as number[];
   need(ctx, Array.isArray(nspid) && nspid.length > 0, `${what}: the agent knows its pid`, 'an NSpid line', ids);
   return { a, ids, hostPid: nspid[0]! };
+}
+
+export interface Started {
+  a: Agent;
+  ids: AgentAnswer;
+  hostPid: number;
+}
+
+/** Starts agents (agentAs) that the scenario ends before its counters are checked. */
+export type StartAgent = (opts: AgentOptions, what: string) => Promise<Started>;
+
+export const AREA_DEVICE = '/dev/nexus_area';
+
+/**
+ * A scenario whose agents own threads and areas: its body starts them with
+ * `start`; once it is done they are killed (their teams end, taking their
+ * thread records and areas along) and the thread and area counters must be
+ * back where they were, as scenario() checks the older ones.  `needs`:
+ * skipped when the tree has no thread records (no threads counter) or the
+ * guest no /dev/nexus_area.
+ */
+export function teamScenario(
+  name: string,
+  needs: { threads?: boolean; areas?: boolean },
+  run: (ctx: Ctx, base: Record<string, number>, start: StartAgent) => Promise<void>,
+  opts: { timeoutMs?: number } = {},
+): Scenario {
+  return scenario(name, async (ctx, base) => {
+    if (needs.threads && typeof base.threads !== 'number') ctx.skip('the tree counts no thread records: no threads');
+    if (needs.areas && !existsSync(AREA_DEVICE)) ctx.skip(`${AREA_DEVICE} is missing: no nexus_area module loaded`);
+    const started: Agent[] = [];
+    const start: StartAgent = async (o, what) => {
+      const s = await agentAs(ctx, o, what);
+      started.push(s.a);
+      return s;
+    };
+    try {
+      await run(ctx, base, start);
+    } finally {
+      await Promise.all(started.map((a) => a.kill()));
+    }
+    await checkNewCounters(ctx, base);
+  }, opts);
+}
+
+/**
+ * The tid in the guest's pid namespace of a thread of process `hostPid`
+ * whose tid is `inner` in the innermost namespace (from each task's NSpid
+ * line), or undefined.
+ */
+export function outerTid(hostPid: number, inner: number): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${hostPid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const tid of tids) {
+    try {
+      const ns = parseNsTids(readFileSync(`/proc/${hostPid}/task/${tid}/status`, 'utf8'));
+      if (ns.length > 1 && ns[ns.length - 1] === inner) return ns[0];
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** Send a command; the answer's ret must be `expected`. */

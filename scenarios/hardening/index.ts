@@ -2,11 +2,22 @@
 // users (rights.ts), per-user limits and the real cost of messages
 // (limits.ts), signals that restart waits and keep their deadlines
 // (signals.ts), pid and user namespaces (namespaces.ts).  Each scenario
-// fails on a module without the fix and passes with it.
+// fails on a module without the fix and passes with it.  Issue 8 holds
+// threads and areas to the same rules from the start: their rights across
+// users (rights-threads-areas.ts), thread records, areas, area memory and
+// thread messages within each user's share (limits.ts), the thread waits'
+// signal restarts (signals.ts), thread ids and areas' teams in pid
+// namespaces (namespaces.ts), and memfds that stay sealed and bounded
+// whatever areas are made of them (seals.ts).
 import type { Suite } from '../runner/api.js';
 import { scenarios as rights } from './rights.js';
 import { scenarios as limits } from './limits.js';
 import { scenarios as signals } from './signals.js';
 import { scenarios as namespaces } from './namespaces.js';
+import { scenarios as threadAreaRights } from './rights-threads-areas.js';
+import { scenarios as seals } from './seals.js';
 
-export const suite: Suite = { name: 'hardening', scenarios: [...rights, ...limits, ...signals, ...namespaces] };
+export const suite: Suite = {
+  name: 'hardening',
+  scenarios: [...rights, ...threadAreaRights, ...limits, ...signals, ...namespaces, ...seals],
+};

@@ -4,9 +4,15 @@
 // exempt), and a queued message is charged what it costs in kernel memory,
 // so zero-byte messages are bounded too.  Limits come from the module's
 // parameters when the tree has them, else from NEXUS-ABI.md's defaults.
+//
+// Issue 8 adds thread records, areas and area memory (the share lowered for
+// the scenario: user_max_threads, user_max_areas, user_max_area_space), and
+// thread messages waiting in mailboxes, charged to their sender's port
+// space.
 import type { Ctx, Scenario } from '../runner/api.js';
 import { nx } from '../native/index.js';
 import { readCounters } from '../lib/guest.js';
+import type { Agent } from '../lib/agent.js';
 import {
   B_NO_MEMORY,
   B_NO_MORE_PORTS,
@@ -20,8 +26,9 @@ import {
   scenario,
   statusName,
 } from '../lib/nexus.js';
-import { agentAs, created, expectCall, moduleParam, NOBODY, setModuleParam, slabUnreclaimable, USER } from './common.js';
+import { agentAs, created, expectCall, moduleParam, NOBODY, setModuleParam, slabUnreclaimable, teamScenario, USER } from './common.js';
 import { fillBound, mib, pinnedBound } from './model.js';
+import { B_READ_AREA, B_WRITE_AREA, NEXUS_THREAD_MAX_MESSAGE_SIZE } from '../native/index.js';
 
 /** One kind of limited object, with NEXUS-ABI.md's defaults. */
 interface Kind {
@@ -144,6 +151,134 @@ function portSpaceCharged(ctx: Ctx, base: Record<string, number>, share: number,
     `${written} to ${share} bytes`, charged);
 }
 
+// ---------------------------------------------------------------------------
+// Threads and areas (issue 8)
+
+const PAGE = 4096;
+const RW = B_READ_AREA | B_WRITE_AREA;
+
+/** Lower a per-user share for the scenario, checking the system-wide limit leaves room past it. */
+function lowerShare(ctx: Ctx, base: Record<string, number>, param: string, system: string, counter: string, share: number): void {
+  const max = moduleParam(system);
+  need(ctx, max !== undefined, `the module has a ${system} parameter`);
+  need(ctx, (base[counter] ?? 0) + 2 * share + 8 <= max, `room system-wide (${system} ${max}) to go past the per-user share`,
+    `<= ${max - 2 * share - 8} ${counter}`, base[counter]);
+  setModuleParam(ctx, param, share);
+}
+
+/** Send create commands until one fails: the ids made and the failure's status. */
+async function fill(a: Agent, lines: (i: number) => string, most: number): Promise<{ ids: number[]; last: number }> {
+  const ids: number[] = [];
+  for (let i = 0; i < most; i++) {
+    const r = (await a.call(lines(i))).ret as number;
+    if (r <= 0) return { ids, last: r };
+    ids.push(r);
+  }
+  return { ids, last: B_OK };
+}
+
+const THREAD_SHARE = 16;
+
+const threadRecords = teamScenario('limits-thread-records-per-user', { threads: true }, async (ctx, base, start) => {
+  lowerShare(ctx, base, 'user_max_threads', 'max_threads', 'threads', THREAD_SHARE);
+  const u = await start({ uid: USER }, 'uid 1000');
+  // The first one ends by itself once told to: its record can be given back.
+  const first = await created(ctx, u.a, 'thread_spawn hx-first receive:64 return:3', 'uid 1000 spawns a thread');
+  const f = await fill(u.a, (i) => `thread_spawn hx-l${i} block`, 2 * THREAD_SHARE);
+  expectStatus(ctx, f.last, B_NO_MEMORY, `uid 1000's thread records stop at its share of ${THREAD_SHARE}`);
+  ctx.equal(readCounters().threads! - base.threads!, THREAD_SHARE,
+    `the threads counter: uid 1000 holds exactly its share (${f.ids.length + 1} spawned threads and its main thread)`);
+  const u2 = await start({ uid: USER }, 'a second uid 1000 process');
+  await expectCall(ctx, u2.a, 'thread_info 0', B_NO_MEMORY, "a second uid 1000 process's own thread gets no record either");
+  const r = await start({}, 'root');
+  expectId(ctx, (await r.a.call('thread_spawn hx-root block')).ret, 'root (exempt from the per-user share) still spawns a thread');
+  const n = await start({ uid: NOBODY }, 'uid 65534');
+  expectId(ctx, (await n.a.call('thread_spawn hx-other block')).ret, 'uid 65534 still spawns a thread');
+  await expectCall(ctx, u.a, `thread_send ${first} 1 - ${B_RELATIVE_TIMEOUT} 0`, B_OK, 'uid 1000 sends its first thread its message');
+  const w = await expectCall(ctx, u.a, `thread_wait ${first} ${B_RELATIVE_TIMEOUT} 10000000`, B_OK, 'which ends, waited for');
+  ctx.equal(w.code, 3, 'with its code');
+  expectId(ctx, (await u.a.call('thread_spawn hx-again block')).ret, 'a thread that ended and was waited for gives its record back: room for one more');
+}, { timeoutMs: 120_000 });
+
+const AREA_SHARE = 8;
+
+const areasPerUser = teamScenario('limits-areas-per-user', { areas: true }, async (ctx, base, start) => {
+  lowerShare(ctx, base, 'user_max_areas', 'max_areas', 'areas', AREA_SHARE);
+  const u = await start({ uid: USER }, 'uid 1000');
+  const f = await fill(u.a, (i) => `area_create hx-l${i} ${PAGE} 0 ${RW}`, 2 * AREA_SHARE);
+  ctx.equal(f.ids.length, AREA_SHARE, `uid 1000 creates its share of ${AREA_SHARE} areas`);
+  expectStatus(ctx, f.last, B_NO_MEMORY, `area ${AREA_SHARE + 1} of uid 1000`);
+  ctx.equal(readCounters().areas! - base.areas!, AREA_SHARE, 'the areas counter');
+  await expectCall(ctx, u.a, `area_clone hx-clone ${f.ids[0]} ${RW}`, B_NO_MEMORY, 'a clone is an area of its maker: refused past the share too');
+  const u2 = await start({ uid: USER }, 'a second uid 1000 process');
+  await expectCall(ctx, u2.a, `area_create hx-u2 ${PAGE} 0 ${RW}`, B_NO_MEMORY, 'a second uid 1000 process creates none either');
+  const r = await start({}, 'root');
+  expectId(ctx, (await r.a.call(`area_create hx-root ${PAGE} 0 ${RW}`)).ret, 'root (exempt) still creates an area');
+  const n = await start({ uid: NOBODY }, 'uid 65534');
+  expectId(ctx, (await n.a.call(`area_create hx-other ${PAGE} 0 ${RW}`)).ret, 'uid 65534 still creates an area');
+  await expectCall(ctx, u.a, `area_delete ${f.ids[0]}`, B_OK, 'uid 1000 deletes one area');
+  expectId(ctx, (await u.a.call(`area_create hx-again ${PAGE} 0 ${RW}`)).ret, 'then uid 1000 has room for one more');
+}, { timeoutMs: 120_000 });
+
+const SPACE_SHARE = 1 << 20;
+const HALF = SPACE_SHARE / 2;
+
+const areaSpacePerUser = teamScenario('limits-area-space-per-user', { areas: true }, async (ctx, base, start) => {
+  lowerShare(ctx, base, 'user_max_area_space', 'max_area_space', 'area_space', SPACE_SHARE);
+  const u = await start({ uid: USER }, 'uid 1000');
+  const a1 = await created(ctx, u.a, `area_create hx-s1 ${HALF} 0 ${RW}`, 'uid 1000 creates 512 KiB');
+  const a2 = await created(ctx, u.a, `area_create hx-s2 ${HALF} 0 ${RW}`, 'and 512 KiB more: its whole share of 1 MiB');
+  ctx.equal(readCounters().area_space! - base.area_space!, SPACE_SHARE, 'the area_space counter holds them');
+  await expectCall(ctx, u.a, `area_create hx-s3 ${PAGE} 0 ${RW}`, B_NO_MEMORY, 'one more page is refused');
+  await expectCall(ctx, u.a, `area_resize ${a1} ${SPACE_SHARE}`, B_NO_MEMORY, 'growing an area past the share is refused');
+  ctx.equal((await u.a.call(`area_info ${a1}`)).size, HALF, 'and leaves its size as it was');
+  const u2 = await start({ uid: USER }, 'a second uid 1000 process');
+  expectId(ctx, (await u2.a.call(`area_clone hx-s2c ${a2} ${B_READ_AREA}`)).ret, 'a clone shares the memory: it is not charged again');
+  ctx.equal(readCounters().area_space! - base.area_space!, SPACE_SHARE, 'the area_space counter after the clone');
+  await expectCall(ctx, u.a, `area_resize ${a1} ${HALF / 2}`, B_OK, 'shrinking an area gives memory back');
+  expectId(ctx, (await u.a.call(`area_create hx-s4 ${HALF / 2} 0 ${RW}`)).ret, 'room for 256 KiB again');
+  const r = await start({}, 'root');
+  expectId(ctx, (await r.a.call(`area_create hx-root ${2 * SPACE_SHARE} 0 ${RW}`)).ret, 'root (exempt) still creates 2 MiB');
+  const n = await start({ uid: NOBODY }, 'uid 65534');
+  expectId(ctx, (await n.a.call(`area_create hx-other ${HALF} 0 ${RW}`)).ret, 'uid 65534 still creates 512 KiB');
+}, { timeoutMs: 120_000 });
+
+const MESSAGE_SPACE = 1 << 20;
+const BIG_HEX = 'ab'.repeat(NEXUS_THREAD_MAX_MESSAGE_SIZE);
+
+/**
+ * Thread messages waiting in mailboxes pin kernel memory: they are charged
+ * to their sender's port space.  uid 1000 fills one suspended thread after
+ * another (a newborn never reads) with a 64 KiB message until a send fails.
+ */
+const threadMessages = teamScenario('limits-thread-messages-cost-port-space', { threads: true }, async (ctx, base, start) => {
+  const before = moduleParam('user_max_port_space');
+  need(ctx, before !== undefined, 'the module has a user_max_port_space parameter');
+  setModuleParam(ctx, 'user_max_port_space', MESSAGE_SPACE);
+  const most = MESSAGE_SPACE / NEXUS_THREAD_MAX_MESSAGE_SIZE;
+  const u = await start({ uid: USER }, 'uid 1000');
+  let sent = 0;
+  let last = B_OK;
+  for (let i = 0; i <= most + 1; i++) {
+    const t = await created(ctx, u.a, `thread_spawn hx-m${i} block`, `uid 1000 spawns thread ${i + 1}`);
+    last = (await u.a.call(`thread_send ${t} 1 ${BIG_HEX} ${B_RELATIVE_TIMEOUT} 0`, 60_000)).ret;
+    if (last !== B_OK) break;
+    sent++;
+  }
+  ctx.metric('64k-thread-messages-in-1mib', sent, 'messages');
+  expectStatus(ctx, last, B_NO_MEMORY, `uid 1000's 64 KiB thread messages end with B_NO_MEMORY within ${mib(MESSAGE_SPACE)} of port space (${sent} went)`);
+  ctx.check(sent >= 1 && sent <= most, `at most ${most} of them fit`, `1..${most}`, sent);
+  if (typeof base.port_space === 'number') {
+    const charged = readCounters().port_space! - base.port_space;
+    ctx.check(charged >= sent * NEXUS_THREAD_MAX_MESSAGE_SIZE && charged <= MESSAGE_SPACE,
+      'port_space: each waiting thread message is charged at least its size, within the share',
+      `${sent * NEXUS_THREAD_MAX_MESSAGE_SIZE} to ${MESSAGE_SPACE} bytes`, charged);
+  }
+  const n = await start({ uid: NOBODY }, 'uid 65534');
+  const t = await created(ctx, n.a, 'thread_spawn hx-n block', 'uid 65534 spawns a thread');
+  await expectCall(ctx, n.a, `thread_send ${t} 1 ${BIG_HEX} ${B_RELATIVE_TIMEOUT} 0`, B_OK, 'uid 65534 still sends a 64 KiB message', );
+}, { timeoutMs: 180_000 });
+
 export const scenarios: Scenario[] = [
   scenario('limits-ports-per-user', (ctx, base) => perUserShare(ctx, base, PORTS), { timeoutMs: 180_000 }),
   scenario('limits-sems-per-user', (ctx, base) => perUserShare(ctx, base, SEMS), { timeoutMs: 180_000 }),
@@ -169,4 +304,9 @@ export const scenarios: Scenario[] = [
       `<= ${pinnedBound(share)} bytes`, `${pinned} bytes (${mib(pinned)}) for ${written} messages`);
     await othersStillWrite(ctx);
   }, { timeoutMs: 300_000 }),
+
+  threadRecords,
+  areasPerUser,
+  areaSpacePerUser,
+  threadMessages,
 ];

@@ -133,3 +133,54 @@ export function pinnedBound(limitBytes: number): number {
 
 /** Whole MiB, for messages. */
 export const mib = (bytes: number): string => `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+
+/** The NSpid line of /proc/<pid>/task/<tid>/status: the tid in each pid namespace, outermost first ([] without it). */
+export function parseNsTids(status: string): number[] {
+  const m = /^NSpid:\s+(.*)$/m.exec(status);
+  return m ? m[1]!.trim().split(/\s+/).map(Number).filter((n) => Number.isInteger(n)) : [];
+}
+
+/** The checks of nexus-hx (scenarios/native/nexus-hx.c). */
+export type SealCheck = 'seal-write' | 'seal-after-map' | 'reopen-clone' | 'memfd-grow';
+
+const EBUSY = 16;
+/** What a memfd holds until something writes to it (nexus-hx writes it first). */
+const ORIGINAL = 'original';
+const GROWN = 64 * 1024 * 1024;
+
+/**
+ * What a nexus-hx answer shows to be wrong (empty: nothing).  A mapping
+ * errno of 0 means it was made (and written to, when writable); -1 that it
+ * was never tried.
+ */
+export function sealProblems(check: SealCheck, a: Record<string, unknown>): string[] {
+  const p: string[] = [];
+  const n = (k: string) => (typeof a[k] === 'number' ? (a[k] as number) : Number.NaN);
+  const content = a.content;
+  for (const k of ['ret', 'content']) if (!(k in a)) p.push(`nexus-hx said nothing of ${k}`);
+  if (p.length > 0) return p;
+  switch (check) {
+    case 'seal-write':
+      if (n('map_rw_errno') === 0) p.push(`a writable clone of a write-sealed memfd was mapped shared and writable (clone ${n('clone_rw')})`);
+      if (n('direct_rw_errno') === 0) p.push('the write-sealed memfd itself was mapped shared and writable (with a read-only clone mapped)');
+      if (content !== ORIGINAL) p.push(`the write-sealed memfd's bytes changed: "${String(content)}"`);
+      break;
+    case 'seal-after-map':
+      if (n('map_rw_errno') !== 0) p.push(`the writable clone could not be mapped (errno ${n('map_rw_errno')}): nothing was tried`);
+      else if (n('seal_errno') === 0 && content !== ORIGINAL)
+        p.push(`F_SEAL_WRITE was added under a clone's writable mapping, which then still wrote: "${String(content)}"`);
+      else if (n('seal_errno') !== 0 && n('seal_errno') !== EBUSY) p.push(`F_SEAL_WRITE failed with errno ${n('seal_errno')}, expected EBUSY (${EBUSY})`);
+      break;
+    case 'reopen-clone':
+      if (n('clone') !== 0) p.push(`the read-only clone could not be made (status ${n('clone')}): nothing was tried`);
+      if (n('map_rw_errno') === 0) p.push('a reopened read-only clone descriptor was mapped shared and writable');
+      if (content !== ORIGINAL) p.push(`the area's bytes changed through a reopened read-only clone descriptor: "${String(content)}"`);
+      break;
+    case 'memfd-grow':
+      if (n('create') !== 0) p.push(`the area could not be made (status ${n('create')}): nothing was tried`);
+      else if (n('grow_errno') === 0 && a.touched_far === true && n('area_space_delta') < GROWN)
+        p.push(`the memfd grew to 64 MiB behind its one-page area and a clone wrote at 32 MiB, while area_space grew by ${n('area_space_delta')} bytes (info size ${n('info_size')})`);
+      break;
+  }
+  return p;
+}

@@ -2,7 +2,9 @@
 // thread ids are those of the caller's pid namespace, out and in (a team id
 // argument is looked up there; an owner not visible from it is team 0);
 // message senders' uids and gids are those of the reader's user namespace
-// (65534 when unmapped).
+// (65534 when unmapped).  Issue 8: thread ids (GET_INFO, the tids that
+// send_data, wait_for_thread and resume_thread take) and areas' teams
+// (GET_INFO, TRANSFER's and GET_NEXT's team) too.
 import { execFileSync } from 'node:child_process';
 import type { Ctx, Scenario } from '../runner/api.js';
 import { nx } from '../native/index.js';
@@ -19,7 +21,8 @@ import {
   newSem,
   scenario,
 } from '../lib/nexus.js';
-import { agentAs, created, expectCall, setSysctl, USER } from './common.js';
+import { agentAs, created, expectCall, outerTid, setSysctl, teamScenario, USER } from './common.js';
+import { B_BAD_THREAD_ID, B_READ_AREA, B_WRITE_AREA, B_CLONEABLE_AREA } from '../native/index.js';
 
 const PID_NS = ['unshare', '--pid', '--fork', '--kill-child'];
 const USER_NS = ['unshare', '--user', '--map-root-user'];
@@ -83,6 +86,54 @@ function userNamespaceProblem(): string | undefined {
   }
 }
 
+/**
+ * Threads inside: their own tids; from outside (`o`, a root agent in the
+ * guest's namespace): the guest's; and no tid of outside reaches in.
+ */
+async function threadIds(ctx: Ctx, a: Agent, inner: number, hostPid: number, o: Agent, oPid: number): Promise<void> {
+  const self = await expectCall(ctx, a, 'thread_info 0', B_OK, 'GET_INFO(0) of its main thread, inside');
+  expectFields(ctx, self, { thread: inner, team: inner }, 'inside: its main thread is its getpid(), in its own team');
+  const tin = await created(ctx, a, 'thread_spawn hx-ns-thread block', 'the agent spawns a thread');
+  const ti = await expectCall(ctx, a, `thread_info ${tin}`, B_OK, 'GET_INFO of its thread, inside');
+  expectFields(ctx, ti, { thread: tin, team: inner }, "inside: its thread's own tid, in its getpid()'s team");
+  const tout = outerTid(hostPid, tin);
+  need(ctx, tout !== undefined, "the thread's tid outside is found (/proc/<pid>/task/*/status NSpid)", 'a tid', tout);
+  ctx.check(tout !== tin, 'the thread has another tid outside', `not ${tin}`, tout);
+  const to = await expectCall(ctx, o, `thread_info ${tout}`, B_OK, 'GET_INFO of the thread from outside, by its outer tid');
+  expectFields(ctx, to, { thread: tout, team: hostPid }, "outside: the thread's outer tid, in the agent's outer team");
+  // The outside agent's main thread has a tid outside only.
+  await expectCall(ctx, a, `thread_send ${oPid} 1 - ${B_RELATIVE_TIMEOUT} 0`, B_BAD_THREAD_ID,
+    `send_data(${oPid}, an outer tid) inside reaches no thread`);
+  await expectCall(ctx, a, `thread_wait ${oPid} ${B_RELATIVE_TIMEOUT} 0`, B_BAD_THREAD_ID, `wait_for_thread(${oPid}) inside reaches no thread`);
+  await expectCall(ctx, a, `thread_resume ${oPid}`, B_BAD_THREAD_ID, `resume_thread(${oPid}) inside reaches no thread`);
+  await expectCall(ctx, a, `thread_info ${oPid}`, B_BAD_THREAD_ID, `get_thread_info(${oPid}) inside reaches no thread`);
+  await expectCall(ctx, o, `thread_send ${tout} 2 - ${B_RELATIVE_TIMEOUT} 0`, B_OK, "outside, root sends to the agent's thread by its outer tid");
+  ctx.equal((await a.call(`thread_has_data ${tin}`)).ret, 1, 'inside, the message waits in the mailbox of the inner tid');
+  const r = await a.call(`thread_receive 64 ${B_RELATIVE_TIMEOUT} 0`);
+  ctx.equal(r.sender, 0, 'and not in the main thread\'s (inner tid ' + inner + ')');
+}
+
+const SHARED = B_READ_AREA | B_WRITE_AREA | B_CLONEABLE_AREA;
+
+/** Areas inside: their team is the agent's inner pid; outside (`o`), its outer one; outside teams are not found inside. */
+async function areaIds(ctx: Ctx, a: Agent, inner: number, hostPid: number, o: Agent, oPid: number): Promise<void> {
+  const area = await created(ctx, a, `area_create hx-ns-area 4096 0 ${SHARED}`, 'the agent creates an area');
+  ctx.equal((await expectCall(ctx, a, `area_info ${area}`, B_OK, 'GET_INFO of its area, inside')).team, inner,
+    "inside: its area's team is its getpid()");
+  ctx.equal((await expectCall(ctx, a, `area_next ${inner} 0`, B_OK, 'GET_NEXT(getpid()) inside')).area, area,
+    'inside: GET_NEXT of its getpid() finds the area');
+  ctx.equal((await expectCall(ctx, o, `area_info ${area}`, B_OK, 'GET_INFO of the area, outside')).team, hostPid,
+    "outside: the area's team is the agent's outer pid");
+  ctx.equal((await expectCall(ctx, o, `area_next ${hostPid} 0`, B_OK, 'GET_NEXT(the outer pid) outside')).area, area,
+    'outside: GET_NEXT of the outer pid finds it');
+  await expectCall(ctx, a, `area_transfer ${area} ${oPid}`, B_BAD_TEAM_ID, `TRANSFER(its area, ${oPid}, an outer pid) inside finds no team`);
+  ctx.equal((await o.call(`area_info ${area}`)).team, hostPid, 'the area did not go to the outside team');
+  await expectCall(ctx, a, `area_next ${oPid} 0`, B_BAD_TEAM_ID, `GET_NEXT(${oPid}) inside finds no team`);
+  const host = await created(ctx, o, `area_create hx-ns-host 4096 0 ${SHARED}`, 'the outside agent creates an area');
+  ctx.equal((await expectCall(ctx, a, `area_info ${host}`, B_OK, "GET_INFO of the outside agent's area, inside")).team, 0,
+    "inside: the outside agent's area reports team 0 (its owner is invisible)");
+}
+
 export const scenarios: Scenario[] = [
   scenario('namespaces-pid-namespace-team-sees-its-own-ids', async (ctx) => {
     const { a, ids, hostPid } = await agentAs(ctx, { wrap: PID_NS }, 'an agent in a new pid namespace');
@@ -98,6 +149,16 @@ export const scenarios: Scenario[] = [
     await ownIdsInside(ctx, a, inner, port, sem);
     ownIdsOutside(ctx, hostPid, port, sem);
     await hostFromInside(ctx, a, port);
+  }),
+
+  teamScenario('namespaces-pid-namespace-thread-and-area-ids', { threads: true, areas: true }, async (ctx, _base, start) => {
+    const { a, ids, hostPid } = await start({ wrap: PID_NS }, 'an agent in a new pid namespace');
+    const inner = ids.pid as number;
+    need(ctx, (ids.nspid as number[]).length >= 2 && inner !== hostPid, 'the agent runs in a pid namespace of its own',
+      'NSpid with two levels', ids.nspid);
+    const o = await start({}, 'a root agent outside');
+    await threadIds(ctx, a, inner, hostPid, o.a, o.hostPid);
+    await areaIds(ctx, a, inner, hostPid, o.a, o.hostPid);
   }),
 
   scenario('namespaces-user-namespace-sees-its-own-uids', async (ctx) => {

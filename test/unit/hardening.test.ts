@@ -9,8 +9,10 @@ import {
   keptDeadline,
   MIN_MESSAGE_COST,
   parseMeminfo,
+  parseNsTids,
   pinnedBound,
   procState,
+  sealProblems,
   type Check,
 } from '../../scenarios/hardening/model.js';
 
@@ -80,6 +82,47 @@ test('procState: the letter after the command, whatever the command holds', () =
   assert.is(procState('123 (nexus-agent) S 1 123 123 0 -1'), 'S');
   assert.is(procState('123 (a) b) T 1 123'), 'T');
   assert.is(procState('garbage'), '');
+});
+
+test('parseNsTids: a task\'s tid in each pid namespace, outermost first', () => {
+  assert.equal(parseNsTids('Name:\tnexus-agent\nTgid:\t250\nNSpid:\t252\t2\nPPid:\t1\n'), [252, 2]);
+  assert.equal(parseNsTids('NSpid:\t77\n'), [77]);
+  assert.equal(parseNsTids('Name:\tx\n'), []);
+});
+
+// As nexus-hx prints them.
+const SEALED_OK = { ret: 0, create: 0, clone_rw: 0, map_rw_errno: 1, clone_ro: 0, map_ro_errno: 0, direct_rw_errno: 1, content: 'original' };
+
+test('sealProblems: a write-sealed memfd that keeps its bytes is fine; any way around the seal is not', () => {
+  assert.equal(sealProblems('seal-write', SEALED_OK), []);
+  assert.equal(sealProblems('seal-write', { ...SEALED_OK, create: -2147483632, clone_rw: -1, map_rw_errno: -1, clone_ro: -1, map_ro_errno: -1 }), [],
+    'refusing the area outright is fine too');
+  const p = sealProblems('seal-write', { ...SEALED_OK, map_rw_errno: 0, direct_rw_errno: 0, content: 'DIRECTWR' });
+  assert.is(p.length, 3);
+  assert.match(p.join('\n'), /clone of a write-sealed memfd was mapped shared and writable/);
+  assert.match(p.join('\n'), /memfd itself was mapped/);
+  assert.match(p.join('\n'), /bytes changed: "DIRECTWR"/);
+  assert.equal(sealProblems('seal-write', { ret: 0 }), ['nexus-hx said nothing of content']);
+});
+
+test('sealProblems: a seal under a writable clone mapping is refused (EBUSY), or that mapping writes no more', () => {
+  const base = { ret: 0, create: 0, clone_rw: 0, map_rw_errno: 0, content: 'original' };
+  assert.equal(sealProblems('seal-after-map', { ...base, seal_errno: 16, content: 'AFTERSL\u0000' }), [], 'refused: the write after is legitimate');
+  assert.equal(sealProblems('seal-after-map', { ...base, seal_errno: 0 }), [], 'sealed, and nothing got through');
+  assert.match(sealProblems('seal-after-map', { ...base, seal_errno: 0, content: 'AFTERSLl' })[0]!, /still wrote/);
+  assert.match(sealProblems('seal-after-map', { ...base, seal_errno: 22 })[0]!, /expected EBUSY/);
+  assert.match(sealProblems('seal-after-map', { ...base, map_rw_errno: 13, seal_errno: 0 })[0]!, /nothing was tried/);
+});
+
+test('sealProblems: reopened clone descriptors and memfds grown behind their area', () => {
+  assert.equal(sealProblems('reopen-clone', { ret: 0, clone: 0, open_ro_errno: 6, open_rw_errno: 6, map_rw_errno: -1, content: 'original' }), []);
+  assert.match(sealProblems('reopen-clone', { ret: 0, clone: 0, open_ro_errno: 0, open_rw_errno: 0, map_rw_errno: 0, content: 'REOPENWl' }).join('\n'),
+    /mapped shared and writable/);
+  const grow = { ret: 0, create: 0, grow_errno: 0, info_size: 4096, clone: 0, clone_size: 4096, map_errno: 0, touched_far: true, content: 'original' };
+  assert.match(sealProblems('memfd-grow', { ...grow, area_space_delta: 4096 })[0]!, /grew to 64 MiB/);
+  assert.equal(sealProblems('memfd-grow', { ...grow, area_space_delta: 64 << 20 }), [], 'charged for it: fine');
+  assert.equal(sealProblems('memfd-grow', { ...grow, grow_errno: 1, area_space_delta: 4096 }), [], 'the grow refused: fine');
+  assert.equal(sealProblems('memfd-grow', { ...grow, touched_far: false, area_space_delta: 4096 }), [], 'the clone cannot reach it: fine');
 });
 
 test.run();
