@@ -11,6 +11,7 @@ import { Holder, readCounters, sleep, waitFor } from '../lib/guest.js';
 import {
   B_ABSOLUTE_TIMEOUT,
   B_BAD_THREAD_ID,
+  B_BAD_VALUE,
   B_ERROR,
   B_INFINITE_TIMEOUT,
   B_INTERRUPTED,
@@ -60,6 +61,8 @@ import {
 } from './common.js';
 import {
   NAME_KEPT,
+  THREAD_IOCTLS,
+  THREAD_LAYOUTS,
   THREAD_MAX_MESSAGE_SIZE,
   hex,
   keptName,
@@ -72,6 +75,7 @@ import {
   type Verdict,
 } from './model.js';
 import { rawScenarios } from './raw.js';
+import { call } from '../lib/raw.js';
 
 const text = (s: string) => Buffer.from(s, 'latin1');
 const LONG_NAME = 'thread-name-of-forty-characters-01234567';
@@ -246,7 +250,8 @@ export const suite: Suite = {
       expectStatus(ctx, mine.status, B_OK, 'get_thread_info(0)');
       expectFields(ctx, mine.info, { thread: me, team: process.pid, state: B_THREAD_RUNNING }, 'get_thread_info(0) is the caller');
       ctx.equal(tx.findThread(null), me, 'find_thread(NULL) is the caller');
-      for (const id of [NO_SUCH_THREAD, -1]) expectStatus(ctx, tx.getThreadInfo(id).status, B_BAD_THREAD_ID, `get_thread_info(${id})`);
+      expectStatus(ctx, tx.getThreadInfo(NO_SUCH_THREAD).status, B_BAD_THREAD_ID, 'get_thread_info of an unknown thread');
+      expectStatus(ctx, tx.getThreadInfo(-1).status, B_BAD_VALUE, 'get_thread_info(-1): a negative id is a bad value (Haiku)');
 
       const named = spawn(ctx, LONG_NAME, [{ op: 'receive', bufSize: 8, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US }, { op: 'return', code: 0 }]);
       ctx.equal(LONG_NAME.length, 40, 'the long name has 40 characters');
@@ -350,11 +355,18 @@ export const suite: Suite = {
       ctx.check(!tx.hasData(rx), 'has_data of a thread with an empty mailbox', false, true);
       expectStatus(ctx, tx.sendDataEtc(rx, 5, text('x'), B_RELATIVE_TIMEOUT, 0), B_OK, 'send while it sleeps');
       ctx.check(tx.hasData(rx), 'has_data of a thread whose mailbox holds a message', true, false);
+      // Under has_data's bool, the kernel's answer (raw NEXUS_THREAD_HAS_DATA).
+      const rawHas = (receiver: number) => call(nx.fd(), THREAD_IOCTLS.NEXUS_THREAD_HAS_DATA, THREAD_LAYOUTS.thread_rw, { receiver }).ret;
+      expectStatus(ctx, rawHas(rx), 1, 'NEXUS_THREAD_HAS_DATA of the full mailbox: 1');
+      expectStatus(ctx, rawHas(0), 0, 'NEXUS_THREAD_HAS_DATA of our own empty mailbox (receiver 0): 0');
       expectReceived(ctx, await opDone(ctx, rx, 1, 'its receive'), 5, me, text('x'), 8, 'it receives the message');
       ctx.check(!tx.hasData(rx), 'has_data once it was received', false, true);
       ctx.check(!tx.hasData(NO_SUCH_THREAD), 'has_data of an unknown thread is false', false, true);
+      expectStatus(ctx, rawHas(NO_SUCH_THREAD), B_BAD_THREAD_ID, 'NEXUS_THREAD_HAS_DATA of an unknown thread: B_BAD_THREAD_ID');
+      await finished(ctx, rx, 'the receiver');
+      await waitFor(() => !ourThread(rx), SETTLE_MS);
+      expectStatus(ctx, rawHas(rx), B_BAD_THREAD_ID, 'NEXUS_THREAD_HAS_DATA of a thread that ended: B_BAD_THREAD_ID');
       const a = await startAgent(ctx);
-      expectStatus(ctx, (await a.call(`thread_has_data ${NO_SUCH_THREAD}`)).ret, B_BAD_THREAD_ID, 'the kernel says B_BAD_THREAD_ID for an unknown thread');
       expectStatus(ctx, (await a.call(`thread_has_data ${me}`)).ret, 0, "the agent: our main thread's mailbox is empty");
       expectStatus(ctx, (await a.call(`thread_send ${me} 4 6869 ${B_RELATIVE_TIMEOUT} 0`)).ret, B_OK, 'the agent sends to our main thread');
       expectStatus(ctx, (await a.call(`thread_has_data ${me}`)).ret, 1, 'the agent: now it holds a message');
@@ -397,7 +409,8 @@ export const suite: Suite = {
       const a = await startAgent(ctx);
       const ag = agentCall(a, `thread_send ${me} 104 ${hex(text('message 4'))} ${B_RELATIVE_TIMEOUT} ${LONG_US}`);
       await blocked(ctx, base.waiters + 4, "the agent's send blocks behind them");
-      ctx.equal(readCounters().thread_messages, base.thread_messages + 1, 'one message in the mailbox, the senders keep theirs');
+      ctx.equal(readCounters().thread_messages, base.thread_messages + 5,
+        'thread_messages counts every message the kernel holds: the one in the mailbox and the four the blocked senders carry');
       ctx.check(senders.every((s) => !s.done) && !ag.done, 'all four senders still wait');
 
       const codes: number[] = [];
@@ -506,7 +519,7 @@ export const suite: Suite = {
       t0 = nx.systemTime();
       expectStatus(ctx, tx.waitForThreadEtc(rx, B_ABSOLUTE_TIMEOUT, nx.systemTime() - 1_000_000n).status, B_TIMED_OUT, 'wait_for_thread with a deadline in the past');
       ctx.check(elapsedUs(t0) < 2_000_000, 'a deadline in the past does not wait', '< 2 s', elapsedUs(t0));
-      ctx.equal(readCounters().waiters, base.waiters, 'timed-out waits do not stay waiters');
+      ctx.equal(readCounters().waiters, base.waiters + 1, 'timed-out waits do not stay waiters (only the receiver waits)');
       ctx.equal(tx.threadReport(rx)?.results.length, 0, 'the timed-out waits did not disturb the thread');
 
       const inf = track(tx.waitForThreadEtcAsync(rx, B_RELATIVE_TIMEOUT, B_INFINITE_TIMEOUT));
@@ -548,7 +561,7 @@ export const suite: Suite = {
       ctx.equal((await a.call('team')).ret, 0, 'the agent survived the signals');
     }),
 
-    scenario('cross-team-send-receive-wait', async (ctx) => {
+    scenario('cross-team-send-receive-wait', async (ctx, base) => {
       const me = nx.gettid();
       const a = await startAgent(ctx);
 
@@ -561,20 +574,30 @@ export const suite: Suite = {
       const resumeUs = nx.systemTime();
       expectStatus(ctx, tx.resumeThread(theirs), B_OK, "we resume the agent's thread (same user)");
       await inState(ctx, theirs, B_THREAD_RECEIVING, "the agent's thread");
+      // Wait first: once it ends, another team's thread is gone for us (no exit record).
+      const waiting = track(tx.waitForThreadEtcAsync(theirs, B_RELATIVE_TIMEOUT, LONG_US));
+      await blocked(ctx, base.waiters + 2, "our wait for the agent's thread blocks (and it receives)");
       expectStatus(ctx, tx.sendDataEtc(theirs, 5, text('across'), B_RELATIVE_TIMEOUT, LONG_US), B_OK, "send_data to the agent's thread");
-      const w = await returned(ctx, track(tx.waitForThreadEtcAsync(theirs, B_RELATIVE_TIMEOUT, LONG_US)), "our wait for the agent's thread");
+      const w = await returned(ctx, waiting, "our wait for the agent's thread");
       expectFields(ctx, w, { status: B_OK, code: 21 }, "wait_for_thread of another team's thread gets its code");
       const rep = await agentReport(ctx, a, theirs, "the agent's thread");
       expectReceived(ctx, rep.results[0] ?? { status: NaN }, 5, me, text('across'), 64, "the agent's thread received our message");
       ctx.check(rep.startedUs !== null, "the agent's thread began once we resumed it", `after ${resumeUs}`, String(rep.startedUs));
 
       // Our thread: their message, their wait.
-      const ours = start(ctx, 'ours-for-agent', [{ op: 'receive', bufSize: 64, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US }, { op: 'return', code: 22 }]);
+      // (The agent runs one command at a time: it sends, then waits while our thread waits for a second message.)
+      const ours = start(ctx, 'ours-for-agent', [
+        { op: 'receive', bufSize: 64, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US },
+        { op: 'receive', bufSize: 64, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US },
+        { op: 'return', code: 22 },
+      ]);
       await inState(ctx, ours, B_THREAD_RECEIVING, 'our thread');
-      const aw = agentCall(a, `thread_wait ${ours} ${B_RELATIVE_TIMEOUT} ${LONG_US}`);
       expectStatus(ctx, (await a.call(`thread_send ${ours} 6 ${hex(text('back'))} ${B_RELATIVE_TIMEOUT} ${LONG_US}`)).ret, B_OK,
         'the agent sends to our thread');
       expectReceived(ctx, await opDone(ctx, ours, 0, 'our thread'), 6, a.pid, text('back'), 64, "our thread received the agent's message");
+      const aw = agentCall(a, `thread_wait ${ours} ${B_RELATIVE_TIMEOUT} ${LONG_US}`);
+      await blocked(ctx, base.waiters + 2, "the agent's wait_for_thread blocks on our thread (which receives again)");
+      expectStatus(ctx, tx.sendData(ours, 7, text('end')), B_OK, 'we let our thread end');
       expectFields(ctx, await returned(ctx, aw, "the agent's wait"), { ret: B_OK, code: 22 }, "the agent's wait_for_thread gets our thread's code");
 
       // Main thread to main thread.
@@ -591,9 +614,10 @@ export const suite: Suite = {
       const senders = [timed(tx.sendDataEtcAsync(tid, 2, text('s2'), B_RELATIVE_TIMEOUT, LONG_US)), timed(tx.sendDataEtcAsync(tid, 3, text('s3'), B_RELATIVE_TIMEOUT, LONG_US))];
       const waiter = timed(tx.waitForThreadEtcAsync(tid, B_RELATIVE_TIMEOUT, LONG_US));
       await blocked(ctx, base.waiters + 3, 'two senders and a waiter block');
-      ctx.equal(readCounters().thread_messages, base.thread_messages + 1, 'the unread message');
-      await finished(ctx, tid, 'the thread', 10_000);
-      const doneUs = nx.systemTime();
+      ctx.equal(readCounters().thread_messages, base.thread_messages + 3, 'the unread message and the two the blocked senders carry');
+      const rep = await finished(ctx, tid, 'the thread', 10_000);
+      // Its last op's end: the thread ends right after it.
+      const doneUs = rep.results[rep.results.length - 1]?.endUs ?? nx.systemTime();
       for (const [i, s] of senders.entries()) {
         const r = await returned(ctx, s, `sender ${i}`);
         expectStatus(ctx, r.v, B_BAD_THREAD_ID, `the receiver's end wakes blocked sender ${i} with B_BAD_THREAD_ID`);
@@ -601,7 +625,7 @@ export const suite: Suite = {
       }
       expectFields(ctx, (await returned(ctx, waiter, 'the waiter')).v, { status: B_OK, code: 3 }, 'the waiter gets the code');
       await waitFor(() => readCounters().thread_messages === base.thread_messages);
-      ctx.equal(readCounters().thread_messages, base.thread_messages, 'the unread message died with its thread');
+      ctx.equal(readCounters().thread_messages, base.thread_messages, 'the unread message and the refused ones are freed');
     }),
 
     scenario('team-kill-wakes-other-teams', async (ctx, base) => {
