@@ -28,7 +28,7 @@ import {
 } from '../lib/nexus.js';
 import { agentAs, created, expectCall, moduleParam, NOBODY, setModuleParam, slabUnreclaimable, teamScenario, USER } from './common.js';
 import { fillBound, mib, pinnedBound } from './model.js';
-import { B_READ_AREA, B_WRITE_AREA, NEXUS_THREAD_MAX_MESSAGE_SIZE } from '../native/index.js';
+import { B_CLONEABLE_AREA, B_READ_AREA, B_WRITE_AREA, NEXUS_THREAD_MAX_MESSAGE_SIZE } from '../native/index.js';
 
 /** One kind of limited object, with NEXUS-ABI.md's defaults. */
 interface Kind {
@@ -227,7 +227,7 @@ const areaSpacePerUser = teamScenario('limits-area-space-per-user', { areas: tru
   lowerShare(ctx, base, 'user_max_area_space', 'max_area_space', 'area_space', SPACE_SHARE);
   const u = await start({ uid: USER }, 'uid 1000');
   const a1 = await created(ctx, u.a, `area_create hx-s1 ${HALF} 0 ${RW}`, 'uid 1000 creates 512 KiB');
-  const a2 = await created(ctx, u.a, `area_create hx-s2 ${HALF} 0 ${RW}`, 'and 512 KiB more: its whole share of 1 MiB');
+  const a2 = await created(ctx, u.a, `area_create hx-s2 ${HALF} 0 ${RW | B_CLONEABLE_AREA}`, 'and 512 KiB more (cloneable): its whole share of 1 MiB');
   ctx.equal(readCounters().area_space! - base.area_space!, SPACE_SHARE, 'the area_space counter holds them');
   await expectCall(ctx, u.a, `area_create hx-s3 ${PAGE} 0 ${RW}`, B_NO_MEMORY, 'one more page is refused');
   await expectCall(ctx, u.a, `area_resize ${a1} ${SPACE_SHARE}`, B_NO_MEMORY, 'growing an area past the share is refused');

@@ -155,7 +155,7 @@ async function expectAreasShared(ctx: Ctx, o: Party, other: Party): Promise<void
   const clone = await created(ctx, other.a, `area_clone hx-share ${area.id} ${B_READ_AREA | B_WRITE_AREA}`, at('clone_area'));
   ctx.equal((await other.a.call(`area_read ${clone} 0 2`)).hex, HELLO, `${at('clone_area')}: the clone shares the pages`);
   ctx.equal((await other.a.call(`area_find ${area.name}`)).ret, area.id, `${at('find_area')} finds it`);
-  const next = await expectCall(ctx, other.a, `area_next ${o.hostPid} 0`, B_OK, at('get_next_area_info(owner)'));
+  const next = await expectCall(ctx, other.a, `area_next ${o.hostPid} ${area.id - 1}`, B_OK, at('get_next_area_info(owner)'));
   ctx.equal(next.area, area.id, `${at('get_next_area_info(owner)')}: the area`);
   const info = await expectCall(ctx, other.a, `area_info ${area.id}`, B_OK, at('get_area_info'));
   ctx.equal(info.team, o.hostPid, `${at('get_area_info')}: the owner's team`);

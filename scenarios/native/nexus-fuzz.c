@@ -33,7 +33,7 @@
  *    the Nexus devices, a /dev/shm file, a clone's descriptor), closed, -1
  *    or huge; sizes 0, 1, unaligned, 2 MiB, 2 GiB, 1 TiB, UINT64_MAX,
  *    negative; protections and lock kinds valid or any bits;
- *  - pointers: NULL, an unmapped page, a read-only page, kernel-half and
+ *  - pointers: NULL, an inaccessible page, a read-only page, kernel-half and
  *    non-canonical addresses, a buffer running into an inaccessible page,
  *    misaligned, or the request itself - in every pointer field, and for the
  *    request struct itself;
@@ -1081,7 +1081,7 @@ struct mem {
 	uint8_t *guard;		/* ... then a page without access */
 	uint8_t *ro;		/* a read-only page (a name at its start) */
 	uint8_t *ro_req;	/* a read-only page for read-only requests */
-	uint8_t *unmapped;	/* a page that was unmapped */
+	uint8_t *unmapped;	/* a page without access (PROT_NONE) */
 };
 
 static void *map(size_t n, int prot)
@@ -1122,9 +1122,13 @@ static void setup_mem(struct mem *m)
 	strcpy((char *)m->ro, "fz-0");
 	mprotect(m->ro, PAGE, PROT_READ);
 	m->ro_req = map_guarded(PAGE, PROT_READ);
-	/* Last: no mmap() comes after it to fill the hole. */
-	m->unmapped = map(PAGE, PROT_READ);
-	munmap(m->unmapped, PAGE);
+	/*
+	 * Inaccessible, but mapped: a hole left by munmap() would be filled by
+	 * a later mmap() - the second thread's and its newborns' stacks, the
+	 * clones mapped along the way - and the kernel, told to write "there",
+	 * would corrupt them (SIGSEGVs at addresses whose high half is -22).
+	 */
+	m->unmapped = map(PAGE, PROT_NONE);
 }
 
 /* ---- a worker: turning a plan into a request ------------------------------ */
