@@ -6,7 +6,7 @@
 // areas while the pages live on in the other teams' mappings.  Every
 // scenario leaves all the Nexus counters (areas and area_space included) as
 // it found them.
-import { readdirSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, readdirSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import type { Ctx, Suite } from '../runner/api.js';
 import { nx } from '../native/index.js';
 import type { Agent } from '../lib/agent.js';
@@ -48,7 +48,7 @@ import {
   scenario,
   statusName,
 } from '../threads/common.js';
-import { AREA_IOCTLS, cloneAllowed, getInfoRequest, mapAllowed, parseGetInfo, protectionName, walk } from './model.js';
+import { AREA_IOCTLS, cloneAllowed, createRequest, getInfoRequest, parseCreate, mapAllowed, parseGetInfo, protectionName, walk } from './model.js';
 
 const R = B_READ_AREA;
 const W = B_WRITE_AREA;
@@ -57,6 +57,7 @@ const C = B_CLONEABLE_AREA;
 const RW = R | W;
 const EINVAL = 22;
 const NO_SUCH_AREA = 0x7ffffff0;
+const TMPFS_MAGIC = 0x01021994;
 const LONG_NAME = 'area-name-of-forty-characters-0123456789';
 
 /** How many descriptors this process has open. */
@@ -163,6 +164,74 @@ export const suite: Suite = {
       const again = tx.createArea('short-lived', PAGE, B_NO_LOCK, RW);
       ctx.check(again > 0 && again !== tmp, 'a deleted id is not reused right away', `not ${tmp}`, again);
       if (again > 0) expectStatus(ctx, tx.deleteArea(again), B_OK, 'delete it');
+    }),
+
+    scenario('create-checks-the-memory', (ctx, base) => {
+      // What libnexus never sends: CREATE on descriptors of our choosing.  A
+      // memfd is a shmem file, and so is a file of a tmpfs (/dev/shm).
+      const afd = tx.areaFd();
+      need(ctx, afd >= 0, '/dev/nexus_area is open', 'a descriptor', afd);
+      need(ctx, statfsSync('/dev/shm').type === TMPFS_MAGIC, '/dev/shm is a tmpfs', TMPFS_MAGIC, statfsSync('/dev/shm').type);
+      const files: [string, number][] = [];
+      const open = (path: string, flags: string, size?: number) => {
+        const fd = openSync(path, flags);
+        files.push([path, fd]);
+        if (size !== undefined) ftruncateSync(fd, size);
+        return fd;
+      };
+      ctx.defer(() => {
+        for (const [path, fd] of files.splice(0)) {
+          try { closeSync(fd); } catch { /* closed already */ }
+          try { unlinkSync(path); } catch { /* gone already */ }
+        }
+      });
+      const create = (fd: number, size: number, protection: number, name = 'raw-create') => {
+        const req = createRequest(fd, name, size, B_NO_LOCK, protection);
+        const r = nx.rawIoctl(afd, AREA_IOCTLS.NEXUS_AREA_CREATE, req);
+        const out = parseCreate(req);
+        if (out.ret === B_OK && out.area > 0) ctx.defer(() => void tx.deleteArea(out.area));
+        return { ...out, rc: r.rc, errno: r.errno };
+      };
+
+      const shm = `/dev/shm/nexus-lab-area-${process.pid}`;
+      const rw = open(shm, 'w+', 2 * PAGE);
+      writeSync(rw, pattern(100, 14), 0, 100, 0);
+      for (const size of [PAGE, 3 * PAGE])
+        expectStatus(ctx, create(rw, size, RW).ret, B_BAD_VALUE, `CREATE of ${size} bytes on 2 pages of memory`);
+      expectStatus(ctx, create(-1, PAGE, RW).ret, B_BAD_VALUE, 'CREATE on descriptor -1');
+      const disk = `/var/tmp/nexus-lab-area-${process.pid}`;
+      const plain = open(disk, 'w+', 2 * PAGE);
+      ctx.check(statfsSync('/var/tmp').type !== TMPFS_MAGIC, '/var/tmp is no tmpfs', 'not tmpfs', statfsSync('/var/tmp').type);
+      expectStatus(ctx, create(plain, 2 * PAGE, RW).ret, B_BAD_VALUE, 'CREATE on a file that is not shmem');
+      const wo = openSync(shm, constants.O_WRONLY);
+      files.push([shm, wo]);
+      expectStatus(ctx, create(wo, 2 * PAGE, R).ret, B_BAD_VALUE, 'CREATE on a write-only descriptor (it must be readable)');
+      const ro = openSync(shm, 'r');
+      files.push([shm, ro]);
+      expectStatus(ctx, create(ro, 2 * PAGE, RW).ret, B_NOT_ALLOWED, 'CREATE read-write on a read-only descriptor');
+      let c = readCounters();
+      ctx.equal([c.areas, c.area_space], [base.areas, base.area_space], 'refused creates leave nothing');
+
+      const good = create(rw, 2 * PAGE, RW | C, 'raw-created');
+      ctx.equal([good.rc, good.errno, good.ret], [0, 0, B_OK], 'CREATE on a shmem file of the right size');
+      need(ctx, good.area > 0, 'it gives an id', 'an id', good.area);
+      expectFields(ctx, info(ctx, good.area, 'the raw-created area'), { name: 'raw-created', size: 2 * PAGE, protection: RW | C, team: process.pid },
+        'the raw-created area');
+      const readOnly = create(ro, 2 * PAGE, R, 'raw-read-only');
+      expectStatus(ctx, readOnly.ret, B_OK, 'CREATE read-only on a read-only descriptor');
+      if (readOnly.area > 0)
+        expectStatus(ctx, tx.cloneArea('up', readOnly.area, RW), B_NOT_ALLOWED,
+          'even its own team cannot clone it read-write: the descriptor it was made from could not write');
+      c = readCounters();
+      ctx.equal([c.areas, c.area_space], [base.areas + 2, base.area_space + 4 * PAGE], 'two areas, each charged its memory');
+
+      // The kernel keeps the file: closed and unlinked here, it lives on.
+      for (const [path, fd] of files.splice(0)) {
+        closeSync(fd);
+        try { unlinkSync(path); } catch { /* the same path twice */ }
+      }
+      const clone = newClone(ctx, 'raw-created-clone', good.area, R);
+      expectBytes(ctx, read(ctx, clone, 0, 100, 'a clone of it'), pattern(100, 14), 'what was written into the file before CREATE');
     }),
 
     scenario('bad-sizes-protections-and-ids', async (ctx, base) => {

@@ -107,6 +107,24 @@ export const AREA_IOCTLS = {
   NEXUS_AREA_GET_NEXT: iowr(9, 72),
 };
 
+/** nexus_area_create: fd at 0, name[32] at 4, size at 40, lock 48, protection 52, area 56, ret 60. */
+export const CREATE_LAYOUT = { size: 64, fd: 0, name: 4, sizeField: 40, lock: 48, protection: 52, area: 56, ret: 60 };
+
+/** A hand-built NEXUS_AREA_CREATE request (the name cut to 31 bytes). */
+export function createRequest(fd: number, name: string, size: number, lock: number, protection: number): Buffer {
+  const L = CREATE_LAYOUT;
+  const b = Buffer.alloc(L.size);
+  b.writeInt32LE(fd, L.fd);
+  Buffer.from(name, 'latin1').subarray(0, 31).copy(b, L.name);
+  b.writeBigUInt64LE(BigInt(size), L.sizeField);
+  b.writeUInt32LE(lock, L.lock);
+  b.writeUInt32LE(protection, L.protection);
+  return b;
+}
+
+/** What the kernel wrote back into a CREATE request. */
+export const parseCreate = (b: Buffer) => ({ area: b.readInt32LE(CREATE_LAYOUT.area), ret: b.readInt32LE(CREATE_LAYOUT.ret) });
+
 /** nexus_area_get_info: area at 0, name[32] at 4, size at 40, lock 48, protection 52, team 56, ret 60. */
 export const GET_INFO_LAYOUT = { size: 64, area: 0, name: 4, sizeField: 40, lock: 48, protection: 52, team: 56, ret: 60 };
 

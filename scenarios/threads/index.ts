@@ -686,6 +686,7 @@ export const suite: Suite = {
       const rx1 = await agentSpawn(ctx, a, 'in-receive-1', [{ op: 'receive', bufSize: 8 }]);
       const rx2 = await agentSpawn(ctx, a, 'in-receive-2', [{ op: 'receive', bufSize: 8, flags: B_RELATIVE_TIMEOUT, timeout: 60_000_000 }]);
       const deaf = await agentSpawn(ctx, a, 'deaf', [{ op: 'sleep', us: 60_000_000 }]);
+      const newborn = await agentSpawn(ctx, a, 'never-resumed', [{ op: 'return', code: 1 }]);
       for (const t of [rx1, rx2, deaf]) expectStatus(ctx, (await a.call(`thread_resume ${t}`)).ret, B_OK, `the agent resumes ${t}`);
       await inState(ctx, rx1, B_THREAD_RECEIVING, 'receiver 1');
       await inState(ctx, rx2, B_THREAD_RECEIVING, 'receiver 2');
@@ -696,7 +697,8 @@ export const suite: Suite = {
         timed(tx.sendDataEtcAsync(deaf, 4, text('c'), 0, 0)),
       ];
       const waiters = [timed(tx.waitForThreadEtcAsync(rx1, B_RELATIVE_TIMEOUT, LONG_US)), timed(tx.waitForThreadEtcAsync(rx2, 0, 0))];
-      await blocked(ctx, base.waiters + 2 + 5, 'three senders and two waiters block on the agent\'s threads');
+      await blocked(ctx, base.waiters + 3 + 5, "three senders and two waiters block on the agent's threads (two receive, one is suspended)");
+      ctx.equal(tx.getThreadInfo(newborn).info?.state, B_THREAD_SUSPENDED, "the agent's newborn is suspended");
 
       const exitUs = nx.systemTime();
       ctx.equal(await a.exit(0), 0, 'the agent exits (code 0) with threads blocked in receive_data');
@@ -715,6 +717,7 @@ export const suite: Suite = {
       ctx.equal([c.threads, c.thread_messages, c.waiters], [base.threads, base.thread_messages, base.waiters],
         "the team's thread records and its unread message are gone, nobody waits");
       for (const t of [rx1, rx2, deaf]) expectStatus(ctx, tx.sendDataEtc(t, 1, text('late'), B_RELATIVE_TIMEOUT, 0), B_BAD_THREAD_ID, `send_data to the dead thread ${t}`);
+      expectStatus(ctx, tx.resumeThread(newborn), B_BAD_THREAD_ID, 'the suspended newborn died with its team, never having run');
     }),
 
     ...rawScenarios,

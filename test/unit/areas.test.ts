@@ -12,6 +12,8 @@ import {
   PROT_READ,
   PROT_WRITE,
   cloneAllowed,
+  createRequest,
+  parseCreate,
   getInfoRequest,
   mapAllowed,
   parseGetInfo,
@@ -104,6 +106,19 @@ test('GET_INFO by hand: the id goes in, the fields come out', () => {
   const full = getInfoRequest(1);
   full.fill(0x78, 4, 36);
   assert.is(parseGetInfo(full).name, 'x'.repeat(32), 'a name without NUL is read to its 32 bytes');
+});
+
+test('CREATE by hand: fd, name cut to 31 bytes, size, lock, protection; area and ret come back', () => {
+  const b = createRequest(7, 'x'.repeat(40), 8192, 2, R | W | C);
+  assert.is(b.length, 64);
+  assert.is(b.readInt32LE(0), 7);
+  assert.is(b.subarray(4, 36).toString('latin1'), `${'x'.repeat(31)}\0`);
+  assert.is(b.readBigUInt64LE(40), 8192n);
+  assert.equal([b.readUInt32LE(48), b.readUInt32LE(52)], [2, R | W | C]);
+  assert.equal(parseCreate(b), { area: 0, ret: 0 });
+  b.writeInt32LE(99, 56);
+  b.writeInt32LE(-22, 60);
+  assert.equal(parseCreate(b), { area: 99, ret: -22 });
 });
 
 test.run();

@@ -6,6 +6,8 @@ import {
   DEATH_WAKE_BOUND_US,
   agentOp,
   agentSpawnLine,
+  asReceived,
+  cstr,
   keptName,
   parseAgentReport,
   ranNothingBeforeResume,
@@ -111,6 +113,14 @@ test('truncated, keptName, servedOrder', () => {
   assert.is(keptName('short'), 'short');
   assert.equal(servedOrder([100, 101, 102], 100, 3), [0, 1, 2]);
   assert.equal(servedOrder([100, 102, 101, 7], 100, 3), [0, 2, 1, -1]);
+});
+
+test('asReceived: the buffer a receive fills, zeros after the message; cstr reads it as text', () => {
+  assert.equal([...asReceived(Buffer.from('hi'), 4)], [0x68, 0x69, 0, 0]);
+  assert.is(asReceived(Buffer.from('hello'), 3).toString(), 'hel');
+  assert.is(asReceived(Buffer.from('hello'), 0).length, 0);
+  assert.is(cstr(asReceived(Buffer.from('message 1'), 64)), 'message 1');
+  assert.is(cstr(Buffer.from('no nul')), 'no nul');
 });
 
 test('raw layouts: each struct fits the size its ioctl number encodes', () => {
