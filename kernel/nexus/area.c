@@ -526,16 +526,15 @@ static int nexus_area_transfer(struct nexus_team *team,
 static int nexus_area_get_next(struct nexus_team *team,
 			       struct nexus_area_get_next *req)
 {
-	struct nexus_team *target = team;
+	struct nexus_team *target;
 	struct nexus_object *obj;
 	s32 cookie = req->cookie;
 	int status = B_ENTRY_NOT_FOUND;
 
-	if (req->team) {
-		target = nexus_team_find(req->team);
-		if (!target)
-			return B_BAD_TEAM_ID;
-	}
+	/* Referenced either way: the caller's own id finds the same team. */
+	target = req->team ? nexus_team_find(req->team) : nexus_team_get(team);
+	if (!target)
+		return B_BAD_TEAM_ID;
 	while ((obj = nexus_object_next(&nexus_areas, cookie, target))) {
 		cookie = obj->id;
 		if (nexus_object_allowed(obj) &&
@@ -550,8 +549,7 @@ static int nexus_area_get_next(struct nexus_team *team,
 		if (status == B_OK)
 			break;
 	}
-	if (target != team)
-		nexus_team_put(target);
+	nexus_team_put(target);
 	return status;
 }
 

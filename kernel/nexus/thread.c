@@ -76,6 +76,7 @@ struct nexus_thread {
 	s32 exit_code;
 	int state;			/* B_THREAD_* while blocked; no lock */
 	char name[B_OS_NAME_LENGTH];
+	char comm[TASK_COMM_LEN];	/* the task's name when name was set */
 	struct nexus_thread_msg *msg;	/* the mailbox, NULL when empty */
 	struct list_head senders;	/* blocked in WRITE, FIFO */
 	struct list_head receivers;	/* the thread itself in READ */
@@ -306,6 +307,7 @@ static struct nexus_thread *nexus_thread_create(struct pid *pid,
 	INIT_LIST_HEAD(&t->newborn_node);
 	INIT_WORK(&t->death_work, nexus_thread_death_work);
 	nexus_get_task_comm(t->name, task);
+	nexus_get_task_comm(t->comm, task);
 
 	mutex_lock(&team->lock);
 	err = team->dead ? -ESRCH : 0;
@@ -477,6 +479,7 @@ static int nexus_thread_spawn(struct nexus_team *team, void __user *argp)
 
 	spin_lock(&self->lock);
 	strscpy(self->name, name, sizeof(self->name));
+	nexus_get_task_comm(self->comm, current);
 	status = self->newborn ? B_BAD_THREAD_STATE : B_OK;
 	self->newborn = true;
 	spin_unlock(&self->lock);
@@ -625,6 +628,7 @@ static int nexus_thread_set_name(struct nexus_team *team,
 		return B_NO_MEMORY;
 	spin_lock(&self->lock);
 	strscpy(self->name, name, sizeof(self->name));
+	nexus_get_task_comm(self->comm, current);
 	spin_unlock(&self->lock);
 	nexus_thread_put(self);
 	return B_OK;
@@ -866,6 +870,8 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 static int nexus_thread_get_info(struct nexus_team *team,
 				 struct nexus_thread_info_req *req)
 {
+	char comm[TASK_COMM_LEN];
+	struct task_struct *task;
 	struct nexus_thread *t;
 	int status;
 
@@ -877,9 +883,22 @@ static int nexus_thread_get_info(struct nexus_team *team,
 		return t ? B_NO_MEMORY : status;
 	req->thread = pid_vnr(t->pid);
 	req->team = nexus_team_id(t->team);
+	/*
+	 * SET_NAME names only the caller: a thread renamed otherwise (its
+	 * comm, by /proc/PID/task/TID/comm or prctl) is known by that name.
+	 */
+	comm[0] = '\0';
+	task = get_pid_task(t->pid, PIDTYPE_PID);
+	if (task) {
+		nexus_get_task_comm(comm, task);
+		put_task_struct(task);
+	}
 	spin_lock(&t->lock);
 	status = t->dead ? B_BAD_THREAD_ID : B_OK;
-	memcpy(req->name, t->name, sizeof(req->name));
+	if (comm[0] && strcmp(comm, t->comm))
+		strscpy(req->name, comm, sizeof(req->name));
+	else
+		memcpy(req->name, t->name, sizeof(req->name));
 	req->state = t->suspended || (t->newborn && !t->resumed) ?
 		     B_THREAD_SUSPENDED : READ_ONCE(t->state);
 	if (!req->state)
