@@ -885,7 +885,8 @@ static int nexus_thread_get_info(struct nexus_team *team,
 	req->team = nexus_team_id(t->team);
 	/*
 	 * SET_NAME names only the caller: a thread renamed otherwise (its
-	 * comm, by /proc/PID/task/TID/comm or prctl) is known by that name.
+	 * comm, by /proc/PID/task/TID/comm or prctl) is known by that name,
+	 * unless it is the name's own beginning (libnexus sets both).
 	 */
 	comm[0] = '\0';
 	task = get_pid_task(t->pid, PIDTYPE_PID);
@@ -895,7 +896,8 @@ static int nexus_thread_get_info(struct nexus_team *team,
 	}
 	spin_lock(&t->lock);
 	status = t->dead ? B_BAD_THREAD_ID : B_OK;
-	if (comm[0] && strcmp(comm, t->comm))
+	if (comm[0] && strcmp(comm, t->comm) &&
+	    strncmp(comm, t->name, TASK_COMM_LEN - 1))
 		strscpy(req->name, comm, sizeof(req->name));
 	else
 		memcpy(req->name, t->name, sizeof(req->name));
