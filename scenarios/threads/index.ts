@@ -289,7 +289,7 @@ export const suite: Suite = {
       await blocked(ctx, base.waiters + 3, 'the waiter blocks');
       expectState(ctx, waiter, B_THREAD_WAITING, 'a thread blocked in wait_for_thread');
       expectState(ctx, named, B_THREAD_RECEIVING, 'the thread it waits for: still in receive_data');
-      const sleeper = start(ctx, 'sleeper', [{ op: 'sleep', us: 300_000 }, { op: 'return', code: 0 }]);
+      const sleeper = start(ctx, 'sleeper', [{ op: 'sleep', us: 1_000_000 }, { op: 'return', code: 0 }]);
       await inState(ctx, sleeper, B_THREAD_RUNNING, 'sleeping outside Nexus');
       ctx.equal(tx.getThreadInfo(sleeper).info?.team, process.pid, "a spawned thread's team is this process");
 
@@ -303,11 +303,13 @@ export const suite: Suite = {
 
       // Another team may not rename our threads.
       const a = await startAgent(ctx);
-      const before = tx.getThreadInfo(sleeper).info?.name;
-      expectStatus(ctx, (await a.call(`thread_rename ${sleeper} stolen`)).ret, B_NOT_ALLOWED, "another team renames one of our threads");
-      ctx.equal(tx.getThreadInfo(sleeper).info?.name, before, 'the name is unchanged');
-      const seen = await a.call(`thread_info ${sleeper}`);
-      expectFields(ctx, seen, { ret: B_OK, thread: sleeper, team: process.pid, name: before }, 'the agent sees our thread the same');
+      const target = start(ctx, 'not-yours', [{ op: 'receive', bufSize: 8, flags: B_RELATIVE_TIMEOUT, timeout: LONG_US }, { op: 'return', code: 0 }]);
+      await inState(ctx, target, B_THREAD_RECEIVING, 'a thread of ours the agent looks at');
+      const before = tx.getThreadInfo(target).info?.name;
+      expectStatus(ctx, (await a.call(`thread_rename ${target} stolen`)).ret, B_NOT_ALLOWED, 'another team renames one of our threads');
+      ctx.equal(tx.getThreadInfo(target).info?.name, before, 'the name is unchanged');
+      const seen = await a.call(`thread_info ${target}`);
+      expectFields(ctx, seen, { ret: B_OK, thread: target, team: process.pid, name: before, state: B_THREAD_RECEIVING }, 'the agent sees our thread the same');
     }),
 
     scenario('send-receive-basics', async (ctx, base) => {
@@ -609,7 +611,7 @@ export const suite: Suite = {
     }),
 
     scenario('own-thread-exit-wakes-senders', async (ctx, base) => {
-      const tid = start(ctx, 'ends-unread', [{ op: 'sleep', us: 700_000 }, { op: 'return', code: 3 }]);
+      const tid = start(ctx, 'ends-unread', [{ op: 'sleep', us: 2_000_000 }, { op: 'return', code: 3 }]);
       fill(ctx, tid, 1, 'its mailbox');
       const senders = [timed(tx.sendDataEtcAsync(tid, 2, text('s2'), B_RELATIVE_TIMEOUT, LONG_US)), timed(tx.sendDataEtcAsync(tid, 3, text('s3'), B_RELATIVE_TIMEOUT, LONG_US))];
       const waiter = timed(tx.waitForThreadEtcAsync(tid, B_RELATIVE_TIMEOUT, LONG_US));
