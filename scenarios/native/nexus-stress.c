@@ -719,8 +719,9 @@ static void child_main(struct slot *me, uint64_t seed)
 	/* The main thread is a thread object too: others send to it, it receives. */
 	if (nx_thread_info(t.fd, 0, NULL, NULL, NULL) == B_OK)
 		publish(&t, P_THREAD, nx_gettid());
+	/* One to four of each; threads and areas (a pthread, a memfd and its mapping) cost more: one or two. */
 	for (unsigned int p = 0; p < NR_PRIMITIVES; p++)
-		for (uint64_t n = 1 + rng_below(&t.r, 4); n > 0; n--)
+		for (uint64_t n = 1 + rng_below(&t.r, p >= P_THREAD ? 2 : 4); n > 0; n--)
 			create_one(&t, p);
 	set_state(&t, T_RUNNING);
 	if (me->fate != F_EXIT) {

@@ -2,6 +2,9 @@
 // kernel log records and splat filter, /proc/<pid>/stat states.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../helpers.js';
 import { count, driverArgs, parseDriverOutput, rate } from '../../scenarios/races/driver.js';
 import { isSplat, parseKmsgRecord, splatLines } from '../../scenarios/lib/kmsg.js';
 import { parseStatState } from '../../scenarios/lib/proc.js';
@@ -108,6 +111,35 @@ test('/proc/<pid>/stat: the state follows the last parenthesis, whatever the com
   assert.is(parseStatState('252 (node) Z 1'), 'Z');
   assert.is(parseStatState('garbage'), undefined);
   assert.is(parseStatState('1 (x)'), undefined);
+});
+
+// As nexus-race printed it in a 6.12 guest: a same-team waiter that came
+// 77 us after the thread's end got B_BAD_THREAD_ID (the exit record was not
+// there yet).
+const THREAD_EXIT_BUG = [
+  '{"anomaly":"waiter-status","round":23,"status":-2147475453,"expected":0,"started_after_exit_us":77}',
+  '{"done":true,"mode":"thread-exit","party":"thread","rounds":7806,"elapsed_ms":8003,"waiter_woken":5301,"sender_woken":5273,' +
+    '"waiter_late":2455,"sender_late":2533,"tight":6767,"bad_id_late":0,"fill_failed":0,"ioctl_errors":0,"anomalies":50}',
+].join('\n');
+
+test('nexus-race thread-exit output: the anomaly names the status and how late the waiter came', () => {
+  const out = parseDriverOutput(THREAD_EXIT_BUG);
+  assert.is(out.anomalies[0]!.anomaly, 'waiter-status');
+  assert.is(out.anomalies[0]!.started_after_exit_us, 77);
+  assert.is(count(out.done, 'anomalies'), 50);
+  assert.is(count(out.done, 'waiter_woken') + count(out.done, 'sender_woken'), 10574);
+});
+
+test('nexus-race refuses bad usage and names every mode', () => {
+  const RACE = join(ROOT, 'dist', 'scenarios', 'native', 'nexus-race');
+  const r = spawnSync(RACE, ['no-such-mode'], { encoding: 'utf8', timeout: 10_000 });
+  assert.is(r.status, 2);
+  for (const mode of ['create-delete', 'teardown', 'thread-exit', 'area-teardown', 'resize-touch'])
+    assert.match(r.stderr, new RegExp(`nexus-race ${mode} `), mode);
+  const bad = spawnSync(RACE, ['thread-exit', 'party=both'], { encoding: 'utf8', timeout: 10_000 });
+  assert.is(bad.status, 2, 'a bad party');
+  const few = spawnSync(RACE, ['area-teardown', 'areas=1'], { encoding: 'utf8', timeout: 10_000 });
+  assert.is(few.status, 2, 'areas below 2');
 });
 
 test.run();
