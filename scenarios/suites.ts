@@ -81,7 +81,11 @@ export const SUITES: readonly SuiteInfo[] = [
   },
   {
     name: 'perf-core',
-    description: 'benchmark: port and semaphore round trips between two teams against a pipe and a POSIX semaphore',
+    description: 'benchmark: port and semaphore round trips between two teams against pipes, POSIX and SysV message queues and semaphores; 1 ms timeout lateness against a timerfd',
+  },
+  {
+    name: 'perf-ipc',
+    description: 'benchmark: send_data round trips between threads and between teams against eventfd and pipes; area create/clone/touch/delete against POSIX and SysV shared memory',
   },
   {
     name: 'panic',
