@@ -175,7 +175,7 @@ enum arg_mode {
 #define D_UNBOUNDED	0x1	/* may wait without a timeout: run under a timer */
 #define D_OPTIONAL	0x2	/* numbered, maybe not implemented: ENOTTY is fine */
 #define D_CREATES	0x4	/* its F_OUT_ID is a new object of the caller's */
-#define D_STATUS_RET	0x8	/* returns its status as the ioctl's value too (areas, RESUME) */
+#define D_STATUS_RET	0x8	/* returns its status as the ioctl's value (too: areas) */
 /* Roles: a worker generation may favour one (its persona). */
 #define R_CREATE	0x10	/* makes objects */
 #define R_DESTROY	0x20	/* closes, deletes or gives them away; ends teams */
@@ -306,17 +306,17 @@ static const struct fuzz_ioctl NEXUS_IOCTLS[] = {
 #endif
 	/* Threads: numbered, not implemented yet by every tree. */
 	{ "THREAD_SPAWN", NEXUS_THREAD_SPAWN, sizeof(struct nexus_thread_spawn), NO_RET,
-	  ARG_STRUCT, 2, D_OPTIONAL | D_UNBOUNDED | R_CREATE, {
+	  ARG_STRUCT, 2, D_OPTIONAL | D_UNBOUNDED | D_STATUS_RET | R_CREATE, {
 		FLD(nexus_thread_spawn, name, F_NAME, 0),
 		FLD(nexus_thread_spawn, father, F_ID, ID_THREAD) } },
 	{ "THREAD_SET_NAME", NEXUS_THREAD_SET_NAME, sizeof(struct nexus_thread_set_name_req),
-	  NO_RET, ARG_STRUCT, 2, D_OPTIONAL, {
+	  NO_RET, ARG_STRUCT, 2, D_OPTIONAL | D_STATUS_RET, {
 		FLD(nexus_thread_set_name_req, name, F_NAME, 0),
 		FLD(nexus_thread_set_name_req, size, F_NAME_LEN, 0) } },
 	{ "THREAD_WAIT_NEWBORN", NEXUS_THREAD_WAIT_NEWBORN, 0, NO_RET, ARG_NONE, 1,
-	  D_OPTIONAL | D_UNBOUNDED, { { F_END, 0, 0, 0 } } },
+	  D_OPTIONAL | D_UNBOUNDED | D_STATUS_RET, { { F_END, 0, 0, 0 } } },
 	{ "THREAD_CLONE_EXECUTED", NEXUS_THREAD_CLONE_EXECUTED, 0, NO_RET, ARG_VALUE, 1,
-	  D_OPTIONAL | D_UNBOUNDED, { VAL(F_I32, 0) } },
+	  D_OPTIONAL | D_UNBOUNDED | D_STATUS_RET, { VAL(F_I32, 0) } },
 	{ "THREAD_RESUME", NEXUS_THREAD_RESUME, 0, NO_RET, ARG_VALUE, 2, D_OPTIONAL | D_STATUS_RET, {
 		VAL(F_ID, ID_THREAD) } },
 	{ "THREAD_SET_RETURN_CODE", NEXUS_THREAD_SET_RETURN_CODE, 0, NO_RET, ARG_VALUE, 1,
@@ -2031,7 +2031,8 @@ static bool acted(const struct worker *w, const struct plan *p, long rc, int32_t
 			*ret = r;
 		return rc >= 0;
 	}
-	if (d->arg != ARG_STRUCT) {
+	if (d->arg != ARG_STRUCT || d->ret_off == NO_RET) {
+		/* The value is the status (or a tid: WAIT_NEWBORN); an errno means refused. */
 		*ret = rc > 0 ? B_OK : (int32_t)rc;
 		return rc >= 0 || rc < -4095;
 	}
