@@ -26,6 +26,10 @@ test('a guest never reboots, logs its console to a file and has a QMP socket', (
   assert.match(arg(args, '-append')[0]!, /console=ttyS0/);
 });
 
+test('a guest trusts its TSC: no clocksource watchdog re-patching sched_clock under TCG', () => {
+  assert.match(arg(qemuArgs(spec), '-append')[0]!, /(^| )tsc=reliable( |$)/);
+});
+
 test('the cached root disk is attached as a snapshot', () => {
   assert.equal(arg(qemuArgs(spec), '-drive'), ['file=/c/root.img,if=virtio,format=raw,snapshot=on']);
 });
