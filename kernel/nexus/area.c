@@ -40,13 +40,18 @@
 #define NEXUS_AREA_RWX	(B_READ_AREA | B_WRITE_AREA | B_EXECUTE_AREA)
 #define NEXUS_AREA_BITS	(NEXUS_AREA_RWX | B_CLONEABLE_AREA)
 
-/* The memory an area and its clones share. */
+/*
+ * The memory an area and its clones share.  An area that may be written
+ * holds the memfd's mapping writable for its life, as a shared writable
+ * mapping does: the memfd cannot be sealed against writes under it.
+ */
 struct nexus_area_mem {
-	struct kref ref;		/* one per area */
+	struct kref ref;		/* one per area and clone descriptor */
 	struct file *file;		/* the memfd; referenced */
 	struct nexus_user *user;	/* charged for size; referenced */
-	struct mutex lock;		/* size */
-	u64 size;
+	struct mutex lock;		/* resizes */
+	u64 size;			/* READ_ONCE: mmap */
+	bool writable;			/* holds i_mmap_writable */
 };
 
 struct nexus_area {
@@ -57,9 +62,9 @@ struct nexus_area {
 	u32 max;			/* never above its source's */
 };
 
-/* A clone's descriptor: what its mappings may do. */
+/* A clone's descriptor: what its mappings may do, and on what. */
 struct nexus_area_map {
-	struct file *memfd;		/* referenced */
+	struct nexus_area_mem *mem;	/* referenced */
 	u32 protection;
 };
 
@@ -84,6 +89,8 @@ static void nexus_area_mem_release(struct kref *ref)
 
 	nexus_uncharge(mem->user, NEXUS_LIMIT_AREA_SPACE, mem->size);
 	nexus_user_put(mem->user);
+	if (mem->writable)
+		mapping_unmap_writable(mem->file->f_mapping);
 	fput(mem->file);
 	mutex_destroy(&mem->lock);
 	kfree(mem);
@@ -165,6 +172,14 @@ put:
 	return err;
 }
 
+/* Sealed against writes (F_SEAL_WRITE, or F_SEAL_FUTURE_WRITE: mappings)? */
+static bool nexus_area_write_sealed(struct file *memfd)
+{
+	unsigned int seals = READ_ONCE(SHMEM_I(file_inode(memfd))->seals);
+
+	return seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE);
+}
+
 static int nexus_area_create(struct nexus_team *team,
 			     struct nexus_area_create *req)
 {
@@ -186,16 +201,22 @@ static int nexus_area_create(struct nexus_team *team,
 	    i_size_read(file_inode(file)) != req->size)
 		goto fput;
 	max = NEXUS_AREA_RWX;
-	if (!(file->f_mode & FMODE_WRITE))
+	if (!(file->f_mode & FMODE_WRITE) || nexus_area_write_sealed(file))
 		max &= ~B_WRITE_AREA;
 	err = B_NOT_ALLOWED;
 	if (req->protection & NEXUS_AREA_RWX & ~max)
 		goto fput;
+	/* Writable from now on: F_SEAL_WRITE refuses (EBUSY) while it is. */
+	if ((max & B_WRITE_AREA) && mapping_map_writable(file->f_mapping)) {
+		if (req->protection & B_WRITE_AREA)
+			goto fput;
+		max &= ~B_WRITE_AREA;
+	}
 
 	err = B_NO_MEMORY;
 	mem = kzalloc(sizeof(*mem), GFP_KERNEL_ACCOUNT);
 	if (!mem)
-		goto fput;
+		goto unwritable;
 	mem->user = nexus_user_get(current_euid());
 	if (!mem->user)
 		goto free;
@@ -207,6 +228,7 @@ static int nexus_area_create(struct nexus_team *team,
 	mutex_init(&mem->lock);
 	mem->file = file;
 	mem->size = req->size;
+	mem->writable = max & B_WRITE_AREA;
 
 	memcpy(name, req->name, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
@@ -214,6 +236,9 @@ static int nexus_area_create(struct nexus_team *team,
 			      max, &req->area);
 free:
 	kfree(mem);
+unwritable:
+	if (max & B_WRITE_AREA)
+		mapping_unmap_writable(file->f_mapping);
 fput:
 	fput(file);
 	return err;
@@ -222,7 +247,9 @@ fput:
 static int nexus_area_map_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct nexus_area_map *map = file->private_data;
+	struct file *memfd = map->mem->file;
 	bool shared = vma->vm_flags & VM_MAYSHARE;
+	u64 pages = DIV_ROUND_UP(READ_ONCE(map->mem->size), PAGE_SIZE);
 
 	if ((vma->vm_flags & VM_READ) && !(map->protection & B_READ_AREA))
 		return -EACCES;
@@ -231,6 +258,13 @@ static int nexus_area_map_mmap(struct file *file, struct vm_area_struct *vma)
 	if (shared && (vma->vm_flags & VM_WRITE) &&
 	    !(map->protection & B_WRITE_AREA))
 		return -EACCES;
+	/* The memfd's own mmap() would check its seals: do it for it. */
+	if (shared && (vma->vm_flags & VM_WRITE) &&
+	    nexus_area_write_sealed(memfd))
+		return -EPERM;
+	/* Only the area's pages, whatever size the file grew to since. */
+	if (vma->vm_pgoff > pages || vma_pages(vma) > pages - vma->vm_pgoff)
+		return -EINVAL;
 	/* Nor later, with mprotect(). */
 	if (!(map->protection & B_READ_AREA))
 		nexus_vm_flags_clear(vma, VM_MAYREAD);
@@ -240,15 +274,15 @@ static int nexus_area_map_mmap(struct file *file, struct vm_area_struct *vma)
 		nexus_vm_flags_clear(vma, VM_MAYWRITE);
 
 	/* From here on the mapping is the memfd's. */
-	vma_set_file(vma, map->memfd);
-	return call_mmap(map->memfd, vma);
+	vma_set_file(vma, memfd);
+	return call_mmap(memfd, vma);
 }
 
 static int nexus_area_map_release(struct inode *inode, struct file *file)
 {
 	struct nexus_area_map *map = file->private_data;
 
-	fput(map->memfd);
+	kref_put(&map->mem->ref, nexus_area_mem_release);
 	kfree(map);
 	return 0;
 }
@@ -269,13 +303,14 @@ static struct file *nexus_area_map_file(struct nexus_area_mem *mem,
 	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
-	map->memfd = get_file(mem->file);
+	kref_get(&mem->ref);
+	map->mem = mem;
 	map->protection = protection;
 	file = anon_inode_getfile("[nexus_area]", &nexus_area_map_fops, map,
 				  (protection & B_WRITE_AREA) ? O_RDWR :
 								O_RDONLY);
 	if (IS_ERR(file)) {
-		fput(map->memfd);
+		kref_put(&mem->ref, nexus_area_mem_release);
 		kfree(map);
 	}
 	return file;
@@ -465,7 +500,7 @@ static int nexus_area_resize(struct nexus_team *team,
 			if (delta < 0)
 				nexus_uncharge(mem->user,
 					       NEXUS_LIMIT_AREA_SPACE, -delta);
-			mem->size = size;
+			WRITE_ONCE(mem->size, size);
 		}
 	}
 	mutex_unlock(&mem->lock);

@@ -835,9 +835,16 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 		return B_BAD_THREAD_ID;
 	t = nexus_thread_find(req->receiver, &status);
 	if (!t) {
-		if (status == B_BAD_THREAD_ID &&
-		    nexus_thread_reap(team, req->receiver, &req->return_code))
-			return B_OK;
+		/*
+		 * A thread that has just ended has left the pid table before
+		 * its death work has kept its exit record: let it run.
+		 */
+		if (status == B_BAD_THREAD_ID) {
+			flush_workqueue(nexus_thread_wq);
+			if (nexus_thread_reap(team, req->receiver,
+					      &req->return_code))
+				return B_OK;
+		}
 		return status;
 	}
 
