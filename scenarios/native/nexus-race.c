@@ -1082,14 +1082,17 @@ static void walk_clone(int id, int phase)
 	if (mapfd < 0 || size == 0 || size % 4096 || size > VICTIM_PAGES * 4096) {
 		anomaly("{\"anomaly\":\"clone-answer\",\"id\":%d,\"fd\":%d,\"size\":%" PRIu64 "}", id, mapfd, size);
 	} else {
-		p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, mapfd, 0);
+		size_t len = (size_t)size;
+
+		/* The victim may shrink it meanwhile: then the clone's current size. */
+		p = nx_map_clone(aw.fd, clone, mapfd, &len, PROT_READ);
 		if (p == MAP_FAILED) {
-			anomaly("{\"anomaly\":\"clone-mmap\",\"id\":%d,\"errno\":%d}", id, errno);
+			anomaly("{\"anomaly\":\"clone-mmap\",\"id\":%d,\"errno\":%d,\"size\":%zu}", id, errno, len);
 		} else {
 			aw.maps++;
-			if (nx_touch(p, (size_t)size, false, 0) == NX_TOUCH_SIGBUS)
+			if (nx_touch(p, len, false, 0) == NX_TOUCH_SIGBUS)
 				aw.sigbus++;
-			munmap(p, (size_t)size);
+			munmap(p, len);
 		}
 	}
 	if (mapfd >= 0)

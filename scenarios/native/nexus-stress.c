@@ -520,7 +520,8 @@ static int32_t area_block(struct team *t, int32_t id, int64_t timeout_us)
 		return B_ERROR;
 	}
 	len = size > TOUCH_MAX ? TOUCH_MAX : (size_t)size;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mapfd, 0);
+	/* The owner may shrink it meanwhile: then the clone's current size. */
+	p = nx_map_clone(t->afd, clone, mapfd, &len, PROT_READ | PROT_WRITE);
 	close(mapfd);
 	if (p == MAP_FAILED) {
 		violation("mmap of the writable clone %" PRId32 " of area %" PRId32 " failed: %s", clone, id,
