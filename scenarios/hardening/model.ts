@@ -141,7 +141,7 @@ export function parseNsTids(status: string): number[] {
 }
 
 /** The checks of nexus-hx (scenarios/native/nexus-hx.c). */
-export type SealCheck = 'seal-write' | 'seal-after-map' | 'reopen-clone' | 'memfd-grow';
+export type SealCheck = 'seal-write' | 'seal-future-write' | 'seal-after-map' | 'reopen-clone' | 'memfd-grow';
 
 const EBUSY = 16;
 /** What a memfd holds until something writes to it (nexus-hx writes it first). */
@@ -161,6 +161,7 @@ export function sealProblems(check: SealCheck, a: Record<string, unknown>): stri
   if (p.length > 0) return p;
   switch (check) {
     case 'seal-write':
+    case 'seal-future-write':
       if (n('map_rw_errno') === 0) p.push(`a writable clone of a write-sealed memfd was mapped shared and writable (clone ${n('clone_rw')})`);
       if (n('direct_rw_errno') === 0) p.push('the write-sealed memfd itself was mapped shared and writable (with a read-only clone mapped)');
       if (content !== ORIGINAL) p.push(`the write-sealed memfd's bytes changed: "${String(content)}"`);

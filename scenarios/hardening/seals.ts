@@ -5,9 +5,9 @@
 // memfd, keep and grow it, reopen a clone's descriptor through /proc) and
 // says what happened; ./model.ts's sealProblems() judges it.
 //
-//  - a memfd sealed with F_SEAL_WRITE keeps its bytes, whatever is cloned
-//    and mapped from it (no writable shared mapping through a clone, nor
-//    directly while a clone's mapping exists);
+//  - a memfd sealed with F_SEAL_WRITE (or F_SEAL_FUTURE_WRITE) keeps its
+//    bytes, whatever is cloned and mapped from it (no writable shared
+//    mapping through a clone, nor directly while a clone's mapping exists);
 //  - F_SEAL_WRITE cannot be added while a clone's writable shared mapping
 //    exists (EBUSY), or if it is, that mapping cannot write;
 //  - a clone's descriptor reopened through /proc/self/fd gives no mapping
@@ -52,6 +52,8 @@ function sealScenario(name: string, check: SealCheck, what: string): Scenario {
 export const scenarios: Scenario[] = [
   sealScenario('seals-write-sealed-memfd-keeps-its-bytes-through-clones', 'seal-write',
     'a memfd sealed with F_SEAL_WRITE: no clone maps it writable, no clone mapping lets the memfd itself be, its bytes never change'),
+  sealScenario('seals-future-write-sealed-memfd-keeps-its-bytes-through-clones', 'seal-future-write',
+    'a memfd sealed with F_SEAL_FUTURE_WRITE: no clone maps it writable, its bytes never change'),
   sealScenario('seals-no-write-seal-under-a-clone-writable-mapping', 'seal-after-map',
     "F_SEAL_WRITE is refused while a clone's writable shared mapping exists, or that mapping writes no more"),
   sealScenario('seals-reopened-clone-descriptor-grants-nothing-more', 'reopen-clone',

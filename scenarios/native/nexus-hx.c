@@ -18,6 +18,9 @@
  *	(errno 0: the mapping was made and written; content: the memfd's first
  *	bytes at the end, read with pread)
  *
+ *   nexus-hx seal-future-write
+ *	The same with F_SEAL_FUTURE_WRITE (no new writable mapping, no write).
+ *
  *   nexus-hx seal-after-map
  *	An area of an unsealed memfd, a writable clone mapped shared and
  *	writable; then F_SEAL_WRITE is added to the memfd (must fail, EBUSY,
@@ -109,15 +112,15 @@ static void print_content(int fd)
 	printf(",\"content\":\"%s\"}\n", buf);
 }
 
-static int seal_write(void)
+static int sealed_clones(int seal)
 {
 	int fd = memfd(2 * PAGE), area = 0, rw = 0, ro = 0, rwfd = -1, rofd = -1;
 	int clone_rw = B_ERROR, clone_ro = B_ERROR, map_rw = -1, map_ro = -1, direct = -1, create;
 	uint64_t size;
 	void *ro_map = NULL;
 
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) < 0)
-		die("F_SEAL_WRITE");
+	if (fcntl(fd, F_ADD_SEALS, seal) < 0)
+		die("F_ADD_SEALS");
 	create = nx_area_create(afd, fd, "hx-sealed", 2 * PAGE, B_NO_LOCK,
 				B_READ_AREA | B_WRITE_AREA | B_CLONEABLE_AREA, &area);
 	if (create == B_OK) {
@@ -137,6 +140,20 @@ static int seal_write(void)
 	if (ro_map)
 		munmap(ro_map, 2 * PAGE);
 	return 0;
+}
+
+static int seal_write(void)
+{
+	return sealed_clones(F_SEAL_WRITE);
+}
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+
+static int seal_future_write(void)
+{
+	return sealed_clones(F_SEAL_FUTURE_WRITE);
 }
 
 static int seal_after_map(void)
@@ -240,6 +257,7 @@ static const struct {
 	int (*run)(void);
 } CHECKS[] = {
 	{ "seal-write", seal_write },
+	{ "seal-future-write", seal_future_write },
 	{ "seal-after-map", seal_after_map },
 	{ "reopen-clone", reopen_clone },
 	{ "memfd-grow", memfd_grow },
@@ -255,6 +273,6 @@ int main(int argc, char **argv)
 		nx_touch_setup();
 		return CHECKS[i].run();
 	}
-	fprintf(stderr, "usage: nexus-hx seal-write|seal-after-map|reopen-clone|memfd-grow\n");
+	fprintf(stderr, "usage: nexus-hx seal-write|seal-future-write|seal-after-map|reopen-clone|memfd-grow\n");
 	return 2;
 }
