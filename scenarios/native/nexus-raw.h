@@ -402,25 +402,27 @@ static inline int nx_area_find(int fd, const char *name, int *id)
 
 /*
  * Map a clone's descriptor shared, *len bytes (at most): mmap() refuses
- * (EINVAL) more than the area's pages, and the owner may shrink it between
- * the CLONE that said its size and the mmap() - then ask the clone's size
- * again and retry, a few times.  The mapping, or MAP_FAILED with errno (and
- * *len the last size tried).
+ * (EINVAL) more than the area's pages, and the owner may shrink it (and grow
+ * it back) between the CLONE that said its size and the mmap() - then ask
+ * the clone's size again and retry, up to 20 times.  The mapping, or
+ * MAP_FAILED with errno (and *len the last size tried, which the clone's
+ * info had just given as fitting).
  */
 static inline void *nx_map_clone(int afd, int clone, int mapfd, size_t *len, int prot)
 {
 	struct nexus_area_get_info info;
 	void *p = MAP_FAILED;
 
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < 20; i++) {
 		p = mmap(NULL, *len, prot, MAP_SHARED, mapfd, 0);
 		if (p != MAP_FAILED || errno != EINVAL)
 			return p;
-		if (nx_area_info(afd, clone, &info) != B_OK || info.size == 0 || info.size >= *len) {
+		if (nx_area_info(afd, clone, &info) != B_OK || info.size == 0) {
 			errno = EINVAL;
 			return MAP_FAILED;
 		}
-		*len = (size_t)info.size;
+		if (info.size < *len)
+			*len = (size_t)info.size;
 	}
 	errno = EINVAL;
 	return p;
