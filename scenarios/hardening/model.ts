@@ -180,7 +180,7 @@ export function sealProblems(check: SealCheck, a: Record<string, unknown>): stri
     case 'memfd-grow':
       if (n('create') !== 0) p.push(`the area could not be made (status ${n('create')}): nothing was tried`);
       else if (n('grow_errno') === 0 && a.touched_far === true && n('area_space_delta') < GROWN)
-        p.push(`the memfd grew to 64 MiB behind its one-page area and a clone wrote at 32 MiB, while area_space grew by ${n('area_space_delta')} bytes (info size ${n('info_size')})`);
+        p.push(`the memfd grew to 64 MiB behind its one-page area and a clone wrote at 32 MiB${n('map_errno') !== 0 ? ` (its 64 MiB mmap refused, errno ${n('map_errno')}: through mremap of its one-page mapping)` : ''}, while area_space grew by ${n('area_space_delta')} bytes (info size ${n('info_size')})`);
       break;
   }
   return p;

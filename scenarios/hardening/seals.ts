@@ -13,7 +13,8 @@
 //  - a clone's descriptor reopened through /proc/self/fd gives no mapping
 //    its clone was not granted;
 //  - a memfd grown behind its area's back (ftruncate) gives a clone no
-//    memory the area was not charged for.
+//    memory the area was not charged for, neither by mmap() nor by
+//    mremap() of a mapping it was given.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, Scenario } from '../runner/api.js';

@@ -39,11 +39,14 @@
  *   nexus-hx memfd-grow
  *	An area of one page whose memfd its creator keeps and grows to 64 MiB
  *	with ftruncate; a clone mapped over 64 MiB and its 32 MiB-th byte
- *	written.  Area memory is charged with the area's size: a size that
- *	changes behind the area's back escapes the limit.
+ *	written - or, when that mapping is refused, a clone mapped over its one
+ *	page and mremap()ed to 64 MiB.  Area memory is charged with the area's
+ *	size: a size that changes behind the area's back escapes the limit.
  *	  {"ret":0,"create":st,"grow_errno":e,"info_size":n,"clone":st,
- *	   "clone_size":n,"map_errno":e,"touched_far":bool,"area_space_delta":n}
- *	(area_space_delta: the area_space counter's change, -1 without it)
+ *	   "clone_size":n,"map_errno":e,"mremap_errno":e,"touched_far":bool,
+ *	   "area_space_delta":n}
+ *	(area_space_delta: the area_space counter's change, -1 without it;
+ *	mremap_errno -1: not tried)
  *
  * Exit status 0 when the check ran (whatever it found), 1 when it could
  * not, 2 on bad usage.
@@ -221,7 +224,7 @@ static long area_space(void)
 
 static int memfd_grow(void)
 {
-	int fd = memfd(PAGE), area = 0, rw = 0, rwfd = -1, create, clone = B_ERROR, grow, map = -1;
+	int fd = memfd(PAGE), area = 0, rw = 0, rwfd = -1, create, clone = B_ERROR, grow, map = -1, remap = -1;
 	long before = area_space(), after;
 	struct nexus_area_get_info info = { 0 };
 	uint64_t size = 0;
@@ -241,12 +244,23 @@ static int memfd_grow(void)
 		if (p != MAP_FAILED) {
 			far = nx_touch((uint8_t *)p + GROWN / 2, 1, true, 0x42) == NX_TOUCH_OK;
 			munmap(p, GROWN);
+		} else if ((p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rwfd, 0)) != MAP_FAILED) {
+			/* The area's own page, then grown past it without the descriptor's say. */
+			void *q = mremap(p, PAGE, GROWN, MREMAP_MAYMOVE);
+
+			remap = q == MAP_FAILED ? errno : 0;
+			if (q != MAP_FAILED) {
+				far = nx_touch((uint8_t *)q + GROWN / 2, 1, true, 0x42) == NX_TOUCH_OK;
+				munmap(q, GROWN);
+			} else {
+				munmap(p, PAGE);
+			}
 		}
 	}
 	after = area_space();
 	printf("{\"ret\":0,\"create\":%d,\"grow_errno\":%d,\"info_size\":%" PRIu64 ",\"clone\":%d,\"clone_size\":%" PRIu64
-	       ",\"map_errno\":%d,\"touched_far\":%s,\"area_space_delta\":%ld",
-	       create, grow, (uint64_t)info.size, clone, size, map, far ? "true" : "false",
+	       ",\"map_errno\":%d,\"mremap_errno\":%d,\"touched_far\":%s,\"area_space_delta\":%ld",
+	       create, grow, (uint64_t)info.size, clone, size, map, remap, far ? "true" : "false",
 	       before < 0 || after < 0 ? -1 : after - before);
 	print_content(fd);
 	return 0;

@@ -123,6 +123,7 @@ test('sealProblems: reopened clone descriptors and memfds grown behind their are
   assert.equal(sealProblems('memfd-grow', { ...grow, area_space_delta: 64 << 20 }), [], 'charged for it: fine');
   assert.equal(sealProblems('memfd-grow', { ...grow, grow_errno: 1, area_space_delta: 4096 }), [], 'the grow refused: fine');
   assert.equal(sealProblems('memfd-grow', { ...grow, touched_far: false, area_space_delta: 4096 }), [], 'the clone cannot reach it: fine');
+  assert.match(sealProblems('memfd-grow', { ...grow, map_errno: 22, mremap_errno: 0, area_space_delta: 4096 })[0]!, /through mremap/);
 });
 
 test.run();
