@@ -244,12 +244,81 @@ fput:
 	return err;
 }
 
+/*
+ * A clone's mappings fault in the area's pages only, whatever the memfd grew
+ * to behind the area (mremap() can grow a mapping without mmap()): the
+ * memfd's own fault handlers, bounded by the area's size.  Each mapping
+ * holds the clone's descriptor, which holds this module and the memory.
+ */
+static const struct vm_operations_struct *nexus_shmem_vm_ops;
+static DEFINE_MUTEX(nexus_area_vm_ops_lock);
+
+static pgoff_t nexus_area_vma_pages(struct vm_area_struct *vma)
+{
+	struct file *file = vma->vm_private_data;
+	struct nexus_area_map *map = file->private_data;
+
+	return DIV_ROUND_UP(READ_ONCE(map->mem->size), PAGE_SIZE);
+}
+
+static vm_fault_t nexus_area_vm_fault(struct vm_fault *vmf)
+{
+	if (vmf->pgoff >= nexus_area_vma_pages(vmf->vma))
+		return VM_FAULT_SIGBUS;
+	return nexus_shmem_vm_ops->fault(vmf);
+}
+
+static vm_fault_t nexus_area_vm_map_pages(struct vm_fault *vmf,
+					  pgoff_t start, pgoff_t end)
+{
+	pgoff_t pages = nexus_area_vma_pages(vmf->vma);
+
+	if (start >= pages)
+		return 0;
+	return nexus_shmem_vm_ops->map_pages(vmf, start, min(end, pages - 1));
+}
+
+static void nexus_area_vm_open(struct vm_area_struct *vma)
+{
+	get_file(vma->vm_private_data);
+}
+
+static void nexus_area_vm_close(struct vm_area_struct *vma)
+{
+	/* The last put frees the descriptor in the VFS, not in our code. */
+	fput(vma->vm_private_data);
+}
+
+/* NUMA policies are left to the default: a clone maps like anonymous memory. */
+static const struct vm_operations_struct nexus_area_vm_ops = {
+	.fault = nexus_area_vm_fault,
+	.map_pages = nexus_area_vm_map_pages,
+	.open = nexus_area_vm_open,
+	.close = nexus_area_vm_close,
+};
+
+/* The memfd's operations, learnt from the first mapping: always shmem's. */
+static int nexus_area_learn_shmem_vm_ops(const struct vm_operations_struct *ops)
+{
+	int err = 0;
+
+	mutex_lock(&nexus_area_vm_ops_lock);
+	if (!nexus_shmem_vm_ops && ops && ops->fault && ops->map_pages &&
+	    !ops->open && !ops->close)
+		nexus_shmem_vm_ops = ops;
+	if (ops != nexus_shmem_vm_ops)
+		err = -ENODEV;
+	mutex_unlock(&nexus_area_vm_ops_lock);
+	WARN_ONCE(err, "nexus_area: unexpected shmem vm_operations\n");
+	return err;
+}
+
 static int nexus_area_map_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct nexus_area_map *map = file->private_data;
 	struct file *memfd = map->mem->file;
 	bool shared = vma->vm_flags & VM_MAYSHARE;
-	u64 pages = DIV_ROUND_UP(READ_ONCE(map->mem->size), PAGE_SIZE);
+	int err;
 
 	if ((vma->vm_flags & VM_READ) && !(map->protection & B_READ_AREA))
 		return -EACCES;
@@ -262,9 +331,6 @@ static int nexus_area_map_mmap(struct file *file, struct vm_area_struct *vma)
 	if (shared && (vma->vm_flags & VM_WRITE) &&
 	    nexus_area_write_sealed(memfd))
 		return -EPERM;
-	/* Only the area's pages, whatever size the file grew to since. */
-	if (vma->vm_pgoff > pages || vma_pages(vma) > pages - vma->vm_pgoff)
-		return -EINVAL;
 	/* Nor later, with mprotect(). */
 	if (!(map->protection & B_READ_AREA))
 		nexus_vm_flags_clear(vma, VM_MAYREAD);
@@ -273,9 +339,17 @@ static int nexus_area_map_mmap(struct file *file, struct vm_area_struct *vma)
 	if (shared && !(map->protection & B_WRITE_AREA))
 		nexus_vm_flags_clear(vma, VM_MAYWRITE);
 
-	/* From here on the mapping is the memfd's. */
+	/* From here on the pages are the memfd's. */
 	vma_set_file(vma, memfd);
-	return call_mmap(memfd, vma);
+	err = call_mmap(memfd, vma);
+	if (err)
+		return err;
+	err = nexus_area_learn_shmem_vm_ops(vma->vm_ops);
+	if (err)
+		return err;
+	vma->vm_private_data = get_file(file);
+	vma->vm_ops = &nexus_area_vm_ops;
+	return 0;
 }
 
 static int nexus_area_map_release(struct inode *inode, struct file *file)
