@@ -79,11 +79,14 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const CORE_SUITES = ['smoke', 'ports', 'sems', 'teams'];
+const CORE_SUITES = ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas'];
 // Written alongside this test and maybe still placeholders: only their
 // jobs, vCPUs and verdicts are checked here, not their scenarios.
 const TWO_CPU_SUITES = ['races', 'hardening', 'fuzz', 'stress'];
-const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters', 'port_space'];
+const COUNTERS = [
+  'teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters', 'port_space',
+  'threads', 'thread_messages', 'areas', 'area_space',
+];
 const KERNEL_IDS = ['6.1-cloud', '6.12-cloud'];
 
 /** What every job of the default matrix must show, whatever its suites. */
