@@ -55,7 +55,7 @@ struct nexus_thread_msg {
 	struct nexus_user *user;	/* charged; referenced */
 	long charge;
 	size_t size;
-	char data[];
+	void *data;			/* its own allocation, as ports' */
 };
 
 struct nexus_thread {
@@ -108,7 +108,8 @@ static void nexus_thread_free_msg(struct nexus_thread_msg *msg)
 	nexus_uncharge(msg->user, NEXUS_LIMIT_PORT_SPACE, msg->charge);
 	nexus_user_put(msg->user);
 	nexus_counter_dec(NEXUS_COUNTER_THREAD_MESSAGES);
-	kvfree(msg);
+	kvfree(msg->data);
+	kfree(msg);
 }
 
 static void nexus_thread_release(struct kref *ref)
@@ -651,21 +652,28 @@ static struct nexus_thread_msg *nexus_thread_msg_new(struct nexus_team *team,
 		*status = B_NO_MEMORY;
 		return NULL;
 	}
-	msg = kvmalloc(struct_size(msg, data, size), GFP_KERNEL_ACCOUNT);
-	if (!msg) {
-		*status = B_NO_MEMORY;
-		return NULL;
-	}
-	if (size && copy_from_user(msg->data, req->buffer, size)) {
-		kvfree(msg);
-		*status = B_BAD_ADDRESS;
-		return NULL;
-	}
-	charge = kmalloc_size_roundup(struct_size(msg, data, size));
+	/*
+	 * The header and the bytes apart, as ports do: a page of data takes
+	 * a page, not an order-1 block.
+	 */
+	charge = kmalloc_size_roundup(sizeof(*msg)) +
+		 (size ? kmalloc_size_roundup(size) : 0);
 	if (nexus_charge(team->user, NEXUS_LIMIT_PORT_SPACE, charge)) {
-		kvfree(msg);
 		*status = B_NO_MEMORY;
 		return NULL;
+	}
+	*status = B_NO_MEMORY;
+	msg = kzalloc(sizeof(*msg), GFP_KERNEL_ACCOUNT);
+	if (!msg)
+		goto uncharge;
+	if (size) {
+		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		if (!msg->data)
+			goto free;
+		if (copy_from_user(msg->data, req->buffer, size)) {
+			*status = B_BAD_ADDRESS;
+			goto free;
+		}
 	}
 	msg->code = req->return_code;
 	msg->sender = get_pid(task_pid(current));
@@ -674,6 +682,13 @@ static struct nexus_thread_msg *nexus_thread_msg_new(struct nexus_team *team,
 	msg->size = size;
 	nexus_counter_inc(NEXUS_COUNTER_THREAD_MESSAGES);
 	return msg;
+
+free:
+	kvfree(msg->data);
+	kfree(msg);
+uncharge:
+	nexus_uncharge(team->user, NEXUS_LIMIT_PORT_SPACE, charge);
+	return NULL;
 }
 
 static int nexus_thread_write(struct nexus_team *team,
