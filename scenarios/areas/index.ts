@@ -386,6 +386,12 @@ export const suite: Suite = {
         }
       }
 
+      // A private read-write mapping of the read-only clone takes writes, in
+      // its own copy: the shared pages never see them.
+      const cow = tx.mmapFd(raw.fd, size, PROT_READ | PROT_WRITE, false, undefined, 0x5a);
+      ctx.equal([cow.errno, cow.readBack], [0, 0x5a], 'a MAP_PRIVATE read-write mapping of the read-only clone takes a write (copy on write)');
+      expectBytes(ctx, await agentRead(ctx, a, src, 0, 64, 'the source'), pattern(64, 8), 'the private write never reached the shared pages');
+
       // The same through libnexus's mapping of a read-only clone.
       const ro = newClone(ctx, 'ro-mapped', src, R);
       expectBytes(ctx, read(ctx, ro, 0, 64, 'the read-only clone'), pattern(64, 8), 'it reads the shared pages');

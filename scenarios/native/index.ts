@@ -276,7 +276,12 @@ export interface Nexus {
    * it mapped; then, with mprotectTo, mprotect(mprotectTo) as well
    * (mprotectErrno).  The mapping is undone before this returns.
    */
-  mmapFd(fd: number, size: number, prot: number, shared: boolean, mprotectTo?: number): { errno: number; mprotectErrno?: number };
+  /**
+   * mmap(fd, size, prot), then mprotect(mprotectTo) if given, then (mapped
+   * writable, writeByte given) write writeByte at offset 0 and read it back
+   * (readBack, -1 when the mapping is not writable); unmapped on return.
+   */
+  mmapFd(fd: number, size: number, prot: number, shared: boolean, mprotectTo?: number, writeByte?: number): { errno: number; mprotectErrno?: number; readBack?: number };
   /** close(2): 0 or -errno. */
   closeFd(fd: number): number;
 }

@@ -1247,7 +1247,7 @@ static void cmd_area_clone_raw(char **argv)
 static void cmd_mmap_fd(char **argv)
 {
 	long long size, to = -1;
-	int fd, prot, err, mprotect_err;
+	int fd, prot, err, mprotect_err, read_back;
 	bool shared;
 
 	ARG_I32(1, "fd", fd);
@@ -1267,7 +1267,7 @@ static void cmd_mmap_fd(char **argv)
 	}
 	if (argv[5])
 		ARG(5, "mprotect", 0, 0, INT32_MAX, to);
-	err = area_io_mmap(fd, (size_t)size, prot, shared, (int)to, &mprotect_err);
+	err = area_io_mmap(fd, (size_t)size, prot, shared, (int)to, &mprotect_err, -1, &read_back);
 	out_printf(&answer, "{\"ret\":%d", -err);
 	if (!err && to >= 0)
 		out_printf(&answer, ",\"mprotect\":%d", -mprotect_err);

@@ -84,18 +84,26 @@ static inline status_t area_io_mprotect(area_id id, int prot)
 
 /*
  * mmap(fd, size, prot, MAP_SHARED or MAP_PRIVATE), then, if it mapped and
- * mprotect_to >= 0, mprotect(mprotect_to) (its errno in *mprotect_err),
- * then munmap: mmap's errno, 0 when it mapped.
+ * mprotect_to >= 0, mprotect(mprotect_to) (its errno in *mprotect_err);
+ * if it mapped writable and write_byte >= 0, write that byte at offset 0
+ * and read it back through the mapping (*read_back, else -1); then munmap:
+ * mmap's errno, 0 when it mapped.
  */
-static inline int area_io_mmap(int fd, size_t size, int prot, bool shared, int mprotect_to, int *mprotect_err)
+static inline int area_io_mmap(int fd, size_t size, int prot, bool shared, int mprotect_to, int *mprotect_err,
+			       int write_byte, int *read_back)
 {
 	void *p = mmap(NULL, size, prot, shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
 
 	*mprotect_err = 0;
+	*read_back = -1;
 	if (p == MAP_FAILED)
 		return errno;
 	if (mprotect_to >= 0 && mprotect(p, size, mprotect_to) < 0)
 		*mprotect_err = errno;
+	if (write_byte >= 0 && (prot & PROT_WRITE)) {
+		*(volatile unsigned char *)p = (unsigned char)write_byte;
+		*read_back = *(volatile unsigned char *)p;
+	}
 	munmap(p, size);
 	return 0;
 }

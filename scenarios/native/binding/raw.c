@@ -160,18 +160,20 @@ static napi_value js_raw_area_clone(napi_env env, napi_callback_info info)
 /*
  * mmap(fd) with prot, MAP_SHARED or MAP_PRIVATE: { errno } (0: mapped);
  * when mapped and mprotectTo is given, mprotect(mprotectTo) as well:
- * { errno, mprotectErrno }.  The mapping is gone when this returns.
+ * { errno, mprotectErrno }; when mapped writable and writeByte is given,
+ * that byte written at offset 0 and read back: { ..., readBack }.  The
+ * mapping is gone when this returns.
  */
 static napi_value js_mmap_fd(napi_env env, napi_callback_info info)
 {
-	napi_value argv[5], o;
-	int64_t size, to = -1;
+	napi_value argv[6], o;
+	int64_t size, to = -1, byte = -1;
 	bool shared;
-	int err, mprotect_err;
+	int err, mprotect_err, read_back;
 	__u32 prot;
 	__s32 fd;
 
-	if (!get_opt_args(env, info, 4, 5, argv) || !get_i32(env, argv[0], "fd", &fd) ||
+	if (!get_opt_args(env, info, 4, 6, argv) || !get_i32(env, argv[0], "fd", &fd) ||
 	    !get_int(env, argv[1], "size", 1, 9007199254740992.0, &size) ||
 	    !get_u32(env, argv[2], "prot", &prot))
 		return NULL;
@@ -181,10 +183,13 @@ static napi_value js_mmap_fd(napi_env env, napi_callback_info info)
 	}
 	if (!is_undefined(env, argv[4]) && !get_int(env, argv[4], "mprotectTo", 0, INT32_MAX, &to))
 		return NULL;
-	err = area_io_mmap(fd, (size_t)size, (int)prot, shared, (int)to, &mprotect_err);
+	if (!is_undefined(env, argv[5]) && !get_int(env, argv[5], "writeByte", 0, 255, &byte))
+		return NULL;
+	err = area_io_mmap(fd, (size_t)size, (int)prot, shared, (int)to, &mprotect_err, (int)byte, &read_back);
 	NAPI_OK(env, napi_create_object(env, &o));
 	if (!set_num(env, o, "errno", err) ||
-	    (to >= 0 && !err && !set_num(env, o, "mprotectErrno", mprotect_err))) {
+	    (to >= 0 && !err && !set_num(env, o, "mprotectErrno", mprotect_err)) ||
+	    (byte >= 0 && !err && !set_num(env, o, "readBack", read_back))) {
 		throw_napi_error(env);
 		return NULL;
 	}
