@@ -21,8 +21,6 @@
  */
 
 #include <linux/anon_inodes.h>
-#include <linux/cdev.h>
-#include <linux/device.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -72,10 +70,7 @@ static DEFINE_XARRAY_ALLOC1(nexus_areas);
 static u32 nexus_area_next_id = 1;
 static const struct file_operations *nexus_shmem_fops;
 
-static dev_t nexus_area_devt;
-static struct cdev nexus_area_cdev;
-static struct class *nexus_area_class;
-static struct device *nexus_area_device;
+static struct nexus_chrdev nexus_area_chrdev;
 
 static struct nexus_area *nexus_area_of(struct nexus_object *obj)
 {
@@ -766,14 +761,6 @@ static const struct file_operations nexus_area_fops = {
 	.unlocked_ioctl = nexus_area_ioctl,
 };
 
-static char *nexus_area_devnode(NEXUS_DEVNODE_CONST struct device *dev,
-				umode_t *mode)
-{
-	if (mode)
-		*mode = 0666;
-	return NULL;
-}
-
 /* What a memfd's f_op is: that of any shmem file. */
 static int nexus_area_find_shmem_fops(void)
 {
@@ -796,35 +783,12 @@ static int __init nexus_area_init(void)
 	err = nexus_kind_register(NEXUS_KIND_AREA, &nexus_area_ops);
 	if (err)
 		return err;
-	err = alloc_chrdev_region(&nexus_area_devt, 0, 1,
-				  NEXUS_AREA_DEVICE_NAME);
+	err = nexus_chrdev_add(&nexus_area_chrdev, NEXUS_AREA_DEVICE_NAME,
+			       &nexus_area_fops);
 	if (err)
 		goto err_kind;
-	cdev_init(&nexus_area_cdev, &nexus_area_fops);
-	err = cdev_add(&nexus_area_cdev, nexus_area_devt, 1);
-	if (err)
-		goto err_region;
-	nexus_area_class = nexus_class_create(NEXUS_AREA_DEVICE_NAME);
-	if (IS_ERR(nexus_area_class)) {
-		err = PTR_ERR(nexus_area_class);
-		goto err_cdev;
-	}
-	nexus_area_class->devnode = nexus_area_devnode;
-	nexus_area_device = device_create(nexus_area_class, NULL,
-					  nexus_area_devt, NULL,
-					  NEXUS_AREA_DEVICE_NAME);
-	if (IS_ERR(nexus_area_device)) {
-		err = PTR_ERR(nexus_area_device);
-		goto err_class;
-	}
 	return 0;
 
-err_class:
-	class_destroy(nexus_area_class);
-err_cdev:
-	cdev_del(&nexus_area_cdev);
-err_region:
-	unregister_chrdev_region(nexus_area_devt, 1);
 err_kind:
 	nexus_kind_unregister(NEXUS_KIND_AREA);
 	return err;
@@ -833,10 +797,7 @@ err_kind:
 /* Every area held this module: none is left. */
 static void __exit nexus_area_exit(void)
 {
-	device_destroy(nexus_area_class, nexus_area_devt);
-	class_destroy(nexus_area_class);
-	cdev_del(&nexus_area_cdev);
-	unregister_chrdev_region(nexus_area_devt, 1);
+	nexus_chrdev_del(&nexus_area_chrdev);
 	nexus_kind_unregister(NEXUS_KIND_AREA);
 	WARN_ON(!xa_empty(&nexus_areas));
 	xa_destroy(&nexus_areas);

@@ -7,8 +7,6 @@
  * that team, and the release of its last file tears it down.
  */
 
-#include <linux/cdev.h>
-#include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
@@ -16,13 +14,9 @@
 
 #include <nexus.h>
 
-#include "nexus_compat.h"
 #include "nexus_internal.h"
 
-static dev_t nexus_devt;
-static struct cdev nexus_cdev;
-static struct class *nexus_class;
-static struct device *nexus_device;
+static struct nexus_chrdev nexus_chrdev;
 
 static int nexus_open(struct inode *inode, struct file *filp)
 {
@@ -137,15 +131,6 @@ static const struct file_operations nexus_fops = {
 	.unlocked_ioctl = nexus_ioctl,
 };
 
-/* Everyone may open /dev/nexus: no udev rule is needed in a small guest. */
-static char *nexus_devnode(NEXUS_DEVNODE_CONST struct device *dev,
-			   umode_t *mode)
-{
-	if (mode)
-		*mode = 0666;
-	return NULL;
-}
-
 static int __init nexus_init(void)
 {
 	int err;
@@ -156,38 +141,13 @@ static int __init nexus_init(void)
 	err = nexus_threads_init();
 	if (err)
 		goto err_teams;
-	err = alloc_chrdev_region(&nexus_devt, 0, 1, NEXUS_DEVICE_NAME);
+	err = nexus_chrdev_add(&nexus_chrdev, NEXUS_DEVICE_NAME, &nexus_fops);
 	if (err)
 		goto err_threads;
-
-	cdev_init(&nexus_cdev, &nexus_fops);
-	err = cdev_add(&nexus_cdev, nexus_devt, 1);
-	if (err)
-		goto err_region;
-
-	nexus_class = nexus_class_create(NEXUS_DEVICE_NAME);
-	if (IS_ERR(nexus_class)) {
-		err = PTR_ERR(nexus_class);
-		goto err_cdev;
-	}
-	nexus_class->devnode = nexus_devnode;
-
-	nexus_device = device_create(nexus_class, NULL, nexus_devt, NULL,
-				     NEXUS_DEVICE_NAME);
-	if (IS_ERR(nexus_device)) {
-		err = PTR_ERR(nexus_device);
-		goto err_class;
-	}
 
 	nexus_debugfs_init();
 	return 0;
 
-err_class:
-	class_destroy(nexus_class);
-err_cdev:
-	cdev_del(&nexus_cdev);
-err_region:
-	unregister_chrdev_region(nexus_devt, 1);
 err_threads:
 	nexus_threads_exit();
 err_teams:
@@ -198,10 +158,7 @@ err_teams:
 static void __exit nexus_exit(void)
 {
 	nexus_debugfs_exit();
-	device_destroy(nexus_class, nexus_devt);
-	class_destroy(nexus_class);
-	cdev_del(&nexus_cdev);
-	unregister_chrdev_region(nexus_devt, 1);
+	nexus_chrdev_del(&nexus_chrdev);
 	/* No file is open any more: every team and object is gone. */
 	nexus_teams_exit();
 	nexus_threads_exit();

@@ -6,6 +6,7 @@
 #define _NEXUS_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/cdev.h>
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
@@ -207,6 +208,18 @@ void nexus_deadline_init(struct nexus_deadline *dl, u32 flags, s64 timeout);
 int nexus_wait(spinlock_t *lock, const struct nexus_deadline *dl);
 long nexus_wait_end(const struct nexus_deadline *dl, int status, u32 *flags,
 		    s64 *timeout);
+
+/* Device nodes (chrdev.c): one per module, mode 0666. */
+struct nexus_chrdev {
+	dev_t devt;
+	struct cdev cdev;
+	struct class *class;
+	struct device *device;
+};
+
+int nexus_chrdev_add(struct nexus_chrdev *cd, const char *name,
+		     const struct file_operations *fops);
+void nexus_chrdev_del(struct nexus_chrdev *cd);
 
 /* Live object counters, shown in debugfs (nexus/counters). */
 enum nexus_counter {
