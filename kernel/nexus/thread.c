@@ -144,18 +144,24 @@ static struct nexus_thread *nexus_thread_hashed(struct pid *pid)
 	return NULL;
 }
 
+/* Decide a queued waiter's status, take it off its list, wake it. */
+static void nexus_thread_decide(struct nexus_thread_waiter *w, int status,
+				s32 code)
+{
+	list_del_init(&w->node);
+	w->status = status;
+	w->code = code;
+	nexus_counter_dec(NEXUS_COUNTER_WAITERS);
+	wake_up_process(w->task);
+}
+
 /* Wake every waiter of a list with a status (under t->lock). */
 static void nexus_thread_wake_all(struct list_head *list, int status, s32 code)
 {
 	struct nexus_thread_waiter *w, *tmp;
 
-	list_for_each_entry_safe(w, tmp, list, node) {
-		list_del_init(&w->node);
-		w->status = status;
-		w->code = code;
-		nexus_counter_dec(NEXUS_COUNTER_WAITERS);
-		wake_up_process(w->task);
-	}
+	list_for_each_entry_safe(w, tmp, list, node)
+		nexus_thread_decide(w, status, code);
 }
 
 static void nexus_thread_wake_one(struct list_head *list)
@@ -163,12 +169,8 @@ static void nexus_thread_wake_one(struct list_head *list)
 	struct nexus_thread_waiter *w;
 
 	w = list_first_entry_or_null(list, struct nexus_thread_waiter, node);
-	if (w) {
-		list_del_init(&w->node);
-		w->status = B_OK;
-		nexus_counter_dec(NEXUS_COUNTER_WAITERS);
-		wake_up_process(w->task);
-	}
+	if (w)
+		nexus_thread_decide(w, B_OK, 0);
 }
 
 /* Drop the newborns a father never took (their records stay theirs). */
@@ -412,19 +414,25 @@ out:
 
 /*
  * What a thread is doing, for GET_INFO: set by the thread itself around a
- * wait, on its own record (read without a lock: advisory).
+ * wait, on its own record (@self, which may be an ERR_PTR: then nothing is
+ * shown), read without a lock: advisory.  Return: the state it replaced.
  */
-static int nexus_thread_set_state(struct nexus_team *team, int state)
+static int nexus_thread_mark(struct nexus_thread *self, int state)
 {
-	struct nexus_thread *self = nexus_thread_self(team);
-	int old = 0;
+	int old;
 
-	if (!IS_ERR(self)) {
-		old = READ_ONCE(self->state);
-		WRITE_ONCE(self->state, state);
-		nexus_thread_put(self);
-	}
+	if (IS_ERR(self))
+		return 0;
+	old = READ_ONCE(self->state);
+	WRITE_ONCE(self->state, state);
 	return old;
+}
+
+/* Put a record that may be an ERR_PTR (nexus_thread_mark()'s @self). */
+static void nexus_thread_put_self(struct nexus_thread *self)
+{
+	if (!IS_ERR(self))
+		nexus_thread_put(self);
 }
 
 /* Sleep on one of a record's lists until decided; under t->lock. */
@@ -697,7 +705,7 @@ static int nexus_thread_write(struct nexus_team *team,
 {
 	struct nexus_thread_waiter w = {};
 	struct nexus_thread_msg *msg;
-	struct nexus_thread *t;
+	struct nexus_thread *t, *self;
 	int status, state;
 
 	t = nexus_thread_find(req->receiver, &status);
@@ -707,7 +715,8 @@ static int nexus_thread_write(struct nexus_team *team,
 	if (!msg)
 		goto out;
 
-	state = nexus_thread_set_state(team, B_THREAD_WAITING);
+	self = nexus_thread_self(team);
+	state = nexus_thread_mark(self, B_THREAD_WAITING);
 	spin_lock(&t->lock);
 	if (t->dead) {
 		status = B_BAD_THREAD_ID;
@@ -726,7 +735,8 @@ static int nexus_thread_write(struct nexus_team *team,
 			msg = NULL;
 	}
 	spin_unlock(&t->lock);
-	nexus_thread_set_state(team, state);
+	nexus_thread_mark(self, state);
+	nexus_thread_put_self(self);
 	nexus_thread_free_msg(msg);
 out:
 	nexus_thread_put(t);
@@ -745,10 +755,7 @@ static struct nexus_thread_msg *nexus_thread_take(struct nexus_thread *t)
 				     node);
 	if (w) {
 		t->msg = w->msg;
-		list_del_init(&w->node);
-		w->status = B_OK;
-		nexus_counter_dec(NEXUS_COUNTER_WAITERS);
-		wake_up_process(w->task);
+		nexus_thread_decide(w, B_OK, 0);
 	}
 	return msg;
 }
@@ -769,7 +776,7 @@ static int nexus_thread_read(struct nexus_team *team,
 	if (IS_ERR(self))
 		return B_NO_MEMORY;
 
-	old = nexus_thread_set_state(team, B_THREAD_RECEIVING);
+	old = nexus_thread_mark(self, B_THREAD_RECEIVING);
 	spin_lock(&self->lock);
 	while (!self->msg && status == B_OK) {
 		if (dl->mode == NEXUS_WAIT_NEVER)
@@ -781,7 +788,7 @@ static int nexus_thread_read(struct nexus_team *team,
 	if (status == B_OK)
 		msg = nexus_thread_take(self);
 	spin_unlock(&self->lock);
-	nexus_thread_set_state(team, old);
+	nexus_thread_mark(self, old);
 	nexus_thread_put(self);
 	if (!msg)
 		return status;
@@ -843,7 +850,7 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 				const struct nexus_deadline *dl)
 {
 	struct nexus_thread_waiter w = {};
-	struct nexus_thread *t;
+	struct nexus_thread *t, *self;
 	int status, state;
 
 	if (req->receiver == task_pid_vnr(current))
@@ -864,7 +871,8 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 	}
 
 	/* Haiku resumes a suspended thread one waits for. */
-	state = nexus_thread_set_state(team, B_THREAD_WAITING);
+	self = nexus_thread_self(team);
+	state = nexus_thread_mark(self, B_THREAD_WAITING);
 	spin_lock(&t->lock);
 	if (t->newborn && !t->resumed && !t->dead) {
 		t->resumed = true;
@@ -881,7 +889,8 @@ static int nexus_thread_waitfor(struct nexus_team *team,
 			req->return_code = w.code;
 	}
 	spin_unlock(&t->lock);
-	nexus_thread_set_state(team, state);
+	nexus_thread_mark(self, state);
+	nexus_thread_put_self(self);
 	nexus_thread_put(t);
 	if (status == B_BAD_THREAD_ID &&
 	    nexus_thread_reap(team, req->receiver, &req->return_code))
