@@ -85,6 +85,17 @@ napi_value status_info(napi_env env, double status, napi_value info);
 /* f(id) -> status, for the one-id calls. */
 napi_value id_call(napi_env env, napi_callback_info info, status_t (*f)(__s32));
 
+/*
+ * (id, code, data[, flags, timeout]) -> status, for the calls that send a
+ * message: write_port(_etc), send_data(_etc).  @id_name names the id in
+ * argument errors ("id", "tid").
+ */
+typedef status_t (*message_fn)(__s32 id, __s32 code, const void *data, size_t len);
+typedef status_t (*message_etc_fn)(__s32 id, __s32 code, const void *data, size_t len,
+				   __u32 flags, bigtime_t timeout);
+napi_value message_call(napi_env env, napi_callback_info info, const char *id_name, message_fn f);
+napi_value message_etc_call(napi_env env, napi_callback_info info, const char *id_name, message_etc_fn f);
+
 /* ---- async.c: calls on the libuv thread pool ---------------------------- */
 
 /*

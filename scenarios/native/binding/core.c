@@ -334,3 +334,32 @@ napi_value id_call(napi_env env, napi_callback_info info, status_t (*f)(__s32))
 		return NULL;
 	return num(env, f(id));
 }
+
+napi_value message_call(napi_env env, napi_callback_info info, const char *id_name, message_fn f)
+{
+	napi_value argv[3];
+	__s32 id, code;
+	void *data;
+	size_t len;
+
+	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], id_name, &id) ||
+	    !get_i32(env, argv[1], "code", &code) || !get_bytes(env, argv[2], "data", &data, &len))
+		return NULL;
+	return num(env, f(id, code, data, len));
+}
+
+napi_value message_etc_call(napi_env env, napi_callback_info info, const char *id_name, message_etc_fn f)
+{
+	napi_value argv[5];
+	__s32 id, code;
+	__u32 flags;
+	bigtime_t timeout;
+	void *data;
+	size_t len;
+
+	if (!get_args(env, info, 5, argv) || !get_i32(env, argv[0], id_name, &id) ||
+	    !get_i32(env, argv[1], "code", &code) || !get_bytes(env, argv[2], "data", &data, &len) ||
+	    !get_u32(env, argv[3], "flags", &flags) || !get_timeout(env, argv[4], &timeout))
+		return NULL;
+	return num(env, f(id, code, data, len, flags, timeout));
+}

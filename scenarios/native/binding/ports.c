@@ -91,31 +91,12 @@ static napi_value js_delete_port(napi_env env, napi_callback_info info)
 
 static napi_value js_write_port(napi_env env, napi_callback_info info)
 {
-	napi_value argv[3];
-	__s32 id, code;
-	void *data;
-	size_t len;
-
-	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], "id", &id) ||
-	    !get_i32(env, argv[1], "code", &code) || !get_bytes(env, argv[2], "data", &data, &len))
-		return NULL;
-	return num(env, write_port(id, code, data, len));
+	return message_call(env, info, "id", write_port);
 }
 
 static napi_value js_write_port_etc(napi_env env, napi_callback_info info)
 {
-	napi_value argv[5];
-	__s32 id, code;
-	__u32 flags;
-	bigtime_t timeout;
-	void *data;
-	size_t len;
-
-	if (!get_args(env, info, 5, argv) || !get_i32(env, argv[0], "id", &id) ||
-	    !get_i32(env, argv[1], "code", &code) || !get_bytes(env, argv[2], "data", &data, &len) ||
-	    !get_u32(env, argv[3], "flags", &flags) || !get_timeout(env, argv[4], &timeout))
-		return NULL;
-	return num(env, write_port_etc(id, code, data, len, flags, timeout));
+	return message_etc_call(env, info, "id", write_port_etc);
 }
 
 static napi_value do_read(napi_env env, __s32 id, size_t size, __u32 flags, bigtime_t timeout, bool etc)

@@ -261,31 +261,12 @@ static napi_value js_wait_for_thread_etc(napi_env env, napi_callback_info info)
 
 static napi_value js_send_data(napi_env env, napi_callback_info info)
 {
-	napi_value argv[3];
-	__s32 tid, code;
-	void *data;
-	size_t len;
-
-	if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], "tid", &tid) ||
-	    !get_i32(env, argv[1], "code", &code) || !get_bytes(env, argv[2], "data", &data, &len))
-		return NULL;
-	return num(env, send_data(tid, code, data, len));
+	return message_call(env, info, "tid", send_data);
 }
 
 static napi_value js_send_data_etc(napi_env env, napi_callback_info info)
 {
-	napi_value argv[5];
-	__s32 tid, code;
-	__u32 flags;
-	bigtime_t timeout;
-	void *data;
-	size_t len;
-
-	if (!get_args(env, info, 5, argv) || !get_i32(env, argv[0], "tid", &tid) ||
-	    !get_i32(env, argv[1], "code", &code) || !get_bytes(env, argv[2], "data", &data, &len) ||
-	    !get_u32(env, argv[3], "flags", &flags) || !get_timeout(env, argv[4], &timeout))
-		return NULL;
-	return num(env, send_data_etc(tid, code, data, len, flags, timeout));
+	return message_etc_call(env, info, "tid", send_data_etc);
 }
 
 /*
