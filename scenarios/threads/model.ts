@@ -4,6 +4,8 @@
 // the scenarios draw from times and reports.  No addon, no guest:
 // test/unit/threads.test.ts runs it on the host.
 import type { Layout } from '../lib/raw.js';
+// Types only: erased at run time, so no addon is loaded here.
+import type { OpResult as NativeOpResult, ThreadOp, ThreadReport as NativeThreadReport } from '../native/index.js';
 
 /** Haiku's names are at most 31 characters (B_OS_NAME_LENGTH with the NUL). */
 export const NAME_KEPT = 31;
@@ -18,38 +20,17 @@ export const THREAD_MAX_MESSAGE_SIZE = 65536;
  */
 export const DEATH_WAKE_BOUND_US = 5_000_000;
 
-/** One step of a spawned thread's program (the binding's ThreadOp). */
-export type ThreadOp =
-  | { op: 'receive'; bufSize: number; flags?: number; timeout?: number | bigint }
-  | { op: 'send'; target: number; code: number; hex: string; flags?: number; timeout?: number | bigint }
-  | { op: 'wait'; target: number; flags?: number; timeout?: number | bigint }
-  | { op: 'sleep'; us: number }
-  | { op: 'return'; code: number }
-  | { op: 'exit'; code: number }
-  | { op: 'pthread_exit' };
+/** One step of a spawned thread's program: the binding's own type. */
+export type { ThreadOp };
 
-/** What one step did (the binding's OpResult). */
-export interface OpResult {
-  op: string;
-  /** receive: the code or an error status; send/wait: the status. */
-  status: number;
-  /** wait: the thread's exit code. */
-  code?: number;
-  /** receive: the sender's tid. */
-  sender?: number;
-  /** receive: the bytes copied, hex. */
-  hex?: string;
-  startUs: bigint;
-  endUs: bigint;
-}
+/**
+ * What one step did: the binding's OpResult, but op is any string, since the
+ * agent's programs have ops the binding's do not (block).
+ */
+export type OpResult = Omit<NativeOpResult, 'op'> & { op: string };
 
-/** What a spawned thread did so far (the binding's ThreadReport). */
-export interface ThreadReport {
-  /** CLOCK_MONOTONIC µs when its body began; null: not yet. */
-  startedUs: bigint | null;
-  done: boolean;
-  results: OpResult[];
-}
+/** What a spawned thread did so far: the binding's ThreadReport of such steps. */
+export type ThreadReport = Omit<NativeThreadReport, 'results'> & { results: OpResult[] };
 
 const timeoutWord = (t: number | bigint | undefined): string =>
   t === undefined ? '' : t === Infinity || t === 0x7fffffffffffffffn ? 'inf' : String(t);
