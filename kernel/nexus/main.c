@@ -14,6 +14,7 @@
 
 #include <nexus.h>
 
+#include "nexus_compat.h"
 #include "nexus_internal.h"
 
 static struct nexus_chrdev nexus_chrdev;
