@@ -174,8 +174,8 @@ struct nexus_port_set_owner {
 
 /*
  * Port capabilities: messages that carry vrefs (NEXUS-ABI.md, "Port
- * capabilities").  Numbered here for the ABI; nexus.ko does not carry them
- * out yet (-ENOTTY) - vrefs come with nexus_node_monitor.ko.
+ * capabilities").  nexus.ko queues them; the vrefs themselves live in
+ * nexus_node_monitor.ko, without which no team holds a vref to send.
  */
 #define NEXUS_PORT_CAP_VREF	1
 #define NEXUS_PORT_MAX_CAPS	1024
@@ -464,5 +464,121 @@ struct nexus_area_get_next {
 	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 8, struct nexus_area_transfer)
 #define NEXUS_AREA_GET_NEXT \
 	_IOWR(NEXUS_AREA_IOCTL_MAGIC, 9, struct nexus_area_get_next)
+
+/*
+ * nexus_node_monitor.ko: vrefs (magic 'V') and the node monitor (magic 'H')
+ * on /dev/nexus_node_monitor.
+ */
+#define NEXUS_NODE_MONITOR_DEVICE_NAME	"nexus_node_monitor"
+#define NEXUS_NODE_MONITOR_DEVICE_PATH	"/dev/nexus_node_monitor"
+#define NEXUS_VREF_IOCTL_MAGIC		'V'
+#define NEXUS_WATCH_IOCTL_MAGIC		'H'
+
+typedef __s32 nexus_vref_id_t;
+
+struct nexus_vref_create {
+	__s32 fd;
+	__s32 id;			/* out */
+	__u64 key;			/* out: the creator's slot */
+};
+
+struct nexus_vref_op {
+	__s32 id;
+	__u32 _pad;
+	__u64 key;			/* ACQUIRE: out, the new slot's key */
+};
+
+struct nexus_vref_open {
+	__s32 id;
+	__u32 _pad;
+	__u64 key;
+	__u32 requested_mode;		/* open(2) flags: O_ACCMODE, O_CLOEXEC... */
+	__s32 fd_out;			/* out */
+};
+
+#define NEXUS_VREF_CREATE \
+	_IOWR(NEXUS_VREF_IOCTL_MAGIC, 6, struct nexus_vref_create)
+#define NEXUS_VREF_ACQUIRE \
+	_IOWR(NEXUS_VREF_IOCTL_MAGIC, 7, struct nexus_vref_op)
+#define NEXUS_VREF_RELEASE \
+	_IOWR(NEXUS_VREF_IOCTL_MAGIC, 8, struct nexus_vref_op)
+#define NEXUS_VREF_OPEN \
+	_IOWR(NEXUS_VREF_IOCTL_MAGIC, 9, struct nexus_vref_open)
+
+/* Watch flags (Haiku's). */
+#define B_STOP_WATCHING			0x00
+#define B_WATCH_NAME			0x01
+#define B_WATCH_STAT			0x02
+#define B_WATCH_ATTR			0x04
+#define B_WATCH_DIRECTORY		0x08
+#define B_WATCH_ALL			0x0f
+#define B_WATCH_MOUNT			0x10
+#define B_WATCH_INTERIM_STAT		0x20
+#define B_WATCH_CHILDREN		0x40
+#define NEXUS_WATCH_FLAGS		0x7f
+
+/* The message code of every node monitor message, and its opcodes. */
+#define B_NODE_MONITOR			0x4e444d4e	/* 'NDMN' */
+#define B_ENTRY_CREATED			1
+#define B_ENTRY_REMOVED			2
+#define B_ENTRY_MOVED			3
+#define B_STAT_CHANGED			4
+#define B_ATTR_CHANGED			5
+#define B_DEVICE_MOUNTED		6
+#define B_DEVICE_UNMOUNTED		7
+/* Nexus: events were lost past the listener's backlog ("dropped": count). */
+#define NEXUS_EVENTS_DROPPED		0x4e584450	/* 'NXDP' */
+
+/* B_STAT_CHANGED "fields". */
+#define B_STAT_MODE			0x0001
+#define B_STAT_UID			0x0002
+#define B_STAT_GID			0x0004
+#define B_STAT_SIZE			0x0008
+#define B_STAT_ACCESS_TIME		0x0010
+#define B_STAT_MODIFICATION_TIME	0x0020
+#define B_STAT_CREATION_TIME		0x0040
+#define B_STAT_CHANGE_TIME		0x0080
+#define B_STAT_INTERIM_UPDATE		0x1000
+
+/* B_ATTR_CHANGED "cause". */
+#define B_ATTR_CREATED			1
+#define B_ATTR_REMOVED			2
+#define B_ATTR_CHANGED_CAUSE		3
+
+/* KMessage, the format of node monitor messages. */
+#define KMESSAGE_MAGIC			0x6b4d7347	/* 'kMsG' */
+#define KMESSAGE_HEADER_SIZE		28
+#define KMESSAGE_FIELD_HEADER_SIZE	20	/* before the name */
+#define B_INT32_TYPE			0x4c4f4e47	/* 'LONG' */
+#define B_INT64_TYPE			0x4c4c4e47	/* 'LLNG' */
+#define B_STRING_TYPE			0x43535452	/* 'CSTR' */
+
+struct nexus_watch_fd {
+	__s32 fd;			/* -1: vref_id, or a volume watch */
+	__u32 flags;
+	__s32 port;
+	__u32 token;
+	__s32 vref_id;			/* when fd is -1; 0 for none */
+	__s32 _pad;
+};
+
+struct nexus_unwatch_fd {
+	__u64 device;			/* ~0: the volume watch */
+	__u64 node;
+	__s32 port;
+	__u32 token;
+};
+
+struct nexus_stop_notifying {
+	__s32 port;
+	__u32 token;
+};
+
+#define NEXUS_START_WATCHING \
+	_IOW(NEXUS_WATCH_IOCTL_MAGIC, 1, struct nexus_watch_fd)
+#define NEXUS_STOP_WATCHING \
+	_IOW(NEXUS_WATCH_IOCTL_MAGIC, 2, struct nexus_unwatch_fd)
+#define NEXUS_STOP_NOTIFYING \
+	_IOW(NEXUS_WATCH_IOCTL_MAGIC, 3, struct nexus_stop_notifying)
 
 #endif /* _UAPI_NEXUS_H */
