@@ -26,6 +26,11 @@ static const char * const nexus_counter_names[NEXUS_NR_COUNTERS] = {
 	[NEXUS_COUNTER_THREAD_MESSAGES] = "thread_messages",
 	[NEXUS_COUNTER_AREAS] = "areas",
 	[NEXUS_COUNTER_AREA_SPACE] = "area_space",
+	[NEXUS_COUNTER_PORT_CAPS] = "port_caps",
+	[NEXUS_COUNTER_VREFS] = "vrefs",
+	[NEXUS_COUNTER_VREF_SLOTS] = "vref_slots",
+	[NEXUS_COUNTER_WATCHES] = "watches",
+	[NEXUS_COUNTER_NODE_EVENTS] = "node_events",
 };
 
 static struct dentry *nexus_debugfs_dir;

@@ -51,6 +51,8 @@ static const struct nexus_ioctl_desc {
 	{ NEXUS_PORT_INFO, nexus_port_ioctl },
 	{ NEXUS_PORT_MESSAGE_INFO, nexus_port_ioctl },
 	{ NEXUS_SET_PORT_OWNER, nexus_port_ioctl },
+	{ NEXUS_PORT_WRITE_CAPS, nexus_port_ioctl },
+	{ NEXUS_PORT_READ_CAPS, nexus_port_ioctl },
 	{ NEXUS_SEM_CREATE, nexus_sem_ioctl },
 	{ NEXUS_SEM_ACQUIRE, nexus_sem_ioctl },
 	{ NEXUS_SEM_RELEASE, nexus_sem_ioctl },
@@ -80,7 +82,7 @@ static const unsigned int nexus_raw_ioctls[] = {
 };
 
 /* Room for the largest request struct. */
-#define NEXUS_MAX_REQ_SIZE	64
+#define NEXUS_MAX_REQ_SIZE	80
 
 static long nexus_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
@@ -172,5 +174,5 @@ static void __exit nexus_exit(void)
 module_init(nexus_init);
 module_exit(nexus_exit);
 
-MODULE_DESCRIPTION("Nexus: BeOS/Haiku IPC primitives (teams, ports, semaphores, threads)");
+MODULE_DESCRIPTION("Nexus: BeOS/Haiku IPC primitives (teams, ports, semaphores, threads, capability messages)");
 MODULE_LICENSE("GPL");

@@ -27,6 +27,7 @@ enum nexus_kind {
 	NEXUS_KIND_PORT,
 	NEXUS_KIND_SEM,
 	NEXUS_KIND_AREA,		/* nexus_area.ko's */
+	NEXUS_KIND_NODE_MONITOR,	/* nexus_node_monitor.ko's, one a team */
 	NEXUS_NR_KINDS
 };
 
@@ -42,6 +43,10 @@ enum nexus_limit {
 	NEXUS_LIMIT_THREADS,
 	NEXUS_LIMIT_AREAS,
 	NEXUS_LIMIT_AREA_SPACE,
+	NEXUS_LIMIT_VREFS,
+	NEXUS_LIMIT_VREF_SLOTS,
+	NEXUS_LIMIT_WATCHES,
+	NEXUS_LIMIT_NODE_EVENTS,
 	NEXUS_NR_LIMITS
 };
 
@@ -149,6 +154,8 @@ int nexus_object_publish(struct xarray *xa, u32 *next,
 			 struct nexus_object *obj, struct nexus_team *team,
 			 s32 *id);
 struct nexus_object *nexus_object_lookup(struct xarray *xa, s32 id);
+struct nexus_object *nexus_team_object(struct nexus_team *team,
+				       enum nexus_kind kind);
 struct nexus_object *nexus_object_next(struct xarray *xa, s32 cookie,
 				       struct nexus_team *team);
 bool nexus_object_claim(struct xarray *xa, struct nexus_object *obj);
@@ -170,6 +177,46 @@ long nexus_port_ioctl(struct nexus_team *team, unsigned int cmd, void *req);
 void nexus_port_destroy(struct nexus_object *obj);
 void nexus_port_free(struct nexus_object *obj);
 void nexus_ports_exit(void);
+
+/*
+ * Port capabilities (port.c): messages that carry vrefs.  The vrefs are
+ * nexus_node_monitor.ko's, which registers what a message does with them;
+ * a queued message holds a reference on each and one on that module.
+ */
+struct nexus_cap_ops {
+	struct module *owner;
+	/* A reference on vref @id if @team holds a slot in it, else NULL. */
+	void *(*get)(struct nexus_team *team, s32 id);
+	/* A new slot in @ref for @team: 0 and *key, or a status. */
+	int (*mint)(struct nexus_team *team, void *ref, u64 *key);
+	/* Drops a slot mint() made. */
+	void (*unmint)(struct nexus_team *team, void *ref, u64 key);
+	void (*put)(void *ref);
+};
+
+int nexus_cap_ops_register(const struct nexus_cap_ops *ops);
+void nexus_cap_ops_unregister(void);
+
+/*
+ * Kernel writers (the node monitor) to a port: a link is told, under the
+ * port's lock, when the port dies (closed or deleted) and, once a write
+ * found the port full, when room appears.  The link holds a reference on
+ * the port until unlinked.
+ */
+struct nexus_port;
+
+struct nexus_port_link {
+	struct list_head node;		/* in the port's links; port lock */
+	struct nexus_port *port;	/* referenced while set */
+	void (*func)(struct nexus_port_link *link, bool dead);
+	bool want_space;		/* port lock */
+};
+
+int nexus_port_link(struct nexus_port_link *link, s32 id);
+void nexus_port_unlink(struct nexus_port_link *link);
+int nexus_port_link_write(struct nexus_port_link *link, s32 code,
+			  const void *data, size_t size,
+			  struct nexus_user *user);
 
 /* Threads (thread.c). */
 long nexus_thread_ioctl(struct nexus_team *team, unsigned int cmd, void *req);
@@ -234,6 +281,11 @@ enum nexus_counter {
 	NEXUS_COUNTER_THREAD_MESSAGES,
 	NEXUS_COUNTER_AREAS,
 	NEXUS_COUNTER_AREA_SPACE,
+	NEXUS_COUNTER_PORT_CAPS,
+	NEXUS_COUNTER_VREFS,
+	NEXUS_COUNTER_VREF_SLOTS,
+	NEXUS_COUNTER_WATCHES,
+	NEXUS_COUNTER_NODE_EVENTS,
 	NEXUS_NR_COUNTERS
 };
 

@@ -49,6 +49,14 @@ struct nexus_port_sender {
 	struct pid *team;		/* referenced */
 };
 
+/* A vref a message carries (NEXUS-ABI.md, "Port capabilities"). */
+struct nexus_port_cap {
+	u32 kind;
+	s32 vref_id;
+	u32 offset;			/* the writer's note, passed through */
+	void *ref;			/* the cap ops' reference */
+};
+
 struct nexus_port_msg {
 	struct list_head node;		/* in the port's queue */
 	size_t size;
@@ -56,6 +64,9 @@ struct nexus_port_msg {
 	struct nexus_port_sender sender;
 	s32 code;
 	void *data;			/* size bytes, NULL when empty */
+	u32 nr_caps;
+	struct nexus_port_cap *caps;	/* nr_caps, NULL when none */
+	const struct nexus_cap_ops *cap_ops;	/* its module held */
 };
 
 /* What a peeker learns of a message (its own references). */
@@ -70,8 +81,10 @@ struct nexus_port {
 	struct list_head queue;		/* messages, oldest first */
 	struct list_head readers;	/* blocked readers and peekers */
 	struct list_head writers;	/* blocked writers */
+	struct list_head links;		/* kernel writers' links */
 	s32 capacity;
 	s32 queue_count;
+	s32 reserved;			/* slots of messages being minted */
 	u32 total_count;		/* messages ever read */
 	bool closed;			/* writes fail; reads drain the queue */
 	bool deleted;			/* the id is gone */
@@ -85,6 +98,10 @@ struct nexus_port_waiter {
 	struct nexus_port_peek info;	/* peeker: what it learnt */
 	int status;			/* NEXUS_WAITING until decided */
 	bool peek;
+	/* A READ_CAPS reader: the room it has, or what it lacked. */
+	bool caps_reader;
+	size_t room_size;
+	size_t room_caps;
 };
 
 static DEFINE_XARRAY_ALLOC1(nexus_ports);
@@ -123,6 +140,7 @@ void nexus_port_free(struct nexus_object *obj)
 	WARN_ON(!list_empty(&port->queue));
 	WARN_ON(!list_empty(&port->readers));
 	WARN_ON(!list_empty(&port->writers));
+	WARN_ON(!list_empty(&port->links));
 	kfree_rcu(port, obj.rcu);
 }
 
@@ -133,57 +151,175 @@ void nexus_port_free(struct nexus_object *obj)
  * kmalloc() first, whose buckets and page orders kmalloc_size_roundup()
  * gives; its vmalloc() fallback never takes more.
  */
-static size_t nexus_port_msg_cost(size_t size)
+static size_t nexus_port_msg_cost(size_t size, u32 nr_caps)
 {
 	return kmalloc_size_roundup(sizeof(struct nexus_port_msg)) +
-	       (size ? kmalloc_size_roundup(size) : 0);
+	       (size ? kmalloc_size_roundup(size) : 0) +
+	       (nr_caps ? kmalloc_size_roundup(array_size(nr_caps,
+					sizeof(struct nexus_port_cap))) : 0);
+}
+
+/* The caps' references; the message keeps its array. */
+static void nexus_port_msg_put_caps(struct nexus_port_msg *msg)
+{
+	u32 i;
+
+	for (i = 0; i < msg->nr_caps; i++) {
+		if (msg->caps[i].ref)
+			msg->cap_ops->put(msg->caps[i].ref);
+		msg->caps[i].ref = NULL;
+	}
+	if (msg->cap_ops) {
+		nexus_counter_sub(NEXUS_COUNTER_PORT_CAPS, msg->nr_caps);
+		module_put(msg->cap_ops->owner);
+		msg->cap_ops = NULL;
+	}
 }
 
 static void nexus_port_msg_free(struct nexus_port_msg *msg)
 {
+	nexus_port_msg_put_caps(msg);
 	nexus_uncharge(msg->user, NEXUS_LIMIT_PORT_SPACE,
-		       nexus_port_msg_cost(msg->size));
+		       nexus_port_msg_cost(msg->size, msg->nr_caps));
 	nexus_user_put(msg->user);
 	put_pid(msg->sender.team);
+	kvfree(msg->caps);
 	kvfree(msg->data);
 	kfree(msg);
 }
 
-/* Build a message from a write request, before any lock is taken. */
-static struct nexus_port_msg *
-nexus_port_msg_new(struct nexus_team *team, const struct nexus_port_write *req)
+/*
+ * An empty message of @size bytes and @nr_caps caps, charged to @user,
+ * before any lock is taken.
+ */
+static struct nexus_port_msg *nexus_port_msg_alloc(struct nexus_user *user,
+						   size_t size, u32 nr_caps)
 {
-	size_t cost = nexus_port_msg_cost(req->size);
+	size_t cost = nexus_port_msg_cost(size, nr_caps);
 	struct nexus_port_msg *msg;
-	s32 code;
 
-	/* req->size is bounded by the caller: no overflow here. */
-	if (nexus_charge(team->user, NEXUS_LIMIT_PORT_SPACE, cost))
+	/* size and nr_caps are bounded by the callers: no overflow here. */
+	if (nexus_charge(user, NEXUS_LIMIT_PORT_SPACE, cost))
 		return ERR_PTR(B_NO_MEMORY);
 	msg = kzalloc(sizeof(*msg), GFP_KERNEL_ACCOUNT);
-	if (msg && req->size) {
-		msg->data = kvmalloc(req->size, GFP_KERNEL_ACCOUNT);
-		if (!msg->data) {
-			kfree(msg);
-			msg = NULL;
+	if (msg && size)
+		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	if (msg && nr_caps)
+		msg->caps = kvcalloc(nr_caps, sizeof(*msg->caps),
+				     GFP_KERNEL_ACCOUNT);
+	if (!msg || (size && !msg->data) || (nr_caps && !msg->caps)) {
+		if (msg) {
+			kvfree(msg->data);
+			kvfree(msg->caps);
 		}
-	}
-	if (!msg) {
-		nexus_uncharge(team->user, NEXUS_LIMIT_PORT_SPACE, cost);
+		kfree(msg);
+		nexus_uncharge(user, NEXUS_LIMIT_PORT_SPACE, cost);
 		return ERR_PTR(B_NO_MEMORY);
 	}
-	msg->user = nexus_user_hold(team->user);
-	msg->size = req->size;
+	msg->user = nexus_user_hold(user);
+	msg->size = size;
+	msg->nr_caps = nr_caps;
+	return msg;
+}
+
+/* Build a message from a write request, before any lock is taken. */
+static struct nexus_port_msg *
+nexus_port_msg_new(struct nexus_team *team, const s32 __user *code,
+		   const void __user *buffer, size_t size, u32 nr_caps)
+{
+	struct nexus_port_msg *msg;
+
+	msg = nexus_port_msg_alloc(team->user, size, nr_caps);
+	if (IS_ERR(msg))
+		return msg;
 	msg->sender.uid = current_euid();
 	msg->sender.gid = current_egid();
 	msg->sender.team = get_pid(team->tgid);
-	if (get_user(code, req->code) ||
-	    (req->size && copy_from_user(msg->data, req->buffer, req->size))) {
+	if (get_user(msg->code, code) ||
+	    (size && copy_from_user(msg->data, buffer, size))) {
 		nexus_port_msg_free(msg);
 		return ERR_PTR(B_BAD_ADDRESS);
 	}
-	msg->code = code;
 	return msg;
+}
+
+static const struct nexus_cap_ops __rcu *nexus_cap_ops;
+static DEFINE_MUTEX(nexus_cap_ops_lock);
+
+/**
+ * nexus_cap_ops_register() - the vrefs' module says what caps do
+ * @ops: its operations; @ops->owner is the module
+ *
+ * Return: 0, or -EBUSY if another module did.
+ */
+int nexus_cap_ops_register(const struct nexus_cap_ops *ops)
+{
+	int err = 0;
+
+	mutex_lock(&nexus_cap_ops_lock);
+	if (rcu_access_pointer(nexus_cap_ops))
+		err = -EBUSY;
+	else
+		rcu_assign_pointer(nexus_cap_ops, ops);
+	mutex_unlock(&nexus_cap_ops_lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(nexus_cap_ops_register);
+
+/* Module exit: every message with caps held the module, so none is left. */
+void nexus_cap_ops_unregister(void)
+{
+	mutex_lock(&nexus_cap_ops_lock);
+	RCU_INIT_POINTER(nexus_cap_ops, NULL);
+	mutex_unlock(&nexus_cap_ops_lock);
+	synchronize_rcu();
+}
+EXPORT_SYMBOL_GPL(nexus_cap_ops_unregister);
+
+/* The cap ops with their module held, or NULL when no module gives them. */
+static const struct nexus_cap_ops *nexus_cap_ops_get(void)
+{
+	const struct nexus_cap_ops *ops;
+
+	rcu_read_lock();
+	ops = rcu_dereference(nexus_cap_ops);
+	if (ops && !try_module_get(ops->owner))
+		ops = NULL;
+	rcu_read_unlock();
+	return ops;
+}
+
+/*
+ * Fill a new message's caps from the writer's array: each must name a
+ * vref the writer's team holds a slot in (an id alone is no capability).
+ */
+static int nexus_port_msg_caps(struct nexus_team *team,
+			       struct nexus_port_msg *msg,
+			       const struct nexus_port_cap_in __user *ucaps)
+{
+	struct nexus_port_cap_in in;
+	u32 i;
+
+	for (i = 0; i < msg->nr_caps; i++) {
+		if (copy_from_user(&in, &ucaps[i], sizeof(in)))
+			return B_BAD_ADDRESS;
+		if (in.kind != NEXUS_PORT_CAP_VREF)
+			return B_BAD_VALUE;
+		msg->caps[i].kind = in.kind;
+		msg->caps[i].vref_id = in.vref_id;
+		msg->caps[i].offset = in.buffer_offset;
+	}
+	msg->cap_ops = nexus_cap_ops_get();
+	if (!msg->cap_ops)
+		return B_NOT_ALLOWED;
+	nexus_counter_add(NEXUS_COUNTER_PORT_CAPS, msg->nr_caps);
+	for (i = 0; i < msg->nr_caps; i++) {
+		msg->caps[i].ref = msg->cap_ops->get(team,
+						     msg->caps[i].vref_id);
+		if (!msg->caps[i].ref)
+			return B_NOT_ALLOWED;
+	}
+	return B_OK;
 }
 
 /* Under the port lock: what a peeker learns, with its own references. */
@@ -228,38 +364,102 @@ static void nexus_port_wake_all(struct nexus_port *port, int status)
 		nexus_port_wake(w, status);
 }
 
+/* Does a message fit a READ_CAPS reader's room?  Else say what it needs. */
+static bool nexus_port_fits(struct nexus_port_waiter *w,
+			    const struct nexus_port_msg *msg)
+{
+	if (msg->size <= w->room_size && msg->nr_caps <= w->room_caps)
+		return true;
+	w->room_size = msg->size;
+	w->room_caps = msg->nr_caps;
+	return false;
+}
+
+/* Tell kernel writers waiting for room (or the port's death). */
+static void nexus_port_tell_links(struct nexus_port *port, bool dead)
+{
+	struct nexus_port_link *link, *tmp;
+
+	list_for_each_entry_safe(link, tmp, &port->links, node) {
+		if (dead) {
+			list_del_init(&link->node);
+			link->func(link, true);
+		} else if (link->want_space) {
+			link->want_space = false;
+			link->func(link, false);
+		}
+	}
+}
+
 /*
  * A message enters the port, which has room for it: peekers ahead of the
- * first blocked reader learn about it, that reader gets it, and if no
- * reader is blocked it is queued.
+ * first blocked reader learn about it, that reader gets it (a READ_CAPS
+ * reader only if it has the room, else it learns what it needs), and if
+ * no reader takes it, it is queued at the tail (or at the head, for one a
+ * READ_CAPS reader gives back).
  */
-static void nexus_port_deliver(struct nexus_port *port,
-			       struct nexus_port_msg *msg)
+static void nexus_port_offer(struct nexus_port *port,
+			     struct nexus_port_msg *msg, bool head)
 {
 	struct nexus_port_waiter *w, *tmp;
 
 	lockdep_assert_held(&port->lock);
 	list_for_each_entry_safe(w, tmp, &port->readers, node) {
-		if (!w->peek) {
+		if (w->peek) {
+			nexus_port_peek_msg(msg, &w->info);
+			nexus_port_wake(w, B_OK);
+		} else if (!w->caps_reader || nexus_port_fits(w, msg)) {
 			w->msg = msg;
 			port->total_count++;
+			/* Its slot stays taken until its caps are minted. */
+			if (w->caps_reader)
+				port->reserved++;
 			nexus_port_wake(w, B_OK);
 			return;
+		} else {
+			nexus_port_wake(w, B_BUFFER_OVERFLOW);
 		}
-		nexus_port_peek_msg(msg, &w->info);
-		nexus_port_wake(w, B_OK);
 	}
-	list_add_tail(&msg->node, &port->queue);
+	if (head)
+		list_add(&msg->node, &port->queue);
+	else
+		list_add_tail(&msg->node, &port->queue);
 	port->queue_count++;
 	nexus_counter_inc(NEXUS_COUNTER_PORT_MESSAGES);
 	nexus_counter_add(NEXUS_COUNTER_PORT_BYTES, msg->size);
 }
 
-/* Take the oldest message; the first blocked writer's fills the slot. */
-static struct nexus_port_msg *nexus_port_dequeue(struct nexus_port *port)
+static bool nexus_port_has_room(const struct nexus_port *port)
+{
+	return port->queue_count + port->reserved < port->capacity;
+}
+
+/* Room appeared: blocked writers' messages fill it, then kernel writers. */
+static void nexus_port_refill(struct nexus_port *port)
+{
+	struct nexus_port_waiter *w;
+
+	lockdep_assert_held(&port->lock);
+	while (nexus_port_has_room(port) &&
+	       (w = list_first_entry_or_null(&port->writers,
+					     struct nexus_port_waiter, node))) {
+		nexus_port_offer(port, w->msg, false);
+		w->msg = NULL;
+		nexus_port_wake(w, B_OK);
+	}
+	if (nexus_port_has_room(port))
+		nexus_port_tell_links(port, false);
+}
+
+/*
+ * Take the oldest message.  A READ_CAPS reader keeps its slot reserved
+ * until it has minted the caps; otherwise the first blocked writer's
+ * message fills the slot.
+ */
+static struct nexus_port_msg *nexus_port_dequeue(struct nexus_port *port,
+						 bool reserve)
 {
 	struct nexus_port_msg *msg;
-	struct nexus_port_waiter *w;
 
 	lockdep_assert_held(&port->lock);
 	msg = list_first_entry(&port->queue, struct nexus_port_msg, node);
@@ -268,14 +468,10 @@ static struct nexus_port_msg *nexus_port_dequeue(struct nexus_port *port)
 	port->total_count++;
 	nexus_counter_dec(NEXUS_COUNTER_PORT_MESSAGES);
 	nexus_counter_sub(NEXUS_COUNTER_PORT_BYTES, msg->size);
-
-	w = list_first_entry_or_null(&port->writers, struct nexus_port_waiter,
-				     node);
-	if (w) {
-		nexus_port_deliver(port, w->msg);
-		w->msg = NULL;
-		nexus_port_wake(w, B_OK);
-	}
+	if (reserve)
+		port->reserved++;
+	else
+		nexus_port_refill(port);
 	return msg;
 }
 
@@ -322,6 +518,7 @@ static bool nexus_port_kill(struct nexus_port *port)
 	port->closed = true;
 	port->deleted = true;
 	nexus_port_wake_all(port, B_BAD_PORT_ID);
+	nexus_port_tell_links(port, true);
 	list_splice_init(&port->queue, &queue);
 	port->queue_count = 0;
 	spin_unlock(&port->lock);
@@ -359,6 +556,7 @@ static int nexus_port_create(struct nexus_team *team,
 	INIT_LIST_HEAD(&port->queue);
 	INIT_LIST_HEAD(&port->readers);
 	INIT_LIST_HEAD(&port->writers);
+	INIT_LIST_HEAD(&port->links);
 	port->capacity = req->capacity;
 	if (nexus_object_init(&port->obj, NEXUS_KIND_PORT)) {
 		err = B_NO_MEMORY;
@@ -404,6 +602,7 @@ static int nexus_port_close(struct nexus_port_id *req)
 		port->closed = true;
 		/* Blocked readers mean an empty queue: nothing to read. */
 		nexus_port_wake_all(port, B_BAD_PORT_ID);
+		nexus_port_tell_links(port, true);
 	}
 	spin_unlock(&port->lock);
 	nexus_port_put(port);
@@ -556,36 +755,22 @@ static int nexus_port_set_owner(struct nexus_team *team,
 	return B_OK;
 }
 
-static int nexus_port_write(struct nexus_team *team,
-			    struct nexus_port_write *req,
-			    const struct nexus_deadline *dl)
+/*
+ * Send a message built by the caller, who holds a reference on the port:
+ * queue it, give it to a blocked reader, or block until there is room.
+ * The message is the port's, or freed, once this returns.
+ */
+static int nexus_port_send(struct nexus_port *port, struct nexus_port_msg *msg,
+			   const struct nexus_deadline *dl)
 {
 	struct nexus_port_waiter w = { .peek = false };
-	struct nexus_port_msg *msg;
-	struct nexus_port *port;
 	int status;
-
-	if (req->size > NEXUS_PORT_MAX_MESSAGE_SIZE)
-		return B_BAD_VALUE;
-	port = nexus_port_get(req->id);
-	if (!port)
-		return B_BAD_PORT_ID;
-	/* A cheap early answer; decided again under the lock below. */
-	if (READ_ONCE(port->closed)) {
-		status = B_BAD_PORT_ID;
-		goto put;
-	}
-	msg = nexus_port_msg_new(team, req);
-	if (IS_ERR(msg)) {
-		status = PTR_ERR(msg);
-		goto put;
-	}
 
 	spin_lock(&port->lock);
 	if (port->closed) {
 		status = B_BAD_PORT_ID;
-	} else if (port->queue_count < port->capacity) {
-		nexus_port_deliver(port, msg);
+	} else if (nexus_port_has_room(port)) {
+		nexus_port_offer(port, msg, false);
 		msg = NULL;
 		status = B_OK;
 	} else if (dl->mode == NEXUS_WAIT_NEVER) {
@@ -599,37 +784,84 @@ static int nexus_port_write(struct nexus_team *team,
 	spin_unlock(&port->lock);
 	if (msg)
 		nexus_port_msg_free(msg);
+	return status;
+}
+
+static int nexus_port_write(struct nexus_team *team, s32 id,
+			    const s32 __user *code, const void __user *buffer,
+			    size_t size,
+			    const struct nexus_port_cap_in __user *caps,
+			    size_t nr_caps, const struct nexus_deadline *dl)
+{
+	struct nexus_port_msg *msg;
+	struct nexus_port *port;
+	int status;
+
+	if (size > NEXUS_PORT_MAX_MESSAGE_SIZE || nr_caps > NEXUS_PORT_MAX_CAPS)
+		return B_BAD_VALUE;
+	port = nexus_port_get(id);
+	if (!port)
+		return B_BAD_PORT_ID;
+	/* A cheap early answer; decided again under the lock. */
+	if (READ_ONCE(port->closed)) {
+		status = B_BAD_PORT_ID;
+		goto put;
+	}
+	msg = nexus_port_msg_new(team, code, buffer, size, nr_caps);
+	if (IS_ERR(msg)) {
+		status = PTR_ERR(msg);
+		goto put;
+	}
+	status = nr_caps ? nexus_port_msg_caps(team, msg, caps) : B_OK;
+	if (status)
+		nexus_port_msg_free(msg);
+	else
+		status = nexus_port_send(port, msg, dl);
 put:
 	nexus_port_put(port);
 	return status;
 }
 
 /*
- * Take the next message for a reader, or (peek) describe it.  Returns the
- * message taken in *msgp, which the caller then owns.
+ * Take the next message for a reader, or (peek) describe it.  A READ_CAPS
+ * reader (@room) only takes a message that fits its room, and keeps the
+ * message's slot reserved; a message that does not fit stays queued and
+ * @room says what it needs.  Returns the message taken in *msgp, which the
+ * caller then owns, and the port, referenced, in *portp.
  */
 static int nexus_port_receive(s32 id, const struct nexus_deadline *dl,
-			      bool peek, struct nexus_port_msg **msgp,
+			      bool peek, struct nexus_port_waiter *room,
+			      struct nexus_port **portp,
+			      struct nexus_port_msg **msgp,
 			      struct nexus_port_peek *info)
 {
 	struct nexus_port_waiter w = { .peek = peek };
+	struct nexus_port_msg *head;
 	struct nexus_port *port;
 	int status;
 
 	*msgp = NULL;
+	*portp = NULL;
 	port = nexus_port_get_allowed(id, &status);
 	if (!port)
 		return status;
+	if (room) {
+		w.caps_reader = true;
+		w.room_size = room->room_size;
+		w.room_caps = room->room_caps;
+	}
 
 	spin_lock(&port->lock);
-	if (!list_empty(&port->queue)) {
-		if (peek)
-			nexus_port_peek_msg(list_first_entry(&port->queue,
-							     struct nexus_port_msg,
-							     node), info);
-		else
-			*msgp = nexus_port_dequeue(port);
+	head = list_first_entry_or_null(&port->queue, struct nexus_port_msg,
+					node);
+	if (head) {
 		status = B_OK;
+		if (peek)
+			nexus_port_peek_msg(head, info);
+		else if (room && !nexus_port_fits(&w, head))
+			status = B_BUFFER_OVERFLOW;
+		else
+			*msgp = nexus_port_dequeue(port, room != NULL);
 	} else if (port->closed) {
 		status = B_BAD_PORT_ID;
 	} else if (dl->mode == NEXUS_WAIT_NEVER) {
@@ -644,7 +876,11 @@ static int nexus_port_receive(s32 id, const struct nexus_deadline *dl,
 		}
 	}
 	spin_unlock(&port->lock);
-	nexus_port_put(port);
+	if (room) {
+		room->room_size = w.room_size;
+		room->room_caps = w.room_caps;
+	}
+	*portp = port;
 	return status;
 }
 
@@ -652,10 +888,14 @@ static int nexus_port_read(struct nexus_port_read *req,
 			   const struct nexus_deadline *dl)
 {
 	struct nexus_port_msg *msg;
+	struct nexus_port *port;
 	size_t len;
 	int status;
 
-	status = nexus_port_receive(req->id, dl, false, &msg, NULL);
+	status = nexus_port_receive(req->id, dl, false, NULL, &port, &msg,
+				    NULL);
+	if (port)
+		nexus_port_put(port);
 	if (status)
 		return status;
 
@@ -670,17 +910,109 @@ static int nexus_port_read(struct nexus_port_read *req,
 	return status;
 }
 
+/*
+ * Mint the reader's slots and copy the message out, all or nothing: on
+ * failure the slots minted are dropped and the caller gives the message
+ * back.
+ */
+static int nexus_port_mint(struct nexus_team *team, struct nexus_port_msg *msg,
+			   struct nexus_port_read_caps *req)
+{
+	struct nexus_port_cap_out out;
+	u32 i, minted;
+	int status = B_OK;
+
+	for (minted = 0; minted < msg->nr_caps; minted++) {
+		struct nexus_port_cap *cap = &msg->caps[minted];
+
+		memset(&out, 0, sizeof(out));
+		out.kind = cap->kind;
+		out.vref_id = cap->vref_id;
+		out.buffer_offset = cap->offset;
+		status = msg->cap_ops->mint(team, cap->ref, &out.key);
+		if (status)
+			break;
+		if (copy_to_user(&req->caps[minted], &out, sizeof(out))) {
+			msg->cap_ops->unmint(team, cap->ref, out.key);
+			status = B_BAD_ADDRESS;
+			break;
+		}
+	}
+	if (!status &&
+	    ((msg->size && copy_to_user(req->buffer, msg->data, msg->size)) ||
+	     (req->code && put_user(msg->code, req->code))))
+		status = B_BAD_ADDRESS;
+	if (!status)
+		return B_OK;
+	/* The keys were written out: read them back to drop the slots. */
+	for (i = 0; i < minted; i++) {
+		u64 key;
+
+		if (!get_user(key, &req->caps[i].key))
+			msg->cap_ops->unmint(team, msg->caps[i].ref, key);
+	}
+	return status;
+}
+
+static int nexus_port_read_caps(struct nexus_team *team,
+				struct nexus_port_read_caps *req,
+				const struct nexus_deadline *dl)
+{
+	struct nexus_port_waiter room = {
+		.room_size = req->size,
+		.room_caps = req->caps_count,
+	};
+	struct nexus_port_msg *msg;
+	struct nexus_port *port;
+	int status;
+
+	status = nexus_port_receive(req->id, dl, false, &room, &port, &msg,
+				    NULL);
+	if (status == B_BUFFER_OVERFLOW) {
+		req->size = room.room_size;
+		req->caps_count = room.room_caps;
+	}
+	if (status)
+		goto put;
+
+	status = nexus_port_mint(team, msg, req);
+	if (!status) {
+		req->size = msg->size;
+		req->caps_count = msg->nr_caps;
+	}
+	spin_lock(&port->lock);
+	port->reserved--;
+	if (status && !port->deleted) {
+		/* Back where it was, and readers blocked since then get it. */
+		nexus_port_offer(port, msg, true);
+		port->total_count--;
+		msg = NULL;
+	}
+	nexus_port_refill(port);
+	spin_unlock(&port->lock);
+	if (msg)
+		nexus_port_msg_free(msg);
+put:
+	if (port)
+		nexus_port_put(port);
+	return status;
+}
+
 static int nexus_port_message_info(struct nexus_port_get_message_info *req,
 				   const struct nexus_deadline *dl)
 {
 	struct nexus_port_message_info info;
 	struct nexus_port_peek peek;
 	struct nexus_port_msg *msg;
+	struct nexus_port *port;
 	int status;
 
 	if (!req->info || req->size < sizeof(info))
 		return B_BAD_VALUE;
-	status = nexus_port_receive(req->id, dl, true, &msg, &peek);
+	status = nexus_port_receive(req->id, dl, true, NULL, &port, &msg,
+				    &peek);
+	if (port)
+		nexus_port_put(port);
 	if (status)
 		return status;
 	nexus_port_peek_info(&peek, &info);
@@ -688,6 +1020,105 @@ static int nexus_port_message_info(struct nexus_port_get_message_info *req,
 		return B_BAD_ADDRESS;
 	return B_OK;
 }
+
+/**
+ * nexus_port_link() - a kernel writer attaches to a port
+ * @link: the link, its func set
+ * @id: the port
+ *
+ * Return: B_OK, or B_BAD_PORT_ID if the port is gone or closed.
+ */
+int nexus_port_link(struct nexus_port_link *link, s32 id)
+{
+	struct nexus_port *port = nexus_port_get(id);
+	int status = B_BAD_PORT_ID;
+
+	if (!port)
+		return status;
+	INIT_LIST_HEAD(&link->node);
+	link->want_space = false;
+	spin_lock(&port->lock);
+	if (!port->closed) {
+		list_add_tail(&link->node, &port->links);
+		status = B_OK;
+	}
+	spin_unlock(&port->lock);
+	if (status) {
+		nexus_port_put(port);
+		return status;
+	}
+	link->port = port;
+	return B_OK;
+}
+EXPORT_SYMBOL_GPL(nexus_port_link);
+
+/* Detach a link (the port may have dropped it already); idempotent. */
+void nexus_port_unlink(struct nexus_port_link *link)
+{
+	struct nexus_port *port = link->port;
+
+	if (!port)
+		return;
+	spin_lock(&port->lock);
+	list_del_init(&link->node);
+	spin_unlock(&port->lock);
+	link->port = NULL;
+	nexus_port_put(port);
+}
+EXPORT_SYMBOL_GPL(nexus_port_unlink);
+
+/**
+ * nexus_port_link_write() - a kernel writer's message, never blocking
+ * @link: the writer's link to the port
+ * @code: the message code
+ * @data: @size bytes
+ * @size: at most NEXUS_PORT_MAX_MESSAGE_SIZE
+ * @user: charged for the queued message
+ *
+ * The message's sender is the kernel (uid 0, team 0).
+ *
+ * Return: B_OK; B_WOULD_BLOCK when the port is full (the link's func is
+ * called once there is room); B_BAD_PORT_ID when the port is closed or
+ * deleted; B_NO_MEMORY or B_BAD_VALUE.
+ */
+int nexus_port_link_write(struct nexus_port_link *link, s32 code,
+			  const void *data, size_t size,
+			  struct nexus_user *user)
+{
+	struct nexus_port *port = link->port;
+	struct nexus_port_msg *msg;
+	int status;
+
+	if (!port)
+		return B_BAD_PORT_ID;
+	if (size > NEXUS_PORT_MAX_MESSAGE_SIZE)
+		return B_BAD_VALUE;
+	msg = nexus_port_msg_alloc(user, size, 0);
+	if (IS_ERR(msg))
+		return PTR_ERR(msg);
+	msg->code = code;
+	msg->sender.uid = GLOBAL_ROOT_UID;
+	msg->sender.gid = GLOBAL_ROOT_GID;
+	if (size)
+		memcpy(msg->data, data, size);
+
+	spin_lock(&port->lock);
+	if (port->closed) {
+		status = B_BAD_PORT_ID;
+	} else if (nexus_port_has_room(port)) {
+		nexus_port_offer(port, msg, false);
+		msg = NULL;
+		status = B_OK;
+	} else {
+		link->want_space = true;
+		status = B_WOULD_BLOCK;
+	}
+	spin_unlock(&port->lock);
+	if (msg)
+		nexus_port_msg_free(msg);
+	return status;
+}
+EXPORT_SYMBOL_GPL(nexus_port_link_write);
 
 /**
  * nexus_port_ioctl() - carry out a port request
@@ -744,7 +1175,23 @@ long nexus_port_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 		struct nexus_port_write *r = req;
 
 		nexus_deadline_init(&dl, r->flags, r->timeout);
-		r->ret = nexus_port_write(team, r, &dl);
+		r->ret = nexus_port_write(team, r->id, r->code, r->buffer,
+					  r->size, NULL, 0, &dl);
+		return nexus_wait_end(&dl, r->ret, &r->flags, &r->timeout);
+	}
+	case NEXUS_PORT_WRITE_CAPS: {
+		struct nexus_port_write_caps *r = req;
+
+		nexus_deadline_init(&dl, r->flags, r->timeout);
+		r->ret = nexus_port_write(team, r->id, r->code, r->buffer,
+					  r->size, r->caps, r->caps_count, &dl);
+		return nexus_wait_end(&dl, r->ret, &r->flags, &r->timeout);
+	}
+	case NEXUS_PORT_READ_CAPS: {
+		struct nexus_port_read_caps *r = req;
+
+		nexus_deadline_init(&dl, r->flags, r->timeout);
+		r->ret = nexus_port_read_caps(team, r, &dl);
 		return nexus_wait_end(&dl, r->ret, &r->flags, &r->timeout);
 	}
 	case NEXUS_PORT_INFO: {

@@ -83,8 +83,15 @@ void nexus_team_put(struct nexus_team *team)
 EXPORT_SYMBOL_GPL(nexus_team_put);
 
 /* The first object of a kind a dying team still owns, referenced. */
-static struct nexus_object *nexus_team_first(struct nexus_team *team,
-					     enum nexus_kind kind)
+/**
+ * nexus_team_object() - the first object of a kind a team owns
+ * @team: the team
+ * @kind: the kind
+ *
+ * Return: the object with a reference the caller must put, or NULL.
+ */
+struct nexus_object *nexus_team_object(struct nexus_team *team,
+				       enum nexus_kind kind)
 {
 	struct nexus_object *obj;
 
@@ -97,6 +104,7 @@ static struct nexus_object *nexus_team_first(struct nexus_team *team,
 	mutex_unlock(&team->lock);
 	return obj;
 }
+EXPORT_SYMBOL_GPL(nexus_team_object);
 
 static const struct nexus_kind_ops nexus_port_ops = {
 	.destroy = nexus_port_destroy,
@@ -108,7 +116,7 @@ static const struct nexus_kind_ops nexus_sem_ops = {
 	.free = nexus_sem_free,
 };
 
-/* What each kind does; areas' come and go with nexus_area.ko. */
+/* What each kind does; the others come and go with their modules. */
 static const struct nexus_kind_ops __rcu *nexus_kinds[NEXUS_NR_KINDS] = {
 	[NEXUS_KIND_PORT] = (const struct nexus_kind_ops __rcu *)&nexus_port_ops,
 	[NEXUS_KIND_SEM] = (const struct nexus_kind_ops __rcu *)&nexus_sem_ops,
@@ -118,7 +126,7 @@ static DEFINE_MUTEX(nexus_kinds_lock);
 
 /**
  * nexus_kind_register() - a module provides a kind of object
- * @kind: the kind (NEXUS_KIND_AREA)
+ * @kind: the kind (NEXUS_KIND_AREA, NEXUS_KIND_NODE_MONITOR)
  * @ops: what its objects do; @ops->owner is the module
  *
  * Return: 0, or -EBUSY if the kind is taken.
@@ -176,7 +184,7 @@ static void nexus_team_destroy(struct nexus_team *team)
 	mutex_unlock(&team->lock);
 
 	for (kind = 0; kind < NEXUS_NR_KINDS; kind++) {
-		while ((obj = nexus_team_first(team, kind))) {
+		while ((obj = nexus_team_object(team, kind))) {
 			/*
 			 * Deletes it (marked deleted, then unlinked), unless a
 			 * concurrent delete won the claim: unlink it ourselves

@@ -3,8 +3,8 @@
  * Nexus limits: the system-wide limits and each user's share of them.
  *
  * Haiku has one user; Linux has many, so that one user cannot exhaust
- * ports, semaphores, port space, thread records, areas or area memory
- * for the others, each effective uid may
+ * ports, semaphores, port space, thread records, areas, area memory,
+ * vrefs, vref slots, watches or queued node monitor events for the others, each effective uid may
  * hold at most its share of each system-wide limit (half by default).
  * Users with CAP_SYS_RESOURCE are exempt from the share, never from the
  * system-wide limits.  The live totals are the debugfs counters.
@@ -72,6 +72,40 @@ module_param(user_max_area_space, long, 0644);
 MODULE_PARM_DESC(user_max_area_space,
 		 "memory one user's areas may register (bytes)");
 
+static long max_vrefs = 65536;
+module_param(max_vrefs, long, 0644);
+MODULE_PARM_DESC(max_vrefs, "vrefs that may exist at once, system-wide");
+
+static long user_max_vrefs = 32768;
+module_param(user_max_vrefs, long, 0644);
+MODULE_PARM_DESC(user_max_vrefs, "vrefs one user may have created at once");
+
+static long max_vref_slots = 131072;
+module_param(max_vref_slots, long, 0644);
+MODULE_PARM_DESC(max_vref_slots, "vref slots that may exist at once, system-wide");
+
+static long user_max_vref_slots = 65536;
+module_param(user_max_vref_slots, long, 0644);
+MODULE_PARM_DESC(user_max_vref_slots, "vref slots one user's teams may hold");
+
+static long max_watches = 65536;
+module_param(max_watches, long, 0644);
+MODULE_PARM_DESC(max_watches, "node monitor watches at once, system-wide");
+
+static long user_max_watches = 32768;
+module_param(user_max_watches, long, 0644);
+MODULE_PARM_DESC(user_max_watches, "node monitor watches one user may have");
+
+static long max_node_events = 65536;
+module_param(max_node_events, long, 0644);
+MODULE_PARM_DESC(max_node_events,
+		 "node monitor events waiting for room in a port, system-wide");
+
+static long user_max_node_events = 32768;
+module_param(user_max_node_events, long, 0644);
+MODULE_PARM_DESC(user_max_node_events,
+		 "node monitor events waiting for one user's listeners");
+
 static const struct {
 	enum nexus_counter total;
 	long *max;
@@ -88,6 +122,15 @@ static const struct {
 				&user_max_areas },
 	[NEXUS_LIMIT_AREA_SPACE] = { NEXUS_COUNTER_AREA_SPACE, &max_area_space,
 				     &user_max_area_space },
+	[NEXUS_LIMIT_VREFS] = { NEXUS_COUNTER_VREFS, &max_vrefs,
+				&user_max_vrefs },
+	[NEXUS_LIMIT_VREF_SLOTS] = { NEXUS_COUNTER_VREF_SLOTS, &max_vref_slots,
+				     &user_max_vref_slots },
+	[NEXUS_LIMIT_WATCHES] = { NEXUS_COUNTER_WATCHES, &max_watches,
+				  &user_max_watches },
+	[NEXUS_LIMIT_NODE_EVENTS] = { NEXUS_COUNTER_NODE_EVENTS,
+				      &max_node_events,
+				      &user_max_node_events },
 };
 
 #define NEXUS_USER_HASH_BITS	6
