@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note
 /*
  * libnexus's core: the device descriptors, fork handling and the helpers its
- * primitives share (port.c, sem.c, thread.c, area.c).
+ * primitives share (port.c, sem.c, thread.c, area.c, vref.c,
+ * node_monitor.c).
  *
- * One descriptor per device (/dev/nexus, /dev/nexus_area) and process,
+ * One descriptor per device (/dev/nexus, /dev/nexus_area,
+ * /dev/nexus_node_monitor) and process,
  * opened on first use under a mutex.  A pthread_atfork child handler forgets
  * the descriptors a forked child inherits (the kernel refuses them to the
  * child); the child opens its own on its first call and is then its own
@@ -39,6 +41,10 @@ static struct nexus_device nexus_area_dev = {
 	.path = NEXUS_AREA_DEVICE_PATH
 };
 
+static struct nexus_device nexus_node_monitor_dev = {
+	.path = NEXUS_NODE_MONITOR_DEVICE_PATH
+};
+
 static pthread_once_t nexus_fork_once = PTHREAD_ONCE_INIT;
 static int nexus_fork_err;
 
@@ -48,18 +54,21 @@ static __u64 nexus_pack(pid_t pid, int fd)
 }
 
 /*
- * Locks: nexus_lock, then the threads', then the areas'.  The child keeps
- * none of the parent's per-process state.
+ * Locks: nexus_lock, then the threads', then the areas', then the node
+ * refs'.  The child keeps none of the parent's per-process state but its
+ * node refs (their descriptors are its own copies).
  */
 static void nexus_atfork_prepare(void)
 {
 	pthread_mutex_lock(&nexus_lock);
 	nexus_thread_fork_prepare();
 	nexus_area_fork_prepare();
+	nexus_node_ref_fork_prepare();
 }
 
 static void nexus_atfork_parent(void)
 {
+	nexus_node_ref_fork_parent();
 	nexus_area_fork_parent();
 	nexus_thread_fork_parent();
 	pthread_mutex_unlock(&nexus_lock);
@@ -83,6 +92,8 @@ static void nexus_atfork_child(void)
 	 */
 	nexus_forget_device(&nexus_dev);
 	nexus_forget_device(&nexus_area_dev);
+	nexus_forget_device(&nexus_node_monitor_dev);
+	nexus_node_ref_fork_child();
 	nexus_area_fork_child();
 	nexus_thread_fork_child();
 	pthread_mutex_unlock(&nexus_lock);
@@ -143,6 +154,22 @@ int nexus_fd(void)
 int nexus_area_fd(void)
 {
 	return nexus_device_fd(&nexus_area_dev);
+}
+
+int nexus_node_monitor_fd(void)
+{
+	return nexus_device_fd(&nexus_node_monitor_dev);
+}
+
+long nexus_node_monitor_ioctl(unsigned long cmd, void *req)
+{
+	int fd = nexus_node_monitor_fd();
+	long r;
+
+	if (fd < 0)
+		return fd;
+	r = ioctl(fd, cmd, req);
+	return r == -1 ? -errno : r;
 }
 
 int nexus_ioctl(unsigned long cmd, void *req)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * libnexus: the Haiku C API for ports, semaphores, threads and areas over
- * /dev/nexus and /dev/nexus_area.
+ * /dev/nexus and /dev/nexus_area, and for the node monitor (with vrefs, a
+ * Nexus extension) over /dev/nexus_node_monitor.
  *
  * Every call goes through one descriptor per device and process, opened on
  * first use (O_RDWR | O_CLOEXEC).  A forked child closes the inherited
@@ -20,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <nexus.h>
@@ -183,6 +185,29 @@ status_t get_port_message_info_etc(port_id port,
 				   struct port_message_info *info,
 				   size_t info_size, __u32 flags,
 				   bigtime_t timeout);
+/*
+ * A Nexus extension: messages that carry vrefs (NEXUS-ABI.md, "Port
+ * capabilities").  Every vref a write names must be held by this team (else
+ * B_NOT_ALLOWED, nothing queued); the reader gets a slot of its own in each
+ * (caps[i].key).  Blocking and timeouts are write_port_etc's and
+ * read_port_etc's.
+ */
+status_t write_port_caps_etc(port_id port, __s32 code, const void *buffer,
+			     size_t size,
+			     const struct nexus_port_cap_in *caps,
+			     size_t caps_count, __u32 flags,
+			     bigtime_t timeout);
+/*
+ * *size and *caps_count (NULL: 0) are the room in buffer and caps; on B_OK
+ * they become what the message held (bytes and caps copied).  With too
+ * little room the status is B_BUFFER_OVERFLOW, *size and *caps_count say
+ * what is needed and the message stays queued.  Returns a status, not a
+ * byte count.
+ */
+status_t read_port_caps_etc(port_id port, __s32 *code, void *buffer,
+			    size_t *size, struct nexus_port_cap_out *caps,
+			    size_t *caps_count, __u32 flags,
+			    bigtime_t timeout);
 
 /* Semaphores. */
 sem_id create_sem(__s32 count, const char *name);
@@ -259,6 +284,93 @@ status_t set_area_protection(area_id id, __u32 new_protection);
 area_id transfer_area(area_id id, void **_address, __u32 address_spec,
 		      team_id target);
 
+/*
+ * Vrefs (/dev/nexus_node_monitor): kernel-held references to a file or
+ * directory, named by an id and held through slots with secret keys
+ * (NEXUS-ABI.md, "Vrefs").  A Nexus extension without a Haiku counterpart:
+ * these return what the kernel returns, B_OK (or a descriptor) or a
+ * negative errno: -EBADF (bad descriptor, unknown id), -EPERM (the key is
+ * no slot of this team's, or more access than the creating descriptor
+ * had), -EINVAL (bad mode), -ENOSPC (past a limit); or the failed open's
+ * -errno (-ENOENT: nexus_node_monitor.ko is not loaded).
+ */
+typedef __s32 vref_id;
+
+/* A vref of fd's file, held by this team: *id and *key (its slot). */
+status_t nexus_vref_create(int fd, vref_id *id, uint64_t *key);
+/* One more slot of this team in vref id: its key in *new_key. */
+status_t nexus_vref_acquire(vref_id id, uint64_t key, uint64_t *new_key);
+/* Drops the slot; the vref dies with its last one. */
+status_t nexus_vref_release(vref_id id, uint64_t key);
+/* A new descriptor of the file opened with open(2) flags mode, or -errno. */
+int nexus_vref_open(vref_id id, uint64_t key, __u32 mode);
+
+/*
+ * The node monitor (/dev/nexus_node_monitor), Haiku's watch_node() family
+ * with a port and token for the BMessenger: events are KMessages written to
+ * the port with code B_NODE_MONITOR (NEXUS-ABI.md, "Node monitor").
+ *
+ * Haiku's node_ref and entry_ref have an int32 dev_t and an int64 ino_t,
+ * which are not Linux's, hence nexus_dev_t and nexus_ino_t; device is
+ * stat(2)'s st_dev, node its st_ino.  The Haiku names node_ref and
+ * entry_ref are typedefs of the structs below unless
+ * NEXUS_NO_HAIKU_REF_TYPES is defined (for code that has its own).
+ *
+ * Linux cannot open a node by (device, inode): watch_node() knows the
+ * node_refs libnexus made itself, with get_node_ref_for_path() or
+ * get_node_ref_for_fd() (which keep a descriptor of the node until
+ * put_node_ref()), and answers B_ENTRY_NOT_FOUND for any other.  Stopping
+ * needs no descriptor: stop_watching_node() takes any node_ref.
+ *
+ * Statuses: B_OK, B_BAD_VALUE (bad flags, port closed or unknown),
+ * B_NOT_ALLOWED (no read permission on the node, or a vref not held),
+ * B_ENTRY_NOT_FOUND (no such watch or entry), B_NO_MEMORY (past a limit),
+ * -EBADF (bad descriptor), or the failed open's -errno.
+ */
+typedef __s32 nexus_dev_t;
+typedef __s64 nexus_ino_t;
+
+struct nexus_node_ref {
+	nexus_dev_t device;
+	nexus_ino_t node;
+};
+
+struct nexus_entry_ref {
+	nexus_dev_t device;
+	nexus_ino_t directory;
+	char *name;
+};
+
+#ifndef NEXUS_NO_HAIKU_REF_TYPES
+typedef struct nexus_node_ref node_ref;
+typedef struct nexus_entry_ref entry_ref;
+#endif
+
+/*
+ * flags: B_WATCH_* (B_STOP_WATCHING: stop this node's watch for port and
+ * token).  Watching a node again for the same port and token adds flags.
+ */
+status_t watch_node_fd(int fd, __u32 flags, port_id port, __s32 token);
+status_t watch_node_path(const char *path, __u32 flags, port_id port,
+			 __s32 token);
+/* node NULL: the volume watch (flags B_WATCH_MOUNT or B_STOP_WATCHING). */
+status_t watch_node(const struct nexus_node_ref *node, __u32 flags,
+		    port_id port, __s32 token);
+/* Mounts and unmounts (B_WATCH_MOUNT). */
+status_t watch_volume(port_id port, __s32 token);
+/* Every watch (node and volume) of this team for port and token. */
+status_t stop_watching(port_id port, __s32 token);
+status_t stop_watching_node(const struct nexus_node_ref *node, port_id port,
+			    __s32 token);
+status_t stop_watching_volume(port_id port, __s32 token);
+/*
+ * The node_ref of path (symbolic links followed) or fd, usable with
+ * watch_node() until put_node_ref(); getting the same node again counts.
+ */
+status_t get_node_ref_for_path(const char *path, struct nexus_node_ref *ref);
+status_t get_node_ref_for_fd(int fd, struct nexus_node_ref *ref);
+status_t put_node_ref(const struct nexus_node_ref *ref);
+
 #define get_port_info(port, info) \
 	_get_port_info((port), (info), sizeof((info)[0]))
 #define get_next_port_info(team, cookie, info) \
@@ -272,6 +384,8 @@ area_id transfer_area(area_id id, void **_address, __u32 address_spec,
 int nexus_fd(void);
 /* The same for /dev/nexus_area. */
 int nexus_area_fd(void);
+/* The same for /dev/nexus_node_monitor. */
+int nexus_node_monitor_fd(void);
 /* CLOCK_MONOTONIC in microseconds. */
 bigtime_t system_time(void);
 

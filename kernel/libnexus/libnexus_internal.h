@@ -2,7 +2,7 @@
 /*
  * libnexus's private interface between its core (libnexus.c: descriptors,
  * fork handling, helpers) and the files of its primitives (port.c, sem.c,
- * thread.c, area.c).  Not installed, not for users of the library.
+ * thread.c, area.c, vref.c, node_monitor.c).  Not installed, not for users of the library.
  */
 #ifndef _LIBNEXUS_INTERNAL_H
 #define _LIBNEXUS_INTERNAL_H
@@ -23,6 +23,13 @@ int nexus_ioctl(unsigned long cmd, void *req);
  * is that status; others (B_BAD_THREAD_ID...) come back as they are.
  */
 long nexus_ioctl_value(unsigned long cmd, unsigned long arg);
+
+/*
+ * An ioctl on /dev/nexus_node_monitor, whose requests return 0 or a
+ * negative errno as the ioctl's value: that value (0, or what the ioctl
+ * returned otherwise), -errno when it failed, or the failed open's -errno.
+ */
+long nexus_node_monitor_ioctl(unsigned long cmd, void *req);
 
 /* Bytes readable at name for the kernel (NUL included), 0 for NULL. */
 size_t nexus_name_size(const char *name);
@@ -47,5 +54,8 @@ void nexus_thread_fork_child(void);
 void nexus_area_fork_prepare(void);
 void nexus_area_fork_parent(void);
 void nexus_area_fork_child(void);
+void nexus_node_ref_fork_prepare(void);
+void nexus_node_ref_fork_parent(void);
+void nexus_node_ref_fork_child(void);
 
 #endif /* _LIBNEXUS_INTERNAL_H */

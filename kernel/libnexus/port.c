@@ -212,3 +212,55 @@ status_t set_port_owner(port_id port, team_id team)
 
 	return err ? err : req.ret;
 }
+
+status_t write_port_caps_etc(port_id port, __s32 code, const void *buffer,
+			     size_t size,
+			     const struct nexus_port_cap_in *caps,
+			     size_t caps_count, __u32 flags,
+			     bigtime_t timeout)
+{
+	struct nexus_port_write_caps req = {
+		.id = port,
+		.code = &code,
+		.buffer = buffer,
+		.size = size,
+		.caps = caps,
+		.caps_count = caps_count,
+		.flags = flags,
+		.timeout = timeout,
+	};
+	int err = nexus_ioctl(NEXUS_PORT_WRITE_CAPS, &req);
+
+	return err ? err : req.ret;
+}
+
+status_t read_port_caps_etc(port_id port, __s32 *code, void *buffer,
+			    size_t *size, struct nexus_port_cap_out *caps,
+			    size_t *caps_count, __u32 flags,
+			    bigtime_t timeout)
+{
+	__s32 got = 0;
+	struct nexus_port_read_caps req = {
+		.id = port,
+		.code = &got,
+		.buffer = buffer,
+		.size = size ? *size : 0,
+		.caps = caps,
+		.caps_count = caps_count ? *caps_count : 0,
+		.flags = flags,
+		.timeout = timeout,
+	};
+	int err = nexus_ioctl(NEXUS_PORT_READ_CAPS, &req);
+
+	if (err)
+		return err;
+	if (req.ret == B_OK || req.ret == B_BUFFER_OVERFLOW) {
+		if (size)
+			*size = req.size;
+		if (caps_count)
+			*caps_count = req.caps_count;
+	}
+	if (req.ret == B_OK && code)
+		*code = got;
+	return req.ret;
+}
