@@ -1,6 +1,7 @@
-// The Haiku port, semaphore, thread and area API for scenarios: nexus.node
-// (binding/*.c over libnexus) typed, plus the ABI's constants
-// (kernel/include/nexus.h) and libnexus's (priorities, address specs).
+// The Haiku port, semaphore, thread and area API for scenarios, with vrefs,
+// port capabilities and the node monitor: nexus.node (binding/*.c over
+// libnexus) typed, plus the ABI's constants (kernel/include/nexus.h) and
+// libnexus's (priorities, address specs).
 //
 // Every call returns libnexus's result: a Haiku status (B_OK or a negative
 // error; ids and byte counts are >= 0), never an exception - only wrong
@@ -155,6 +156,45 @@ export interface RawIoctlResult {
   id: number;
 }
 
+export interface VrefCreateResult {
+  /** 0 or -errno (-EBADF: bad fd; -ENOSPC: past a limit; -ENOENT: no /dev/nexus_node_monitor). */
+  status: number;
+  /** The vref's id (> 0); 0 on error. */
+  id: number;
+  /** The creator's slot (never 0n); 0n on error. */
+  key: bigint;
+}
+
+/** One vref a message carries: offset (default 0) is passed through; kind defaults to NEXUS_PORT_CAP_VREF. */
+export interface PortCapIn {
+  vrefId: number;
+  offset?: number;
+  kind?: number;
+}
+
+export interface PortCapOut {
+  kind: number;
+  vrefId: number;
+  offset: number;
+  /** The reader's new slot in the vref. */
+  key: bigint;
+}
+
+export interface ReadCapsResult {
+  /** B_OK or an error status (B_BUFFER_OVERFLOW: too little room, the message stays queued). */
+  status: number;
+  /** The message's code (B_OK), else 0. */
+  code: number;
+  /** The message's bytes (B_OK), else empty. */
+  data: Buffer;
+  /** B_OK: the message's size; B_BUFFER_OVERFLOW: the size needed; else 0. */
+  size: number;
+  /** B_OK: the caps the message carried; B_BUFFER_OVERFLOW: the room needed; else 0. */
+  capsCount: number;
+  /** The caps read (B_OK), each with the reader's new key. */
+  caps: PortCapOut[];
+}
+
 export interface Nexus {
   createPort(capacity: number, name: string | null): number;
   closePort(id: number): number;
@@ -284,6 +324,40 @@ export interface Nexus {
   mmapFd(fd: number, size: number, prot: number, shared: boolean, mprotectTo?: number, writeByte?: number): { errno: number; mprotectErrno?: number; readBack?: number };
   /** close(2): 0 or -errno. */
   closeFd(fd: number): number;
+
+  // Vrefs (/dev/nexus_node_monitor): the kernel's result as it is, 0 or -errno.
+  /** A vref of fd's file (the creating descriptor's access bounds every open). */
+  vrefCreate(fd: number): VrefCreateResult;
+  /** One more slot of this team: its key (0n on error). -EPERM: key is no slot of this team's; -EBADF: unknown id. */
+  vrefAcquire(id: number, key: bigint): { status: number; key: bigint };
+  /** Drops the slot: 0 or -errno. */
+  vrefRelease(id: number, key: bigint): number;
+  /** A new descriptor (close it with closeFd) opened with open(2) flags mode (O_* constants below): fd -1 on error. */
+  vrefOpen(id: number, key: bigint, mode: number): { status: number; fd: number };
+  /**
+   * write_port_caps_etc: a message carrying vrefs this team holds; a status
+   * (B_NOT_ALLOWED: a vref not held, nothing queued).  flags and timeout
+   * default to 0 (no timeout flag: may block forever).
+   */
+  writePortCaps(port: number, code: number, data: Bytes, caps: PortCapIn[], flags?: number, timeout?: Timeout): number;
+  /** read_port_caps_etc with size bytes and capsRoom caps of room. */
+  readPortCaps(port: number, size: number, capsRoom: number, flags?: number, timeout?: Timeout): ReadCapsResult;
+  /** The same on the libuv thread pool. */
+  readPortCapsAsync(port: number, size: number, capsRoom: number, flags?: number, timeout?: Timeout): Promise<ReadCapsResult>;
+
+  // The node monitor's requests, raw on /dev/nexus_node_monitor: 0 or -errno.
+  /**
+   * NEXUS_START_WATCHING: fd >= 0 watches that node; fd -1 with vrefId > 0
+   * the vref's node; fd -1 without a vref (vrefId 0, the default) the
+   * volume watch (flags exactly B_WATCH_MOUNT).  token: int32 or uint32.
+   */
+  startWatching(fd: number, flags: number, port: number, token: number, vrefId?: number): number;
+  /** NEXUS_STOP_WATCHING by st_dev/st_ino (fs.statSync(p, { bigint: true }).dev/.ino); -1 or ~0n both: the volume watch. */
+  stopWatching(device: bigint | number, node: bigint | number, port: number, token: number): number;
+  /** NEXUS_STOP_NOTIFYING: every watch of this team for port and token (-ENOENT: none). */
+  stopNotifying(port: number, token: number): number;
+  /** This process's /dev/nexus_node_monitor descriptor (opened on first use), or -errno. */
+  nodeMonitorFd(): number;
 }
 
 /** What nexus.node exports besides the functions: its constants, compiled from nexus.h. */
@@ -300,6 +374,7 @@ export const nativeConstants: Readonly<NativeConstants> = addon.constants;
 
 export const NEXUS_DEVICE_PATH = '/dev/nexus';
 export const NEXUS_AREA_DEVICE_PATH = '/dev/nexus_area';
+export const NEXUS_NODE_MONITOR_DEVICE_PATH = '/dev/nexus_node_monitor';
 export const B_OS_NAME_LENGTH = 32;
 export const B_CURRENT_TEAM = 0;
 
@@ -390,9 +465,74 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const PROT_EXEC = 4;
 
-// Port capabilities (vrefs carried by messages; numbered, not carried out yet).
+// open(2) flags (<fcntl.h>, x86-64): vrefOpen's modes (node's fs.constants has no O_PATH nor O_CLOEXEC).
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_ACCMODE = 3;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+
+// Port capabilities (vrefs carried by messages).
 export const NEXUS_PORT_CAP_VREF = 1;
 export const NEXUS_PORT_MAX_CAPS = 1024;
+
+// Node monitor watch flags (Haiku's).
+export const B_STOP_WATCHING = 0x00;
+export const B_WATCH_NAME = 0x01;
+export const B_WATCH_STAT = 0x02;
+export const B_WATCH_ATTR = 0x04;
+export const B_WATCH_DIRECTORY = 0x08;
+export const B_WATCH_ALL = 0x0f;
+export const B_WATCH_MOUNT = 0x10;
+export const B_WATCH_INTERIM_STAT = 0x20;
+export const B_WATCH_CHILDREN = 0x40;
+/** Every watch flag the kernel takes. */
+export const NEXUS_WATCH_FLAGS = 0x7f;
+
+/** The code of every node monitor message ('NDMN'), and the "opcode" field's values. */
+export const B_NODE_MONITOR = 0x4e444d4e;
+export const B_ENTRY_CREATED = 1;
+export const B_ENTRY_REMOVED = 2;
+export const B_ENTRY_MOVED = 3;
+export const B_STAT_CHANGED = 4;
+export const B_ATTR_CHANGED = 5;
+export const B_DEVICE_MOUNTED = 6;
+export const B_DEVICE_UNMOUNTED = 7;
+/** Nexus: events were lost past the listener's backlog ('NXDP'; field "dropped" = how many). */
+export const NEXUS_EVENTS_DROPPED = 0x4e584450;
+
+// B_STAT_CHANGED "fields" bits.
+export const B_STAT_MODE = 0x0001;
+export const B_STAT_UID = 0x0002;
+export const B_STAT_GID = 0x0004;
+export const B_STAT_SIZE = 0x0008;
+export const B_STAT_ACCESS_TIME = 0x0010;
+export const B_STAT_MODIFICATION_TIME = 0x0020;
+export const B_STAT_CREATION_TIME = 0x0040;
+export const B_STAT_CHANGE_TIME = 0x0080;
+/** Set on the interim updates of writes (B_WATCH_INTERIM_STAT watchers only). */
+export const B_STAT_INTERIM_UPDATE = 0x1000;
+
+// B_ATTR_CHANGED "cause".
+export const B_ATTR_CREATED = 1;
+export const B_ATTR_REMOVED = 2;
+export const B_ATTR_CHANGED_CAUSE = 3;
+
+// KMessage, the format of node monitor messages (scenarios/lib/kmessage.ts decodes them).
+export const KMESSAGE_MAGIC = 0x6b4d7347; // 'kMsG'
+export const KMESSAGE_HEADER_SIZE = 28;
+export const KMESSAGE_FIELD_HEADER_SIZE = 20;
+export const B_INT32_TYPE = 0x4c4f4e47; // 'LONG'
+export const B_INT64_TYPE = 0x4c4c4e47; // 'LLNG'
+export const B_STRING_TYPE = 0x43535452; // 'CSTR'
 
 // ioctl numbers (asm-generic _IOC: dir << 30 | size << 16 | type << 8 | nr).
 const IOC_NONE = 0;
@@ -400,6 +540,8 @@ const IOC_WRITE = 1;
 const IOC_RW = 3;
 export const NEXUS_IOCTL_MAGIC = 0x6e; // 'n'
 export const NEXUS_AREA_IOCTL_MAGIC = 0x41; // 'A'
+export const NEXUS_VREF_IOCTL_MAGIC = 0x56; // 'V'
+export const NEXUS_WATCH_IOCTL_MAGIC = 0x48; // 'H'
 function ioc(dir: number, nr: number, size: number, type = NEXUS_IOCTL_MAGIC): number {
   return ((dir << 30) | (size << 16) | (type << 8) | nr) >>> 0;
 }
@@ -445,3 +587,10 @@ export const NEXUS_AREA_RESIZE = area(6, 24);
 export const NEXUS_AREA_SET_PROTECTION = area(7, 12);
 export const NEXUS_AREA_TRANSFER = area(8, 20);
 export const NEXUS_AREA_GET_NEXT = area(9, 72);
+export const NEXUS_VREF_CREATE = ioc(IOC_RW, 6, 16, NEXUS_VREF_IOCTL_MAGIC);
+export const NEXUS_VREF_ACQUIRE = ioc(IOC_RW, 7, 16, NEXUS_VREF_IOCTL_MAGIC);
+export const NEXUS_VREF_RELEASE = ioc(IOC_RW, 8, 16, NEXUS_VREF_IOCTL_MAGIC);
+export const NEXUS_VREF_OPEN = ioc(IOC_RW, 9, 24, NEXUS_VREF_IOCTL_MAGIC);
+export const NEXUS_START_WATCHING = ioc(IOC_WRITE, 1, 24, NEXUS_WATCH_IOCTL_MAGIC);
+export const NEXUS_STOP_WATCHING = ioc(IOC_WRITE, 2, 24, NEXUS_WATCH_IOCTL_MAGIC);
+export const NEXUS_STOP_NOTIFYING = ioc(IOC_WRITE, 3, 8, NEXUS_WATCH_IOCTL_MAGIC);

@@ -64,17 +64,19 @@ test("the binding's constants and index.ts's equal nexus.h's #defines", () => {
   assert.is(nativeConstants.NEXUS_DEVICE_PATH, native.NEXUS_DEVICE_PATH);
 });
 
-test("libnexus's constants (priorities, address specs) and mman's PROT_* agree with index.ts", () => {
-  const names = Object.keys(nativeConstants).filter((n) => /_PRIORITY$|_ADDRESS$|^PROT_|^B_PAGE_SIZE$/.test(n));
-  assert.ok(names.length >= 22, names.join(' '));
+test("libnexus's constants (priorities, address specs), mman's PROT_* and fcntl's O_* agree with index.ts", () => {
+  const names = Object.keys(nativeConstants).filter((n) => /_PRIORITY$|_ADDRESS$|^PROT_|^O_|^B_PAGE_SIZE$/.test(n));
+  assert.ok(names.length >= 35, names.join(' '));
   for (const n of names) assert.is(exported[n], nativeConstants[n], n);
   assert.is(native.B_NORMAL_PRIORITY, 10);
   assert.is(native.B_ANY_ADDRESS, 0);
 });
 
 test("index.ts's ioctl numbers equal the binding's (compiled from nexus.h's _IO* macros)", () => {
-  const names = Object.keys(nativeConstants).filter((n) => /^NEXUS_(PORT|GET|SET|SEM|THREAD|AREA)_/.test(n) && !/_MAX_/.test(n));
-  assert.ok(names.length >= 38, names.join(' '));
+  const names = Object.keys(nativeConstants).filter(
+    (n) => /^NEXUS_(PORT|GET|SET|SEM|THREAD|AREA|VREF|START|STOP|WATCH)_/.test(n) && !/_MAX_|_FLAGS$/.test(n),
+  );
+  assert.ok(names.length >= 47, names.join(' '));
   for (const n of names) assert.is(exported[n], nativeConstants[n], n);
   assert.is(native.NEXUS_PORT_CREATE, 0xc0206e0a);
   assert.is(native.NEXUS_THREAD_GET_INFO, 0xc0306e18);
@@ -84,6 +86,12 @@ test("index.ts's ioctl numbers equal the binding's (compiled from nexus.h's _IO*
   assert.is(native.NEXUS_AREA_CREATE, 0xc0404101);
   assert.is(native.NEXUS_AREA_GET_NEXT, 0xc0484109);
   assert.is(nativeConstants.NEXUS_AREA_DEVICE_PATH, native.NEXUS_AREA_DEVICE_PATH);
+  // Vrefs ('V') and watches ('H') on /dev/nexus_node_monitor; the watch requests are _IOW.
+  assert.is(native.NEXUS_VREF_CREATE, 0xc0105606);
+  assert.is(native.NEXUS_VREF_OPEN, 0xc0185609);
+  assert.is(native.NEXUS_START_WATCHING, 0x40184801);
+  assert.is(native.NEXUS_STOP_NOTIFYING, 0x40084803);
+  assert.is(nativeConstants.NEXUS_NODE_MONITOR_DEVICE_PATH, native.NEXUS_NODE_MONITOR_DEVICE_PATH);
 });
 
 test('without /dev/nexus every call returns the failed open: -ENOENT', async () => {
@@ -157,6 +165,37 @@ test('without /dev/nexus the thread and area calls return -ENOENT too', async ()
   assert.equal(nx.rawAreaClone(1, 'c', native.B_READ_AREA), { rc: e, errno: ENOENT, ret: 0, area: 0, fd: 0, size: 0 });
   assert.equal(await nx.waitForThreadEtcAsync(1, 0, 0), { status: e, code: 0 });
   assert.is(await nx.sendDataEtcAsync(1, 2, Buffer.from('abc'), 0, Infinity), e);
+});
+
+test('without /dev/nexus_node_monitor the vref, caps and watch calls return -ENOENT too', async () => {
+  assert.not.ok(existsSync('/dev/nexus_node_monitor'), 'this host has no /dev/nexus_node_monitor');
+  const e = -ENOENT;
+  const noRead = { status: e, code: 0, data: Buffer.alloc(0), size: 0, capsCount: 0, caps: [] };
+  assert.is(nx.nodeMonitorFd(), e);
+  assert.equal(nx.vrefCreate(0), { status: e, id: 0, key: 0n });
+  assert.equal(nx.vrefAcquire(1, 2n ** 64n - 1n), { status: e, key: 0n });
+  assert.is(nx.vrefRelease(1, 5n), e);
+  assert.equal(nx.vrefOpen(1, 5n, native.O_RDONLY | native.O_CLOEXEC), { status: e, fd: -1 });
+  assert.is(nx.writePortCaps(1, 2, Buffer.from('ab'), [{ vrefId: 3 }, { vrefId: 4, offset: 1, kind: 9 }]), e);
+  assert.is(nx.writePortCaps(1, 2, new Uint8Array(0), [], native.B_RELATIVE_TIMEOUT, 0n), e);
+  assert.equal(nx.readPortCaps(1, 16, 2), noRead);
+  assert.equal(nx.readPortCaps(1, 0, 0, native.B_RELATIVE_TIMEOUT, 0), noRead);
+  assert.equal(await nx.readPortCapsAsync(1, 16, 4, native.B_RELATIVE_TIMEOUT, Infinity), noRead);
+  assert.is(nx.startWatching(0, native.B_WATCH_NAME, 1, 7), e);
+  assert.is(nx.startWatching(-1, native.B_WATCH_MOUNT, 1, 0xffffffff, 0), e);
+  assert.is(nx.startWatching(-1, native.B_WATCH_STAT, 1, -1, 5), e);
+  assert.is(nx.stopWatching(-1, 2n ** 64n - 1n, 1, 7), e);
+  assert.is(nx.stopWatching(2049, 12, 1, 7), e);
+  assert.is(nx.stopNotifying(1, 7), e);
+  // Wrong types throw before anything is called.
+  assert.throws(() => nx.vrefAcquire(1, 5 as unknown as bigint), TypeError);
+  assert.throws(() => nx.vrefOpen(1, 5n, -1), TypeError);
+  assert.throws(() => nx.writePortCaps(1, 2, Buffer.alloc(0), [{ offset: 1 } as native.PortCapIn]), TypeError);
+  assert.throws(() => nx.writePortCaps(1, 2, Buffer.alloc(0), [3 as unknown as native.PortCapIn]), TypeError);
+  assert.throws(() => nx.writePortCaps(1, 2, Buffer.alloc(0), {} as native.PortCapIn[]), TypeError);
+  assert.throws(() => nx.readPortCaps(1, 16, -1), TypeError);
+  assert.throws(() => nx.startWatching(0, 1, 1, 2 ** 32), TypeError);
+  assert.throws(() => nx.stopWatching(-2, 0, 1, 1), TypeError);
 });
 
 test('thread programs are checked before anything is spawned', () => {

@@ -24,6 +24,7 @@ void async_free(napi_env env, struct async_req *r)
 	if (r->work)
 		napi_delete_async_work(env, r->work);
 	free(r->buf);
+	free(r->extra);
 	free(r);
 }
 

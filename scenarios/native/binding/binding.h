@@ -11,8 +11,9 @@
  * Laid out like kernel/nexus/: this header and core.c (argument parsing,
  * value builders), async.c (the thread-pool machinery), module.c (the
  * constants and the module's init), then one file per primitive: ports.c,
- * sems.c, threads.c, areas.c, and raw.c (process helpers, requests that go
- * around libnexus).  Each primitive file exports a table of its functions
+ * sems.c, threads.c, areas.c, vrefs.c (vrefs and the port messages that
+ * carry them), nodemon.c (the node monitor's requests, raw), and raw.c
+ * (process helpers, requests that go around libnexus).  Each primitive file exports a table of its functions
  * that module.c puts on the module's exports.
  *
  * Built with -fvisibility=hidden: the helpers below are shared by the files
@@ -79,6 +80,8 @@ bool set_num(napi_env env, napi_value obj, const char *key, double x);
 bool set_str(napi_env env, napi_value obj, const char *key, const char *s, size_t max);
 bool set_val(napi_env env, napi_value obj, const char *key, napi_value v);
 bool set_bigint(napi_env env, napi_value obj, const char *key, int64_t x);
+/* An unsigned bigint (a vref key, a device or inode number). */
+bool set_biguint(napi_env env, napi_value obj, const char *key, uint64_t x);
 /* { status, info? }: info only when status is B_OK. */
 napi_value status_info(napi_env env, double status, napi_value info);
 
@@ -115,9 +118,11 @@ struct async_req {
 	bigtime_t timeout;
 	void *buf;		/* a copy of the data written, or the read buffer */
 	size_t size;
+	void *extra;		/* a second buffer (caps read), freed with r */
 	ssize_t result;
 	union {
 		struct port_message_info message;
+		size_t caps_count;
 	} out;
 };
 
@@ -143,6 +148,8 @@ extern const struct binding_fn port_fns[];
 extern const struct binding_fn sem_fns[];
 extern const struct binding_fn thread_fns[];
 extern const struct binding_fn area_fns[];
+extern const struct binding_fn vref_fns[];
+extern const struct binding_fn nodemon_fns[];
 extern const struct binding_fn raw_fns[];
 
 #endif /* NEXUS_BINDING_H */

@@ -312,6 +312,14 @@ bool set_bigint(napi_env env, napi_value obj, const char *key, int64_t x)
 	       napi_set_named_property(env, obj, key, v) == napi_ok;
 }
 
+bool set_biguint(napi_env env, napi_value obj, const char *key, uint64_t x)
+{
+	napi_value v;
+
+	return napi_create_bigint_uint64(env, x, &v) == napi_ok &&
+	       napi_set_named_property(env, obj, key, v) == napi_ok;
+}
+
 /* { status, info? }: info only when status is B_OK. */
 napi_value status_info(napi_env env, double status, napi_value info)
 {

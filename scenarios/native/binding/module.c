@@ -4,6 +4,8 @@
  * nexus.h and libnexus.h (scenarios/native/index.ts repeats them; a unit
  * test checks that both agree with nexus.h).
  */
+#define _GNU_SOURCE		/* O_PATH */
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "binding.h"
@@ -42,6 +44,18 @@ static const struct constant constants[] = {
 	C(NEXUS_AREA_CREATE), C(NEXUS_AREA_CLONE), C(NEXUS_AREA_DELETE), C(NEXUS_AREA_FIND),
 	C(NEXUS_AREA_GET_INFO), C(NEXUS_AREA_RESIZE), C(NEXUS_AREA_SET_PROTECTION), C(NEXUS_AREA_TRANSFER),
 	C(NEXUS_AREA_GET_NEXT),
+	C(NEXUS_VREF_IOCTL_MAGIC), C(NEXUS_WATCH_IOCTL_MAGIC),
+	C(NEXUS_VREF_CREATE), C(NEXUS_VREF_ACQUIRE), C(NEXUS_VREF_RELEASE), C(NEXUS_VREF_OPEN),
+	C(NEXUS_START_WATCHING), C(NEXUS_STOP_WATCHING), C(NEXUS_STOP_NOTIFYING),
+	C(B_STOP_WATCHING), C(B_WATCH_NAME), C(B_WATCH_STAT), C(B_WATCH_ATTR), C(B_WATCH_DIRECTORY),
+	C(B_WATCH_ALL), C(B_WATCH_MOUNT), C(B_WATCH_INTERIM_STAT), C(B_WATCH_CHILDREN), C(NEXUS_WATCH_FLAGS),
+	C(B_NODE_MONITOR), C(B_ENTRY_CREATED), C(B_ENTRY_REMOVED), C(B_ENTRY_MOVED), C(B_STAT_CHANGED),
+	C(B_ATTR_CHANGED), C(B_DEVICE_MOUNTED), C(B_DEVICE_UNMOUNTED), C(NEXUS_EVENTS_DROPPED),
+	C(B_STAT_MODE), C(B_STAT_UID), C(B_STAT_GID), C(B_STAT_SIZE), C(B_STAT_ACCESS_TIME),
+	C(B_STAT_MODIFICATION_TIME), C(B_STAT_CREATION_TIME), C(B_STAT_CHANGE_TIME), C(B_STAT_INTERIM_UPDATE),
+	C(B_ATTR_CREATED), C(B_ATTR_REMOVED), C(B_ATTR_CHANGED_CAUSE),
+	C(KMESSAGE_MAGIC), C(KMESSAGE_HEADER_SIZE), C(KMESSAGE_FIELD_HEADER_SIZE),
+	C(B_INT32_TYPE), C(B_INT64_TYPE), C(B_STRING_TYPE),
 	/* libnexus.h's */
 	C(B_PAGE_SIZE), C(B_IDLE_PRIORITY), C(B_LOWEST_ACTIVE_PRIORITY), C(B_LOW_PRIORITY),
 	C(B_NORMAL_PRIORITY), C(B_DISPLAY_PRIORITY), C(B_URGENT_DISPLAY_PRIORITY),
@@ -50,6 +64,9 @@ static const struct constant constants[] = {
 	C(B_ANY_KERNEL_ADDRESS), C(B_RANDOMIZED_ANY_ADDRESS), C(B_RANDOMIZED_BASE_ADDRESS),
 	/* <sys/mman.h>'s */
 	C(PROT_NONE), C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC),
+	/* <fcntl.h>'s: the modes of vrefOpen (node's fs.constants lacks O_PATH, O_CLOEXEC) */
+	C(O_RDONLY), C(O_WRONLY), C(O_RDWR), C(O_ACCMODE), C(O_APPEND), C(O_CLOEXEC), C(O_NONBLOCK),
+	C(O_DIRECTORY), C(O_PATH), C(O_NOFOLLOW), C(O_CREAT), C(O_TRUNC), C(O_EXCL),
 #undef C
 };
 
@@ -66,13 +83,15 @@ static napi_value constants_value(napi_env env)
 	NAPI_OK(env, napi_set_named_property(env, o, "NEXUS_DEVICE_PATH", v));
 	NAPI_OK(env, napi_create_string_utf8(env, NEXUS_AREA_DEVICE_PATH, NAPI_AUTO_LENGTH, &v));
 	NAPI_OK(env, napi_set_named_property(env, o, "NEXUS_AREA_DEVICE_PATH", v));
+	NAPI_OK(env, napi_create_string_utf8(env, NEXUS_NODE_MONITOR_DEVICE_PATH, NAPI_AUTO_LENGTH, &v));
+	NAPI_OK(env, napi_set_named_property(env, o, "NEXUS_NODE_MONITOR_DEVICE_PATH", v));
 	return o;
 }
 
 NAPI_MODULE_INIT()
 {
 	static const struct binding_fn *const tables[] = {
-		port_fns, sem_fns, thread_fns, area_fns, raw_fns,
+		port_fns, sem_fns, thread_fns, area_fns, vref_fns, nodemon_fns, raw_fns,
 	};
 	napi_value fn, c;
 
