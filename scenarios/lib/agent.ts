@@ -41,6 +41,54 @@ export interface AgentReady {
 
 export type AgentAnswer = Record<string, any>;
 
+/** vref_create's answer; key is the agent's slot (0n on error). */
+export interface AgentVref {
+  ret: number;
+  id: number;
+  key: bigint;
+  /** The agent could not open the path (ret is then the open's -errno). */
+  openFailed?: boolean;
+}
+
+/** vref_open's answer: ret 0 or -errno; the rest only when the open worked. */
+export interface AgentVrefOpen {
+  ret: number;
+  fd?: number;
+  /** fcntl(F_GETFL) of the new descriptor (O_APPEND forced, access mode). */
+  flags?: number;
+  cloexec?: boolean;
+  /** write(2) of the bytes given (none: a 0-byte write, which still needs write access): bytes or -errno. */
+  write?: number;
+  /** pread(2) of up to 64 bytes at offset 0: bytes or -errno. */
+  read?: number;
+  /** The bytes read, hex. */
+  hex?: string;
+}
+
+/** One cap a write_caps names: a vref id, or the id with its offset and kind. */
+export type AgentCapIn = number | { vrefId: number; offset?: number; kind?: number };
+
+/** read_caps's answer (size and capsCount: what the message needs on B_BUFFER_OVERFLOW). */
+export interface AgentCapsRead {
+  ret: number;
+  code: number;
+  size: number;
+  capsCount: number;
+  hex: string;
+  caps: { kind: number; vrefId: number; offset: number; key: bigint }[];
+}
+
+/** A timeout as the agent takes it: microseconds, or "inf". */
+function agentTimeout(t: number | bigint): string {
+  return t === Infinity || t === 0x7fffffffffffffffn ? 'inf' : String(t);
+}
+
+/** A path as one command token (the agent splits commands on white space). */
+function agentPath(p: string): string {
+  if (p === '' || /\s/.test(p)) throw new Error(`nexus-agent: path ${JSON.stringify(p)} cannot be one token`);
+  return p;
+}
+
 interface Pending {
   line: string;
   /** Set when the caller gave up (deadline): the answer is dropped. */
@@ -186,6 +234,89 @@ export class Agent {
     // whoever awaits the promise still sees the rejection.
     answer.catch(() => {});
     return answer;
+  }
+
+  // ---- typed commands: vrefs, port capabilities, the node monitor --------
+
+  /**
+   * vref_create: a vref of path (opened by the agent with open(2) flags
+   * mode, default O_RDONLY, and closed after) or of one of the agent's
+   * descriptors (a number: -1 for a bad one).
+   */
+  async vrefCreate(target: string | number, mode?: number): Promise<AgentVref> {
+    const what = typeof target === 'number' ? String(target) : agentPath(target);
+    if (typeof target === 'string' && !/^[/.]/.test(target)) throw new Error(`nexus-agent: vref_create path must start with / or .: ${target}`);
+    const a = await this.call(`vref_create ${what}${mode === undefined ? '' : ` ${mode}`}`);
+    return { ret: a.ret, id: a.id ?? 0, key: BigInt(a.key ?? 0), ...(a.open_failed ? { openFailed: true } : {}) };
+  }
+
+  async vrefAcquire(id: number, key: bigint): Promise<{ ret: number; key: bigint }> {
+    const a = await this.call(`vref_acquire ${id} ${key}`);
+    return { ret: a.ret, key: BigInt(a.key) };
+  }
+
+  async vrefRelease(id: number, key: bigint): Promise<number> {
+    return (await this.call(`vref_release ${id} ${key}`)).ret;
+  }
+
+  /** vref_open: opens with mode, writes hex (if given), reads at 0, closes unless keep. */
+  async vrefOpen(id: number, key: bigint, mode: number, opts: { hex?: string; keep?: boolean } = {}): Promise<AgentVrefOpen> {
+    const tail = `${opts.hex !== undefined ? ` ${opts.hex || '-'}` : ''}${opts.keep ? ' keep' : ''}`;
+    return (await this.call(`vref_open ${id} ${key} ${mode}${tail}`)) as AgentVrefOpen;
+  }
+
+  /** write_caps: the message (hex bytes) with the vrefs named; flags and timeout default 0. */
+  async writeCaps(port: number, code: number, hex: string, caps: AgentCapIn[], flags = 0, timeout: number | bigint = 0): Promise<number> {
+    const list = caps.length
+      ? caps.map((c) => (typeof c === 'number' ? String(c) : [c.vrefId, c.offset ?? 0, c.kind ?? 1].join(':'))).join(',')
+      : '-';
+    return (await this.call(`write_caps ${port} ${code} ${hex || '-'} ${list} ${flags} ${agentTimeout(timeout)}`)).ret;
+  }
+
+  async readCaps(port: number, size: number, capsRoom: number, flags = 0, timeout: number | bigint = 0): Promise<AgentCapsRead> {
+    const a = await this.call(`read_caps ${port} ${size} ${capsRoom} ${flags} ${agentTimeout(timeout)}`);
+    return {
+      ret: a.ret,
+      code: a.code,
+      size: a.size,
+      capsCount: a.caps_count,
+      hex: a.hex,
+      caps: (a.caps as { kind: number; vref_id: number; offset: number; key: string }[]).map((c) => ({
+        kind: c.kind,
+        vrefId: c.vref_id,
+        offset: c.offset,
+        key: BigInt(c.key),
+      })),
+    };
+  }
+
+  /** watch: libnexus's watch_node_path (a Haiku status: B_NOT_ALLOWED for -EACCES/-EPERM). */
+  async watch(path: string, flags: number, port: number, token: number): Promise<number> {
+    return (await this.call(`watch ${agentPath(path)} ${flags} ${port} ${token}`)).ret;
+  }
+
+  /** watch_raw: NEXUS_START_WATCHING itself (0 or -errno); target -1 with vrefId: the vref's node. */
+  async watchRaw(target: string | number, flags: number, port: number, token: number, vrefId?: number): Promise<number> {
+    const what = typeof target === 'number' ? String(target) : agentPath(target);
+    return (await this.call(`watch_raw ${what} ${flags} ${port} ${token}${vrefId === undefined ? '' : ` ${vrefId}`}`)).ret;
+  }
+
+  async watchVolume(port: number, token: number): Promise<number> {
+    return (await this.call(`watch_volume ${port} ${token}`)).ret;
+  }
+
+  /** stop_notifying: every watch of the agent for port and token (libnexus's stop_watching). */
+  async stopNotifying(port: number, token: number): Promise<number> {
+    return (await this.call(`stop_notifying ${port} ${token}`)).ret;
+  }
+
+  /**
+   * hold inf: the agent sleeps for good and answers nothing more; what is
+   * left is to kill it (kill(), signal('SIGKILL')), e.g. in the middle of
+   * a stream of events to its port.
+   */
+  hold(): void {
+    this.send('hold inf');
   }
 
   /** Send a command that has no answer (exit). */

@@ -104,6 +104,42 @@
  *                                               maps, mprotects to MPROT if given, unmaps
  *   close_fd FD                                 {"ret":0_or_-errno}
  *   area_fd                                     {"ret":fd_or_-errno}  (/dev/nexus_area)
+ * Vrefs (libnexus: the kernel's -errno as it is; keys are u64, printed as
+ * decimal strings and taken as decimal or 0x hex):
+ *   vref_create PATH [MODE] | vref_create FD    {"ret":st,"id":ID,"key":"K"}  PATH (starts with / or .)
+ *                                               is opened with open(2) flags MODE (default
+ *                                               O_RDONLY; numeric, 0x hex or 0 octal) and closed
+ *                                               after; {"ret":-errno,"open_failed":true} when the
+ *                                               open fails.  FD: an agent descriptor (-1...)
+ *   vref_acquire ID KEY                         {"ret":st,"key":"NEW"}
+ *   vref_release ID KEY                         {"ret":st}
+ *   vref_open ID KEY MODE [HEX|-] [keep]        {"ret":-errno} or {"ret":0,"fd":F,"flags":F_GETFL,
+ *                                                "cloexec":bool,"write":n_or_-errno,"read":n_or_-errno,
+ *                                                "hex":"..."}: writes HEX (none: a 0-byte write,
+ *                                               which still needs write access), then preads 64
+ *                                               bytes at 0; closes the fd unless keep
+ * Port capabilities (write_port_caps_etc, read_port_caps_etc: statuses):
+ *   write_caps PORT CODE HEX CAPS [FLAGS TIMEOUT]  {"ret":st}  CAPS: - or ID[:OFFSET[:KIND]],...
+ *                                               (flags 0, timeout 0 when not given)
+ *   read_caps PORT SIZE ROOM FLAGS TIMEOUT      {"ret":st,"code":c,"size":n,"caps_count":k,"hex":"..",
+ *                                                "caps":[{"kind":..,"vref_id":..,"offset":..,"key":"K"}]}
+ *                                               (B_BUFFER_OVERFLOW: size, caps_count = needed)
+ * Node monitor (libnexus's Haiku calls: -EPERM/-EACCES come as B_NOT_ALLOWED,
+ * -ENOSPC as B_NO_MEMORY; TOKEN is an int32 or uint32):
+ *   watch PATH FLAGS PORT TOKEN                 {"ret":st}  watch_node_path (FLAGS 0 stops)
+ *   watch_ref PATH FLAGS PORT TOKEN             {"ret":st,"device":D,"node":N}  through
+ *                                               get_node_ref_for_path + watch_node + put_node_ref
+ *   watch_raw PATH|FD FLAGS PORT TOKEN [VREF]   {"ret":0_or_-errno}  NEXUS_START_WATCHING itself
+ *                                               (PATH opened O_PATH; FD -1 + VREF: the vref's node,
+ *                                               FD -1 alone: the volume watch)
+ *   watch_volume PORT TOKEN                     {"ret":st}
+ *   stop_watching PATH PORT TOKEN               {"ret":st}  (B_ENTRY_NOT_FOUND: no such watch)
+ *   stop_watching_volume PORT TOKEN             {"ret":st}
+ *   stop_notifying PORT TOKEN                   {"ret":st}  every watch for PORT and TOKEN
+ *   node_monitor_fd                             {"ret":fd_or_-errno}  (/dev/nexus_node_monitor,
+ *                                               which makes the agent a node monitor team)
+ *   hold US|inf                                 {"ret":0} after US microseconds; inf: never
+ *                                               answers (send it, then kill the agent)
  * Anything else: {"error":"..."}.
  *
  * SIGUSR1 and SIGUSR2 are caught (without SA_RESTART, until sig_restart says
@@ -1288,6 +1324,415 @@ static void cmd_area_fd(char **argv)
 	reply_ret(nexus_area_fd());
 }
 
+/* ---- vrefs, port capabilities, the node monitor ----------------------------- */
+
+/* A u64 (a vref key): decimal or 0x hex, no sign. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+#define ARG_KEY(i, var)                                                            \
+	do {                                                                       \
+		if (!parse_u64(argv[i], &var)) {                                   \
+			reply_error("%s: bad key '%s'", argv[0], argv[i]);         \
+			return;                                                    \
+		}                                                                  \
+	} while (0)
+
+/* A token: the kernel's u32, given as an int32 or a uint32. */
+#define ARG_TOKEN(i, var) ARG(i, "token", 0, INT32_MIN, UINT32_MAX, var)
+/* open(2) flags: decimal, 0x hex or 0 octal. */
+#define ARG_MODE(i, var) ARG(i, "mode", 0, 0, INT32_MAX, var)
+
+static bool is_path(const char *s)
+{
+	return s[0] == '/' || s[0] == '.';
+}
+
+static void cmd_vref_create(char **argv)
+{
+	bool path = is_path(argv[1]);
+	uint64_t key = 0;
+	vref_id id = 0;
+	int fd, mode = O_RDONLY;
+	status_t st;
+
+	if (argv[2] && (!path || argv[3])) {
+		reply_error("vref_create takes PATH [MODE] or FD");
+		return;
+	}
+	if (path) {
+		if (argv[2])
+			ARG_MODE(2, mode);
+		fd = open(argv[1], mode | O_CLOEXEC | O_NOCTTY, 0666);
+		if (fd < 0) {
+			out_printf(&answer, "{\"ret\":%d,\"open_failed\":true}", -errno);
+			return;
+		}
+	} else {
+		ARG_I32(1, "fd", fd);
+	}
+	st = nexus_vref_create(fd, &id, &key);
+	if (path)
+		close(fd);
+	out_printf(&answer, "{\"ret\":%d,\"id\":%d,\"key\":\"%llu\"}", st, id, (unsigned long long)key);
+}
+
+static void cmd_vref_acquire(char **argv)
+{
+	uint64_t key, new_key = 0;
+	vref_id id;
+	status_t st;
+
+	ARG_I32(1, "id", id);
+	ARG_KEY(2, key);
+	st = nexus_vref_acquire(id, key, &new_key);
+	out_printf(&answer, "{\"ret\":%d,\"key\":\"%llu\"}", st, (unsigned long long)new_key);
+}
+
+static void cmd_vref_release(char **argv)
+{
+	uint64_t key;
+	vref_id id;
+
+	ARG_I32(1, "id", id);
+	ARG_KEY(2, key);
+	reply_ret(nexus_vref_release(id, key));
+}
+
+/* read/write(2) results: bytes, or -errno. */
+static long long io_result(ssize_t n)
+{
+	return n < 0 ? -errno : n;
+}
+
+static void cmd_vref_open(char **argv)
+{
+	unsigned char *data = NULL, buf[64];
+	bool keep = false;
+	uint64_t key;
+	size_t len = 0;
+	long long w, r;
+	vref_id id;
+	int mode, fd, fl, fdfl;
+
+	ARG_I32(1, "id", id);
+	ARG_KEY(2, key);
+	ARG_MODE(3, mode);
+	for (int i = 4; argv[i]; i++) {
+		if (!strcmp(argv[i], "keep") && !argv[i + 1]) {
+			keep = true;
+		} else if (i == 4 && !data) {
+			if (!parse_hex(argv[0], argv[i], &data, &len))
+				return;
+		} else {
+			free(data);
+			reply_error("vref_open takes ID KEY MODE [HEX|-] [keep]");
+			return;
+		}
+	}
+	fd = nexus_vref_open(id, key, (__u32)mode);
+	if (fd < 0) {
+		free(data);
+		reply_ret(fd);
+		return;
+	}
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	/* Writes HEX (no bytes: a write of 0 bytes, which still needs a writable fd), then reads at 0. */
+	w = io_result(write(fd, data ? data : buf, len));
+	r = io_result(pread(fd, buf, sizeof(buf), 0));
+	free(data);
+	out_printf(&answer, "{\"ret\":0,\"fd\":%d,\"flags\":%d,\"cloexec\":%s,\"write\":%lld,\"read\":%lld,\"hex\":\"",
+		   fd, fl, fdfl >= 0 && (fdfl & FD_CLOEXEC) ? "true" : "false", w, r);
+	if (r > 0)
+		out_hex(&answer, buf, (size_t)r);
+	out_printf(&answer, "\"}");
+	if (!keep)
+		close(fd);
+}
+
+/* CAPS: "-" (none) or ID[:OFFSET[:KIND]],... into a malloc'd array. */
+static bool parse_caps(const char *text, struct nexus_port_cap_in **caps, size_t *count)
+{
+	struct nexus_port_cap_in *list = NULL, *grown;
+	char *copy, *save = NULL, *tok;
+	size_t n = 0;
+	bool ok = true;
+
+	*caps = NULL;
+	*count = 0;
+	if (!strcmp(text, "-"))
+		return true;
+	/* No empty field: strtok_r would skip it. */
+	for (const char *p = text; *p; p++) {
+		bool sep = *p == ',' || *p == ':';
+
+		if (sep && (p == text || !p[1] || p[1] == ',' || p[1] == ':'))
+			return false;
+	}
+	copy = strdup(text);
+	if (!copy)
+		return false;
+	for (tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
+		char *f[3], *fsave = NULL, *ftok;
+		long long id, off = 0, kind = NEXUS_PORT_CAP_VREF;
+		int nf = 0;
+
+		for (ftok = strtok_r(tok, ":", &fsave); ftok; ftok = strtok_r(NULL, ":", &fsave)) {
+			if (nf == 3) {
+				ok = false;
+				break;
+			}
+			f[nf++] = ftok;
+		}
+		ok = ok && nf >= 1 && parse_ll(f[0], 10, INT32_MIN, INT32_MAX, &id) &&
+		     (nf < 2 || parse_ll(f[1], 0, 0, UINT32_MAX, &off)) &&
+		     (nf < 3 || parse_ll(f[2], 0, 0, UINT32_MAX, &kind));
+		if (!ok)
+			break;
+		grown = realloc(list, (n + 1) * sizeof(*list));
+		if (!grown) {
+			ok = false;
+			break;
+		}
+		list = grown;
+		list[n++] = (struct nexus_port_cap_in){ .kind = (__u32)kind, .vref_id = (__s32)id,
+							.buffer_offset = (__u32)off };
+	}
+	free(copy);
+	if (!ok || !n) {
+		free(list);
+		return false;
+	}
+	*caps = list;
+	*count = n;
+	return true;
+}
+
+static void cmd_write_caps(char **argv)
+{
+	struct nexus_port_cap_in *caps;
+	unsigned char *buf;
+	__s32 port, code;
+	__u32 flags = 0;
+	bigtime_t timeout = 0;
+	size_t len, count;
+
+	ARG_I32(1, "port", port);
+	ARG_I32(2, "code", code);
+	if (argv[5] && !argv[6]) {
+		reply_error("write_caps takes PORT CODE HEX CAPS [FLAGS TIMEOUT]");
+		return;
+	}
+	if (argv[5]) {
+		if (argv[7]) {
+			reply_error("write_caps takes PORT CODE HEX CAPS [FLAGS TIMEOUT]");
+			return;
+		}
+		ARG_FLAGS(5, flags);
+		ARG_TIMEOUT(6, timeout);
+	}
+	if (!parse_caps(argv[4], &caps, &count)) {
+		reply_error("write_caps: bad caps '%s' (- or ID[:OFFSET[:KIND]],...)", argv[4]);
+		return;
+	}
+	if (!parse_hex(argv[0], argv[3], &buf, &len)) {
+		free(caps);
+		return;
+	}
+	reply_ret(write_port_caps_etc(port, code, buf, len, caps, count, flags, timeout));
+	free(buf);
+	free(caps);
+}
+
+static void cmd_read_caps(char **argv)
+{
+	struct nexus_port_cap_out *caps;
+	long long size, room;
+	size_t got, count;
+	__s32 port, code = 0;
+	__u32 flags;
+	bigtime_t timeout;
+	unsigned char *buf;
+	status_t st;
+
+	ARG_I32(1, "port", port);
+	ARG(2, "buffer size", 10, 0, MAX_MESSAGE, size);
+	ARG(3, "caps room", 10, 0, 1 << 20, room);
+	ARG_FLAGS(4, flags);
+	ARG_TIMEOUT(5, timeout);
+	buf = malloc(size ? (size_t)size : 1);
+	caps = calloc(room ? (size_t)room : 1, sizeof(*caps));
+	if (!buf || !caps) {
+		free(buf);
+		free(caps);
+		reply_error("out of memory");
+		return;
+	}
+	got = (size_t)size;
+	count = (size_t)room;
+	st = read_port_caps_etc(port, &code, buf, &got, caps, &count, flags, timeout);
+	if (st != B_OK && st != B_BUFFER_OVERFLOW)
+		got = count = 0;
+	out_printf(&answer, "{\"ret\":%d,\"code\":%d,\"size\":%zu,\"caps_count\":%zu,\"hex\":\"", st, code, got,
+		   count);
+	if (st == B_OK)
+		out_hex(&answer, buf, got);
+	out_printf(&answer, "\",\"caps\":[");
+	for (size_t i = 0; st == B_OK && i < count; i++)
+		out_printf(&answer, "%s{\"kind\":%u,\"vref_id\":%d,\"offset\":%u,\"key\":\"%llu\"}", i ? "," : "",
+			   caps[i].kind, caps[i].vref_id, caps[i].buffer_offset, (unsigned long long)caps[i].key);
+	out_printf(&answer, "]}");
+	free(buf);
+	free(caps);
+}
+
+static void cmd_watch(char **argv)
+{
+	long long token;
+	__u32 flags;
+	port_id port;
+
+	ARG_FLAGS(2, flags);
+	ARG_I32(3, "port", port);
+	ARG_TOKEN(4, token);
+	reply_ret(watch_node_path(argv[1], flags, port, (__s32)token));
+}
+
+static void cmd_watch_ref(char **argv)
+{
+	struct nexus_node_ref ref;
+	long long token;
+	__u32 flags;
+	port_id port;
+	status_t st;
+
+	ARG_FLAGS(2, flags);
+	ARG_I32(3, "port", port);
+	ARG_TOKEN(4, token);
+	st = get_node_ref_for_path(argv[1], &ref);
+	if (st != B_OK) {
+		reply_ret(st);
+		return;
+	}
+	st = watch_node(&ref, flags, port, (__s32)token);
+	put_node_ref(&ref);
+	out_printf(&answer, "{\"ret\":%d,\"device\":%d,\"node\":%lld}", st, ref.device, (long long)ref.node);
+}
+
+static void cmd_watch_raw(char **argv)
+{
+	struct nexus_watch_fd req = { .fd = -1 };
+	bool path = is_path(argv[1]);
+	long long token;
+	int nm = nexus_node_monitor_fd();
+
+	ARG_FLAGS(2, req.flags);
+	ARG_I32(3, "port", req.port);
+	ARG_TOKEN(4, token);
+	req.token = (__u32)token;
+	if (argv[5] && argv[6]) {
+		reply_error("watch_raw takes PATH|FD FLAGS PORT TOKEN [VREF]");
+		return;
+	}
+	if (argv[5])
+		ARG_I32(5, "vref", req.vref_id);
+	if (nm < 0) {
+		reply_ret(nm);
+		return;
+	}
+	if (path) {
+		req.fd = open(argv[1], O_PATH | O_CLOEXEC);
+		if (req.fd < 0) {
+			out_printf(&answer, "{\"ret\":%d,\"open_failed\":true}", -errno);
+			return;
+		}
+	} else {
+		ARG_I32(1, "fd", req.fd);
+	}
+	reply_ret(ioctl(nm, NEXUS_START_WATCHING, &req) < 0 ? -errno : 0);
+	if (path)
+		close(req.fd);
+}
+
+static void cmd_watch_volume(char **argv)
+{
+	long long token;
+	port_id port;
+
+	ARG_I32(1, "port", port);
+	ARG_TOKEN(2, token);
+	reply_ret(watch_volume(port, (__s32)token));
+}
+
+static void cmd_stop_watching(char **argv)
+{
+	long long token;
+	port_id port;
+
+	ARG_I32(2, "port", port);
+	ARG_TOKEN(3, token);
+	reply_ret(watch_node_path(argv[1], B_STOP_WATCHING, port, (__s32)token));
+}
+
+static void cmd_stop_watching_volume(char **argv)
+{
+	long long token;
+	port_id port;
+
+	ARG_I32(1, "port", port);
+	ARG_TOKEN(2, token);
+	reply_ret(stop_watching_volume(port, (__s32)token));
+}
+
+static void cmd_stop_notifying(char **argv)
+{
+	long long token;
+	port_id port;
+
+	ARG_I32(1, "port", port);
+	ARG_TOKEN(2, token);
+	reply_ret(stop_watching(port, (__s32)token));
+}
+
+static void cmd_node_monitor_fd(char **argv)
+{
+	(void)argv;
+	reply_ret(nexus_node_monitor_fd());
+}
+
+/* Sleeps US microseconds (signals do not cut it short), or forever: "inf" never answers. */
+static void cmd_hold(char **argv)
+{
+	bigtime_t us, end;
+
+	ARG_TIMEOUT(1, us);
+	if (us == B_INFINITE_TIMEOUT) {
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	end = system_time() + (us > 0 ? us : 0);
+	for (bigtime_t now = system_time(); now < end; now = system_time()) {
+		struct timespec ts = { .tv_sec = (end - now) / 1000000, .tv_nsec = (end - now) % 1000000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	reply_ret(0);
+}
+
 static void cmd_exit(char **argv)
 {
 	int code;
@@ -1355,6 +1800,21 @@ static const struct command {
 	{ "mmap_fd", -4, cmd_mmap_fd },
 	{ "close_fd", 1, cmd_close_fd },
 	{ "area_fd", 0, cmd_area_fd },
+	{ "vref_create", -1, cmd_vref_create },
+	{ "vref_acquire", 2, cmd_vref_acquire },
+	{ "vref_release", 2, cmd_vref_release },
+	{ "vref_open", -3, cmd_vref_open },
+	{ "write_caps", -4, cmd_write_caps },
+	{ "read_caps", 5, cmd_read_caps },
+	{ "watch", 4, cmd_watch },
+	{ "watch_ref", 4, cmd_watch_ref },
+	{ "watch_raw", -4, cmd_watch_raw },
+	{ "watch_volume", 2, cmd_watch_volume },
+	{ "stop_watching", 3, cmd_stop_watching },
+	{ "stop_watching_volume", 2, cmd_stop_watching_volume },
+	{ "stop_notifying", 2, cmd_stop_notifying },
+	{ "node_monitor_fd", 0, cmd_node_monitor_fd },
+	{ "hold", 1, cmd_hold },
 };
 
 /* Signals handled so far (SIGUSR1, SIGUSR2). */

@@ -3,7 +3,7 @@
 // its documented commands, and small shell agents for deadlines and a dying
 // agent.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -153,6 +153,58 @@ test('the real agent: the thread and area commands', async () => {
       'mmap_fd 0 4096 1 shared 1 2', 'area_create a -1 0 3']) {
       await rejects(a.call(bad), /nexus-agent \d+: '.*': /, `"${bad}" is refused`);
     }
+  } finally {
+    await a.kill();
+  }
+});
+
+test('the real agent: the vref, capability and node monitor commands, raw and typed', async () => {
+  const a = await Agent.start();
+  try {
+    const e = -ENOENT;
+    if (!existsSync('/dev/nexus_node_monitor')) {
+      assert.equal(await a.call('node_monitor_fd'), { ret: e });
+      assert.equal(await a.call('vref_create /etc/hostname'), { ret: e, id: 0, key: '0' });
+      assert.equal(await a.call('vref_create /etc/hostname 0x2'), { ret: e, id: 0, key: '0' });
+      assert.equal(await a.call('vref_create -1'), { ret: e, id: 0, key: '0' });
+      assert.equal(await a.call('vref_acquire 1 18446744073709551615'), { ret: e, key: '0' });
+      assert.equal(await a.call('vref_release 1 0x10'), { ret: e });
+      assert.equal(await a.call('vref_open 1 2 0'), { ret: e });
+      assert.equal(await a.call('vref_open 1 2 2 aabb keep'), { ret: e });
+      for (const c of ['watch /tmp 0x1f 3 -1', 'watch_raw /tmp 1 3 1', 'watch_raw -1 16 3 1', 'watch_raw -1 2 3 1 5', 'watch_volume 3 4294967295',
+        'stop_watching /tmp 3 1', 'stop_watching_volume 3 1', 'stop_notifying 3 1']) {
+        assert.equal(await a.call(c), { ret: e }, c);
+      }
+      assert.equal(await a.call('watch_ref /tmp 1 3 1'), { ret: e, device: Number(statSync('/tmp').dev), node: Number(statSync('/tmp').ino) });
+      // The typed helpers.
+      assert.equal(await a.vrefCreate('/etc/hostname', 0), { ret: e, id: 0, key: 0n });
+      assert.equal(await a.vrefCreate(-1), { ret: e, id: 0, key: 0n });
+      assert.equal(await a.vrefAcquire(1, 2n ** 64n - 1n), { ret: e, key: 0n });
+      assert.is(await a.vrefRelease(1, 7n), e);
+      assert.equal(await a.vrefOpen(1, 7n, 2, { hex: 'aa', keep: true }), { ret: e });
+      assert.is(await a.watch('/tmp', 1, 3, 4), e);
+      assert.is(await a.watchRaw(-1, 2, 3, 4, 5), e);
+      assert.is(await a.watchVolume(3, 4), e);
+      assert.is(await a.stopNotifying(3, 4), e);
+    }
+    // Port capabilities go to /dev/nexus.
+    if (!HOST_HAS_NEXUS) {
+      assert.equal(await a.call('write_caps 1 2 aabb 3,4:8,5:0:1'), { ret: e });
+      assert.equal(await a.call('write_caps 1 2 - - 8 0'), { ret: e });
+      assert.equal(await a.call('read_caps 1 16 4 0 0'), { ret: e, code: 0, size: 0, caps_count: 0, hex: '', caps: [] });
+      assert.is(await a.writeCaps(1, 2, '', [3, { vrefId: 4, offset: 8 }], 8, Infinity), e);
+      assert.equal(await a.readCaps(1, 16, 4, 8, 0n), { ret: e, code: 0, size: 0, capsCount: 0, hex: '', caps: [] });
+    }
+    assert.equal(await a.call('vref_create /nonexistent/x'), { ret: e, open_failed: true });
+    assert.equal(await a.call('timed hold 1000').then((r) => r.ret), 0);
+    for (const bad of ['vref_create 5 2', 'vref_create x', 'vref_acquire 1 -1', 'vref_open 1 2 2 aabb cc', 'vref_open 1 2 2 zz',
+      'write_caps 1 2 - x', 'write_caps 1 2 - 1,', 'write_caps 1 2 - 1:2:3:4', 'write_caps 1 2 - 1 8', 'read_caps 1 16 -1 0 0',
+      'watch /tmp 1 3 4294967296', 'watch_raw /tmp 1 3 1 5 6', 'hold forever']) {
+      await rejects(a.call(bad), /nexus-agent \d+: '.*': /, `"${bad}" is refused`);
+    }
+    // hold inf: no answer ever; the agent is killed in the middle.
+    a.hold();
+    await rejects(a.call('team', 300), /did not answer/);
   } finally {
     await a.kill();
   }
