@@ -295,10 +295,19 @@ export class Agent {
     return (await this.call(`watch ${agentPath(path)} ${flags} ${port} ${token}`)).ret;
   }
 
-  /** watch_raw: NEXUS_START_WATCHING itself (0 or -errno); target -1 with vrefId: the vref's node. */
+  /**
+   * watch_raw: NEXUS_START_WATCHING itself (0 or -errno): on a path (opened
+   * O_RDONLY|O_NONBLOCK for the call), on an agent descriptor (openFd), or
+   * on -1: with vrefId the vref's node, alone the volume watch.
+   */
   async watchRaw(target: string | number, flags: number, port: number, token: number, vrefId?: number): Promise<number> {
     const what = typeof target === 'number' ? String(target) : agentPath(target);
     return (await this.call(`watch_raw ${what} ${flags} ${port} ${token}${vrefId === undefined ? '' : ` ${vrefId}`}`)).ret;
+  }
+
+  /** open_fd: a descriptor of the agent's (open(2) flags mode), or -errno; close it with close_fd. */
+  async openFd(path: string, mode: number): Promise<number> {
+    return (await this.call(`open_fd ${agentPath(path)} ${mode}`)).ret;
   }
 
   async watchVolume(port: number, token: number): Promise<number> {

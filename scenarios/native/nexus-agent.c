@@ -130,8 +130,13 @@
  *   watch_ref PATH FLAGS PORT TOKEN             {"ret":st,"device":D,"node":N}  through
  *                                               get_node_ref_for_path + watch_node + put_node_ref
  *   watch_raw PATH|FD FLAGS PORT TOKEN [VREF]   {"ret":0_or_-errno}  NEXUS_START_WATCHING itself
- *                                               (PATH opened O_PATH; FD -1 + VREF: the vref's node,
- *                                               FD -1 alone: the volume watch)
+ *                                               (PATH opened O_RDONLY|O_NONBLOCK for the call,
+ *                                               {"ret":-errno,"open_failed":true} if it cannot be;
+ *                                               FD: one of open_fd's, or -1: with VREF the vref's
+ *                                               node, alone the volume watch)
+ *   open_fd PATH MODE                           {"ret":fd_or_-errno}  open(2) with flags MODE
+ *                                               (| O_CLOEXEC), left open for watch_raw,
+ *                                               vref_create FD..., closed by close_fd
  *   watch_volume PORT TOKEN                     {"ret":st}
  *   stop_watching PATH PORT TOKEN               {"ret":st}  (B_ENTRY_NOT_FOUND: no such watch)
  *   stop_watching_volume PORT TOKEN             {"ret":st}
@@ -1654,7 +1659,7 @@ static void cmd_watch_raw(char **argv)
 		return;
 	}
 	if (path) {
-		req.fd = open(argv[1], O_PATH | O_CLOEXEC);
+		req.fd = open(argv[1], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		if (req.fd < 0) {
 			out_printf(&answer, "{\"ret\":%d,\"open_failed\":true}", -errno);
 			return;
@@ -1665,6 +1670,15 @@ static void cmd_watch_raw(char **argv)
 	reply_ret(ioctl(nm, NEXUS_START_WATCHING, &req) < 0 ? -errno : 0);
 	if (path)
 		close(req.fd);
+}
+
+static void cmd_open_fd(char **argv)
+{
+	int mode, fd;
+
+	ARG_MODE(2, mode);
+	fd = open(argv[1], mode | O_CLOEXEC | O_NOCTTY, 0666);
+	reply_ret(fd < 0 ? -errno : fd);
 }
 
 static void cmd_watch_volume(char **argv)
@@ -1809,6 +1823,7 @@ static const struct command {
 	{ "watch", 4, cmd_watch },
 	{ "watch_ref", 4, cmd_watch_ref },
 	{ "watch_raw", -4, cmd_watch_raw },
+	{ "open_fd", 2, cmd_open_fd },
 	{ "watch_volume", 2, cmd_watch_volume },
 	{ "stop_watching", 3, cmd_stop_watching },
 	{ "stop_watching_volume", 2, cmd_stop_watching_volume },

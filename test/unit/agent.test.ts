@@ -196,6 +196,11 @@ test('the real agent: the vref, capability and node monitor commands, raw and ty
       assert.equal(await a.readCaps(1, 16, 4, 8, 0n), { ret: e, code: 0, size: 0, capsCount: 0, hex: '', caps: [] });
     }
     assert.equal(await a.call('vref_create /nonexistent/x'), { ret: e, open_failed: true });
+    assert.is((await a.call('watch_raw /nonexistent/x 1 3 1')).ret, e);
+    assert.equal(await a.call('open_fd /nonexistent/x 0'), { ret: e });
+    const fd = (await a.call('open_fd /etc/hostname 0')).ret as number;
+    assert.ok(fd > 2, `open_fd gave ${fd}`);
+    assert.equal(await a.call(`close_fd ${fd}`), { ret: 0 });
     assert.equal(await a.call('timed hold 1000').then((r) => r.ret), 0);
     for (const bad of ['vref_create 5 2', 'vref_create x', 'vref_acquire 1 -1', 'vref_open 1 2 2 aabb cc', 'vref_open 1 2 2 zz',
       'write_caps 1 2 - x', 'write_caps 1 2 - 1,', 'write_caps 1 2 - 1:2:3:4', 'write_caps 1 2 - 1 8', 'read_caps 1 16 -1 0 0',
