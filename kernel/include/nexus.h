@@ -548,7 +548,8 @@ struct nexus_vref_open {
 /* KMessage, the format of node monitor messages. */
 #define KMESSAGE_MAGIC			0x6b4d7347	/* 'kMsG' */
 #define KMESSAGE_HEADER_SIZE		28
-#define KMESSAGE_FIELD_HEADER_SIZE	20	/* before the name */
+/* A field's header before its name; with the name, align4(20 + strlen). */
+#define KMESSAGE_FIELD_HEADER_SIZE	18
 #define B_INT32_TYPE			0x4c4f4e47	/* 'LONG' */
 #define B_INT64_TYPE			0x4c4c4e47	/* 'LLNG' */
 #define B_STRING_TYPE			0x43535452	/* 'CSTR' */

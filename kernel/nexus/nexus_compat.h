@@ -7,7 +7,11 @@
 #define _NEXUS_COMPAT_H
 
 #include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/fsnotify_backend.h>
 #include <linux/mm.h>
+#include <linux/mount.h>
+#include <linux/xattr.h>
 #include <linux/sched.h>
 #include <linux/version.h>
 
@@ -43,6 +47,60 @@
 #define nexus_vm_flags_clear(vma, flags)	vm_flags_clear(vma, flags)
 #else
 #define nexus_vm_flags_clear(vma, flags)	((vma)->vm_flags &= ~(flags))
+#endif
+
+/*
+ * fsnotify marks on a superblock: 6.9 passes the object itself where 6.1
+ * passes its connector pointer (and a fsid nobody but fanotify uses).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#define nexus_fsnotify_add_sb_mark(mark, sb) \
+	fsnotify_add_mark(mark, sb, FSNOTIFY_OBJ_TYPE_SB, 0)
+#else
+#define nexus_fsnotify_add_sb_mark(mark, sb) \
+	fsnotify_add_mark(mark, &(sb)->s_fsnotify_marks, \
+			  FSNOTIFY_OBJ_TYPE_SB, 0, NULL)
+#endif
+
+/*
+ * 6.3 replaced the mount's user namespace by its idmap in permission and
+ * xattr calls; both mean "as the file's mount maps ids".
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+static inline int nexus_file_permission_as(struct file *file, int mask)
+{
+	return inode_permission(file_mnt_idmap(file), file_inode(file), mask);
+}
+
+#define nexus_getxattr(dentry, name, buf, size) \
+	vfs_getxattr(&nop_mnt_idmap, dentry, name, buf, size)
+#else
+static inline int nexus_file_permission_as(struct file *file, int mask)
+{
+	return inode_permission(file_mnt_user_ns(file), file_inode(file), mask);
+}
+
+#define nexus_getxattr(dentry, name, buf, size) \
+	vfs_getxattr(&init_user_ns, dentry, name, buf, size)
+#endif
+
+/*
+ * vfs_path_lookup() is exported on every kernel Nexus supports, but 6.1
+ * declares it in fs/internal.h only; the same declaration here is harmless
+ * where <linux/namei.h> has it too.
+ */
+int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
+		    const char *name, unsigned int flags, struct path *path);
+
+/* 6.7 hid an inode's timestamps behind accessors. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define nexus_inode_atime(inode)	inode_get_atime(inode)
+#define nexus_inode_mtime(inode)	inode_get_mtime(inode)
+#define nexus_inode_ctime(inode)	inode_get_ctime(inode)
+#else
+#define nexus_inode_atime(inode)	((inode)->i_atime)
+#define nexus_inode_mtime(inode)	((inode)->i_mtime)
+#define nexus_inode_ctime(inode)	((inode)->i_ctime)
 #endif
 
 #endif /* _NEXUS_COMPAT_H */

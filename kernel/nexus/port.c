@@ -408,7 +408,9 @@ static void nexus_port_offer(struct nexus_port *port,
 		if (w->peek) {
 			nexus_port_peek_msg(msg, &w->info);
 			nexus_port_wake(w, B_OK);
-		} else if (!w->caps_reader || nexus_port_fits(w, msg)) {
+		} else if (w->caps_reader && !nexus_port_fits(w, msg)) {
+			nexus_port_wake(w, B_BUFFER_OVERFLOW);
+		} else {
 			w->msg = msg;
 			port->total_count++;
 			/* Its slot stays taken until its caps are minted. */
@@ -416,8 +418,6 @@ static void nexus_port_offer(struct nexus_port *port,
 				port->reserved++;
 			nexus_port_wake(w, B_OK);
 			return;
-		} else {
-			nexus_port_wake(w, B_BUFFER_OVERFLOW);
 		}
 	}
 	if (head)
@@ -861,7 +861,7 @@ static int nexus_port_receive(s32 id, const struct nexus_deadline *dl,
 		else if (room && !nexus_port_fits(&w, head))
 			status = B_BUFFER_OVERFLOW;
 		else
-			*msgp = nexus_port_dequeue(port, room != NULL);
+			*msgp = nexus_port_dequeue(port, !!room);
 	} else if (port->closed) {
 		status = B_BAD_PORT_ID;
 	} else if (dl->mode == NEXUS_WAIT_NEVER) {
