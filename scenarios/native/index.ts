@@ -529,7 +529,8 @@ export const B_ATTR_CHANGED_CAUSE = 3;
 // KMessage, the format of node monitor messages (scenarios/lib/kmessage.ts decodes them).
 export const KMESSAGE_MAGIC = 0x6b4d7347; // 'kMsG'
 export const KMESSAGE_HEADER_SIZE = 28;
-export const KMESSAGE_FIELD_HEADER_SIZE = 20;
+/** A field's header before its name (type, element size, count, field size, int16 header size); with the name: align4(20 + strlen(name)). */
+export const KMESSAGE_FIELD_HEADER_SIZE = 18;
 export const B_INT32_TYPE = 0x4c4f4e47; // 'LONG'
 export const B_INT64_TYPE = 0x4c4c4e47; // 'LLNG'
 export const B_STRING_TYPE = 0x43535452; // 'CSTR'
