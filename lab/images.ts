@@ -156,6 +156,13 @@ export async function ensureRootfs(o: RootfsOptions): Promise<Rootfs> {
  */
 export const BOOT_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'crc32c_generic', 'ext4'];
 
+/**
+ * Kernel modules the scenarios use, loaded after the boot modules when the
+ * kernel has them (skipped when it has not): loop, for the node-monitor
+ * suite's loop-mounted ext4 image (the guest has no modprobe on demand).
+ */
+export const SCENARIO_MODULES = ['loop'];
+
 /** What sshd prints on the console (it runs with -e) once it listens. */
 export const SSHD_LISTENING = /Server listening on \S+ port 22\b/;
 
@@ -200,7 +207,17 @@ export async function buildInitramfs(r: InitramfsRequest): Promise<number> {
   const deps = parseModulesDep(await readFile(join(r.kernel.modules, 'modules.dep'), 'utf8'));
   const builtin = parseModulesBuiltin(await readFile(join(r.kernel.modules, 'modules.builtin'), 'utf8').catch(() => ''));
   const load: string[] = [];
-  for (const path of moduleClosure(BOOT_MODULES, deps, builtin)) {
+  const paths = moduleClosure(BOOT_MODULES, deps, builtin);
+  for (const m of SCENARIO_MODULES) {
+    let more: string[] = [];
+    try {
+      more = moduleClosure([m], deps, builtin);
+    } catch {
+      // Not in this kernel: the scenarios that need it say so.
+    }
+    for (const p of more) if (!paths.includes(p)) paths.push(p);
+  }
+  for (const path of paths) {
     const name = `${moduleName(path)}.ko`;
     await decompressModule(join(r.kernel.modules, path), join(root, 'lib', 'modules', name), r.signal);
     load.push(name);
