@@ -19,7 +19,7 @@ export const PROFILES: readonly ProfileInfo[] = [
   {
     name: 'quick',
     description: 'small Debian guest, modules built on the host, loaded with insmod',
-    suites: ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas', 'races', 'hardening', 'fuzz', 'stress'],
+    suites: ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas', 'vrefs', 'node-monitor', 'races', 'hardening', 'fuzz', 'stress'],
   },
 ];
 
@@ -140,5 +140,6 @@ export function shard(jobs: readonly Job[], s: Shard): Job[] {
 }
 
 export function describeSuites(): string {
-  return SUITES.map((s) => `  ${s.name.padEnd(10)} ${s.description}`).join('\n');
+  const width = Math.max(...SUITES.map((s) => s.name.length));
+  return SUITES.map((s) => `  ${s.name.padEnd(width)} ${s.description}`).join('\n');
 }

@@ -44,6 +44,19 @@ export const SUITES: readonly SuiteInfo[] = [
     budgetMs: 10_000,
   },
   {
+    name: 'vrefs',
+    description: 'vrefs: create, acquire, release and open with secret per-team keys (forged and foreign keys refused), open never grants more than the creator, team exit drops slots; messages carrying vrefs: only held vrefs travel, all-or-nothing minting, overflow keeps the message, every drop releases its references',
+    // No waits but the agents' start and the counters settling.
+    budgetMs: 20_000,
+  },
+  {
+    name: 'node-monitor',
+    description: 'every node monitor opcode and field against stat(2), who is told (directory, node, B_WATCH_NAME, B_WATCH_CHILDREN, OR-ed flags, interim stat), moves, renames over entries, hard links, xattrs, tmpfs and loop ext4 mounts; watches end with stop, port, team and node; a flooded listener never blocks and counts its losses; 1,000 watches; rights across users',
+    // Mostly fixed waits: each step listens 300 ms for events that must not
+    // come (about 70 of them), plus the flood's and the kill's 3,000 creates.
+    budgetMs: 60_000,
+  },
+  {
     name: 'races',
     description: 'create, find and info against delete and team teardown; thread exit against send and wait; area clone, transfer and resize against teardown and touching pages - from two CPUs at once',
     cpus: 2,

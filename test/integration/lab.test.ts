@@ -79,13 +79,14 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const CORE_SUITES = ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas'];
+const CORE_SUITES = ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas', 'vrefs', 'node-monitor'];
 // Written alongside this test and maybe still placeholders: only their
 // jobs, vCPUs and verdicts are checked here, not their scenarios.
 const TWO_CPU_SUITES = ['races', 'hardening', 'fuzz', 'stress'];
 const COUNTERS = [
   'teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters', 'port_space',
   'threads', 'thread_messages', 'areas', 'area_space',
+  'vrefs', 'vref_slots', 'watches', 'node_events', 'port_caps',
 ];
 const KERNEL_IDS = ['6.1-cloud', '6.12-cloud'];
 
