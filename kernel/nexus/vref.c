@@ -55,7 +55,6 @@ static void nm_vref_release(struct kref *ref)
 	fput(vref->file);
 	nexus_uncharge(vref->user, NEXUS_LIMIT_VREFS, 1);
 	nexus_user_put(vref->user);
-	nexus_counter_dec(NEXUS_COUNTER_VREFS);
 	kfree_rcu(vref, rcu);
 }
 
@@ -114,7 +113,6 @@ static int nm_slot_new(struct nm_team *nt, struct nm_vref *vref, u64 *key)
 	list_add_tail(&slot->vref_node, &vref->slots);
 	spin_unlock(&vref->lock);
 	list_add_tail(&slot->team_node, &nt->slots);
-	nexus_counter_inc(NEXUS_COUNTER_VREF_SLOTS);
 	*key = slot->key;
 	err = 0;
 unlock:
@@ -133,7 +131,6 @@ static void nm_slot_free(struct nm_slot *slot)
 {
 	nexus_uncharge(slot->user, NEXUS_LIMIT_VREF_SLOTS, 1);
 	nexus_user_put(slot->user);
-	nexus_counter_dec(NEXUS_COUNTER_VREF_SLOTS);
 	nm_vref_put(slot->vref);
 	kfree(slot);
 }
@@ -195,7 +192,7 @@ static int nm_vref_create(struct nexus_team *team, struct nexus_vref_create *req
 	u32 id;
 	int err;
 
-	file = fget(req->fd);
+	file = fget_raw(req->fd);
 	if (!file)
 		return -EBADF;
 	nt = nm_team_of(team, true);
@@ -215,7 +212,6 @@ static int nm_vref_create(struct nexus_team *team, struct nexus_vref_create *req
 	INIT_LIST_HEAD(&vref->slots);
 	vref->file = file;
 	vref->user = nexus_user_hold(user);
-	nexus_counter_inc(NEXUS_COUNTER_VREFS);
 	/* From here on the vref's release undoes all of the above. */
 	err = xa_alloc_cyclic(&nm_vrefs, &id, vref, XA_LIMIT(1, INT_MAX),
 			      &nm_vref_next_id, GFP_KERNEL);

@@ -165,10 +165,8 @@ static void nm_listener_put(struct nm_listener *l)
 
 static void nm_event_free(struct nm_listener *l, struct nm_event *ev)
 {
-	if (!ev->dropped) {
+	if (!ev->dropped)
 		nexus_uncharge(l->user, NEXUS_LIMIT_NODE_EVENTS, 1);
-		nexus_counter_dec(NEXUS_COUNTER_NODE_EVENTS);
-	}
 	kfree(ev);
 }
 
@@ -202,7 +200,6 @@ int nm_listener_send(struct nm_listener *l, const struct nm_msg *msg,
 		nm_msg_set_token(ev->data, token);
 		list_add_tail(&ev->node, &l->backlog);
 		l->nr_backlog++;
-		nexus_counter_inc(NEXUS_COUNTER_NODE_EVENTS);
 		ev = NULL;
 		charged = false;
 	} else {
@@ -276,7 +273,6 @@ static void nm_listener_deliver(struct work_struct *work)
 			if (!ev->dropped) {
 				nexus_uncharge(l->user, NEXUS_LIMIT_NODE_EVENTS,
 					       1);
-				nexus_counter_dec(NEXUS_COUNTER_NODE_EVENTS);
 				ev->dropped = 1;
 				ev->len = 0;
 			}
@@ -500,7 +496,6 @@ static void nm_watch_free(struct nm_watch *w)
 	if (w->flags & B_WATCH_CHILDREN)
 		atomic_dec(&nm_children);
 	nexus_uncharge(w->listener->user, NEXUS_LIMIT_WATCHES, 1);
-	nexus_counter_dec(NEXUS_COUNTER_WATCHES);
 	if (list_empty(&node->watches))
 		nm_node_unhash(node);
 	kfree(w);
@@ -512,7 +507,6 @@ static void nm_volume_free(struct nm_volume *v)
 	list_del(&v->team_node);
 	list_del(&v->listener_node);
 	nexus_uncharge(v->listener->user, NEXUS_LIMIT_WATCHES, 1);
-	nexus_counter_dec(NEXUS_COUNTER_WATCHES);
 	kfree(v);
 }
 
@@ -1210,7 +1204,7 @@ static struct file *nm_watch_file(struct nm_team *nt,
 	int mask;
 
 	if (req->fd >= 0)
-		file = fget(req->fd);
+		file = fget_raw(req->fd);
 	else if (req->vref_id > 0)
 		file = nm_vref_file(nt, req->vref_id);
 	else
@@ -1275,7 +1269,6 @@ static int nm_watch_node(struct nm_listener *l, struct inode *inode,
 	}
 	mutex_unlock(&node->lock);
 	list_add_tail(&w->listener_link, &l->watches);
-	nexus_counter_inc(NEXUS_COUNTER_WATCHES);
 	return 0;
 }
 
@@ -1301,7 +1294,6 @@ static int nm_watch_volume(struct nm_team *nt, struct nm_listener *l,
 	v->token = token;
 	list_add_tail(&v->team_node, &nt->volumes);
 	list_add_tail(&v->listener_node, &l->volumes);
-	nexus_counter_inc(NEXUS_COUNTER_WATCHES);
 	return 0;
 }
 
