@@ -1,18 +1,33 @@
-// fuzz: every /dev/nexus and /dev/nexus_area ioctl (ports, semaphores,
-// threads, areas) with hostile arguments - ids live, dead and predicted,
+// fuzz: every /dev/nexus, /dev/nexus_area and /dev/nexus_node_monitor ioctl
+// (ports, semaphores, threads, areas, capability messages, vrefs, watches)
+// with hostile arguments - ids live, dead and predicted,
 // other processes' threads and threads being born and dying, boundary
 // values, NULL, unmapped, read-only and kernel-half pointers, names without
 // a NUL, descriptors that are no memfd (hugetlb, read-only, sealed, closed,
 // a pipe, the devices), huge and negative sizes, wrong ioctl numbers, short
-// timeouts - from several processes (teams) at once, some SIGKILLed mid-call
-// and replaced (scenarios/native/nexus-fuzz.c does the calling; ./model.ts
-// reads what it says).
+// timeouts; vref keys of the caller's, of other teams', flipped and random,
+// open modes that ask for more than the vref was made with, watch flags
+// outside the ABI's, nodes that are no file (pipes, sockets, the devices
+// themselves), caps naming vrefs the writer holds no slot in, 1025 and
+// SIZE_MAX caps - from several processes (teams) at once, some SIGKILLed
+// mid-call and replaced, while a churner process creates, renames, unlinks,
+// chmods, truncates and sets xattrs in the watched directory and mounts and
+// unmounts a tmpfs in it, so that events flow into listener ports (some of
+// capacity 1, never read: the backlog fills and drops)
+// (scenarios/native/nexus-fuzz.c does the calling; ./model.ts reads what it
+// says).
 //
 // Passes only when nexus-fuzz found nothing wrong (no broken rule - a clone
 // mapped beyond its protection, an area request whose return value and ret
-// disagree, ... -, no worker crashed or unkillable, no object left to a dead
-// team), the run reached past the argument checks (areas created, cloned and
-// mapped; threads registered, waited for, received from), no nexus-fuzz
+// disagree, a vref key that is no slot of the caller's accepted, a vref
+// opened with more access than it was made with, an OPEN that left a
+// descriptor behind when it failed, a watch with flags outside the ABI
+// accepted, a node monitor message that is no well-formed KMessage with its
+// opcode's fields, ... -, no worker crashed or unkillable, no object left to
+// a dead team), the run reached past the argument checks (areas created,
+// cloned and mapped; threads registered, waited for, received from; vrefs
+// created, acquired, opened, released, sent and received in messages,
+// watches started and stopped, events read), no nexus-fuzz
 // process is left (none in D state), the Nexus counters are back to their
 // baseline (when the tree has them) and the kernel logged no splat.
 //
@@ -42,6 +57,7 @@ import {
 
 const FUZZ = fileURLToPath(new URL('../native/nexus-fuzz', import.meta.url));
 const AREA_DEVICE = '/dev/nexus_area';
+const NM_DEVICE = '/dev/nexus_node_monitor';
 const COMM = 'nexus-fuzz';
 /** After its deadline nexus-fuzz reaps (30 s at most), scans and reports: room for that. */
 const SLACK_MS = 60_000;
@@ -93,8 +109,10 @@ function checkSummary(ctx: Ctx, s: FuzzSummary, run: NativeRun): void {
     ctx.check(never.length === 0, 'every ioctl of the table was called', 'none untried', never);
   const areas = existsSync(AREA_DEVICE);
   if (!areas) process.stderr.write(`fuzz: ${AREA_DEVICE} is missing: the area ioctls were only tallied (ENODEV)\n`);
-  const missed = unreached(s, { areas });
-  ctx.check(missed.length === 0, 'the calls reached past the argument checks (areas created, cloned, mapped; threads registered, waited for, received from)',
+  const nodeMonitor = existsSync(NM_DEVICE);
+  if (!nodeMonitor) process.stderr.write(`fuzz: ${NM_DEVICE} is missing: the vref and watch ioctls were only tallied (ENODEV)\n`);
+  const missed = unreached(s, { areas, nodeMonitor });
+  ctx.check(missed.length === 0, 'the calls reached past the argument checks (areas created, cloned, mapped; threads registered, waited for, received from; vrefs, caps and watches used, events read)',
     'all reached', missed);
   if (s.deadline_hit)
     process.stderr.write(`fuzz: the deadline came first: ${s.calls} of ${s.target_calls} calls made\n`);
@@ -109,10 +127,18 @@ function record(ctx: Ctx, s: FuzzSummary): void {
   ctx.metric('killed-mid-call', s.killed_mid_call, 'processes');
   if (s.newborns !== undefined) ctx.metric('newborn-threads', s.newborns, 'threads');
   if (s.clone_maps !== undefined) ctx.metric('clones-mapped', s.clone_maps, 'mappings');
+  if (s.nm) {
+    ctx.metric('nm-events-read', s.nm.events, 'messages');
+    ctx.metric('nm-dropped-markers', s.nm.by_opcode.dropped ?? 0, 'messages');
+    ctx.metric('caps-minted', s.nm.caps_minted, 'slots');
+    ctx.metric('churn-ops', s.nm.churn_ops, 'operations');
+    ctx.metric('churn-mounts', s.nm.mounts, 'mounts');
+  }
   process.stderr.write(`fuzz: ${s.calls} calls in ${s.wall_ms} ms (${callRate(s)}/s), ${s.spawned} workers started, ` +
     `${s.killed} killed (${s.killed_mid_call} mid-call), ${s.reopens} reopens, ${s.eperm_checks} calls on an inherited descriptor; ` +
     `newborn threads ${s.newborns ?? '-'} (${s.newborns_registered ?? '-'} registered, ${s.newborns_resumed ?? '-'} resumed by their spawner); ` +
-    `clones mapped ${s.clone_maps ?? '-'} (${s.sigbus ?? '-'} touches met SIGBUS)\n` +
+    `clones mapped ${s.clone_maps ?? '-'} (${s.sigbus ?? '-'} touches met SIGBUS); ` +
+    `node monitor ${s.nm ? JSON.stringify(s.nm) : '-'}\n` +
     `${ioctlTable(s)}\n`);
 }
 

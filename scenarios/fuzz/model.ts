@@ -117,6 +117,28 @@ export interface FuzzSummary {
   /** Clones mapped and touched, and touches that met a SIGBUS (the area shrank meanwhile). */
   clone_maps?: number;
   sigbus?: number;
+  /** The node monitor side (absent from older drivers). */
+  nm?: NodeMonitorTally;
+}
+
+/** What nexus-fuzz saw of vrefs, capability messages and events. */
+export interface NodeMonitorTally {
+  /** Node monitor messages read whole and found well-formed, and those cut by a short read. */
+  events: number;
+  cut: number;
+  /** VREF_OPENs whose descriptor was held against what the vref was made of. */
+  opens_checked: number;
+  /** Slots minted by READ_CAPS for the reader. */
+  caps_minted: number;
+  /** The most slots one worker held at once. */
+  slots_held_max: number;
+  /** The churner's file system operations, tmpfs mounts, unmounts and lazy (busy) unmounts. */
+  churn_ops: number;
+  mounts: number;
+  umounts: number;
+  lazy_umounts: number;
+  /** Events read by opcode (created .. unmounted, dropped = NEXUS_EVENTS_DROPPED markers). */
+  by_opcode: Record<string, number>;
 }
 
 const FIELDS = {
@@ -156,12 +178,16 @@ export function ioctlTable(s: Pick<FuzzSummary, 'ioctls'>): string {
 export interface Reach {
   /** /dev/nexus_area exists. */
   areas: boolean;
+  /** /dev/nexus_node_monitor exists. */
+  nodeMonitor?: boolean;
 }
 
 /** The ioctls a run must have seen succeed: the paths past the argument checks were fuzzed too. */
 export const MUST_SUCCEED = {
   areas: ['AREA_CREATE', 'AREA_CLONE', 'AREA_GET_INFO', 'AREA_DELETE'],
   threads: ['THREAD_GET_INFO', 'THREAD_WAITFOR', 'THREAD_READ'],
+  nodeMonitor: ['VREF_CREATE', 'VREF_ACQUIRE', 'VREF_RELEASE', 'VREF_OPEN', 'START_WATCHING', 'STOP_WATCHING', 'STOP_NOTIFYING',
+    'PORT_WRITE_CAPS', 'PORT_READ_CAPS'],
 } as const;
 
 /**
@@ -177,6 +203,17 @@ export function unreached(s: FuzzSummary, reach: Reach): string[] {
   if (reach.areas) {
     for (const name of MUST_SUCCEED.areas) if (!ok(name)) out.push(`${name} never answered B_OK`);
     if ((s.clone_maps ?? 0) === 0) out.push('no clone was ever mapped');
+  }
+  if (reach.nodeMonitor) {
+    for (const name of MUST_SUCCEED.nodeMonitor) if (!ok(name)) out.push(`${name} never answered B_OK`);
+    const nm = s.nm;
+    if (!nm) out.push('nexus-fuzz said nothing of the node monitor');
+    else {
+      if (nm.churn_ops === 0) out.push('the churner made no file system operation');
+      if (nm.events === 0) out.push('no node monitor event was read');
+      if (nm.caps_minted === 0) out.push('no READ_CAPS minted a slot');
+      if (nm.opens_checked === 0) out.push('no VREF_OPEN was held against what its vref was made of');
+    }
   }
   const info = s.ioctls.THREAD_GET_INFO;
   if (info && info.calls > info.enotty) {

@@ -123,8 +123,13 @@ export async function checkNoLeftovers(ctx: Ctx, comm: string, ms: number): Prom
 // ---------------------------------------------------------------------------
 // Nexus counters, when the tree has them
 
-/** Compared where the baseline has them: the thread and area counters came with issue 8. */
-const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters', 'threads', 'thread_messages', 'areas', 'area_space'];
+/**
+ * Compared where the baseline has them: the thread and area counters came
+ * with issue 8, the node monitor's (vrefs, their slots, watches, events
+ * waiting in backlogs, caps in queued messages) with issue 9.
+ */
+const COUNTERS = ['teams', 'ports', 'sems', 'port_messages', 'port_bytes', 'waiters', 'threads', 'thread_messages', 'areas', 'area_space',
+  'vrefs', 'vref_slots', 'watches', 'node_events', 'port_caps'];
 
 /**
  * The counters now, emitted as a snapshot, or undefined when the tree has no
@@ -155,8 +160,11 @@ export async function checkCountersBack(ctx: Ctx, base: Record<string, number> |
   ctx.check(Object.keys(drift).length === 0, 'every Nexus counter is back to its value before the run', 'no change', drift);
 }
 
-/** The counters issue 8 added (threads and areas); lib/nexus.ts's scenario() checks the older ones. */
-export const NEW_COUNTERS = ['threads', 'thread_messages', 'areas', 'area_space'];
+/**
+ * The counters issues 8 and 9 added (threads, areas, the node monitor);
+ * lib/nexus.ts's scenario() checks the older ones.
+ */
+export const NEW_COUNTERS = ['threads', 'thread_messages', 'areas', 'area_space', 'vrefs', 'vref_slots', 'watches', 'node_events', 'port_caps'];
 
 /**
  * Wait up to `ms` for the thread and area counters (those the baseline has)

@@ -41,6 +41,19 @@
  *    the areas' inline names, filled to the last byte);
  *  - wrong ioctl numbers near the real ones (other _IOC sizes: truncated
  *    structs; other directions, numbers and types);
+ *  - the node monitor (/dev/nexus_node_monitor): nodes to watch or make a
+ *    vref of - the scratch directory a churner process keeps changing (and
+ *    a tmpfs it mounts and unmounts in it), its files opened read-only,
+ *    write-only, read-write, O_APPEND or O_PATH, "/", -1 (a vref's node or
+ *    the volume watch), pipes, sockets, eventfds, memfds, the Nexus devices
+ *    themselves, closed and huge descriptors; vref keys of the caller's own
+ *    slots, of other teams' (every key any worker gets is published in
+ *    shared memory), flipped by one bit, 0, random; open modes valid, with
+ *    O_CREAT, O_TRUNC, access mode 3 or any bits; watch flags valid, only
+ *    B_WATCH_MOUNT, 0, bits past 0x7f; a few tokens, so that stops meet
+ *    starts; (device, node) pairs of the scratch nodes, of the volume (~0),
+ *    random; capability messages whose caps name vrefs the writer holds,
+ *    or one it holds none in, or anything, 0..1025 or SIZE_MAX of them;
  *  - short timeouts only: relative 0..2 ms or <= 0, absolute around now;
  *    the calls that have no timeout field (thread ioctls that wait) run
  *    under a 5 ms interval timer whose signal (no SA_RESTART) ends them.
@@ -71,7 +84,18 @@
  * be touched (a SIGBUS is fine: the owner may have shrunk it meanwhile);
  * TRANSFER hands the giver
  * no descriptor; GET_INFO of a thread or an area names a live team, and the
- * caller's own thread is in the caller's team.
+ * caller's own thread is in the caller's team.  The node monitor's: a vref
+ * request (ACQUIRE, RELEASE, OPEN) answers 0 only with a key that is one of
+ * the caller's slots in that vref (each worker lists the slots it was
+ * given: created, acquired, minted by READ_CAPS); a new key is never 0;
+ * OPEN never grants more access than the descriptor the vref was made of
+ * (when the worker made it), keeps O_APPEND, and leaves no descriptor
+ * behind when it fails (-EFAULT included); START_WATCHING refuses flags
+ * outside 0x7f, 0, a volume watch with other flags than B_WATCH_MOUNT,
+ * descriptors that are not open; VREF_CREATE refuses those too; every
+ * message with code B_NODE_MONITOR a worker reads whole is a well-formed
+ * KMessage (header, fields, alignment: nexus-nm.h) with the fields its
+ * opcode carries.
  *
  * At the end the parent kills what is left, reaps every worker within a
  * deadline (a worker that cannot be reaped is reported stuck, with its
@@ -82,7 +106,10 @@
  *    "killed":..,"killed_mid_call":..,"stuck":[..],"crashed":[..],
  *    "stalled":..,"orphans":[..],"violations":..,"violation":"..",
  *    "eperm_checks":..,"deadline_hit":..,"newborns":..,"newborns_registered":..,
- *    "newborns_resumed":..,"clone_maps":..,"sigbus":..,
+ *    "newborns_resumed":..,"clone_maps":..,"sigbus":..,"nm":{"events":..,
+ *    "cut":..,"opens_checked":..,"caps_minted":..,"slots_held_max":..,
+ *    "churn_ops":..,"mounts":..,"umounts":..,"lazy_umounts":..,
+ *    "by_opcode":{"created":..,..,"dropped":..}},
  *    "ioctls":{"PORT_CREATE":{..},..}}
  * In "ioctls", a request the kernel acted on counts in neither errno column
  * (an area request that answered B_NOT_ALLOWED is not an "other" errno).
@@ -120,12 +147,15 @@
 #include <sys/prctl.h>
 #include <sys/time.h>
 
+#include <sys/socket.h>
+
 #include "nexus-storm.h"
+#include "nexus-nm.h"
 
 /* ---- what a call is made of --------------------------------------------- */
 
-enum id_kind { ID_PORT, ID_SEM, ID_TEAM, ID_THREAD, ID_AREA, NR_ID_KINDS };
-static const char *const ID_NAMES[NR_ID_KINDS] = { "port", "sem", "team", "thread", "area" };
+enum id_kind { ID_PORT, ID_SEM, ID_TEAM, ID_THREAD, ID_AREA, ID_VREF, NR_ID_KINDS };
+static const char *const ID_NAMES[NR_ID_KINDS] = { "port", "sem", "team", "thread", "area", "vref" };
 
 enum field_kind {
 	F_END,
@@ -156,6 +186,13 @@ enum field_kind {
 	F_PROT,		/* uint32: area protection bits */
 	F_AREA_LOCK,		/* uint32: an area lock kind */
 	F_INLINE_NAME,	/* char[32] in the request: a name, filled to the last byte or not */
+	F_NODE_FD,	/* int32: a descriptor to watch or to make a vref of (-1: none) */
+	F_VREF_KEY,	/* uint64: a slot's key, for the F_ID vref before it */
+	F_OPEN_MODE,	/* uint32: open(2) flags for a vref's OPEN */
+	F_WATCH_FLAGS,	/* uint32: B_WATCH_* bits */
+	F_TOKEN,	/* uint32: a watch's token */
+	F_NODE_DEV,	/* uint64: a node's st_dev (~0: the volume watch) ... */
+	F_NODE_INO,	/* uint64: ... and its st_ino, of the same node */
 };
 
 struct field {
@@ -407,6 +444,47 @@ static const struct fuzz_ioctl AREA_IOCTLS[] = {
 		FLD(nexus_area_get_next, next_cookie, F_OUT, 0) } },
 };
 
+/* ---- the /dev/nexus_node_monitor table -------------------------------------- */
+
+/*
+ * Vrefs and watches answer with the ioctl's value (0 or a negative errno)
+ * and have no ret field.  OPEN may wait (a vref of a FIFO opens like
+ * open(2) does): it runs under the timer.
+ */
+#define NORET(T)	sizeof(struct T), NO_RET, ARG_STRUCT
+
+static const struct fuzz_ioctl NM_IOCTLS[] = {
+	{ "VREF_CREATE", NEXUS_VREF_CREATE, NORET(nexus_vref_create), 8, D_CREATES | R_CREATE, {
+		FLD(nexus_vref_create, fd, F_NODE_FD, 0),
+		FLD(nexus_vref_create, id, F_OUT_ID, ID_VREF),
+		FLD(nexus_vref_create, key, F_OUT, 0) } },
+	{ "VREF_ACQUIRE", NEXUS_VREF_ACQUIRE, NORET(nexus_vref_op), 6, R_CREATE, {
+		FLD(nexus_vref_op, id, F_ID, ID_VREF),
+		FLD(nexus_vref_op, key, F_VREF_KEY, 0) } },
+	{ "VREF_RELEASE", NEXUS_VREF_RELEASE, NORET(nexus_vref_op), 6, R_DESTROY, {
+		FLD(nexus_vref_op, id, F_ID, ID_VREF),
+		FLD(nexus_vref_op, key, F_VREF_KEY, 0) } },
+	{ "VREF_OPEN", NEXUS_VREF_OPEN, NORET(nexus_vref_open), 5, D_UNBOUNDED | R_QUERY, {
+		FLD(nexus_vref_open, id, F_ID, ID_VREF),
+		FLD(nexus_vref_open, key, F_VREF_KEY, 0),
+		FLD(nexus_vref_open, requested_mode, F_OPEN_MODE, 0),
+		FLD(nexus_vref_open, fd_out, F_OUT, 0) } },
+	{ "START_WATCHING", NEXUS_START_WATCHING, NORET(nexus_watch_fd), 9, R_CREATE, {
+		FLD(nexus_watch_fd, fd, F_NODE_FD, 1),
+		FLD(nexus_watch_fd, flags, F_WATCH_FLAGS, 0),
+		FLD(nexus_watch_fd, port, F_ID, ID_PORT),
+		FLD(nexus_watch_fd, token, F_TOKEN, 0),
+		FLD(nexus_watch_fd, vref_id, F_ID, ID_VREF) } },
+	{ "STOP_WATCHING", NEXUS_STOP_WATCHING, NORET(nexus_unwatch_fd), 4, R_DESTROY, {
+		FLD(nexus_unwatch_fd, device, F_NODE_DEV, 0),
+		FLD(nexus_unwatch_fd, node, F_NODE_INO, 0),
+		FLD(nexus_unwatch_fd, port, F_ID, ID_PORT),
+		FLD(nexus_unwatch_fd, token, F_TOKEN, 0) } },
+	{ "STOP_NOTIFYING", NEXUS_STOP_NOTIFYING, NORET(nexus_stop_notifying), 4, R_DESTROY, {
+		FLD(nexus_stop_notifying, port, F_ID, ID_PORT),
+		FLD(nexus_stop_notifying, token, F_TOKEN, 0) } },
+};
+
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Devices and their tables: a new primitive adds its line here. */
@@ -417,8 +495,9 @@ static const struct fuzz_device {
 } DEVICES[] = {
 	{ NEXUS_DEVICE_PATH, NEXUS_IOCTLS, COUNT_OF(NEXUS_IOCTLS) },
 	{ NEXUS_AREA_DEVICE_PATH, AREA_IOCTLS, COUNT_OF(AREA_IOCTLS) },
+	{ NEXUS_NODE_MONITOR_DEVICE_PATH, NM_IOCTLS, COUNT_OF(NM_IOCTLS) },
 };
-enum { DEV_NEXUS, DEV_AREA };
+enum { DEV_NEXUS, DEV_AREA, DEV_NM };
 #define NR_DEVICES COUNT_OF(DEVICES)
 #define MAX_DESCS 64
 
@@ -477,6 +556,8 @@ static size_t pick_desc(struct rng *r, unsigned int persona)
 enum { IDC_RECENT, IDC_PRED, IDC_HOLE, IDC_OWN, IDC_ZERO, IDC_NEG, IDC_MAX, IDC_RANDOM,
 	IDC_STALE, IDC_DEAD, IDC_PARENT, NR_IDC };
 static const uint8_t IDC_WEIGHTS[NR_IDC] = { 30, 15, 8, 12, 3, 3, 2, 3, 5, 4, 4 };
+/* A vref is usable by a team that holds a slot in it: its own, mostly. */
+static const uint8_t IDC_VREF_WEIGHTS[NR_IDC] = { 20, 8, 4, 40, 3, 3, 2, 4, 5, 3, 8 };
 /* A destroyer aims at the ids being handed out right now. */
 static const uint8_t IDC_DESTROYER_WEIGHTS[NR_IDC] = { 10, 50, 30, 3, 1, 1, 1, 1, 1, 1, 1 };
 
@@ -598,6 +679,53 @@ enum { CK_ZERO, CK_RECENT, CK_PRED, CK_NEG, CK_MIN, CK_MAX, CK_RANDOM, NR_CK };
 static const uint8_t CK_WEIGHTS[NR_CK] = { 30, 30, 10, 8, 5, 5, 12 };
 static const char *const CK_NAMES[NR_CK] = { "0", "recent", "max+", "-1", "INT32_MIN", "INT32_MAX", "random" };
 
+/*
+ * Node descriptors (to watch, or to make a vref of): the scratch directory
+ * the churner keeps changing, its subdirectory, its files opened each way,
+ * O_PATH, the tmpfs the churner mounts and unmounts, "/", -1 (a vref's
+ * node or the volume watch), things that are no file of a file system, a
+ * closed or a huge descriptor.
+ */
+enum { ND_DIR, ND_SUBDIR, ND_FILE_RO, ND_FILE_WO, ND_FILE_RW, ND_FILE_APPEND, ND_PATH, ND_MOUNT,
+	ND_ROOT, ND_NEG, ND_OTHER, ND_CLOSED, ND_BIG, NR_ND };
+static const uint8_t ND_WEIGHTS[NR_ND] = { 30, 6, 8, 4, 5, 3, 4, 5, 2, 6, 8, 3, 2 };
+/* A watch: -1 (by vref, or the volume) more often. */
+static const uint8_t ND_WATCH_WEIGHTS[NR_ND] = { 30, 6, 5, 1, 2, 1, 4, 6, 2, 18, 5, 3, 2 };
+static const uint8_t ND_CREATOR_WEIGHTS[NR_ND] = { 40, 8, 12, 6, 8, 4, 3, 5, 1, 4, 3, 1, 1 };
+static const char *const ND_NAMES[NR_ND] = {
+	"dir", "subdir", "file-ro", "file-wo", "file-rw", "file-append", "o-path", "mount", "root",
+	"-1", "other", "closed", "big" };
+enum { NO_DEVNULL, NO_PIPE, NO_EVENTFD, NO_SOCKET, NO_NEXUS, NO_NM, NO_MEMFD, NO_PROC, NR_NO };
+static const char *const NO_NAMES[NR_NO] = {
+	"dev-null", "pipe", "eventfd", "socket", "dev-nexus", "dev-nexus-node-monitor", "memfd", "proc" };
+
+/* Vref keys: the caller's slot in that vref, another of its slots, another team's, forged. */
+enum { KC_OWN, KC_OWN_OTHER, KC_FOREIGN, KC_FLIP, KC_ZERO, KC_RANDOM, KC_MAX, NR_KC };
+static const uint8_t KC_WEIGHTS[NR_KC] = { 55, 8, 12, 8, 5, 9, 3 };
+static const char *const KC_NAMES[NR_KC] = { "own", "own-other", "foreign", "flipped", "0", "random", "UINT64_MAX" };
+
+/* open(2) flags for a vref's OPEN: allowed ones, forbidden bits, garbage. */
+enum { OM_VALID, OM_PATH, OM_CREAT, OM_ACC3, OM_BIT, OM_RANDOM, OM_ALL, NR_OM };
+static const uint8_t OM_WEIGHTS[NR_OM] = { 66, 5, 8, 5, 6, 7, 3 };
+static const char *const OM_NAMES[NR_OM] = { "valid", "o-path", "o-creat", "accmode-3", "one-bit", "random", "all" };
+
+/* Watch flags. */
+enum { WF_VALID, WF_MOUNT, WF_ZERO, WF_HIGH, WF_RANDOM, WF_ALL7F, WF_ALL, NR_WF };
+static const uint8_t WF_WEIGHTS[NR_WF] = { 60, 10, 5, 8, 9, 5, 3 };
+static const uint8_t WF_CREATOR_WEIGHTS[NR_WF] = { 80, 8, 2, 2, 4, 3, 1 };
+static const char *const WF_NAMES[NR_WF] = { "valid", "mount", "0", "high-bit", "random", "0x7f", "all" };
+
+/* Tokens: a few small ones (so stops meet starts), or any. */
+enum { TK_SMALL, TK_RANDOM, TK_MAX, NR_TK };
+static const uint8_t TK_WEIGHTS[NR_TK] = { 85, 10, 5 };
+static const char *const TK_NAMES[NR_TK] = { "small", "random", "UINT32_MAX" };
+#define TOKENS 2
+
+/* The node a STOP_WATCHING names. */
+enum { TG_DIR, TG_FILE, TG_VOLUME, TG_SUBDIR, TG_MOUNT, TG_DEV_ONLY, TG_ZERO, TG_RANDOM, NR_TG };
+static const uint8_t TG_WEIGHTS[NR_TG] = { 35, 20, 15, 5, 5, 5, 5, 10 };
+static const char *const TG_NAMES[NR_TG] = { "dir", "file", "volume", "subdir", "mount", "dev-only", "0", "random" };
+
 /* The ioctl number. */
 enum { CMD_EXACT, CMD_SIZE, CMD_DIR, CMD_NR, CMD_TYPE, CMD_RANDOM, NR_CMD };
 static const uint8_t CMD_WEIGHTS[NR_CMD] = { 88, 4, 2, 3, 1, 2 };
@@ -654,8 +782,10 @@ struct gen {
 	unsigned int mode;	/* the WM_* of the call's F_WAIT_FLAGS */
 };
 
-static uint8_t gen_id(struct rng *r, const struct gen *g)
+static uint8_t gen_id(struct rng *r, const struct gen *g, unsigned int kind)
 {
+	if (kind == ID_VREF)
+		return (uint8_t)PICK(r, IDC_VREF_WEIGHTS);
 	return (uint8_t)(g->persona == P_DESTROY ? PICK(r, IDC_DESTROYER_WEIGHTS) :
 			 PICK(r, IDC_WEIGHTS));
 }
@@ -666,10 +796,10 @@ static struct choice gen_field(struct rng *r, const struct field *fl, struct gen
 
 	switch (fl->kind) {
 	case F_ID:
-		c.how = gen_id(r, g);
+		c.how = gen_id(r, g, fl->arg);
 		break;
 	case F_TEAM_OR_ALL:
-		c.how = rng_chance(r, 1, 2) ? IDC_ZERO : gen_id(r, g);
+		c.how = rng_chance(r, 1, 2) ? IDC_ZERO : gen_id(r, g, fl->arg);
 		break;
 	case F_COOKIE:
 		c.how = (uint8_t)PICK(r, CK_WEIGHTS);
@@ -740,6 +870,25 @@ static struct choice gen_field(struct rng *r, const struct field *fl, struct gen
 		break;
 	case F_INLINE_NAME:
 		c.how = (uint8_t)PICK(r, NC_WEIGHTS);
+		break;
+	case F_NODE_FD:
+		c.how = (uint8_t)(g->persona == P_CREATE ? PICK(r, ND_CREATOR_WEIGHTS) :
+				  fl->arg ? PICK(r, ND_WATCH_WEIGHTS) : PICK(r, ND_WEIGHTS));
+		break;
+	case F_VREF_KEY:
+		c.how = (uint8_t)PICK(r, KC_WEIGHTS);
+		break;
+	case F_OPEN_MODE:
+		c.how = (uint8_t)PICK(r, OM_WEIGHTS);
+		break;
+	case F_WATCH_FLAGS:
+		c.how = (uint8_t)(g->persona == P_CREATE ? PICK(r, WF_CREATOR_WEIGHTS) : PICK(r, WF_WEIGHTS));
+		break;
+	case F_TOKEN:
+		c.how = (uint8_t)PICK(r, TK_WEIGHTS);
+		break;
+	case F_NODE_DEV:
+		c.how = (uint8_t)PICK(r, TG_WEIGHTS);
 		break;
 	default:
 		break;
@@ -929,6 +1078,29 @@ static void print_field(FILE *f, const struct field *fl, const struct choice *c)
 	case F_INLINE_NAME:
 		fprintf(f, "name:%s", NC_NAMES[c->how]);
 		break;
+	case F_NODE_FD:
+		fprintf(f, "node:%s", ND_NAMES[c->how]);
+		if (c->how == ND_OTHER)
+			fprintf(f, "(%s)", NO_NAMES[c->v % NR_NO]);
+		break;
+	case F_VREF_KEY:
+		fprintf(f, "key:%s", KC_NAMES[c->how]);
+		break;
+	case F_OPEN_MODE:
+		fprintf(f, "mode:%s", OM_NAMES[c->how]);
+		break;
+	case F_WATCH_FLAGS:
+		fprintf(f, "watch:%s", WF_NAMES[c->how]);
+		break;
+	case F_TOKEN:
+		fprintf(f, "token:%s", TK_NAMES[c->how]);
+		break;
+	case F_NODE_DEV:
+		fprintf(f, "node-ref:%s", TG_NAMES[c->how]);
+		break;
+	case F_NODE_INO:
+		fputs("ino", f);
+		break;
 	case F_OUT:
 	case F_OUT_ID:
 		fputs("out", f);
@@ -1031,9 +1203,25 @@ struct shared {
 	char violation[256];
 	struct stat_row stats[MAX_DESCS];
 	struct slot slots[MAX_WORKERS];
+	/* The node monitor: the directory the churner changes, the tmpfs it mounts in it. */
+	char scratch[200];
+	char mnt[220];
+	uint64_t churn_ops, churn_mounts, churn_umounts, churn_lazy;
+	/* Events read (by opcode index, nexus-nm.h), messages that were not all there. */
+	uint64_t nm_events, nm_by_op[NM_NR_OPS], nm_cut;
+	uint64_t nm_opens_checked, nm_caps_minted, nm_forged_tried, nm_slots_held_max;
+	/* Every slot key any team was given: the "foreign" keys of the others. */
+	struct key_entry {
+		int32_t id;
+		int32_t owner;		/* the pid of the team that holds it */
+		uint64_t key;
+	} keys[POOL];
+	uint32_t key_cursor;
 };
 
 static struct shared *sh;
+/* The churner process (nexus-nm.h's file system operations), 0 when there is none. */
+static pid_t churner;
 
 static void pool_add(struct pool *p, int32_t id)
 {
@@ -1135,6 +1323,19 @@ static void setup_mem(struct mem *m)
 
 #define HELD_FDS	4
 #define CALL_FDS	4
+#define HELD_SLOTS	256
+
+/* What a descriptor made a vref of could do: open(2)'s access, or these. */
+#define MODE_UNKNOWN	(-1)
+#define MODE_PATH	3
+
+/* A vref slot this team holds, as far as the worker has seen. */
+struct held_slot {
+	int32_t id;
+	int8_t mode;		/* the creating descriptor's O_ACCMODE, MODE_PATH or MODE_UNKNOWN */
+	bool append;
+	uint64_t key;
+};
 
 struct worker {
 	unsigned int slot, gen;
@@ -1146,6 +1347,10 @@ struct worker {
 	unsigned int next_held, clones;
 	uint64_t seed;
 	struct mem m;
+	/* Vref slots: created, acquired and received (READ_CAPS), less those released. */
+	struct held_slot slots[HELD_SLOTS];
+	unsigned int nslots;
+	bool slots_lost;	/* the table overflowed: some slots are held but not listed */
 };
 
 /* Resolving one call: the request being built and what earlier fields chose. */
@@ -1157,6 +1362,12 @@ struct build {
 	uint64_t area_size;	/* the last F_AREA_SIZE */
 	int fds[CALL_FDS];	/* descriptors made for the call, closed after it */
 	unsigned int nfds;
+	int32_t vref_id;	/* the last vref id (an F_KEY is for it) */
+	int8_t node_mode;	/* the F_NODE_FD's access (MODE_*) */
+	bool node_append;
+	bool node_bad;		/* the F_NODE_FD is no open descriptor (-1, closed, huge) */
+	uint64_t node_dev, node_ino;	/* the node an F_NODE_DEV chose */
+	int lowest_fd;		/* VREF_OPEN: the lowest free descriptor before the call */
 };
 
 static int32_t recent_id(unsigned int kind, uint64_t v)
@@ -1214,6 +1425,8 @@ static int32_t resolve_id(const struct worker *w, unsigned int kind, const struc
 	case IDC_PRED: return predicted_id(kind, c->v);
 	case IDC_HOLE: return hole_id(kind, c->v);
 	case IDC_OWN:
+		if (kind == ID_VREF && w->nslots)	/* one it holds a slot in */
+			return w->slots[(c->v >> 16) % w->nslots].id;
 		if (kind == ID_THREAD && ((c->v >> 33) & 1) &&
 		    __atomic_load_n(&sh->slots[w->slot].tid, __ATOMIC_RELAXED))
 			return __atomic_load_n(&sh->slots[w->slot].tid, __ATOMIC_RELAXED);
@@ -1548,22 +1761,339 @@ static uint64_t resolve_caps_count(const struct choice *c)
 
 /*
  * Capabilities to send, at the start of `at` (the rest of the scratch after
- * it is mapped too: room for MAX_CAPS + 1 of them): kinds right or wrong,
- * vref ids small and random (no tree gives out vrefs to the fuzzer yet).
+ * it is mapped too: room for MAX_CAPS + 1 of them).  Six times in ten every
+ * one names a vref the worker holds a slot in (a write that must go
+ * through), twice one of them names a vref it holds none in (another
+ * team's, the parent's, a dead one: the whole write must be refused with
+ * B_NOT_ALLOWED), twice kinds and ids are anything.
  */
-static void fill_caps(uint8_t *at, uint64_t v)
+#define CAPS_FILLED 16
+
+static void fill_caps(const struct worker *w, uint8_t *at, uint64_t v)
 {
 	struct rng r = { v };
+	unsigned int how = (unsigned int)(v % 10), bad = (unsigned int)rng_below(&r, CAPS_FILLED);
 
-	for (int i = 0; i < 16; i++) {
+	for (unsigned int i = 0; i < CAPS_FILLED; i++) {
 		struct nexus_port_cap_in cap = {
-			.kind = rng_chance(&r, 3, 4) ? NEXUS_PORT_CAP_VREF : (uint32_t)rng_next(&r),
-			.vref_id = (int32_t)rng_below(&r, 64) - 8,
+			.kind = NEXUS_PORT_CAP_VREF,
 			.buffer_offset = (uint32_t)rng_next(&r),
+			._pad = rng_chance(&r, 1, 8) ? (uint32_t)rng_next(&r) : 0,
 		};
 
+		if (how < 8 && w->nslots && !(how >= 6 && i == bad))
+			cap.vref_id = w->slots[rng_below(&r, w->nslots)].id;
+		else if (how < 8)
+			cap.vref_id = recent_id(ID_VREF, rng_next(&r));
+		else if (rng_chance(&r, 1, 2))
+			cap.vref_id = (int32_t)rng_below(&r, 64) - 8;
+		else
+			cap.vref_id = (int32_t)rng_next(&r);
+		if (how >= 8 && rng_chance(&r, 1, 3))
+			cap.kind = rng_chance(&r, 1, 2) ? 0 : (uint32_t)rng_next(&r);
 		memcpy(at + i * sizeof(cap), &cap, sizeof(cap));
 	}
+}
+
+/* ---- a worker: vref slots, node descriptors, keys ----------------------------- */
+
+static struct held_slot *slot_for(struct worker *w, int32_t id, uint64_t key)
+{
+	for (unsigned int i = 0; i < w->nslots; i++)
+		if (w->slots[i].key == key && w->slots[i].id == id)
+			return &w->slots[i];
+	return NULL;
+}
+
+/* A slot of ours in vref id (the n-th one found, cycling), or NULL. */
+static const struct held_slot *slot_in(const struct worker *w, int32_t id, uint64_t n)
+{
+	unsigned int found = 0;
+
+	for (unsigned int i = 0; i < w->nslots; i++)
+		found += w->slots[i].id == id;
+	if (!found)
+		return NULL;
+	n %= found;
+	for (unsigned int i = 0; i < w->nslots; i++)
+		if (w->slots[i].id == id && n-- == 0)
+			return &w->slots[i];
+	return NULL;
+}
+
+/* What we know of the descriptor a vref was made of: from any slot of ours in it. */
+static void slot_mode(const struct worker *w, int32_t id, int8_t *mode, bool *append)
+{
+	const struct held_slot *h = slot_in(w, id, 0);
+
+	*mode = h ? h->mode : MODE_UNKNOWN;
+	*append = h ? h->append : false;
+}
+
+static void publish_key(int32_t id, uint64_t key)
+{
+	uint32_t i = __atomic_fetch_add(&sh->key_cursor, 1, __ATOMIC_RELAXED) % POOL;
+
+	__atomic_store_n(&sh->keys[i].id, id, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->keys[i].owner, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->keys[i].key, key, __ATOMIC_RELAXED);
+}
+
+static void add_slot(struct worker *w, int32_t id, uint64_t key, int8_t mode, bool append)
+{
+	uint64_t n;
+
+	if (w->nslots == HELD_SLOTS) {
+		/*
+		 * Release the oldest, so that the list stays the whole truth (a
+		 * slot held but not listed would turn the forged-key check off);
+		 * -EPERM or -EBADF say it was held no more (its team ended with a
+		 * REOPEN); any other failure leaves it held but unlisted, and the
+		 * check goes off.
+		 */
+		int st = w->fd[DEV_NM] < 0 ? -ENODEV : nm_vref_release(w->fd[DEV_NM], w->slots[0].id, w->slots[0].key);
+
+		if (st != 0 && st != -EPERM && st != -EBADF)
+			w->slots_lost = true;
+		memmove(&w->slots[0], &w->slots[1], (HELD_SLOTS - 1) * sizeof(w->slots[0]));
+		w->nslots--;
+	}
+	w->slots[w->nslots++] = (struct held_slot){ id, mode, append, key };
+	n = w->nslots;
+	if (n > __atomic_load_n(&sh->nm_slots_held_max, __ATOMIC_RELAXED))
+		__atomic_store_n(&sh->nm_slots_held_max, n, __ATOMIC_RELAXED);
+	publish_key(id, key);
+}
+
+static void drop_slot(struct worker *w, struct held_slot *h)
+{
+	unsigned int i = (unsigned int)(h - w->slots);
+
+	memmove(&w->slots[i], &w->slots[i + 1], (w->nslots - i - 1) * sizeof(w->slots[0]));
+	w->nslots--;
+}
+
+/* Another team's key: in the vref id when one is known, else any. */
+static uint64_t foreign_key(int32_t id, uint64_t v)
+{
+	int32_t me = (int32_t)getpid();
+	uint64_t any = 0;
+
+	for (unsigned int k = 0; k < POOL; k++) {
+		unsigned int i = (unsigned int)((v + k) % POOL);
+		int32_t kid = __atomic_load_n(&sh->keys[i].id, __ATOMIC_RELAXED);
+		int32_t owner = __atomic_load_n(&sh->keys[i].owner, __ATOMIC_RELAXED);
+		uint64_t key = __atomic_load_n(&sh->keys[i].key, __ATOMIC_RELAXED);
+
+		if (!key || owner == me)
+			continue;
+		if (kid == id)
+			return key;
+		if (!any)
+			any = key;
+	}
+	return any ? any : v | 1;
+}
+
+static uint64_t resolve_key(const struct worker *w, const struct build *b, const struct choice *c)
+{
+	const struct held_slot *h;
+
+	switch (c->how) {
+	case KC_OWN:
+		h = slot_in(w, b->vref_id, c->v);
+		if (h)
+			return h->key;
+		/* no slot in that one: another of ours */
+		__attribute__((fallthrough));
+	case KC_OWN_OTHER:
+		return w->nslots ? w->slots[(c->v >> 8) % w->nslots].key : c->v;
+	case KC_FOREIGN:
+		return foreign_key(b->vref_id, c->v);
+	case KC_FLIP:
+		h = slot_in(w, b->vref_id, c->v);
+		return (h ? h->key : c->v) ^ (1ULL << ((c->v >> 8) % 64));
+	case KC_ZERO: return 0;
+	case KC_RANDOM: return c->v;
+	default: return UINT64_MAX;
+	}
+}
+
+static uint64_t resolve_open_mode(const struct choice *c)
+{
+	static const uint32_t extra[] = { O_CLOEXEC, O_NONBLOCK, O_DIRECTORY, O_PATH };
+	uint32_t m = 0;
+
+	switch (c->how) {
+	case OM_VALID:
+		m = (uint32_t)(c->v % 3);
+		for (size_t i = 0; i < COUNT_OF(extra) - 1; i++)	/* O_PATH has its own choice */
+			if ((c->v >> (8 + i)) % 4 == 0)
+				m |= extra[i];
+		return m | O_CLOEXEC;
+	case OM_PATH: return O_PATH | O_CLOEXEC;
+	case OM_CREAT: return (uint32_t)(c->v % 3) | ((c->v >> 8) & 1 ? O_CREAT : O_TRUNC) | O_CLOEXEC;
+	case OM_ACC3: return 3 | O_CLOEXEC;
+	case OM_BIT: return 1U << (c->v % 32);
+	case OM_RANDOM: return (uint32_t)c->v;
+	default: return 0xffffffffU;
+	}
+}
+
+static uint64_t resolve_watch_flags(const struct choice *c)
+{
+	uint32_t f;
+
+	switch (c->how) {
+	case WF_VALID:
+		/* Mostly the directory and the node, sometimes more: never 0. */
+		f = (uint32_t)(c->v & NEXUS_WATCH_FLAGS & ~B_WATCH_MOUNT);
+		if ((c->v >> 8) % 2)
+			f |= B_WATCH_DIRECTORY;
+		if ((c->v >> 9) % 8 == 0)
+			f |= B_WATCH_MOUNT;
+		return f ? f : B_WATCH_NAME;
+	case WF_MOUNT: return B_WATCH_MOUNT;
+	case WF_ZERO: return 0;
+	case WF_HIGH: return (uint32_t)(c->v & NEXUS_WATCH_FLAGS) | (1U << (7 + (c->v >> 8) % 25));
+	case WF_RANDOM: return (uint32_t)c->v;
+	case WF_ALL7F: return NEXUS_WATCH_FLAGS;
+	default: return 0xffffffffU;
+	}
+}
+
+static uint64_t resolve_token(const struct choice *c)
+{
+	switch (c->how) {
+	case TK_SMALL: return c->v % TOKENS;
+	case TK_RANDOM: return (uint32_t)c->v;
+	default: return UINT32_MAX;
+	}
+}
+
+/* A node's (st_dev, st_ino), by stat; the scratch directory's when path is gone. */
+static void node_ref(const char *path, struct build *b)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 && stat(sh->scratch, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	b->node_dev = (uint64_t)st.st_dev;
+	b->node_ino = (uint64_t)st.st_ino;
+}
+
+static uint64_t resolve_node_dev(struct build *b, const struct choice *c)
+{
+	char path[300];
+
+	switch (c->how) {
+	case TG_DIR: node_ref(sh->scratch, b); break;
+	case TG_FILE:
+		snprintf(path, sizeof(path), "%s/f%u", sh->scratch, (unsigned int)(c->v % NM_CHURN_NAMES));
+		node_ref(path, b);
+		break;
+	case TG_VOLUME: b->node_dev = b->node_ino = UINT64_MAX; break;
+	case TG_SUBDIR:
+		snprintf(path, sizeof(path), "%s/sub", sh->scratch);
+		node_ref(path, b);
+		break;
+	case TG_MOUNT: node_ref(sh->mnt, b); break;
+	case TG_DEV_ONLY:
+		node_ref(sh->scratch, b);
+		b->node_ino = c->v >> 40;
+		break;
+	case TG_ZERO: b->node_dev = b->node_ino = 0; break;
+	default:
+		b->node_dev = c->v;
+		b->node_ino = c->v * 0x9e3779b97f4a7c15ULL;
+		break;
+	}
+	return b->node_dev;
+}
+
+/* A descriptor that is no file of a file system (or one of the devices). */
+static int other_fd(const struct worker *w, struct build *b, uint64_t v)
+{
+	int p[2], fd;
+
+	b->node_mode = O_RDWR;
+	switch (v % NR_NO) {
+	case NO_PIPE:
+		if (pipe2(p, O_CLOEXEC))
+			return -1;
+		b->node_mode = (v >> 8) & 1 ? O_WRONLY : O_RDONLY;
+		call_fd(b, (v >> 8) & 1 ? p[0] : p[1]);
+		return call_fd(b, (v >> 8) & 1 ? p[1] : p[0]);
+	case NO_EVENTFD:
+		return call_fd(b, eventfd(0, EFD_CLOEXEC));
+	case NO_SOCKET:
+		return call_fd(b, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	case NO_NEXUS:
+		return w->fd[DEV_NEXUS];
+	case NO_NM:
+		return w->fd[DEV_NM];
+	case NO_MEMFD:
+		fd = memfd_create("fz-vref", MFD_CLOEXEC);
+		return call_fd(b, fd);
+	case NO_PROC:
+		b->node_mode = O_RDONLY;
+		return call_fd(b, open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	default:
+		return call_fd(b, open("/dev/null", O_RDWR | O_CLOEXEC));
+	}
+}
+
+static int resolve_node_fd(const struct worker *w, struct build *b, const struct choice *c)
+{
+	char path[300];
+	unsigned int x = (unsigned int)(c->v % NM_CHURN_NAMES);
+	int flags = O_RDONLY | O_DIRECTORY, fd;
+	const char *dir = sh->scratch;
+
+	b->node_mode = MODE_UNKNOWN;
+	b->node_append = false;
+	b->node_bad = false;
+	snprintf(path, sizeof(path), "%s/f%u", dir, x);
+	switch (c->how) {
+	case ND_DIR: snprintf(path, sizeof(path), "%s", dir); break;
+	case ND_SUBDIR: snprintf(path, sizeof(path), "%s/sub", dir); break;
+	case ND_FILE_RO: flags = O_RDONLY; break;
+	case ND_FILE_WO: flags = O_WRONLY | O_CREAT; break;
+	case ND_FILE_RW: flags = O_RDWR | O_CREAT; break;
+	case ND_FILE_APPEND: flags = ((c->v >> 8) & 1 ? O_RDWR : O_WRONLY) | O_APPEND | O_CREAT; break;
+	case ND_PATH:
+		if ((c->v >> 8) & 1)
+			snprintf(path, sizeof(path), "%s", dir);
+		flags = O_PATH;
+		break;
+	case ND_MOUNT: snprintf(path, sizeof(path), "%s", sh->mnt); break;
+	case ND_ROOT: snprintf(path, sizeof(path), "/"); break;
+	case ND_NEG:
+		b->node_bad = true;
+		return -1;
+	case ND_OTHER:
+		return other_fd(w, b, c->v >> 4);
+	case ND_CLOSED:
+		b->node_bad = true;
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		return fd;
+	default:
+		b->node_bad = true;
+		return (c->v & 1) ? INT32_MAX : 1 << 20;
+	}
+	fd = open(path, flags | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		/* The churner removed it: the directory, then. */
+		flags = O_RDONLY | O_DIRECTORY;
+		fd = open(dir, flags | O_CLOEXEC);
+	}
+	if (fd >= 0) {
+		b->node_mode = (flags & O_PATH) ? MODE_PATH : (int8_t)(flags & O_ACCMODE);
+		b->node_append = flags & O_APPEND;
+	}
+	return call_fd(b, fd);
 }
 
 static int64_t resolve_i32(const struct choice *c)
@@ -1625,10 +2155,15 @@ static uint64_t resolve_field(const struct worker *w, struct build *b, const str
 {
 	uint8_t *valid = w->m.scratch + (size_t)(i + 1) * PAGE;
 
+	int32_t id;
+
 	switch (fl->kind) {
 	case F_ID:
 	case F_TEAM_OR_ALL:
-		return (uint64_t)(int64_t)resolve_id(w, fl->arg, c);
+		id = resolve_id(w, fl->arg, c);
+		if (fl->arg == ID_VREF)
+			b->vref_id = id;
+		return (uint64_t)(int64_t)id;
 	case F_COOKIE: return (uint64_t)resolve_cookie(fl->arg, c);
 	case F_NAME: return resolve_name(w, b, c, valid);
 	case F_NAME_LEN: return resolve_name_len(b, c);
@@ -1639,7 +2174,7 @@ static uint64_t resolve_field(const struct worker *w, struct build *b, const str
 	case F_CAPS_OUT:
 		return resolve_ptr(w, b, c->how, c->v, valid);
 	case F_CAPS_IN:
-		fill_caps(valid, c->v);
+		fill_caps(w, valid, c->v);
 		return resolve_ptr(w, b, c->how, c->v, valid);
 	case F_CAPS_COUNT: return resolve_caps_count(c);
 	case F_DATA_IN:
@@ -1667,6 +2202,13 @@ static uint64_t resolve_field(const struct worker *w, struct build *b, const str
 	case F_INLINE_NAME:
 		resolve_inline_name(w, b, fl, c);
 		return 0;
+	case F_NODE_FD: return (uint64_t)(int64_t)resolve_node_fd(w, b, c);
+	case F_VREF_KEY: return resolve_key(w, b, c);
+	case F_OPEN_MODE: return resolve_open_mode(c);
+	case F_WATCH_FLAGS: return resolve_watch_flags(c);
+	case F_TOKEN: return resolve_token(c);
+	case F_NODE_DEV: return resolve_node_dev(b, c);
+	case F_NODE_INO: return b->node_ino;
 	default: return c->v;	/* out fields: garbage in */
 	}
 }
@@ -1745,6 +2287,8 @@ static unsigned long build_request(struct worker *w, const struct plan *p, struc
 	b->now_us = mono_us();
 	b->area_size = PAGE;
 	b->nfds = 0;
+	b->vref_id = 0;
+	b->node_bad = false;
 	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++) {
 		value = resolve_field(w, b, &d->fields[i], &p->f[i], i);
 		if (d->arg == ARG_STRUCT)
@@ -1805,8 +2349,9 @@ static void tally(struct stat_row *s, long rc, bool ok)
 
 /* ---- a worker: what some answers must be ----------------------------------- */
 
-static void after_thread_info(struct worker *w, const uint8_t *req)
+static void after_thread_info(struct worker *w, const struct build *b, const uint8_t *req)
 {
+	(void)b;
 	struct nexus_thread_info_req r;
 
 	memcpy(&r, req, sizeof(r));
@@ -1893,8 +2438,9 @@ static void check_clone_mapping(int fd, uint32_t prot, uint64_t size)
 	munmap(m, len);
 }
 
-static void after_area_clone(struct worker *w, const uint8_t *req)
+static void after_area_clone(struct worker *w, const struct build *b, const uint8_t *req)
 {
+	(void)b;
 	struct nexus_area_clone r;
 
 	unsigned int n = w->clones++;
@@ -1911,8 +2457,9 @@ static void after_area_clone(struct worker *w, const uint8_t *req)
 	hold_fd(w, r.fd, n % 4 == 1);
 }
 
-static void after_area_transfer(struct worker *w, const uint8_t *req)
+static void after_area_transfer(struct worker *w, const struct build *b, const uint8_t *req)
 {
+	(void)b;
 	struct nexus_area_transfer r;
 
 	(void)w;
@@ -1926,8 +2473,9 @@ static void after_area_transfer(struct worker *w, const uint8_t *req)
 		violation("AREA_TRANSFER(%" PRId32 ") gave new_area %" PRId32 ", expected the same id", r.area, r.new_area);
 }
 
-static void after_area_info(struct worker *w, const uint8_t *req)
+static void after_area_info(struct worker *w, const struct build *b, const uint8_t *req)
 {
+	(void)b;
 	struct nexus_area_get_info r;
 
 	(void)w;
@@ -1938,8 +2486,9 @@ static void after_area_info(struct worker *w, const uint8_t *req)
 			  r.area, r.team);
 }
 
-static void after_area_next(struct worker *w, const uint8_t *req)
+static void after_area_next(struct worker *w, const struct build *b, const uint8_t *req)
 {
+	(void)b;
 	struct nexus_area_get_next r;
 
 	(void)w;
@@ -1950,27 +2499,228 @@ static void after_area_next(struct worker *w, const uint8_t *req)
 			  r.team, r.cookie, r.area);
 }
 
+/* ---- node monitor answers --------------------------------------------------- */
+
+/* A pointer the kernel wrote through is in the worker's scratch pages (n bytes of it). */
+static bool in_scratch(const struct worker *w, uint64_t p, size_t n)
+{
+	uintptr_t lo = (uintptr_t)w->m.scratch;
+
+	return p >= lo && p <= lo + SCRATCH_SIZE && n <= lo + SCRATCH_SIZE - p;
+}
+
+/*
+ * A message read whole into the data region (code and bytes where the
+ * worker can see them): a node monitor message must be a well-formed
+ * KMessage with the fields its opcode has (nexus-nm.h).
+ */
+static void check_message(const struct worker *w, uint64_t code_at, uint64_t buffer, uint64_t size)
+{
+	struct nm_event ev;
+	char err[160];
+	int32_t code;
+	int st;
+
+	if (!in_scratch(w, code_at, 4) || buffer != (uintptr_t)w->m.data || size > MSG_MAX)
+		return;
+	memcpy(&code, (const void *)(uintptr_t)code_at, 4);
+	if ((uint32_t)code != B_NODE_MONITOR)
+		return;
+	st = nm_parse(w->m.data, (size_t)size, &ev, err, sizeof(err));
+	if (st == -2) {
+		count(&sh->nm_cut);	/* a short read: not all there */
+		return;
+	}
+	if (st == 0)
+		st = nm_event_problem(&ev, err, sizeof(err));
+	if (st) {
+		violation("a node monitor message of %" PRIu64 " bytes is malformed: %s", size, err);
+		return;
+	}
+	count(&sh->nm_events);
+	count(&sh->nm_by_op[nm_op_index(ev.opcode)]);
+}
+
+static void after_port_read(struct worker *w, const struct build *b, const uint8_t *req)
+{
+	struct nexus_port_read r;
+
+	(void)b;
+	memcpy(&r, req, sizeof(r));
+	check_message(w, (uintptr_t)r.code, (uintptr_t)r.buffer, r.size);
+}
+
+/* Slots minted for us: each a vref cap with an id and a key; ours from now on. */
+static void after_read_caps(struct worker *w, const struct build *b, const uint8_t *req)
+{
+	struct nexus_port_read_caps r;
+	struct nexus_port_cap_out cap;
+	int8_t mode;
+	bool append;
+
+	(void)b;
+	memcpy(&r, req, sizeof(r));
+	check_message(w, (uintptr_t)r.code, (uintptr_t)r.buffer, r.size);
+	if (r.caps_count > MAX_CAPS) {
+		violation("READ_CAPS answered B_OK with %zu caps (at most %d)", (size_t)r.caps_count, MAX_CAPS);
+		return;
+	}
+	if (!in_scratch(w, (uintptr_t)r.caps, r.caps_count * sizeof(cap)))
+		return;
+	for (size_t i = 0; i < r.caps_count; i++) {
+		memcpy(&cap, (const uint8_t *)r.caps + i * sizeof(cap), sizeof(cap));
+		if (cap.kind != NEXUS_PORT_CAP_VREF || cap.vref_id <= 0 || cap.key == 0) {
+			violation("READ_CAPS gave cap %zu of %zu: kind %" PRIu32 ", vref %" PRId32 ", key 0x%" PRIx64,
+				  i, (size_t)r.caps_count, cap.kind, cap.vref_id, (uint64_t)cap.key);
+			continue;
+		}
+		count(&sh->nm_caps_minted);
+		slot_mode(w, cap.vref_id, &mode, &append);
+		add_slot(w, cap.vref_id, cap.key, mode, append);
+	}
+}
+
+static void after_vref_create(struct worker *w, const struct build *b, const uint8_t *req)
+{
+	struct nexus_vref_create r;
+
+	memcpy(&r, req, sizeof(r));
+	if (b->node_bad)
+		violation("VREF_CREATE of descriptor %" PRId32 " (not open) answered 0", r.fd);
+	if (r.key == 0)
+		violation("VREF_CREATE gave vref %" PRId32 " the key 0", r.id);
+	if (r.id > 0)
+		add_slot(w, r.id, r.key, b->node_mode, b->node_append);
+}
+
+/*
+ * A request naming (id, key) answered 0: the key must be one of this team's
+ * slots in that vref.  Any other key - another team's, a flipped or a
+ * random one, a slot of ours in another vref - is a capability forged.
+ */
+static struct held_slot *check_key(struct worker *w, const char *what, int32_t id, uint64_t key)
+{
+	struct held_slot *h = slot_for(w, id, key);
+
+	if (!h && !w->slots_lost)
+		violation("%s(vref %" PRId32 ", key 0x%" PRIx64 ") answered 0 with a key that is no slot of the caller's in that vref",
+			  what, id, key);
+	return h;
+}
+
+static void after_vref_acquire(struct worker *w, const struct build *b, const uint8_t *req)
+{
+	struct nexus_vref_op r;
+	const struct held_slot *h;
+	uint64_t used;
+
+	memcpy(&r, req, sizeof(r));
+	memcpy(&used, b->req + offsetof(struct nexus_vref_op, key), sizeof(used));
+	h = check_key(w, "VREF_ACQUIRE", r.id, used);
+	if (r.key == 0 || r.key == used)
+		violation("VREF_ACQUIRE(vref %" PRId32 ") gave the new slot key 0x%" PRIx64, r.id, (uint64_t)r.key);
+	add_slot(w, r.id, r.key, h ? h->mode : MODE_UNKNOWN, h ? h->append : false);
+}
+
+static void after_vref_release(struct worker *w, const struct build *b, const uint8_t *req)
+{
+	struct nexus_vref_op r;
+	struct held_slot *h;
+
+	(void)b;
+	memcpy(&r, req, sizeof(r));
+	h = check_key(w, "VREF_RELEASE", r.id, r.key);
+	if (h)
+		drop_slot(w, h);
+}
+
+/*
+ * OPEN answered 0: a descriptor that never grants more than the one the
+ * vref was made of (when this worker made it: its access is known), with
+ * O_APPEND kept.  Closed at once.
+ */
+static void after_vref_open(struct worker *w, const struct build *b, const uint8_t *req)
+{
+	struct nexus_vref_open r;
+	const struct held_slot *h;
+	int fl, acc, want;
+
+	(void)b;
+	memcpy(&r, req, sizeof(r));
+	h = check_key(w, "VREF_OPEN", r.id, r.key);
+	if (r.fd_out < 0) {
+		violation("VREF_OPEN(vref %" PRId32 ") answered 0 with descriptor %" PRId32, r.id, r.fd_out);
+		return;
+	}
+	fl = fcntl(r.fd_out, F_GETFL);
+	if (fl < 0) {
+		violation("VREF_OPEN(vref %" PRId32 ") answered 0 with descriptor %" PRId32 ", which is not open", r.id,
+			  r.fd_out);
+		return;
+	}
+	want = (int)(r.requested_mode & O_ACCMODE);
+	acc = fl & O_ACCMODE;
+	if (h && h->mode != MODE_UNKNOWN && !(r.requested_mode & O_PATH) && !(fl & O_PATH)) {
+		bool can_read = h->mode == O_RDONLY || h->mode == O_RDWR;
+		bool can_write = h->mode == O_WRONLY || h->mode == O_RDWR;
+
+		count(&sh->nm_opens_checked);
+		if (((acc == O_RDONLY || acc == O_RDWR) && !can_read) || ((acc == O_WRONLY || acc == O_RDWR) && !can_write))
+			violation("VREF_OPEN(vref %" PRId32 ", mode 0x%" PRIx32 ") opened access %d from a descriptor of access %d",
+				  r.id, r.requested_mode, acc, h->mode);
+		if (acc != want)
+			violation("VREF_OPEN(vref %" PRId32 ", mode 0x%" PRIx32 ") opened access %d, not the %d asked for",
+				  r.id, r.requested_mode, acc, want);
+		if (h->append && acc != O_RDONLY && !(fl & O_APPEND))
+			violation("VREF_OPEN(vref %" PRId32 ") of an O_APPEND descriptor opened it writable without O_APPEND",
+				  r.id);
+	}
+	close(r.fd_out);
+}
+
+/* START_WATCHING answered 0: the flags and the target were ones the ABI accepts. */
+static void after_start_watching(struct worker *w, const struct build *b, const uint8_t *req)
+{
+	struct nexus_watch_fd r;
+
+	(void)w;
+	memcpy(&r, req, sizeof(r));
+	if (r.flags == 0 || (r.flags & ~NEXUS_WATCH_FLAGS))
+		violation("START_WATCHING accepted flags 0x%" PRIx32, r.flags);
+	else if (r.fd == -1 && r.vref_id <= 0 && r.flags != B_WATCH_MOUNT)
+		violation("START_WATCHING accepted a volume watch with flags 0x%" PRIx32 " (only B_WATCH_MOUNT)", r.flags);
+	else if (r.fd != -1 && b->node_bad)
+		violation("START_WATCHING accepted descriptor %" PRId32 ", which is not open", r.fd);
+}
+
 /*
  * What to check (and clean up) after a well-formed call that answered
  * B_OK, by request: a new primitive adds its lines here.
  */
 static const struct after {
 	unsigned long cmd;
-	void (*check)(struct worker *w, const uint8_t *req);
+	void (*check)(struct worker *w, const struct build *b, const uint8_t *req);
 } AFTER[] = {
 	{ NEXUS_THREAD_GET_INFO, after_thread_info },
 	{ NEXUS_AREA_CLONE, after_area_clone },
 	{ NEXUS_AREA_TRANSFER, after_area_transfer },
 	{ NEXUS_AREA_GET_INFO, after_area_info },
 	{ NEXUS_AREA_GET_NEXT, after_area_next },
+	{ NEXUS_PORT_READ, after_port_read },
+	{ NEXUS_PORT_READ_CAPS, after_read_caps },
+	{ NEXUS_VREF_CREATE, after_vref_create },
+	{ NEXUS_VREF_ACQUIRE, after_vref_acquire },
+	{ NEXUS_VREF_RELEASE, after_vref_release },
+	{ NEXUS_VREF_OPEN, after_vref_open },
+	{ NEXUS_START_WATCHING, after_start_watching },
 };
 
 /* What an accepted, well-formed call taught: ids for everyone's pools. */
-static void learn(struct worker *w, const struct fuzz_ioctl *d)
+static void learn(struct worker *w, const struct build *b, const struct fuzz_ioctl *d)
 {
 	for (size_t i = 0; i < COUNT_OF(AFTER); i++)
 		if (AFTER[i].cmd == d->cmd)
-			AFTER[i].check(w, w->m.req);
+			AFTER[i].check(w, b, w->m.req);
 	for (int i = 0; i < MAX_FIELDS && d->fields[i].kind != F_END; i++) {
 		const struct field *fl = &d->fields[i];
 		int32_t id;
@@ -1997,6 +2747,34 @@ static void reopen(struct worker *w)
 		w->fd[d] = nx_open_path(DEVICES[d].path);
 	}
 	memset(w->own, 0, sizeof(w->own));
+}
+
+/* The lowest descriptor free right now (what an open installs next), or -1. */
+static int lowest_free_fd(void)
+{
+	int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/*
+ * VREF_OPEN installs a descriptor only when it answers 0: a refused request,
+ * or one whose answer could not be written back (-EFAULT), must leave none
+ * behind.  One that answered 0 but not cleanly (its request was not where
+ * the worker reads it back) has its descriptor closed here.
+ */
+static void check_open_fd(struct worker *w, const struct plan *p, const struct build *b, long rc)
+{
+	bool clean = rc == 0 && p->cmd_how == CMD_EXACT && p->arg_ptr == PC_VALID && !p->inherited;
+
+	(void)w;
+	if (clean || fcntl(b->lowest_fd, F_GETFD) < 0)
+		return;
+	if (rc < 0 && p->cmd_how == CMD_EXACT)
+		violation("VREF_OPEN answered %ld but left descriptor %d installed", rc, b->lowest_fd);
+	close(b->lowest_fd);
 }
 
 /* A call on the parent's descriptor must be refused as a whole. */
@@ -2072,6 +2850,7 @@ static void one_call(struct worker *w, const struct plan *p)
 		return;
 	}
 	arg = build_request(w, p, &b);
+	b.lowest_fd = d->cmd == NEXUS_VREF_OPEN ? lowest_free_fd() : -1;
 	__atomic_store_n(&sh->slots[w->slot].in_call, (int32_t)p->desc + 1, __ATOMIC_RELAXED);
 	if (timed)
 		arm_timer(true);
@@ -2080,6 +2859,8 @@ static void one_call(struct worker *w, const struct plan *p)
 		arm_timer(false);
 	__atomic_store_n(&sh->slots[w->slot].in_call, 0, __ATOMIC_RELAXED);
 	close_call_fds(&b);
+	if (b.lowest_fd >= 0)
+		check_open_fd(w, p, &b, rc);
 	if (p->inherited) {
 		check_inherited(d, rc);
 		tally(&sh->stats[p->desc], rc, false);
@@ -2089,7 +2870,7 @@ static void one_call(struct worker *w, const struct plan *p)
 	tally(&sh->stats[p->desc], done ? 0 : rc, done && ret == B_OK);
 	if (done && ret == B_OK && p->cmd_how == CMD_EXACT && p->arg_ptr == PC_VALID &&
 	    d->arg == ARG_STRUCT)
-		learn(w, d);
+		learn(w, &b, d);
 }
 
 /* ---- a worker's second thread: newborns ----------------------------------- */
@@ -2301,9 +3082,15 @@ static void reap_any(struct parent *P)
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		struct slot *s = slot_of(pid);
+		char how[32];
 
-		if (s)
+		if (s) {
 			reaped(P, s, pid, st);
+		} else if (pid == churner) {
+			churner = 0;
+			describe_status(st, how, sizeof(how));
+			add_report(&P->crashed, "the churner (pid %d) ended by %s", (int)pid, how);
+		}
 	}
 }
 
@@ -2483,6 +3270,27 @@ static int32_t parent_area(int fd, const char *name, int pages, uint32_t protect
 	return id;
 }
 
+/* The parent's vrefs (and their keys): slots no worker holds. */
+static uint64_t parent_keys[PARENT_OBJECTS];
+
+static int32_t parent_vref(int nfd, const char *path, int flags, int i)
+{
+	int fd, st;
+	int32_t id = 0;
+
+	if (nfd < 0)
+		return 0;
+	fd = open(path, flags | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 0;
+	st = nm_vref_create(nfd, fd, &id, &parent_keys[i]);
+	close(fd);
+	if (st != 0)
+		return 0;
+	publish_key(id, parent_keys[i]);
+	return id;
+}
+
 static void create_parent_objects(const int *fds)
 {
 	static const int32_t caps[PARENT_OBJECTS] = { 1, 2, 64, NEXUS_PORT_MAX_CAPACITY };
@@ -2503,6 +3311,16 @@ static void create_parent_objects(const int *fds)
 		if (sh->parent_ids[ID_AREA][i])
 			pool_add(&sh->pools[ID_AREA], sh->parent_ids[ID_AREA][i]);
 	}
+	for (int i = 0; i < PARENT_OBJECTS; i++) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/f%d", sh->scratch, i);
+		sh->parent_ids[ID_VREF][i] = parent_vref(fds[DEV_NM], i == 0 ? sh->scratch : path,
+							 i == 0 ? O_RDONLY | O_DIRECTORY : i == 1 ? O_RDONLY :
+							 O_RDWR | O_CREAT, i);
+		if (sh->parent_ids[ID_VREF][i])
+			pool_add(&sh->pools[ID_VREF], sh->parent_ids[ID_VREF][i]);
+	}
 }
 
 static void delete_parent_objects(const int *fds)
@@ -2516,7 +3334,110 @@ static void delete_parent_objects(const int *fds)
 		nx_ioctl(fds[DEV_NEXUS], NEXUS_SEM_DELETE, (uintptr_t)&s);
 		if (fds[DEV_AREA] >= 0 && sh->parent_ids[ID_AREA][i])
 			nx_area_delete(fds[DEV_AREA], sh->parent_ids[ID_AREA][i]);
+		if (fds[DEV_NM] >= 0 && sh->parent_ids[ID_VREF][i])
+			nm_vref_release(fds[DEV_NM], sh->parent_ids[ID_VREF][i], parent_keys[i]);
 	}
+}
+
+/* ---- the churner: file system events for the watches -------------------------- */
+
+
+/*
+ * The directory the churner changes and the workers watch (on the root
+ * file system, which has user xattrs on every kernel; /tmp, a tmpfs, has
+ * them only since 6.6), with a subdirectory, a few files and "mnt", where
+ * the churner mounts and unmounts a tmpfs.
+ */
+static bool setup_scratch(void)
+{
+	static const char *const bases[] = { "/var/tmp", "/tmp" };
+	char path[300];
+
+	for (size_t i = 0; i < COUNT_OF(bases); i++) {
+		snprintf(sh->scratch, sizeof(sh->scratch), "%s/nexus-fuzz-XXXXXX", bases[i]);
+		if (mkdtemp(sh->scratch))
+			break;
+		sh->scratch[0] = '\0';
+	}
+	if (!sh->scratch[0])
+		return false;
+	chmod(sh->scratch, 0755);
+	snprintf(sh->mnt, sizeof(sh->mnt), "%s/mnt", sh->scratch);
+	mkdir(sh->mnt, 0755);
+	snprintf(path, sizeof(path), "%s/sub", sh->scratch);
+	mkdir(path, 0755);
+	for (int i = 0; i < 4; i++)
+		nm_churn_once(sh->scratch, NM_OP_CREATE | (uint64_t)i << 8);
+	return true;
+}
+
+static void churn_toggle_mount(bool *mounted)
+{
+	if (!*mounted) {
+		if (mount("nexus-fuzz", sh->mnt, "tmpfs", 0, "size=1m,mode=0755") == 0) {
+			*mounted = true;
+			count(&sh->churn_mounts);
+		}
+		return;
+	}
+	if (umount(sh->mnt) < 0) {
+		if (errno != EBUSY || umount2(sh->mnt, MNT_DETACH) < 0)
+			return;
+		count(&sh->churn_lazy);	/* a watched or vref'd file held it: detached */
+	}
+	*mounted = false;
+	count(&sh->churn_umounts);
+}
+
+/*
+ * Until killed: bursts of 1..16 operations (nexus-nm.h's churn: creates,
+ * unlinks, renames within and across directories, links, chmod, chown,
+ * writes, truncates, utimes, xattrs, mkdir, rmdir), now and then in the
+ * tmpfs, which it mounts and unmounts every fifty operations or so, then
+ * a pause of 0.5..3 ms.  Not a team: it never opens a Nexus device.
+ */
+static void churn_main(uint64_t seed)
+{
+	struct rng r = rng_for(seed, 0xc4, 0);
+	bool mounted = false;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != sh->parent)
+		_exit(0);
+	for (;;) {
+		for (uint64_t n = 1 + rng_below(&r, 16); n > 0; n--) {
+			uint64_t x = rng_below(&r, 100);
+
+			if (x < 2)
+				churn_toggle_mount(&mounted);
+			else
+				nm_churn_once(mounted && x < 15 ? sh->mnt : sh->scratch, rng_next(&r));
+			count(&sh->churn_ops);
+		}
+		sleep_us(500 + (int64_t)rng_below(&r, 2500));
+	}
+}
+
+static void start_churner(uint64_t seed)
+{
+	fflush(NULL);
+	churner = fork();
+	if (churner == 0)
+		churn_main(seed);
+	if (churner < 0)
+		perror("nexus-fuzz: fork (churner)");
+}
+
+static void stop_churner(void)
+{
+	int st;
+
+	if (churner > 0) {
+		kill_and_reap(churner, REAP_MS, &st);
+		churner = 0;
+	}
+	if (sh->mnt[0])
+		umount2(sh->mnt, MNT_DETACH);
 }
 
 /* ---- orphans: objects still owned by a dead worker's team ------------------ */
@@ -2641,6 +3562,14 @@ static void print_summary(const struct parent *P, int64_t wall_ms)
 	       sh->eperm_checks, sh->violations, P->deadline_hit ? "true" : "false", sh->newborns,
 	       sh->newborns_registered, sh->newborns_resumed, sh->clone_maps, sh->sigbus);
 	json_string(stdout, sh->violation);
+	printf(",\"nm\":{\"events\":%" PRIu64 ",\"cut\":%" PRIu64 ",\"opens_checked\":%" PRIu64
+	       ",\"caps_minted\":%" PRIu64 ",\"slots_held_max\":%" PRIu64 ",\"churn_ops\":%" PRIu64
+	       ",\"mounts\":%" PRIu64 ",\"umounts\":%" PRIu64 ",\"lazy_umounts\":%" PRIu64 ",\"by_opcode\":{",
+	       sh->nm_events, sh->nm_cut, sh->nm_opens_checked, sh->nm_caps_minted, sh->nm_slots_held_max,
+	       sh->churn_ops, sh->churn_mounts, sh->churn_umounts, sh->churn_lazy);
+	for (unsigned int i = 0; i < NM_NR_OPS; i++)
+		printf("%s\"%s\":%" PRIu64, i ? "," : "", NM_OP_NAMES[i], sh->nm_by_op[i]);
+	printf("}}");
 	print_report("crashed", &P->crashed);
 	print_report("stuck", &P->stuck);
 	print_report("orphans", &P->orphans);
@@ -2741,11 +3670,18 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	P.r = rng_for(o.seed, 0xffff, 0);
+	if (!setup_scratch())
+		fprintf(stderr, "nexus-fuzz: no scratch directory for the node monitor: %s\n", strerror(errno));
+	else
+		start_churner(o.seed);
 	create_parent_objects(P.fds);
 	t0 = mono_ms();
 	run_workers(&P);
+	stop_churner();
 	scan_orphans(&P);
 	delete_parent_objects(P.fds);
+	if (sh->scratch[0])
+		nm_remove_tree(sh->scratch, true);
 	print_summary(&P, mono_ms() - t0);
 	return verdict(&P) ? 0 : 1;
 }

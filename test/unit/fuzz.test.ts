@@ -122,6 +122,20 @@ test('reach: areas created, cloned and mapped, threads registered and served, on
   assert.equal(unreached(unserved, { areas: true }), ['THREAD_WAITFOR never answered B_OK', 'no newborn thread ever registered (SPAWN)']);
 });
 
+test('reach: vrefs, caps and watches used and events read, once the guest has the node monitor', () => {
+  const stats = (calls: number, ok: number) => ({ calls, ok, efault: 0, enotty: 0, eperm: 0, einval: 0, eintr: 0, other: 0 });
+  const names = ['VREF_CREATE', 'VREF_ACQUIRE', 'VREF_RELEASE', 'VREF_OPEN', 'START_WATCHING', 'STOP_WATCHING', 'STOP_NOTIFYING',
+    'PORT_WRITE_CAPS', 'PORT_READ_CAPS'];
+  const nm = { events: 40, cut: 1, opens_checked: 5, caps_minted: 9, slots_held_max: 12, churn_ops: 900, mounts: 3, umounts: 3, lazy_umounts: 1,
+    by_opcode: { created: 20, dropped: 2 } };
+  const full = summary({ calls: 100_000, nm, ioctls: Object.fromEntries(names.map((n) => [n, stats(500, 20)])) });
+  assert.equal(unreached(full, { areas: false, nodeMonitor: true }), []);
+  assert.equal(unreached({ ...full, nm: undefined }, { areas: false, nodeMonitor: false }), [], 'no device: nothing asked');
+  const quiet = { ...full, nm: { ...nm, events: 0, caps_minted: 0 }, ioctls: { ...full.ioctls, STOP_WATCHING: stats(500, 0) } };
+  assert.equal(unreached(quiet, { areas: false, nodeMonitor: true }),
+    ['STOP_WATCHING never answered B_OK', 'no node monitor event was read', 'no READ_CAPS minted a slot']);
+});
+
 test('the kernel log lines the suite must fail on are splats', () => {
   for (const line of [
     'BUG: KASAN: slab-use-after-free in nexus_team_pop+0x1c/0x190 [nexus]',
@@ -198,14 +212,27 @@ test('nexus-fuzz --list: every ioctl of kernel/include/nexus.h is in the table, 
   assert.ok(ioctls.length >= 37, `found the ioctls (${ioctls.length})`);
   const rows = execFileSync(FUZZ, ['--list'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' '));
   const device = new Map(rows.map(([name, dev]) => [name!, dev!]));
+  const nodeMonitor = (n: string) => n.startsWith('VREF_') || /^(START|STOP)_(WATCHING|NOTIFYING)$/.test(n);
   for (const name of ioctls) {
     assert.ok(device.has(name), `${name} is fuzzed`);
-    assert.is(device.get(name), name.startsWith('AREA_') ? '/dev/nexus_area' : '/dev/nexus', `${name}'s device`);
+    assert.is(device.get(name), name.startsWith('AREA_') ? '/dev/nexus_area' : nodeMonitor(name) ? '/dev/nexus_node_monitor' : '/dev/nexus',
+      `${name}'s device`);
   }
   const threads = ioctls.filter((n) => n.startsWith('THREAD_'));
   const areas = ioctls.filter((n) => n.startsWith('AREA_'));
   assert.is(threads.length, 11, 'the 11 thread ioctls');
   assert.is(areas.length, 9, 'the 9 area ioctls');
+  assert.is(ioctls.filter(nodeMonitor).length, 7, 'the 4 vref and 3 watch ioctls');
+  assert.ok(device.has('PORT_WRITE_CAPS') && device.has('PORT_READ_CAPS'), 'the capability messages');
+});
+
+test('nexus-fuzz --dry-run: vrefs, watches and capability messages get their own hostile values', () => {
+  const out = dryRun(13, 2000, 8, 4);
+  for (const v of ['node:dir', 'node:file-ro', 'node:file-append', 'node:o-path', 'node:mount', 'node:-1', 'node:closed', 'node:big',
+    'node:other(pipe)', 'node:other(socket)', 'node:other(dev-nexus-node-monitor)', 'key:own', 'key:foreign', 'key:flipped', 'key:0',
+    'key:random', 'mode:valid', 'mode:o-creat', 'mode:accmode-3', 'watch:valid', 'watch:mount', 'watch:0', 'watch:high-bit',
+    'token:small', 'node-ref:volume', 'node-ref:file', 'vref:own', 'vref:parent', '=1025', '=SIZE_MAX'])
+    assert.ok(out.includes(v), `node monitor choices: ${v}`);
 });
 
 test('nexus-fuzz refuses bad usage before doing anything', () => {
