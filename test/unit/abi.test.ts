@@ -22,9 +22,12 @@ interface IoctlRow {
 const DOC = fixture('abi', 'NEXUS-ABI.md');
 const HEADER = join(ROOT, 'kernel', 'include', 'nexus.h');
 
-/** The sections of the document about one device, by heading. */
-function sectionsFor(doc: string, device: string): string[] {
-  return doc.split(/^## /m).filter((s) => s.split('\n', 1)[0]!.includes(`(\`${device}\``));
+/** The sections of the document about one device (and heading), by heading. */
+function sectionsFor(doc: string, device: string, heading?: string): string[] {
+  return doc.split(/^## /m).filter((s) => {
+    const title = s.split('\n', 1)[0]!;
+    return title.includes(`(\`${device}\``) && (heading === undefined || title.startsWith(heading));
+  });
 }
 
 /** Every "`name` (N B)" the document states. */
@@ -94,12 +97,15 @@ function probe(exprs: [string, string][]): Map<string, string> {
 }
 
 // Each device's tables, with its ioctl magic and how many rows a correct
-// parse finds (ports 12, semaphores 7, threads 11; areas 9).
-const DEVICES = [
+// parse finds (ports 12 with the capability messages, semaphores 7, threads
+// 11; areas 9; vrefs 4 and watches 3, two magics on one device).
+const DEVICES: { path: string; heading?: string; magic: string; count: number }[] = [
   { path: '/dev/nexus', magic: 'n', count: 30 },
   { path: '/dev/nexus_area', magic: 'A', count: 9 },
+  { path: '/dev/nexus_node_monitor', heading: 'Vrefs', magic: 'V', count: 4 },
+  { path: '/dev/nexus_node_monitor', heading: 'Node monitor', magic: 'H', count: 3 },
 ];
-const tables = DEVICES.map((d) => ({ ...d, rows: ioctlRows(sectionsFor(DOC, d.path)) }));
+const tables = DEVICES.map((d) => ({ ...d, rows: ioctlRows(sectionsFor(DOC, d.path, d.heading)) }));
 const rows = tables.flatMap((t) => t.rows.map((r) => ({ ...r, magic: t.magic })));
 const sizes = structSizes(DOC);
 
