@@ -10,9 +10,12 @@
 //     int32 reply token;
 //   fields from 28 on, each at a 4-aligned offset:
 //     uint32 type, int32 elementSize (-1: variable), int32 count,
-//     int32 fieldSize (header + data), int16 headerSize, 2 bytes of padding,
-//     the name from byte 20, NUL-terminated, padded to headerSize
-//     (= align4(20 + strlen(name) + 1)); then the data: fixed-size elements
+//     int32 fieldSize (header + data), int16 headerSize (18 bytes so far),
+//     the name from byte 18, NUL-terminated, padded to
+//     headerSize = align4(20 + strlen(name)) as Haiku's KMessage does
+//     (align4(sizeof(FieldHeader) + strlen), its struct 20 bytes: the 18, a
+//     char name[1] and a byte of padding; = align4(18 + strlen + NUL + 1), so
+//     at least 20 for a 1-byte name); then the data: fixed-size elements
 //     back to back (count * elementSize bytes), or for variable ones per
 //     element an int32 size then the bytes (a string's NUL included), each
 //     element padded to 4.  The next field starts at align4(start + fieldSize).
@@ -26,8 +29,8 @@
 
 export const KMESSAGE_MAGIC = 0x6b4d7347; // 'kMsG'
 export const KMESSAGE_HEADER_SIZE = 28;
-/** Bytes of a field header before its name. */
-export const KMESSAGE_FIELD_HEADER_SIZE = 20;
+/** Bytes of a field header before its name (the name starts at byte 18). */
+export const KMESSAGE_FIELD_HEADER_SIZE = 18;
 
 export const B_INT32_TYPE = 0x4c4f4e47; // 'LONG'
 export const B_INT64_TYPE = 0x4c4c4e47; // 'LLNG'
@@ -200,8 +203,9 @@ export function decodeKMessage(buf: Uint8Array, options: DecodeOptions = {}): KM
   while (pos < size) {
     const start = pos;
     const left = size - start;
-    if (left < KMESSAGE_FIELD_HEADER_SIZE) {
-      fail(start, `field header past the end: ${KMESSAGE_FIELD_HEADER_SIZE} bytes needed, ${left} left of size ${size}`);
+    // The 18 header bytes, and at least a 1-byte name and its NUL.
+    if (left < KMESSAGE_FIELD_HEADER_SIZE + 2) {
+      fail(start, `field header past the end: ${KMESSAGE_FIELD_HEADER_SIZE + 2} bytes needed, ${left} left of size ${size}`);
     }
     const type = dv.getUint32(start, true);
     const elementSize = dv.getInt32(start + 4, true);
@@ -216,7 +220,7 @@ export function decodeKMessage(buf: Uint8Array, options: DecodeOptions = {}): KM
       fail(start + 4, `elementSize ${elementSize} of a ${quoteType(type)} field (must be ${want})`);
     }
     if (count < 0) fail(start + 8, `negative count ${count}`);
-    const minHeader = align4(KMESSAGE_FIELD_HEADER_SIZE + 2);
+    const minHeader = align4(KMESSAGE_FIELD_HEADER_SIZE + 2); // 20: align4(20 + strlen) of a 1-byte name
     if (headerSize < minHeader) {
       fail(start + 16, `headerSize ${headerSize} too small (at least ${minHeader}: ${KMESSAGE_FIELD_HEADER_SIZE} + a name and its NUL, 4-aligned)`);
     }
@@ -366,7 +370,7 @@ export function encodeKMessage(what: number, fields: readonly KFieldInit[], head
     const elementSize = f.elementSize ?? KNOWN_TYPES.get(f.type)?.elementSize;
     if (elementSize === undefined) throw new Error(`field "${f.name}" of type ${quoteType(f.type)} needs an elementSize`);
     const start = align4(pos);
-    const headerSize = align4(KMESSAGE_FIELD_HEADER_SIZE + name.length + 1);
+    const headerSize = align4(KMESSAGE_FIELD_HEADER_SIZE + 2 + name.length); // Haiku's align4(20 + strlen)
     if (headerSize > 0x7fff) throw new Error(`field name "${f.name}" too long`);
     parts.push({ at: start + KMESSAGE_FIELD_HEADER_SIZE, bytes: name });
     let p = start + headerSize;

@@ -29,12 +29,14 @@ import {
 } from '../../scenarios/lib/kmessage.js';
 
 // B_ENTRY_CREATED of "hello" (inode 0x100000001) in directory 2 of device
-// 0x103, for the watch of token 7, as the ABI lays it out: 208 bytes.
+// 0x103, for the watch of token 7, as the ABI (and Haiku) lays it out: each
+// field's 18-byte header, its name from byte 18 NUL-terminated, the header
+// padded to align4(20 + strlen(name)); 200 bytes.
 // prettier-ignore
 const CREATED = Uint8Array.from([
   // header
   0x47, 0x73, 0x4d, 0x6b,   // magic 'kMsG' 0x6b4d7347
-  0xd0, 0x00, 0x00, 0x00,   // size 208
+  0xc8, 0x00, 0x00, 0x00,   // size 200
   0x4e, 0x4d, 0x44, 0x4e,   // what B_NODE_MONITOR 0x4e444d4e
   0x00, 0x00, 0x00, 0x00,   // sender 0 (the kernel)
   0x07, 0x00, 0x00, 0x00,   // target token 7
@@ -45,42 +47,42 @@ const CREATED = Uint8Array.from([
   0x04, 0x00, 0x00, 0x00,   // elementSize 4
   0x01, 0x00, 0x00, 0x00,   // count 1
   0x20, 0x00, 0x00, 0x00,   // fieldSize 32
-  0x1c, 0x00, 0x00, 0x00,   // headerSize 28, padding
-  0x6f, 0x70, 0x63, 0x6f, 0x64, 0x65, 0x00, 0x00,   // "opcode\0" + 1
-  0x01, 0x00, 0x00, 0x00,   // B_ENTRY_CREATED
+  0x1c, 0x00,               // @44 headerSize 28 = align4(20 + 6)
+  0x6f, 0x70, 0x63, 0x6f, 0x64, 0x65, 0x00, 0x00, 0x00, 0x00,   // @46 "opcode\0" + 3
+  0x01, 0x00, 0x00, 0x00,   // @56 B_ENTRY_CREATED
   // @60 "device" LONG
   0x47, 0x4e, 0x4f, 0x4c,
   0x04, 0x00, 0x00, 0x00,
   0x01, 0x00, 0x00, 0x00,
   0x20, 0x00, 0x00, 0x00,
-  0x1c, 0x00, 0x00, 0x00,
-  0x64, 0x65, 0x76, 0x69, 0x63, 0x65, 0x00, 0x00,   // "device\0" + 1
+  0x1c, 0x00,
+  0x64, 0x65, 0x76, 0x69, 0x63, 0x65, 0x00, 0x00, 0x00, 0x00,   // @78 "device\0" + 3
   0x03, 0x01, 0x00, 0x00,   // 0x103
   // @92 "directory" LLNG
   0x47, 0x4e, 0x4c, 0x4c,   // type 'LLNG'
   0x08, 0x00, 0x00, 0x00,   // elementSize 8
   0x01, 0x00, 0x00, 0x00,
   0x28, 0x00, 0x00, 0x00,   // fieldSize 40
-  0x20, 0x00, 0x00, 0x00,   // headerSize 32
-  0x64, 0x69, 0x72, 0x65, 0x63, 0x74, 0x6f, 0x72, 0x79, 0x00, 0x00, 0x00,   // "directory\0" + 2
+  0x20, 0x00,               // headerSize 32 = align4(20 + 9)
+  0x64, 0x69, 0x72, 0x65, 0x63, 0x74, 0x6f, 0x72, 0x79, 0x00, 0x00, 0x00, 0x00, 0x00,   // @110 "directory\0" + 4
   0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   // 2
   // @132 "node" LLNG
   0x47, 0x4e, 0x4c, 0x4c,
   0x08, 0x00, 0x00, 0x00,
   0x01, 0x00, 0x00, 0x00,
-  0x24, 0x00, 0x00, 0x00,   // fieldSize 36
-  0x1c, 0x00, 0x00, 0x00,   // headerSize 28
-  0x6e, 0x6f, 0x64, 0x65, 0x00, 0x00, 0x00, 0x00,   // "node\0" + 3
-  0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,   // 0x100000001
-  // @168 "name" CSTR
+  0x20, 0x00, 0x00, 0x00,   // fieldSize 32
+  0x18, 0x00,               // headerSize 24 = align4(20 + 4)
+  0x6e, 0x6f, 0x64, 0x65, 0x00, 0x00,   // @150 "node\0" + 1
+  0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,   // @156 0x100000001
+  // @164 "name" CSTR
   0x52, 0x54, 0x53, 0x43,   // type 'CSTR'
-  0xff, 0xff, 0xff, 0xff,   // elementSize -1 (variable)
-  0x01, 0x00, 0x00, 0x00,
-  0x28, 0x00, 0x00, 0x00,   // fieldSize 40
-  0x1c, 0x00, 0x00, 0x00,
-  0x6e, 0x61, 0x6d, 0x65, 0x00, 0x00, 0x00, 0x00,   // "name\0" + 3
-  0x06, 0x00, 0x00, 0x00,   // @196 element size 6
-  0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x00, 0x00, 0x00,   // @200 "hello\0" + 2
+  0xff, 0xff, 0xff, 0xff,   // @168 elementSize -1 (variable)
+  0x01, 0x00, 0x00, 0x00,   // @172 count 1
+  0x24, 0x00, 0x00, 0x00,   // @176 fieldSize 36
+  0x18, 0x00,               // headerSize 24
+  0x6e, 0x61, 0x6d, 0x65, 0x00, 0x00,   // @182 "name\0" + 1
+  0x06, 0x00, 0x00, 0x00,   // @188 element size 6
+  0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x00, 0x00, 0x00,   // @192 "hello\0" + 2
 ]);
 
 const CREATED_EVENT: NodeMonitorEvent = {
@@ -126,13 +128,13 @@ test('the constants equal nexus.h #defines', () => {
 test('a message written byte by byte: header, fields, values, and its event', () => {
   const msg = decodeKMessage(CREATED);
   assert.is(msg.what, B_NODE_MONITOR);
-  assert.equal([msg.sender, msg.targetToken, msg.replyPort, msg.replyToken, msg.size], [0, 7, -1, -1, 208]);
+  assert.equal([msg.sender, msg.targetToken, msg.replyPort, msg.replyToken, msg.size], [0, 7, -1, -1, 200]);
   assert.equal(msg.fields.map((f) => [f.name, f.typeName, f.kind, f.elementSize, f.count, f.offset]), [
     ['opcode', 'LONG', 'int32', 4, 1, 28],
     ['device', 'LONG', 'int32', 4, 1, 60],
     ['directory', 'LLNG', 'int64', 8, 1, 92],
     ['node', 'LLNG', 'int64', 8, 1, 132],
-    ['name', 'CSTR', 'string', -1, 1, 168],
+    ['name', 'CSTR', 'string', -1, 1, 164],
   ]);
   assert.is(msg.int32('opcode'), 1);
   assert.is(msg.int32('device'), 0x103);
@@ -149,6 +151,18 @@ test('the encoder writes exactly the hand-built bytes', () => {
   assert.equal(new Uint8Array(encodeNodeMonitorEvent(CREATED_EVENT)), CREATED);
   const fields = [kInt32('opcode', 1), kInt32('device', 0x103), kInt64('directory', 2n), kInt64('node', 0x100000001n), kString('name', 'hello')];
   assert.equal(new Uint8Array(encodeKMessage(B_NODE_MONITOR, fields, { targetToken: 7 })), CREATED);
+  // Every name length: the name from byte 18 of the field, its NUL, the header align4(20 + strlen).
+  for (let n = 1; n <= 9; n++) {
+    const name = 'abcdefghi'.slice(0, n);
+    const b = encodeKMessage(1, [kInt32(name, 5), kInt32('next', 6)]);
+    const headerSize = (20 + n + 3) & ~3;
+    assert.is(b.readInt16LE(28 + 16), headerSize, `headerSize of a ${n}-byte name`);
+    assert.is(b.toString('latin1', 28 + 18, 28 + 18 + n), name);
+    assert.is(b[28 + 18 + n], 0, `NUL after a ${n}-byte name`);
+    assert.is(b.readInt32LE(28 + headerSize), 5, `data right after a header of ${headerSize}`);
+    assert.is(b.readInt32LE(28 + 12), headerSize + 4, 'fieldSize');
+    assert.equal(decodeKMessage(b, { exact: true }).fields.map((f) => [f.name, f.values[0]]), [[name, 5], ['next', 6]]);
+  }
 });
 
 test('decoding does not depend on where the bytes sit (a subarray of a larger buffer) and copies them', () => {
@@ -162,9 +176,9 @@ test('decoding does not depend on where the bytes sit (a subarray of a larger bu
 });
 
 test("the last field without its padding (Haiku's fieldSize: header + data) and size to its last byte", () => {
-  const b = patched(CREATED.subarray(0, 206), (dv) => {
-    dv.setInt32(4, 206, true);
-    dv.setInt32(168 + 12, 38, true);
+  const b = patched(CREATED.subarray(0, 198), (dv) => {
+    dv.setInt32(4, 198, true);
+    dv.setInt32(164 + 12, 34, true);
   });
   assert.equal(decodeNodeMonitorEvent(b), CREATED_EVENT);
 });
@@ -173,8 +187,8 @@ test('bytes past the header size: ignored, or refused with exact', () => {
   const b = new Uint8Array(CREATED.length + 8);
   b.set(CREATED);
   assert.equal(decodeNodeMonitorEvent(b), CREATED_EVENT);
-  rejects(b, 4, /^size 208 but the buffer has 216 bytes$/, { exact: true });
-  assert.is(decodeKMessage(CREATED, { exact: true }).size, 208);
+  rejects(b, 4, /^size 200 but the buffer has 208 bytes$/, { exact: true });
+  assert.is(decodeKMessage(CREATED, { exact: true }).size, 200);
 });
 
 const EVENTS: NodeMonitorEvent[] = [
@@ -301,7 +315,7 @@ test('malformed header: short buffer, bad magic, size past the buffer or below t
   rejects(CREATED.subarray(0, 27), 0, /^27 bytes, shorter than the 28-byte header$/);
   rejects(patched(CREATED, (dv) => dv.setUint32(0, 0x12345678, true)), 0, /^bad magic 0x12345678 \(expected 0x6b4d7347 'kMsG'\)$/);
   rejects(patched(CREATED, (dv) => dv.setUint32(0, 0x6b4d7347, false)), 0, /bad magic 0x47734d6b/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(4, 209, true)), 4, /^size 209 larger than the buffer \(208 bytes\)$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(4, 201, true)), 4, /^size 201 larger than the buffer \(200 bytes\)$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(4, 0x7fffffff, true)), 4, /^size 2147483647 larger than the buffer/);
   rejects(patched(CREATED, (dv) => dv.setInt32(4, 27, true)), 4, /^size 27 smaller than the 28-byte header$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(4, -1, true)), 4, /^size -1 smaller than the 28-byte header$/);
@@ -314,8 +328,13 @@ test('malformed field header: past the end, headerSize too small or not a multip
   const trailing = new Uint8Array(CREATED.length + 8);
   trailing.set(CREATED);
   new DataView(trailing.buffer).setInt32(4, trailing.length, true);
-  rejects(trailing, 208, /^field header past the end: 20 bytes needed, 8 left of size 216$/);
-  rejects(patched(CREATED, (dv) => dv.setInt16(44, 20, true)), 44, /^headerSize 20 too small \(at least 24/);
+  rejects(trailing, 200, /^field header past the end: 20 bytes needed, 8 left of size 208$/);
+  // 18 header bytes and a 1-byte name are not enough: its NUL must fit too.
+  rejects(patched(CREATED, (dv) => dv.setInt32(4, 28 + 19, true)), 28, /^field header past the end: 20 bytes needed, 19 left of size 47$/);
+  rejects(patched(CREATED, (dv) => dv.setInt16(44, 16, true)), 44, /^headerSize 16 too small \(at least 20: 18 \+ a name and its NUL, 4-aligned\)$/);
+  // 20, the smallest (a 1-byte name), is too small for "opcode": its name runs past it.
+  rejects(patched(CREATED, (dv) => dv.setInt16(44, 20, true)), 46, /^name not NUL-terminated within headerSize 20$/);
+  rejects(patched(CREATED, (dv) => dv.setInt16(44, 24, true)), 46, /^name not NUL-terminated within headerSize 24$/);
   rejects(patched(CREATED, (dv) => dv.setInt16(44, -4, true)), 44, /^headerSize -4 too small/);
   rejects(patched(CREATED, (dv) => dv.setInt16(44, 29, true)), 44, /^headerSize 29 is not a multiple of 4$/);
   rejects(patched(CREATED, (dv) => dv.setInt16(44, 30, true)), 44, /^headerSize 30 is not a multiple of 4$/);
@@ -323,49 +342,51 @@ test('malformed field header: past the end, headerSize too small or not a multip
 });
 
 test('malformed names: not NUL-terminated within headerSize, empty, twice', () => {
-  rejects(patched(CREATED, (_, b) => b.fill(0x78, 54, 56)), 48, /^name not NUL-terminated within headerSize 28$/);
+  rejects(patched(CREATED, (_, b) => b.fill(0x78, 52, 56)), 46, /^name not NUL-terminated within headerSize 28$/);
   // A name running into the data: NUL only after headerSize.
-  rejects(patched(CREATED, (dv, b) => { b.fill(0x78, 54, 56); dv.setInt32(56, 0, true); }), 48, /^name not NUL-terminated/);
-  rejects(patched(CREATED, (_, b) => { b[48] = 0; }), 48, /^empty name$/);
-  rejects(patched(CREATED, (_, b) => b.set([0x6f, 0x70, 0x63, 0x6f, 0x64, 0x65], 80)), 80, /^duplicate field name "opcode" \(first at offset 28\)$/);
+  rejects(patched(CREATED, (dv, b) => { b.fill(0x78, 52, 56); dv.setInt32(56, 0, true); }), 46, /^name not NUL-terminated/);
+  rejects(patched(CREATED, (_, b) => { b[46] = 0; }), 46, /^empty name$/);
+  // The name is read from byte 18: a NUL at 18 is an empty name whatever follows.
+  rejects(patched(CREATED, (_, b) => { b[132 + 18] = 0; }), 150, /^empty name$/);
+  rejects(patched(CREATED, (_, b) => b.set([0x6f, 0x70, 0x63, 0x6f, 0x64, 0x65], 78)), 78, /^duplicate field name "opcode" \(first at offset 28\)$/);
 });
 
 test('malformed counts and element sizes: negative, overflowing, inconsistent with the type', () => {
   rejects(patched(CREATED, (dv) => dv.setInt32(36, -1, true)), 36, /^negative count -1$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(36, 2, true)), 36, /^count 2 \* elementSize 4 = 8 bytes past the field \(4 data bytes in fieldSize 32\)$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(36, 0x7fffffff, true)), 36, /^count 2147483647 \* elementSize 4 = 8589934588 bytes past the field/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(176, 0x7fffffff, true)), 176, /^count 2147483647 of variable-size elements cannot fit 12 data bytes/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(176, -5, true)), 176, /^negative count -5$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(172, 0x7fffffff, true)), 172, /^count 2147483647 of variable-size elements cannot fit 12 data bytes/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(172, -5, true)), 172, /^negative count -5$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(32, 8, true)), 32, /^elementSize 8 of a 'LONG' field \(must be 4\)$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(32, -1, true)), 32, /^elementSize -1 of a 'LONG' field \(must be 4\)$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(96, 4, true)), 96, /^elementSize 4 of a 'LLNG' field \(must be 8\)$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(172, 6, true)), 172, /^elementSize 6 of a 'CSTR' field \(must be -1 \(variable\)\)$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(172, -2, true)), 172, /^elementSize -2 \(neither -1, variable, nor >= 0\)$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(172, -0x80000000, true)), 172, /^elementSize -2147483648/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(168, 6, true)), 168, /^elementSize 6 of a 'CSTR' field \(must be -1 \(variable\)\)$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(168, -2, true)), 168, /^elementSize -2 \(neither -1, variable, nor >= 0\)$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(168, -0x80000000, true)), 168, /^elementSize -2147483648/);
   const zero = encodeKMessage(1, [kRaw('z', 0x5a5a5a5a, 0)]);
   assert.is(decodeKMessage(zero).get('z')?.count, 0, 'zero-size elements, none: fine');
   rejects(patched(zero, (dv) => dv.setInt32(36, 0x7fffffff, true)), 36, /^count 2147483647 of zero-size elements$/);
 });
 
 test('malformed variable elements: size past the field, negative, a string without its NUL', () => {
-  rejects(patched(CREATED, (dv) => dv.setInt32(196, 100, true)), 196, /^element 0 of "name": 100 bytes past the field's end 208$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(196, 9, true)), 196, /^element 0 of "name": 9 bytes past the field's end 208$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(196, -5, true)), 196, /^element 0 of "name": negative size -5$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(176, 2, true)), 208, /^element 1 of "name": its size past the field's end 208$/);
-  rejects(patched(CREATED, (_, b) => { b[205] = 0x21; }), 200, /^string element 0 of "name" not NUL-terminated$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(196, 0, true)), 200, /^string element 0 of "name" not NUL-terminated$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(188, 100, true)), 188, /^element 0 of "name": 100 bytes past the field's end 200$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(188, 9, true)), 188, /^element 0 of "name": 9 bytes past the field's end 200$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(188, -5, true)), 188, /^element 0 of "name": negative size -5$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(172, 2, true)), 200, /^element 1 of "name": its size past the field's end 200$/);
+  rejects(patched(CREATED, (_, b) => { b[197] = 0x21; }), 192, /^string element 0 of "name" not NUL-terminated$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(188, 0, true)), 192, /^string element 0 of "name" not NUL-terminated$/);
   // A NUL inside: the string stops there (a C string), the bytes are all kept.
-  const inner = patched(CREATED, (_, b) => { b[202] = 0; });
+  const inner = patched(CREATED, (_, b) => { b[194] = 0; });
   assert.is(decodeKMessage(inner).string('name'), 'he');
   assert.equal(decodeKMessage(inner).get('name')?.elements[0], Uint8Array.from([0x68, 0x65, 0, 0x6c, 0x6f, 0]));
 });
 
 test('malformed fieldSize: past the message, smaller than the header, too small for the data', () => {
-  rejects(patched(CREATED, (dv) => dv.setInt32(40, 1000, true)), 40, /^fieldSize 1000 past the message: the field would end at 1028, the message at 208$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(180, 44, true)), 180, /^fieldSize 44 past the message/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(40, 1000, true)), 40, /^fieldSize 1000 past the message: the field would end at 1028, the message at 200$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(176, 40, true)), 176, /^fieldSize 40 past the message: the field would end at 204, the message at 200$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(40, -1, true)), 40, /^fieldSize -1 smaller than headerSize 28$/);
   rejects(patched(CREATED, (dv) => dv.setInt32(40, 28, true)), 36, /^count 1 \* elementSize 4 = 4 bytes past the field \(0 data bytes in fieldSize 28\)$/);
-  rejects(patched(CREATED, (dv) => dv.setInt32(180, 36, true)), 196, /^element 0 of "name": 6 bytes past the field's end 204$/);
+  rejects(patched(CREATED, (dv) => dv.setInt32(176, 32, true)), 188, /^element 0 of "name": 6 bytes past the field's end 196$/);
 });
 
 test('the encoder refuses what it cannot write', () => {
