@@ -141,7 +141,6 @@ static long nm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	void __user *argp = (void __user *)arg;
 	u64 req[NM_MAX_REQ_SIZE / sizeof(u64)];
 	size_t size = _IOC_SIZE(cmd);
-	long err;
 
 	if (!nexus_team_is_current(team))
 		return -EPERM;
@@ -156,16 +155,10 @@ static long nm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	if (copy_from_user(req, argp, size))
 		return -EFAULT;
+	/* Vref requests write their answers back themselves; watches have none. */
 	if (_IOC_TYPE(cmd) == NEXUS_VREF_IOCTL_MAGIC)
-		err = nm_vref_ioctl(team, cmd, req);
-	else
-		err = nm_watch_ioctl(team, cmd, req);
-	if (err)
-		return err;
-	/* A request the caller only writes (_IOW) may be read-only memory. */
-	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, req, size))
-		return -EFAULT;
-	return 0;
+		return nm_vref_ioctl(team, cmd, req, argp);
+	return nm_watch_ioctl(team, cmd, req);
 }
 
 static const struct file_operations nm_fops = {

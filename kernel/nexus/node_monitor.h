@@ -40,7 +40,8 @@ struct nm_team *nm_team_of(struct nexus_team *team, bool create);
 void nm_team_put(struct nm_team *nt);
 
 /* Vrefs (vref.c). */
-long nm_vref_ioctl(struct nexus_team *team, unsigned int cmd, void *req);
+long nm_vref_ioctl(struct nexus_team *team, unsigned int cmd, void *req,
+		   void __user *argp);
 struct file *nm_vref_file(struct nm_team *nt, s32 id);
 void nm_vrefs_team_exit(struct nm_team *nt);
 extern const struct nexus_cap_ops nm_cap_ops;

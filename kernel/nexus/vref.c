@@ -257,6 +257,19 @@ static int nm_vref_held(struct nexus_team *team, s32 id, u64 key,
 	return 0;
 }
 
+/* Drop the slot CREATE made, whose answer the caller never got. */
+static void nm_vref_undo(struct nexus_team *team, s32 id, u64 key)
+{
+	struct nm_vref *vref;
+	struct nm_team *nt;
+
+	if (nm_vref_held(team, id, key, &vref, &nt))
+		return;
+	nm_slot_drop(nt, vref, key);
+	nm_team_put(nt);
+	nm_vref_put(vref);
+}
+
 /* What OPEN may ask for, and whether the creating descriptor allows it. */
 #define NM_OPEN_FLAGS	(O_ACCMODE | O_CLOEXEC | O_NONBLOCK | O_DIRECTORY | \
 			 O_PATH)
@@ -284,7 +297,8 @@ static int nm_open_flags(struct file *file, u32 mode, int *flags)
 	return 0;
 }
 
-static int nm_vref_open(struct nexus_team *team, struct nexus_vref_open *req)
+static int nm_vref_open(struct nexus_team *team, struct nexus_vref_open *req,
+			struct nexus_vref_open __user *ureq)
 {
 	struct nm_vref *vref;
 	struct nm_team *nt;
@@ -309,8 +323,15 @@ static int nm_vref_open(struct nexus_team *team, struct nexus_vref_open *req)
 		err = PTR_ERR(file);
 		goto put;
 	}
-	fd_install(fd, file);
+	/* Installed only once the caller can learn its number. */
 	req->fd_out = fd;
+	if (copy_to_user(ureq, req, sizeof(*req))) {
+		put_unused_fd(fd);
+		fput(file);
+		err = -EFAULT;
+		goto put;
+	}
+	fd_install(fd, file);
 put:
 	nm_team_put(nt);
 	nm_vref_put(vref);
@@ -318,15 +339,21 @@ put:
 }
 
 /**
- * nm_vref_ioctl() - carry out a vref request
+ * nm_vref_ioctl() - carry out a vref request and write its answer back
  * @team: the caller's team
  * @cmd: the ioctl
  * @req: the request, copied in
+ * @argp: where it came from
+ *
+ * An answer that cannot be written back undoes what the request made: a
+ * slot (and so a new vref) or a descriptor the caller would never learn of.
  *
  * Return: 0, a negative errno, or -ENOTTY for no vref request.
  */
-long nm_vref_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
+long nm_vref_ioctl(struct nexus_team *team, unsigned int cmd, void *req,
+		   void __user *argp)
 {
+	struct nexus_vref_create *create = req;
 	struct nexus_vref_op *op = req;
 	struct nm_vref *vref;
 	struct nm_team *nt;
@@ -335,9 +362,14 @@ long nm_vref_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 
 	switch (cmd) {
 	case NEXUS_VREF_CREATE:
-		return nm_vref_create(team, req);
+		err = nm_vref_create(team, create);
+		if (!err && copy_to_user(argp, create, sizeof(*create))) {
+			nm_vref_undo(team, create->id, create->key);
+			err = -EFAULT;
+		}
+		return err;
 	case NEXUS_VREF_OPEN:
-		return nm_vref_open(team, req);
+		return nm_vref_open(team, req, argp);
 	case NEXUS_VREF_ACQUIRE:
 	case NEXUS_VREF_RELEASE:
 		break;
@@ -349,8 +381,13 @@ long nm_vref_ioctl(struct nexus_team *team, unsigned int cmd, void *req)
 		return err;
 	if (cmd == NEXUS_VREF_ACQUIRE) {
 		err = nm_slot_new(nt, vref, &key);
-		if (!err)
+		if (!err) {
 			op->key = key;
+			if (copy_to_user(argp, op, sizeof(*op))) {
+				nm_slot_drop(nt, vref, key);
+				err = -EFAULT;
+			}
+		}
 	} else {
 		err = nm_slot_drop(nt, vref, op->key);
 	}
