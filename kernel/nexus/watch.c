@@ -66,7 +66,7 @@ struct nm_sb {
 	struct super_block *sb;
 	struct list_head node;		/* in nm_sbs; nm_lock */
 	struct list_head nodes;		/* nm_node.sb_node; nm_lock */
-	bool dying;			/* nm_lock */
+	bool dying;			/* set under nm_lock */
 };
 
 struct nm_stat {
@@ -702,6 +702,7 @@ struct nm_rename {
 	struct task_struct *task;
 	struct super_block *sb;
 	unsigned long moved, dir;
+	unsigned long when;		/* jiffies: stale ones are ignored */
 	unsigned int len;
 	char name[NAME_MAX + 1];
 };
@@ -766,6 +767,7 @@ static void nm_rename_event(struct inode *old_dir, const struct qstr *old_name,
 	if (!r)
 		return;
 	r->task = current;
+	r->when = jiffies;
 	r->sb = inode->i_sb;
 	r->moved = inode->i_ino;
 	r->dir = new_dir->i_ino;
@@ -784,6 +786,11 @@ static bool nm_rename_replaced(struct inode *inode)
 	r = nm_rename_take(current);
 	if (!r)
 		return false;
+	if (time_after(jiffies, r->when + HZ)) {
+		/* Its FS_MOVE_SELF never came (the mark went meanwhile). */
+		kfree(r);
+		return false;
+	}
 	if (r->sb != inode->i_sb || r->moved == inode->i_ino) {
 		nm_rename_put_back(r);
 		return false;
@@ -1079,16 +1086,22 @@ static void nm_sb_drop_nodes(struct nm_sb *nsb)
 	}
 }
 
-/* The file system is unmounted (or we drop it): its watches end. */
+/*
+ * The file system is unmounted: its watches end.  Also called when
+ * nm_sb_gc() destroys the mark, with nm_lock held and dying set: nothing
+ * to do then.
+ */
 static void nm_freeing_mark(struct fsnotify_mark *mark,
 			    struct fsnotify_group *group)
 {
 	struct nm_sb *nsb = container_of(mark, struct nm_sb, mark);
 	bool ours = false;
 
+	if (READ_ONCE(nsb->dying))
+		return;
 	mutex_lock(&nm_lock);
 	if (!nsb->dying) {
-		nsb->dying = true;
+		WRITE_ONCE(nsb->dying, true);
 		list_del(&nsb->node);
 		nm_sb_drop_nodes(nsb);
 		ours = true;
@@ -1109,24 +1122,25 @@ static const struct fsnotify_ops nm_fsnotify_ops = {
 	.free_mark = nm_free_mark,
 };
 
-/* Drop the marks of file systems without watched nodes left. */
+/*
+ * Drop the marks of file systems without watched nodes left, under nm_lock
+ * so that no new watch looks for the mark meanwhile (a second mark of the
+ * group on the superblock would be refused).
+ */
 static void nm_sb_gc(struct work_struct *work)
 {
 	struct nm_sb *nsb, *tmp;
-	LIST_HEAD(unused);
 
 	mutex_lock(&nm_lock);
 	list_for_each_entry_safe(nsb, tmp, &nm_sbs, node) {
-		if (list_empty(&nsb->nodes)) {
-			nsb->dying = true;
-			list_move(&nsb->node, &unused);
-		}
-	}
-	mutex_unlock(&nm_lock);
-	list_for_each_entry_safe(nsb, tmp, &unused, node) {
+		if (!list_empty(&nsb->nodes))
+			continue;
+		WRITE_ONCE(nsb->dying, true);
+		list_del(&nsb->node);
 		fsnotify_destroy_mark(&nsb->mark, nm_group);
 		fsnotify_put_mark(&nsb->mark);
 	}
+	mutex_unlock(&nm_lock);
 }
 
 static struct nm_sb *nm_sb_get(struct super_block *sb)
@@ -1136,7 +1150,7 @@ static struct nm_sb *nm_sb_get(struct super_block *sb)
 
 	lockdep_assert_held(&nm_lock);
 	list_for_each_entry(nsb, &nm_sbs, node)
-		if (nsb->sb == sb)
+		if (nsb->sb == sb && !nsb->dying)
 			return nsb;
 	nsb = kzalloc(sizeof(*nsb), GFP_KERNEL_ACCOUNT);
 	if (!nsb)
