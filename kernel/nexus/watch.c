@@ -239,7 +239,9 @@ static void nm_listener_deliver(struct work_struct *work)
 
 	for (;;) {
 		spin_lock(&l->lock);
-		ev = list_first_entry_or_null(&l->backlog, struct nm_event,
+		/* Dead: the link may be going, the port with it. */
+		ev = l->dead ? NULL :
+		     list_first_entry_or_null(&l->backlog, struct nm_event,
 					      node);
 		if (ev) {
 			list_del(&ev->node);
@@ -550,15 +552,19 @@ static void nm_listener_kill(struct nm_listener *l)
 	mutex_unlock(&nm_lock);
 	nm_mounts_free(m);
 
+	/*
+	 * Dead: no sender queues more, and a delivery that starts now writes
+	 * nothing.  One that ran before is waited for before the port goes,
+	 * and one the port queued before the unlink after.
+	 */
 	spin_lock(&l->lock);
 	l->dead = true;
-	list_splice_init(&l->backlog, &events);
-	l->nr_backlog = 0;
 	spin_unlock(&l->lock);
+	cancel_work_sync(&l->work);
 	nexus_port_unlink(&l->link);
 	cancel_work_sync(&l->work);
-	/* A delivery that ran before dead was set may have put one back. */
 	list_splice_init(&l->backlog, &events);
+	l->nr_backlog = 0;
 	list_for_each_entry_safe(ev, etmp, &events, node)
 		nm_event_free(l, ev);
 	nm_listener_put(l);		/* the team's */
