@@ -37,6 +37,25 @@
  * must wake (with the object's bad-id status), and those it was blocked on
  * lose a waiter.
  *
+ * Vrefs and watches (nexus_node_monitor.ko, when the guest has it) are two
+ * more primitives.  A vref is made of a file or directory of a scratch
+ * directory or of the tmpfs mounted in it; blocking on one is writing a
+ * capability message carrying it into a port (full ones block; a vref the
+ * team holds no slot in must be refused with B_NOT_ALLOWED, one it holds
+ * must go through) or reading one from a port of its own (slots minted);
+ * poking is ACQUIRE or OPEN with its own slot's key, or with another team's
+ * published key (must be refused); destroying is RELEASE (must answer 0).
+ * A watch is started on the directory, its files, the tmpfs, a vref's node
+ * or the volume, for a port of the team's or another team's, with a token
+ * of its own; blocking on one is reading events from its port (each one
+ * must be a well-formed KMessage), poking is a file system operation that
+ * makes events, destroying is STOP_WATCHING or STOP_NOTIFYING (0, or
+ * -ENOENT when the watch died already with its node, port or tmpfs).
+ * Meanwhile a churner process (no team) changes the scratch directory and
+ * mounts a tmpfs on its "mnt", churns it 5..40 ms and unmounts it under
+ * the live watches - lazily when a vref or descriptor keeps it busy - and
+ * again, until the storm ends.
+ *
  * Every wait of the parent has a deadline: children are reaped within 30 s
  * of their SIGKILL (else they are reported stuck, with /proc state and
  * wchan), and the whole storm stops at --deadline.  The parent samples the
@@ -48,8 +67,11 @@
  *    "crashed":[..],"violations":..,"violation":"..","waits":{"ok":..,
  *    "bad_id":..,"timed_out":..,..},"peak_table_objects":..,
  *    "created":{"port":..,"sem":..,"thread":..,"area":..},
- *    "killed_blocked_in":{"port_read":..,..,"thread_receive":..,"area_touch":..},
- *    "peak":{"teams":..,"ports":..,..},"deadline_hit":..}
+ *    "killed_blocked_in":{"port_read":..,..,"area_touch":..,"caps_write":..,
+ *    "caps_read":..,"event_read":..},"peak":{"teams":..,"ports":..,..},
+ *    "nm":{"events":..,"caps_sent":..,"caps_refused":..,"slots_minted":..,
+ *    "forged_refused":..,"churn_ops":..,"mounts":..,"umounts":..,
+ *    "lazy_umounts":..,"watches":{..},"by_opcode":{..}},"deadline_hit":..}
  * Exit status 0 when nothing was wrong, 1 otherwise, 2 on bad usage, 3 when
  * /dev/nexus cannot be opened.
  *
@@ -71,6 +93,7 @@
 #include <sys/prctl.h>
 
 #include "nexus-storm.h"
+#include "nexus-nm.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -78,7 +101,7 @@
 
 #define MAX_ALIVE	256
 #define MAX_OBJECTS	8	/* ids per primitive a team publishes */
-#define NR_PRIMITIVES	4
+#define NR_PRIMITIVES	6
 
 enum team_state { T_START, T_CREATING, T_RUNNING, T_BLOCKED, T_DONE, NR_STATES };
 static const char *const STATE_NAMES[NR_STATES] = { "start", "creating", "running", "blocked", "done" };
@@ -97,10 +120,10 @@ static const char *const WS_NAMES[NR_WS] = {
 
 /* What a blocked team is blocked in (the parent counts kills by it). */
 enum { BK_PORT_READ, BK_PORT_MSG_INFO, BK_PORT_WRITE, BK_SEM_ACQUIRE, BK_THREAD_WAIT,
-	BK_THREAD_SEND, BK_THREAD_RECEIVE, BK_AREA_TOUCH, NR_BK };
+	BK_THREAD_SEND, BK_THREAD_RECEIVE, BK_AREA_TOUCH, BK_CAPS_WRITE, BK_CAPS_READ, BK_EVENT_READ, NR_BK };
 static const char *const BK_NAMES[NR_BK] = {
 	"port_read", "port_msg_info", "port_write", "sem_acquire", "thread_wait", "thread_send",
-	"thread_receive", "area_touch" };
+	"thread_receive", "area_touch", "caps_write", "caps_read", "event_read" };
 
 struct slot {
 	pid_t pid;			/* 0: free */
@@ -111,6 +134,7 @@ struct slot {
 	int32_t blocked_in;		/* child: BK_* of its current (or last) block */
 	int64_t spawned_ms, kill_at_ms, killed_ms;	/* parent */
 	int32_t ids[NR_PRIMITIVES][MAX_OBJECTS];	/* 0: none */
+	uint64_t keys[MAX_OBJECTS];	/* the key of each vref id it published (for others to forge with) */
 };
 
 struct shared {
@@ -119,10 +143,19 @@ struct shared {
 	uint64_t created[NR_PRIMITIVES];
 	uint64_t violations;
 	char violation[256];
+	/* The node monitor: the directory churned and watched, the tmpfs mounted and unmounted in it. */
+	char scratch[200];
+	char mnt[220];
+	uint64_t churn_ops, mounts, umounts, lazy_umounts;
+	uint64_t events, by_op[NM_NR_OPS], caps_sent, caps_refused, slots_minted, forged_refused;
+	uint64_t watch_status[4];	/* START_WATCHING: 0, -ENOENT/-EACCES (gone), -EINVAL (port gone), other */
+	bool node_monitor;		/* the teams open /dev/nexus_node_monitor */
 	struct slot slots[MAX_ALIVE];
 };
 
 static struct shared *sh;
+/* The churner process (nexus-nm.h's file system operations), 0 when there is none. */
+static pid_t churner;
 
 static void count(uint64_t *c)
 {
@@ -164,9 +197,32 @@ struct area_map {
 	size_t len;
 };
 
+#define MAX_SLOTS	64	/* vref slots a team keeps track of */
+#define MAX_WATCHES	64
+
+/* A vref slot the team holds. */
+struct vslot {
+	int32_t id;
+	uint64_t key;
+};
+
+/* A watch the team made: what STOP_WATCHING and STOP_NOTIFYING name. */
+struct wentry {
+	uint32_t token;
+	int32_t port;
+	uint64_t dev, ino;
+};
+
 struct team {
 	int fd;
 	int afd;			/* /dev/nexus_area, or -errno */
+	int nfd;			/* /dev/nexus_node_monitor, or -errno */
+	struct vslot vslots[MAX_SLOTS];
+	unsigned int nvslots;
+	bool vslots_lost;		/* more slots than the table holds */
+	struct wentry watches[MAX_WATCHES];
+	unsigned int nwatches;
+	uint32_t next_token;
 	struct slot *me;
 	struct rng r;
 	bool may_block_forever;
@@ -577,12 +633,365 @@ static int32_t area_destroy(struct team *t, int32_t id)
 	return area_status("AREA_DELETE", nx_area_delete(t->afd, id));
 }
 
-enum { P_PORT, P_SEM, P_THREAD, P_AREA };
+/* -- vrefs: created, sent and received in capability messages, acquired, opened, released -- */
+
+enum { P_PORT, P_SEM, P_THREAD, P_AREA, P_VREF, P_WATCH };
+
+static void count_event(const uint8_t *buf, size_t size, int32_t code);
+
+static struct vslot *vslot_of(struct team *t, int32_t id)
+{
+	for (unsigned int i = 0; i < t->nvslots; i++)
+		if (t->vslots[i].id == id)
+			return &t->vslots[i];
+	return NULL;
+}
+
+static void vslot_add(struct team *t, int32_t id, uint64_t key)
+{
+	if (t->nvslots == MAX_SLOTS) {
+		t->vslots_lost = true;
+		return;
+	}
+	t->vslots[t->nvslots++] = (struct vslot){ id, key };
+}
+
+/* A node of the scratch directory or of the tmpfs in it (which may be unmounted right now). */
+static int scratch_fd(struct team *t, int *flags_out)
+{
+	char path[300];
+	uint64_t x = rng_below(&t->r, 10);
+	const char *base = x < 4 ? sh->mnt : sh->scratch;
+	int flags;
+
+	if (x % 3 == 0) {
+		snprintf(path, sizeof(path), "%s", base);
+		flags = O_RDONLY | O_DIRECTORY;
+	} else {
+		static const int modes[] = { O_RDONLY, O_WRONLY | O_CREAT, O_RDWR | O_CREAT, O_PATH };
+
+		snprintf(path, sizeof(path), "%s/f%u", base, (unsigned int)rng_below(&t->r, NM_CHURN_NAMES));
+		flags = modes[rng_below(&t->r, 4)];
+	}
+	*flags_out = flags;
+	return open(path, flags | O_CLOEXEC, 0644);
+}
+
+static int32_t vref_create(struct team *t)
+{
+	int flags, fd, st;
+	int32_t id;
+	uint64_t key;
+
+	if (t->nfd < 0)
+		return B_ERROR;
+	fd = scratch_fd(t, &flags);
+	if (fd < 0)
+		return B_ENTRY_NOT_FOUND;
+	st = nm_vref_create(t->nfd, fd, &id, &key);
+	close(fd);
+	if (st != 0)
+		return st;
+	if (id <= 0 || key == 0)
+		violation("VREF_CREATE answered 0 with vref %" PRId32 " and key 0x%" PRIx64, id, key);
+	vslot_add(t, id, key);
+	for (int i = 0; i < MAX_OBJECTS; i++)
+		if (!t->me->keys[i]) {
+			__atomic_store_n(&t->me->keys[i], key, __ATOMIC_RELEASE);
+			break;
+		}
+	return id;
+}
+
+/* One of the team's ports (0: none): the listeners and the caps' readers. */
+static int32_t own_port(struct team *t)
+{
+	for (int i = 0, k = (int)rng_below(&t->r, MAX_OBJECTS); i < MAX_OBJECTS; i++) {
+		int32_t id = __atomic_load_n(&t->me->ids[P_PORT][(k + i) % MAX_OBJECTS], __ATOMIC_ACQUIRE);
+
+		if (id > 0)
+			return id;
+	}
+	return 0;
+}
+
+static int32_t some_port(struct team *t)
+{
+	struct slot *s = &sh->slots[rng_below(&t->r, sh->alive)];
+	int32_t id = __atomic_load_n(&s->ids[P_PORT][rng_below(&t->r, MAX_OBJECTS)], __ATOMIC_ACQUIRE);
+
+	return id > 0 ? id : own_port(t);
+}
+
+/*
+ * Block: write a message carrying vref id (one of ours, or one another
+ * team published) into a port, which may be full, or read one (with its
+ * caps, minting slots for us) from a port of ours.  A write of a vref the
+ * team holds no slot in must be refused (B_NOT_ALLOWED) whatever the port.
+ */
+static int32_t vref_block(struct team *t, int32_t id, int64_t timeout_us)
+{
+	__u32 flags;
+	__s64 timeout;
+	int32_t port, code = 0x63617073;
+	int st;
+
+	wait_flags(timeout_us, &flags, &timeout);
+	if (rng_chance(&t->r, 1, 2)) {
+		struct nexus_port_cap_in caps[3];
+		size_t n = 1 + rng_below(&t->r, 3);
+		bool held = vslot_of(t, id) != NULL;
+
+		port = some_port(t);
+		if (!port)
+			return B_ERROR;
+		for (size_t i = 0; i < n; i++) {
+			struct vslot *v = t->nvslots ? &t->vslots[rng_below(&t->r, t->nvslots)] : NULL;
+
+			caps[i] = (struct nexus_port_cap_in){ NEXUS_PORT_CAP_VREF, i == 0 || !v ? id : v->id,
+							      (uint32_t)i * 8, 0 };
+			held = held && (i == 0 || v);
+		}
+		blocking(t, BK_CAPS_WRITE);
+		st = nx_write_caps(t->fd, port, code, t->buf, (size_t)rng_below(&t->r, 64), caps, n, flags, timeout);
+		if (st > 0 && st != ENOTTY)
+			violation("PORT_WRITE_CAPS: the ioctl itself failed: errno %d", st);
+		if (st == B_OK && !held && !t->vslots_lost)
+			violation("PORT_WRITE_CAPS sent vref %" PRId32 ", in which the team holds no slot", id);
+		if (st == B_NOT_ALLOWED && held)
+			violation("PORT_WRITE_CAPS of vref %" PRId32 ", in which the team holds a slot, was refused", id);
+		if (st == B_OK)
+			count(&sh->caps_sent);
+		if (st == B_NOT_ALLOWED) {
+			count(&sh->caps_refused);
+			return B_OK;	/* as it must be: the wait itself was fine */
+		}
+		return st;
+	} else {
+		struct nexus_port_cap_out caps[8];
+		size_t size = BUF_SIZE, ncaps = 8;
+
+		port = own_port(t);
+		if (!port)
+			return B_ERROR;
+		blocking(t, BK_CAPS_READ);
+		st = nx_read_caps(t->fd, port, &code, t->buf, &size, caps, &ncaps, flags, timeout);
+		if (st > 0 && st != ENOTTY)
+			violation("PORT_READ_CAPS: the ioctl itself failed: errno %d", st);
+		if (st == B_BUFFER_OVERFLOW) {
+			/* More caps than room: read it plainly (its references are dropped). */
+			size = BUF_SIZE;
+			st = nx_port_read(t->fd, port, &code, t->buf, &size, B_RELATIVE_TIMEOUT, 0);
+		} else if (st == B_OK) {
+			for (size_t i = 0; i < ncaps; i++) {
+				if (caps[i].vref_id <= 0 || !caps[i].key)
+					violation("READ_CAPS minted vref %" PRId32 " key 0x%" PRIx64, caps[i].vref_id,
+						  (uint64_t)caps[i].key);
+				vslot_add(t, caps[i].vref_id, caps[i].key);
+				count(&sh->slots_minted);
+			}
+		}
+		if (st == B_OK)
+			count_event(t->buf, size, code);
+		return st;
+	}
+}
+
+/* Poke: acquire another slot, or open it; with another team's key, both must be refused. */
+static int32_t vref_poke(struct team *t, int32_t id)
+{
+	struct vslot *v = vslot_of(t, id);
+	uint64_t key, nk;
+	int st, fd;
+
+	if (t->nfd < 0)
+		return B_ERROR;
+	if (v && rng_chance(&t->r, 2, 3)) {
+		if (rng_chance(&t->r, 1, 2)) {
+			st = nm_vref_acquire(t->nfd, id, v->key, &nk);
+			if (st == 0)
+				vslot_add(t, id, nk);
+		} else {
+			st = nm_vref_open(t->nfd, id, v->key, O_RDONLY | O_CLOEXEC | O_NONBLOCK, &fd);
+			if (st == 0)
+				close(fd);
+		}
+		if (st != 0 && st != -EPERM && st != -ENOSPC && st != -ENXIO && st != -ENOENT)
+			violation("a vref request with a slot the team holds answered %d", st);
+		return st;
+	}
+	/* Another team's key for this id (a team that published it), else a guess. */
+	key = rng_next(&t->r) | 1;
+	for (unsigned int i = 0; i < sh->alive; i++) {
+		struct slot *s = &sh->slots[i];
+
+		if (s == t->me)
+			continue;
+		for (int k = 0; k < MAX_OBJECTS; k++)
+			if (__atomic_load_n(&s->ids[P_VREF][k], __ATOMIC_ACQUIRE) == id)
+				key = __atomic_load_n(&s->keys[k], __ATOMIC_ACQUIRE);
+	}
+	st = rng_chance(&t->r, 1, 2) ? nm_vref_acquire(t->nfd, id, key, &nk) :
+	     nm_vref_open(t->nfd, id, key, O_RDONLY | O_CLOEXEC | O_NONBLOCK, &fd);
+	if (st == 0) {
+		if (!v && !t->vslots_lost)
+			violation("vref %" PRId32 " answered 0 to a team without a slot, with key 0x%" PRIx64, id, key);
+		return st;
+	}
+	count(&sh->forged_refused);
+	return st;
+}
+
+static int32_t vref_destroy(struct team *t, int32_t id)
+{
+	struct vslot *v = vslot_of(t, id);
+	int st;
+
+	if (!v || t->nfd < 0)
+		return B_ERROR;
+	st = nm_vref_release(t->nfd, id, v->key);
+	if (st != 0)
+		violation("VREF_RELEASE of a slot the team holds (vref %" PRId32 ") answered %d", id, st);
+	*v = t->vslots[--t->nvslots];
+	for (int i = 0; i < MAX_OBJECTS; i++)
+		if (t->me->ids[P_VREF][i] == id)
+			__atomic_store_n(&t->me->keys[i], 0, __ATOMIC_RELEASE);
+	return st;
+}
+
+/* -- watches: on the scratch directory, its files, the tmpfs (mounted or not), the volume -- */
+
+/* A node monitor message read whole: it must be well-formed. */
+static void count_event(const uint8_t *buf, size_t size, int32_t code)
+{
+	struct nm_event ev;
+	char err[160];
+	int st;
+
+	if ((uint32_t)code != B_NODE_MONITOR)
+		return;
+	st = nm_parse(buf, size, &ev, err, sizeof(err));
+	if (st == 0)
+		st = nm_event_problem(&ev, err, sizeof(err));
+	if (st == -1) {
+		violation("a node monitor message of %zu bytes is malformed: %s", size, err);
+		return;
+	}
+	if (st == 0) {
+		count(&sh->events);
+		count(&sh->by_op[nm_op_index(ev.opcode)]);
+	}
+}
+
+static int32_t watch_create(struct team *t)
+{
+	static const uint32_t flag_sets[] = {
+		B_WATCH_DIRECTORY, B_WATCH_NAME | B_WATCH_STAT | B_WATCH_ATTR, B_WATCH_ALL,
+		B_WATCH_DIRECTORY | B_WATCH_CHILDREN | B_WATCH_STAT, B_WATCH_STAT | B_WATCH_INTERIM_STAT,
+		NEXUS_WATCH_FLAGS,
+	};
+	struct wentry *w;
+	struct stat st;
+	int32_t port, vref = 0;
+	uint32_t flags = flag_sets[rng_below(&t->r, COUNT_OF(flag_sets))];
+	int fd = -1, how = (int)rng_below(&t->r, 10), ret, mode;
+
+	if (t->nfd < 0 || t->nwatches == MAX_WATCHES)
+		return B_ERROR;
+	port = rng_chance(&t->r, 7, 10) ? own_port(t) : some_port(t);
+	if (!port)
+		return B_ERROR;
+	memset(&st, 0, sizeof(st));
+	if (how == 0) {
+		flags = B_WATCH_MOUNT;			/* the volume */
+		st.st_dev = (dev_t)UINT64_MAX;
+		st.st_ino = (ino_t)UINT64_MAX;
+	} else if (how == 1 && t->nvslots) {
+		vref = t->vslots[rng_below(&t->r, t->nvslots)].id;	/* by vref */
+	} else {
+		fd = scratch_fd(t, &mode);
+		if (fd < 0)
+			return B_ENTRY_NOT_FOUND;
+		fstat(fd, &st);
+	}
+	ret = nm_watch(t->nfd, fd, flags, port, ++t->next_token, vref);
+	if (fd >= 0)
+		close(fd);
+	count(&sh->watch_status[ret == 0 ? 0 : ret == -ENOENT || ret == -EACCES ? 1 : ret == -EINVAL ? 2 : 3]);
+	if (ret == -EINVAL && port != own_port(t))
+		ret = B_ERROR;		/* another team's port, gone meanwhile */
+	if (ret != 0)
+		return ret == -ENOSPC ? B_NO_MEMORY : ret;
+	w = &t->watches[t->nwatches++];
+	*w = (struct wentry){ t->next_token, port, (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+	if (vref)
+		w->dev = w->ino = 0;		/* its node: not known here */
+	return (int32_t)w->token;
+}
+
+static struct wentry *watch_of(struct team *t, uint32_t token)
+{
+	for (unsigned int i = 0; i < t->nwatches; i++)
+		if (t->watches[i].token == token)
+			return &t->watches[i];
+	return NULL;
+}
+
+/* Block: read events from a port of ours that watches write to. */
+static int32_t watch_block(struct team *t, int32_t token, int64_t timeout_us)
+{
+	struct wentry *w = watch_of(t, (uint32_t)token);
+	int32_t port = w && rng_chance(&t->r, 3, 4) ? w->port : own_port(t), code = 0;
+	size_t size = BUF_SIZE;
+	__u32 flags;
+	__s64 timeout;
+	int st;
+
+	if (!port)
+		return B_ERROR;
+	wait_flags(timeout_us, &flags, &timeout);
+	blocking(t, BK_EVENT_READ);
+	st = nx_port_read(t->fd, port, &code, t->buf, &size, flags, timeout);
+	if (st > 0)
+		violation("PORT_READ: the ioctl itself failed: errno %d", st);
+	if (st == B_OK)
+		count_event(t->buf, size, code);
+	return st;
+}
+
+/* Poke: what watchers hear about - an operation in the scratch directory or the tmpfs. */
+static int32_t watch_poke(struct team *t, int32_t token)
+{
+	(void)token;
+	nm_churn_once(rng_chance(&t->r, 1, 3) ? sh->mnt : sh->scratch, rng_next(&t->r));
+	return B_OK;
+}
+
+static int32_t watch_destroy(struct team *t, int32_t token)
+{
+	struct wentry *w = watch_of(t, (uint32_t)token);
+	int st;
+
+	if (!w || t->nfd < 0)
+		return B_ERROR;
+	if (rng_chance(&t->r, 1, 2) || (!w->dev && !w->ino))
+		st = nm_stop_notifying(t->nfd, w->port, w->token);
+	else
+		st = nm_unwatch(t->nfd, w->dev, w->ino, w->port, w->token);
+	/* -ENOENT: it died already (its node deleted, its port gone, its tmpfs unmounted). */
+	if (st != 0 && st != -ENOENT)
+		violation("stopping watch %" PRIu32 " answered %d", w->token, st);
+	*w = t->watches[--t->nwatches];
+	return st;
+}
+
 static const struct primitive PRIMITIVES[NR_PRIMITIVES] = {
 	{ "port", port_create, port_block, port_poke, port_destroy, B_BAD_PORT_ID },
 	{ "sem", sem_create, sem_block, sem_poke, sem_destroy, B_BAD_SEM_ID },
 	{ "thread", thread_create, thread_block, thread_poke, thread_destroy, B_BAD_THREAD_ID },
 	{ "area", area_create, area_block, area_poke, area_destroy, B_BAD_VALUE },
+	{ "vref", vref_create, vref_block, vref_poke, vref_destroy, B_BAD_PORT_ID },
+	{ "watch", watch_create, watch_block, watch_poke, watch_destroy, B_BAD_PORT_ID },
 };
 
 /* -- the script -- */
@@ -716,13 +1125,14 @@ static void child_main(struct slot *me, uint64_t seed)
 	if (t.fd < 0)
 		_exit(3);
 	t.afd = nx_area_open();
+	t.nfd = sh->node_monitor ? nm_open() : -ENODEV;
 	set_state(&t, T_CREATING);
 	/* The main thread is a thread object too: others send to it, it receives. */
 	if (nx_thread_info(t.fd, 0, NULL, NULL, NULL) == B_OK)
 		publish(&t, P_THREAD, nx_gettid());
 	/* One to four of each; threads and areas (a pthread, a memfd and its mapping) cost more: one or two. */
 	for (unsigned int p = 0; p < NR_PRIMITIVES; p++)
-		for (uint64_t n = 1 + rng_below(&t.r, p >= P_THREAD ? 2 : 4); n > 0; n--)
+		for (uint64_t n = 1 + rng_below(&t.r, p == P_THREAD || p == P_AREA ? 2 : p >= P_VREF ? 3 : 4); n > 0; n--)
 			create_one(&t, p);
 	set_state(&t, T_RUNNING);
 	if (me->fate != F_EXIT) {
@@ -743,10 +1153,12 @@ static void child_main(struct slot *me, uint64_t seed)
 struct options {
 	uint64_t seed;
 	unsigned int teams, alive, deadline_s, max_life_ms;
+	bool node_monitor;	/* vrefs, watches and the churner (--node-monitor 0: none) */
 };
 
 static const char *const PEAKS[] = { "teams", "ports", "sems", "port_messages", "port_bytes", "waiters",
-	"threads", "thread_messages", "areas", "area_space" };
+	"threads", "thread_messages", "areas", "area_space", "vrefs", "vref_slots", "watches", "node_events",
+	"port_caps" };
 #define NR_PEAKS COUNT_OF(PEAKS)
 
 struct parent {
@@ -886,6 +1298,7 @@ static void reaped(struct parent *P, struct slot *s, int st)
 			   FATE_NAMES[s->fate], STATE_NAMES[s->state % NR_STATES], how);
 	}
 	memset(s->ids, 0, sizeof(s->ids));
+	memset(s->keys, 0, sizeof(s->keys));
 	s->pid = 0;
 	P->live--;
 }
@@ -897,9 +1310,15 @@ static void reap_any(struct parent *P)
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		struct slot *s = slot_of(pid);
+		char how[32];
 
-		if (s)
+		if (s) {
 			reaped(P, s, st);
+		} else if (pid == churner) {
+			churner = 0;
+			describe_status(st, how, sizeof(how));
+			add_report(&P->crashed, "the churner (pid %d) ended by %s", (int)pid, how);
+		}
 	}
 }
 
@@ -985,6 +1404,97 @@ static void storm(struct parent *P)
 	finish(P);
 }
 
+/* ---- the churner: events for the watches, a tmpfs mounted and unmounted under them -- */
+
+
+/* As nexus-fuzz's: on the root file system (user xattrs), with sub/, f0..f3 and mnt/. */
+static bool setup_scratch(void)
+{
+	static const char *const bases[] = { "/var/tmp", "/tmp" };
+	char path[300];
+
+	for (size_t i = 0; i < COUNT_OF(bases); i++) {
+		snprintf(sh->scratch, sizeof(sh->scratch), "%s/nexus-stress-XXXXXX", bases[i]);
+		if (mkdtemp(sh->scratch))
+			break;
+		sh->scratch[0] = '\0';
+	}
+	if (!sh->scratch[0])
+		return false;
+	chmod(sh->scratch, 0755);
+	snprintf(sh->mnt, sizeof(sh->mnt), "%s/mnt", sh->scratch);
+	mkdir(sh->mnt, 0755);
+	snprintf(path, sizeof(path), "%s/sub", sh->scratch);
+	mkdir(path, 0755);
+	for (int i = 0; i < 4; i++)
+		nm_churn_once(sh->scratch, NM_OP_CREATE | (uint64_t)i << 8);
+	return true;
+}
+
+/*
+ * Until killed: a tmpfs mounted on mnt, files made in it (the teams watch
+ * them, make vrefs of them, watch the volume), 5..40 ms of churn there and
+ * in the scratch directory, then unmounted under the live watches - a
+ * plain umount, or a lazy one when a vref or an open descriptor keeps it
+ * busy - and again.
+ */
+static void churn_main(uint64_t seed)
+{
+	struct rng r = rng_for(seed, 0xc4, 1);
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		bool mounted = mount("nexus-stress", sh->mnt, "tmpfs", 0, "size=1m,mode=0755") == 0;
+		int64_t until = mono_ms() + 5 + (int64_t)rng_below(&r, 36);
+
+		if (mounted) {
+			count(&sh->mounts);
+			for (int i = 0; i < 4; i++)
+				nm_churn_once(sh->mnt, NM_OP_CREATE | (uint64_t)i << 8);
+		}
+		while (mono_ms() < until) {
+			for (uint64_t n = 1 + rng_below(&r, 8); n > 0; n--) {
+				nm_churn_once(mounted && rng_chance(&r, 1, 3) ? sh->mnt : sh->scratch, rng_next(&r));
+				count(&sh->churn_ops);
+			}
+			sleep_us(500 + (int64_t)rng_below(&r, 1500));
+		}
+		if (!mounted) {
+			sleep_us(10000);
+			continue;
+		}
+		if (umount(sh->mnt) < 0) {
+			if (errno != EBUSY || umount2(sh->mnt, MNT_DETACH) < 0)
+				continue;
+			count(&sh->lazy_umounts);
+		}
+		count(&sh->umounts);
+	}
+}
+
+static void start_churner(uint64_t seed)
+{
+	fflush(NULL);
+	churner = fork();
+	if (churner == 0)
+		churn_main(seed);
+	if (churner < 0)
+		perror("nexus-stress: fork (churner)");
+}
+
+static void stop_churner(void)
+{
+	int st;
+
+	if (churner > 0)
+		kill_and_reap(churner, REAP_MS, &st);
+	churner = 0;
+	while (sh->mnt[0] && umount2(sh->mnt, MNT_DETACH) == 0)
+		;
+	if (sh->scratch[0])
+		nm_remove_tree(sh->scratch, true);
+}
+
 /* ---- the summary -------------------------------------------------------------- */
 
 static void print_counts(const char *key, const char *const *names, const uint64_t *v, size_t n)
@@ -1016,6 +1526,15 @@ static void print_summary(const struct parent *P, int64_t wall_ms)
 		if (P->peak[i] >= 0)
 			printf("%s\"%s\":%ld", n++ ? "," : "", PEAKS[i], P->peak[i]);
 	putchar('}');
+	printf(",\"nm\":{\"events\":%" PRIu64 ",\"caps_sent\":%" PRIu64 ",\"caps_refused\":%" PRIu64
+	       ",\"slots_minted\":%" PRIu64 ",\"forged_refused\":%" PRIu64 ",\"churn_ops\":%" PRIu64
+	       ",\"mounts\":%" PRIu64 ",\"umounts\":%" PRIu64 ",\"lazy_umounts\":%" PRIu64
+	       ",\"watches\":{\"ok\":%" PRIu64 ",\"node_gone\":%" PRIu64 ",\"port_gone\":%" PRIu64 ",\"other\":%" PRIu64 "}",
+	       sh->events, sh->caps_sent, sh->caps_refused, sh->slots_minted, sh->forged_refused, sh->churn_ops,
+	       sh->mounts, sh->umounts, sh->lazy_umounts, sh->watch_status[0], sh->watch_status[1],
+	       sh->watch_status[2], sh->watch_status[3]);
+	print_counts("by_opcode", NM_OP_NAMES, sh->by_op, NM_NR_OPS);
+	putchar('}');
 	print_report("stuck", &P->stuck);
 	print_report("crashed", &P->crashed);
 	printf("}\n");
@@ -1027,7 +1546,7 @@ static void print_summary(const struct parent *P, int64_t wall_ms)
 static void usage(void)
 {
 	fprintf(stderr, "usage: nexus-stress [--teams N] [--alive N] [--seed N] [--deadline S]\n"
-		"                    [--max-life-ms N]\n");
+		"                    [--max-life-ms N] [--node-monitor 0|1]\n");
 	exit(2);
 }
 
@@ -1053,6 +1572,8 @@ static void parse(int argc, char **argv, struct options *o)
 			o->deadline_s = (unsigned int)number(argv[++i]);
 		else if (!strcmp(a, "--max-life-ms"))
 			o->max_life_ms = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--node-monitor"))
+			o->node_monitor = number(argv[++i]) != 0;
 		else
 			usage();
 	}
@@ -1063,7 +1584,7 @@ static void parse(int argc, char **argv, struct options *o)
 int main(int argc, char **argv)
 {
 	struct options o = { .seed = (uint64_t)time(NULL), .teams = 5000, .alive = 32,
-		.deadline_s = 300, .max_life_ms = 100 };
+		.deadline_s = 300, .max_life_ms = 100, .node_monitor = true };
 	struct parent P = { .o = &o };
 	char text[1024];
 	int fd;
@@ -1088,7 +1609,15 @@ int main(int argc, char **argv)
 		P.peak[i] = -1;	/* a counter the tree lacks stays out of the summary */
 	P.r = rng_for(o.seed, 0xffff, 0);
 	P.have_counters = read_counters(text, sizeof(text));
+	sh->node_monitor = o.node_monitor;
+	if (!o.node_monitor)
+		fprintf(stderr, "nexus-stress: without vrefs, watches and the churner (--node-monitor 0)\n");
+	else if (setup_scratch())
+		start_churner(o.seed);
+	else
+		fprintf(stderr, "nexus-stress: no scratch directory for the node monitor: %s\n", strerror(errno));
 	storm(&P);
+	stop_churner();
 	print_summary(&P, mono_ms() - P.start_ms);
 	return sh->violations || P.stuck.n || P.crashed.n ? 1 : 0;
 }

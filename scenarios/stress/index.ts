@@ -5,13 +5,26 @@
 // wait_for_thread, send_data into a full mailbox, touching a clone's pages
 // while its owner resizes it -, SIGKILLed at random moments: before it has
 // created everything, while blocked, at any time, or never (those end by
-// themselves).  scenarios/native/nexus-stress.c runs the storm; ./model.ts
-// reads what it says.
+// themselves).  Issue 9 adds vrefs and watches: teams create vrefs of the
+// scratch directory's files and of a tmpfs's, send them in capability
+// messages (blocking on full ports; a vref the team holds no slot in must
+// be refused), read them back (minting slots), acquire, open and release
+// them, try other teams' keys (refused), watch the directory, its files,
+// the tmpfs and the volume with their own and other teams' ports, read
+// events (blocking) and make them - while a churner process changes the
+// directory and mounts a tmpfs in it, churns it, and unmounts it under the
+// live watches and vrefs (lazily when a vref keeps it busy), again and
+// again.  scenarios/native/nexus-stress.c runs the storm; ./model.ts reads
+// what it says.
 //
 // Passes only when every team was reaped (none stuck, none crashed, none
 // that should have ended by itself hanging), teams were killed while
 // blocked in each of the thread waits and while touching areas (where the
-// guest has them), no nexus-stress process is left, the Nexus counters are
+// guest has them), while reading capability messages and events (where it
+// has the node monitor), events were read and each was a well-formed
+// KMessage, the tmpfs was mounted and unmounted under the watches, no
+// nexus-stress process is left, the Nexus counters (vrefs, slots, watches,
+// queued events and caps too) are
 // back to their baseline (when the tree has them), unreclaimable slab is
 // back within SLAB_TOLERANCE_KB of where it was, and the kernel logged no
 // splat.
@@ -47,6 +60,7 @@ import {
 
 const STRESS = fileURLToPath(new URL('../native/nexus-stress', import.meta.url));
 const AREA_DEVICE = '/dev/nexus_area';
+const NM_DEVICE = '/dev/nexus_node_monitor';
 const COMM = 'nexus-stress';
 /** After its deadline nexus-stress reaps (30 s at most) and reports: room for that. */
 const SLACK_MS = 60_000;
@@ -81,13 +95,13 @@ function checkRun(ctx: Ctx, run: NativeRun, o: StressOptions): StressSummary | u
   }, parseStressSummary);
 }
 
-function checkSummary(ctx: Ctx, s: StressSummary, run: NativeRun): void {
+function checkSummary(ctx: Ctx, s: StressSummary, run: NativeRun, o: StressOptions): void {
   const problems = stressProblems(s);
   ctx.check(problems.length === 0, `the storm finds nothing wrong (seed ${s.seed})`, 'nothing', problems.slice(0, 20));
   ctx.check(run.code === 0 || problems.length > 0, 'nexus-stress exits 0 when it reports nothing wrong', 0, run.code);
   ctx.check(s.spawned > 0, 'the storm started teams', '> 0', s.spawned);
-  const missed = stormUnreached(s, { threads: treeHasThreads(), areas: existsSync(AREA_DEVICE) });
-  ctx.check(missed.length === 0, 'teams were killed while blocked in receive_data, wait_for_thread, send_data and while touching areas',
+  const missed = stormUnreached(s, { threads: treeHasThreads(), areas: existsSync(AREA_DEVICE), nodeMonitor: existsSync(NM_DEVICE) && o.nodeMonitor !== 0 });
+  ctx.check(missed.length === 0, 'teams were killed while blocked in receive_data, wait_for_thread, send_data, touching areas, reading caps and events; events flowed, the tmpfs came and went',
     'all of them', missed);
   if (s.deadline_hit)
     process.stderr.write(`stress: the deadline came first: ${s.spawned} of ${s.teams} teams started\n`);
@@ -115,6 +129,13 @@ function record(ctx: Ctx, s: StressSummary): void {
     `peaks ${JSON.stringify(s.peak)}, ${s.peak_table_objects} published ids; created ${JSON.stringify(s.created ?? {})}; ` +
     `killed while blocked in ${JSON.stringify(s.killed_blocked_in ?? {})}\n`);
   for (const [k, n] of Object.entries(s.killed_blocked_in ?? {})) ctx.metric(`killed-blocked-in-${k}`, n, 'teams');
+  if (s.nm) {
+    ctx.metric('nm-events-read', s.nm.events, 'messages');
+    ctx.metric('caps-sent', s.nm.caps_sent, 'messages');
+    ctx.metric('caps-slots-minted', s.nm.slots_minted, 'slots');
+    ctx.metric('tmpfs-umounts-under-watches', s.nm.umounts, 'umounts');
+    process.stderr.write(`stress: node monitor ${JSON.stringify(s.nm)}\n`);
+  }
 }
 
 async function checkSlab(ctx: Ctx, baseKb: number | undefined): Promise<void> {
@@ -154,7 +175,7 @@ export const suite: Suite = {
         const s = checkRun(ctx, run, o);
         if (s) {
           record(ctx, s);
-          checkSummary(ctx, s, run);
+          checkSummary(ctx, s, run, o);
         }
         await checkNoLeftovers(ctx, COMM, SETTLE_MS);
         await checkCountersBack(ctx, base, SETTLE_MS);

@@ -14,21 +14,26 @@ export interface StressOptions {
   maxLifeMs: number;
   /** nexus-stress stops the storm (and reports it) after this many seconds. */
   deadlineS: number;
+  /** Vrefs, watches and the churner's tmpfs in the storm (1, the default) or not (0: to compare). */
+  nodeMonitor?: number;
 }
 
 /**
- * Sized for `make test`: a 2-vCPU TCG guest starts and kills 300-600
- * teams/s with 32 alive, so 5,000 teams take 10-20 s there.  A nightly
- * asks for 50,000 or more with --stress-teams.
+ * Sized for `make test`: a 2-vCPU TCG guest started and killed 100-170
+ * teams/s with 32 alive before the node monitor (110/s still with
+ * --param stress.node_monitor=0), 40-60 teams/s with vrefs, watches and the
+ * churner's tmpfs (6.12, 2 cores shared with other work), so 5,000 teams
+ * take 90-125 s there.  A nightly asks for 50,000 or more with
+ * --stress-teams.
  */
 export const DEFAULT_TEAMS = 5_000;
 export const DEFAULT_ALIVE = 32;
 export const DEFAULT_MAX_LIFE_MS = 100;
 export const MAX_ALIVE = 256;
 
-/** The storm's deadline, growing with the teams: 60 s plus 20 ms per team (50 teams/s). */
+/** The storm's deadline, growing with the teams: 60 s plus 40 ms per team (25 teams/s, below the slowest seen). */
 export function defaultDeadlineS(teams: number): number {
-  return Math.ceil(60 + teams / 50);
+  return Math.ceil(60 + teams / 25);
 }
 
 type Param = (name: string, fallback: number) => number;
@@ -41,6 +46,7 @@ export function stressOptions(param: Param, seed: () => number = randomSeed): St
     seed: param('stress.seed', NaN),
     maxLifeMs: param('stress.max_life_ms', DEFAULT_MAX_LIFE_MS),
     deadlineS: param('stress.deadline', defaultDeadlineS(teams)),
+    nodeMonitor: param('stress.node_monitor', 1),
   };
   if (Number.isNaN(o.seed)) o.seed = seed();
   const whole = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
@@ -51,6 +57,7 @@ export function stressOptions(param: Param, seed: () => number = randomSeed): St
   whole('seed', o.seed, 0);
   whole('max_life_ms', o.maxLifeMs, 1);
   whole('deadline', o.deadlineS, 1);
+  whole('node_monitor', o.nodeMonitor!, 0, 1);
   return o;
 }
 
@@ -61,6 +68,7 @@ export function stressArgs(o: StressOptions): string[] {
     '--seed', String(o.seed),
     '--max-life-ms', String(o.maxLifeMs),
     '--deadline', String(o.deadlineS),
+    ...(o.nodeMonitor === 0 ? ['--node-monitor', '0'] : []),
   ];
 }
 
@@ -86,8 +94,30 @@ export interface StressSummary {
   created?: Record<string, number>;
   /** Teams killed while blocked, by what they were blocked in (port_read, ..., thread_receive, area_touch). */
   killed_blocked_in?: Record<string, number>;
+  /** The node monitor side (absent from older drivers). */
+  nm?: StressNodeMonitor;
   stuck: string[];
   crashed: string[];
+}
+
+/** What nexus-stress saw of vrefs, capability messages, watches and the churner's tmpfs. */
+export interface StressNodeMonitor {
+  /** Node monitor messages read whole (each checked well-formed). */
+  events: number;
+  /** Capability messages written, writes refused (a vref without a slot), slots minted by READ_CAPS. */
+  caps_sent: number;
+  caps_refused: number;
+  slots_minted: number;
+  /** Vref requests with another team's key, refused. */
+  forged_refused: number;
+  churn_ops: number;
+  /** tmpfs mounted, unmounted under live watches, and unmounted lazily (a vref or descriptor held it). */
+  mounts: number;
+  umounts: number;
+  lazy_umounts: number;
+  /** START_WATCHING answers: 0, node gone or unreadable, port gone, anything else. */
+  watches: Record<string, number>;
+  by_opcode: Record<string, number>;
 }
 
 const FIELDS = {
@@ -113,7 +143,7 @@ export function teamRate(s: Pick<StressSummary, 'spawned' | 'wall_ms'>): number 
  */
 export function peakObjects(s: Pick<StressSummary, 'peak' | 'peak_table_objects'>): number {
   if (typeof s.peak.ports === 'number' && typeof s.peak.sems === 'number')
-    return s.peak.ports + s.peak.sems + (s.peak.threads ?? 0) + (s.peak.areas ?? 0);
+    return s.peak.ports + s.peak.sems + (s.peak.threads ?? 0) + (s.peak.areas ?? 0) + (s.peak.vrefs ?? 0) + (s.peak.watches ?? 0);
   return s.peak_table_objects;
 }
 
@@ -121,12 +151,16 @@ export function peakObjects(s: Pick<StressSummary, 'peak' | 'peak_table_objects'
 export const BLOCKED_IN = {
   thread: ['thread_wait', 'thread_send', 'thread_receive'],
   area: ['area_touch'],
+  vref: ['caps_read'],
+  watch: ['event_read'],
 } as const;
 
 /** The guest's means: which primitives the storm must have used. */
 export interface StormReach {
   threads: boolean;
   areas: boolean;
+  /** /dev/nexus_node_monitor exists: vrefs and watches. */
+  nodeMonitor?: boolean;
 }
 
 /**
@@ -139,13 +173,24 @@ export function stormUnreached(s: StressSummary, reach: StormReach): string[] {
   const out: string[] = [];
   if (s.spawned < 1000 || !s.created || !s.killed_blocked_in) return out;
   for (const [p, kinds] of Object.entries(BLOCKED_IN) as [keyof typeof BLOCKED_IN, readonly string[]][]) {
-    const wanted = p === 'thread' ? reach.threads : reach.areas;
+    const wanted = p === 'thread' ? reach.threads : p === 'area' ? reach.areas : reach.nodeMonitor === true;
     if (!wanted) continue;
     if (!(s.created[p]! > 0)) {
       out.push(`no ${p} was ever created`);
       continue;
     }
     for (const k of kinds) if (!(s.killed_blocked_in[k]! > 0)) out.push(`no team was killed while blocked in ${k}`);
+  }
+  if (reach.nodeMonitor) {
+    const nm = s.nm;
+    if (!nm) out.push('nexus-stress said nothing of the node monitor');
+    else {
+      if (!(nm.events > 0)) out.push('no node monitor event was read');
+      if (!(nm.caps_sent > 0)) out.push('no capability message was sent');
+      if (!(nm.slots_minted > 0)) out.push('no READ_CAPS minted a slot');
+      if (!(nm.mounts > 0 && nm.umounts > 0)) out.push('the tmpfs was never mounted and unmounted under the watches');
+      if (!(nm.watches.ok! > 0)) out.push('no watch was started');
+    }
   }
   return out;
 }

@@ -25,7 +25,11 @@ function params(set: Record<string, number>) {
 test('stress options: defaults sized for make test; the deadline grows with the teams', () => {
   assert.equal(stressOptions(params({}), () => 9), {
     teams: DEFAULT_TEAMS, alive: DEFAULT_ALIVE, seed: 9, maxLifeMs: DEFAULT_MAX_LIFE_MS, deadlineS: defaultDeadlineS(DEFAULT_TEAMS),
+    nodeMonitor: 1,
   });
+  assert.throws(() => stressOptions(params({ 'stress.node_monitor': 2 })), /stress\.node_monitor/);
+  assert.equal(stressArgs({ teams: 10, alive: 4, seed: 2, maxLifeMs: 50, deadlineS: 60, nodeMonitor: 0 }).slice(-2), ['--node-monitor', '0'],
+    'without the node monitor, to compare');
   const nightly = stressOptions(params({ 'stress.teams': 100_000, 'stress.seed': 4 }));
   assert.is(nightly.seed, 4);
   assert.ok(nightly.deadlineS > defaultDeadlineS(DEFAULT_TEAMS));
@@ -88,6 +92,20 @@ test('reach: teams killed while blocked in each thread wait and while touching a
     ['no thread was ever created', 'no area was ever created']);
   assert.equal(stormUnreached({ ...full, created: { port: 1, sem: 1, thread: 0, area: 0 } }, { threads: false, areas: false }), [],
     'a guest without threads or areas is not asked for them');
+});
+
+test('reach: caps and events read while killed, events flowed, the tmpfs came and went, once the guest has the node monitor', () => {
+  const killed = { port_read: 9, port_msg_info: 9, port_write: 9, sem_acquire: 9, thread_wait: 3, thread_send: 2, thread_receive: 4,
+    area_touch: 5, caps_write: 1, caps_read: 4, event_read: 6 };
+  const nm = { events: 300, caps_sent: 40, caps_refused: 30, slots_minted: 25, forged_refused: 50, churn_ops: 4000, mounts: 90, umounts: 90,
+    lazy_umounts: 20, watches: { ok: 500, node_gone: 40, port_gone: 3, other: 0 }, by_opcode: { created: 100 } };
+  const full = summary({ spawned: 5000, created: { port: 9, sem: 9, thread: 8, area: 7, vref: 6, watch: 5 }, killed_blocked_in: killed, nm });
+  const all = { threads: true, areas: true, nodeMonitor: true };
+  assert.equal(stormUnreached(full, all), []);
+  assert.equal(stormUnreached({ ...full, nm: undefined }, { threads: true, areas: true }), [], 'no node monitor: not asked for');
+  assert.equal(stormUnreached({ ...full, killed_blocked_in: { ...killed, event_read: 0 }, nm: { ...nm, events: 0, umounts: 0 } }, all),
+    ['no team was killed while blocked in event_read', 'no node monitor event was read', 'the tmpfs was never mounted and unmounted under the watches']);
+  assert.is(peakObjects(summary({ peak: { ports: 20, sems: 18, vrefs: 7, watches: 5 } })), 50, 'vrefs and watches are live objects too');
 });
 
 test('nexus-stress refuses bad usage before it opens anything', () => {
