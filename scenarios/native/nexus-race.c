@@ -59,6 +59,10 @@
  *	1..N pages.  Raced: touches past the first page both succeeded and
  *	met SIGBUS.
  *
+ *   nexus-race stop-vs-events, port-delete-vs-delivery, exit-vs-read-caps,
+ *              vref-release-vs-acquire, umount-vs-watch
+ *	The node monitor's (issue 9): see each mode's function below.
+ *
  * A mode goes on past its seconds (up to 3 times them) until its race has
  * happened.  Stops after N rounds or S seconds, whichever comes first.  Prints at most
  * MAX_ANOMALY_LINES lines {"anomaly":"WHAT",...} as they happen, then one
@@ -83,7 +87,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "nexus-raw.h"
+#include "nexus-storm.h"
+#include "nexus-nm.h"
 
 #define MAX_ANOMALY_LINES 20
 #define MAX_DELETED 16
@@ -1464,6 +1469,803 @@ static int resize_touch(int argc, char **argv)
 	return 0;
 }
 
+/* ---- the node monitor (issue 9): shared helpers ------------------------------ */
+
+/* A Nexus counter now (-1 without the counters or the line). */
+static long counter_now(const char *name)
+{
+	char text[4096];
+
+	return read_counters(text, sizeof(text)) ? counter_value(text, name) : -1;
+}
+
+/* Wait up to ms for counter `name` to be `want` (a tree without it: at once); true when it is. */
+static bool counter_settles(const char *name, long want, int ms, long *last)
+{
+	double until = now() + ms / 1000.0;
+
+	for (;;) {
+		*last = counter_now(name);
+		if (*last < 0 || *last == want)
+			return true;
+		if (now() > until)
+			return false;
+		sleep_us(2000);
+	}
+}
+
+/* A scratch directory on the root file system (or /tmp) for the node monitor's races. */
+static void make_scratch(char *dir, size_t n, const char *tag)
+{
+	static const char *const bases[] = { "/var/tmp", "/tmp" };
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(dir, n, "%s/nexus-race-%s-XXXXXX", bases[i], tag);
+		if (mkdtemp(dir)) {
+			chmod(dir, 0755);
+			return;
+		}
+	}
+	die(1, "mkdtemp: %s", strerror(errno));
+}
+
+static int open_devices(int *nfd)
+{
+	int fd = nx_open();
+
+	*nfd = nm_open();
+	if (fd < 0)
+		die(1, "open %s: %s", NEXUS_DEVICE_PATH, strerror(-fd));
+	if (*nfd < 0)
+		die(1, "open %s: %s", NEXUS_NODE_MONITOR_DEVICE_PATH, strerror(-*nfd));
+	return fd;
+}
+
+/* Busy-wait up to n pause instructions: a party's random head start. */
+static void pause_for(uint64_t n)
+{
+	for (; n > 0; n--)
+		__builtin_ia32_pause();
+}
+
+/* ---- stop vs events, port deletion vs delivery --------------------------------- */
+
+/*
+ * The generator creates and unlinks files named "r<S>-<seq>" in the
+ * watched directory as fast as it can, S being the last round whose stop
+ * had returned when it began the file: an event of round R's watch about a
+ * file with S >= R was made after that watch was stopped.
+ */
+struct gen_shared {
+	atomic_int stop;
+	atomic_int stopped;	/* the last round whose STOP_* returned */
+	char dir[200];
+	long created;
+};
+
+static void *generator(void *p)
+{
+	struct gen_shared *g = p;
+	char path[300];
+	long seq = 0;
+
+	while (!atomic_load(&g->stop)) {
+		int s = atomic_load_explicit(&g->stopped, memory_order_acquire), fd;
+
+		snprintf(path, sizeof(path), "%s/r%d-%ld", g->dir, s, seq++);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		g->created++;
+		if ((seq & 15) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+struct reader {
+	atomic_int stop;
+	int fd, port;
+	struct gen_shared *g;
+	long events, late, after_stop, malformed, dropped, cut;
+	int last_round_seen;
+};
+
+/* One message read from the port: well-formed, and no event of a watch after its stop. */
+static void reader_saw(struct reader *x, const uint8_t *buf, size_t size, int32_t code)
+{
+	struct nm_event ev;
+	char err[160];
+	int st, s;
+
+	if ((uint32_t)code != B_NODE_MONITOR)
+		return;
+	st = nm_parse(buf, size, &ev, err, sizeof(err));
+	if (st == 0)
+		st = nm_event_problem(&ev, err, sizeof(err));
+	if (st == -2) {
+		x->cut++;
+		return;
+	}
+	if (st) {
+		x->malformed++;
+		anomaly("{\"anomaly\":\"malformed-event\",\"size\":%zu,\"error\":\"%s\"}", size, err);
+		return;
+	}
+	if ((uint32_t)ev.opcode == NEXUS_EVENTS_DROPPED) {
+		x->dropped += ev.dropped;
+		return;
+	}
+	x->events++;
+	if (ev.token > x->last_round_seen)
+		x->last_round_seen = ev.token;
+	if (atomic_load_explicit(&x->g->stopped, memory_order_acquire) >= ev.token)
+		x->late++;	/* read after its watch's stop returned: in flight across it */
+	if (sscanf(ev.name, "r%d-", &s) == 1 && s >= ev.token) {
+		x->after_stop++;
+		anomaly("{\"anomaly\":\"event-after-stop\",\"token\":%d,\"opcode\":%d,\"name\":\"%s\"}", ev.token,
+			ev.opcode, ev.name);
+	}
+}
+
+static void *reader(void *p)
+{
+	struct reader *x = p;
+	static uint8_t buf[65536];
+
+	for (;;) {
+		size_t size = sizeof(buf);
+		int32_t code = 0;
+		int st = nx_port_read(x->fd, x->port, &code, buf, &size, B_RELATIVE_TIMEOUT, 20000);
+
+		if (st == B_OK)
+			reader_saw(x, buf, size, code);
+		else if (st == B_TIMED_OUT && atomic_load(&x->stop))
+			break;
+		else if (st != B_TIMED_OUT)
+			break;	/* the port is gone */
+	}
+	return NULL;
+}
+
+/*
+ * nexus-race stop-vs-events rounds=N seconds=S
+ *	Round after round the main thread watches the directory (token =
+ *	round) for a port a reader thread drains, lets events flow for
+ *	0..~100 us while the generator makes them from the other CPU, and
+ *	stops the watch (STOP_NOTIFYING, or STOP_WATCHING every other round):
+ *	each stop answers 0, and no event of a watch is about a file made
+ *	after its stop returned.  Raced: events read after their watch's stop.
+ */
+static int stop_vs_events(int argc, char **argv)
+{
+	long rounds = arg_long(argc, argv, "rounds", 1000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct gen_shared g = { 0 };
+	struct reader x = { 0 };
+	pthread_t gt, rt;
+	int nfd, fd = open_devices(&nfd), dirfd;
+	long r, stop_failed = 0, start_failed = 0, base_watches = counter_now("watches"), left;
+	struct stat st;
+	char port_name[] = "race-stop";
+
+	make_scratch(g.dir, sizeof(g.dir), "stop");
+	dirfd = open(g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || fstat(dirfd, &st) < 0)
+		die(1, "open %s: %s", g.dir, strerror(errno));
+	if (nx_port_create(fd, port_name, 1024, &x.port) != B_OK)
+		die(1, "cannot create a port");
+	x.fd = fd;
+	x.g = &g;
+	if (pthread_create(&gt, NULL, generator, &g) || pthread_create(&rt, NULL, reader, &x))
+		die(1, "pthread_create failed");
+	for (r = 1; r <= rounds && (now() < deadline || (x.late == 0 && now() < last_chance)); r++) {
+		int w = nm_watch(nfd, dirfd, B_WATCH_DIRECTORY, x.port, (uint32_t)r, 0), s;
+
+		if (w != 0 && !start_failed++)
+			anomaly("{\"anomaly\":\"start-failed\",\"round\":%ld,\"status\":%d}", r, w);
+		pause_for((uint64_t)(r * 0x9e3779b97f4a7c15ULL >> 50) % 4096);
+		s = r % 2 ? nm_stop_notifying(nfd, x.port, (uint32_t)r) :
+		    nm_unwatch(nfd, (uint64_t)st.st_dev, (uint64_t)st.st_ino, x.port, (uint32_t)r);
+		if (w == 0 && s != 0 && stop_failed++ < 5)
+			anomaly("{\"anomaly\":\"stop-failed\",\"round\":%ld,\"how\":\"%s\",\"status\":%d}", r,
+				r % 2 ? "STOP_NOTIFYING" : "STOP_WATCHING", s);
+		atomic_store_explicit(&g.stopped, (int)r, memory_order_release);
+	}
+	atomic_store(&g.stop, 1);
+	pthread_join(gt, NULL);
+	atomic_store(&x.stop, 1);
+	pthread_join(rt, NULL);
+	if (!counter_settles("watches", base_watches, 3000, &left))
+		anomaly("{\"anomaly\":\"watches-left\",\"watches\":%ld,\"expected\":%ld}", left, base_watches);
+	nx_port_delete(fd, x.port);
+	close(dirfd);
+	nm_remove_tree(g.dir, true);
+	printf("{\"done\":true,\"mode\":\"stop-vs-events\",\"rounds\":%ld,\"elapsed_ms\":%.0f,\"created\":%ld,\"events\":%ld,"
+	       "\"late\":%ld,\"after_stop\":%ld,\"malformed\":%ld,\"dropped\":%ld,\"cut\":%ld,\"start_failed\":%ld,"
+	       "\"stop_failed\":%ld,\"ioctl_errors\":0,\"anomalies\":%ld}\n",
+	       r - 1, (now() - start) * 1000, g.created, x.events, x.late, x.after_stop, x.malformed, x.dropped, x.cut,
+	       start_failed, stop_failed, anomalies);
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * nexus-race port-delete-vs-delivery rounds=N seconds=S
+ *	Round after round a small port (capacity 1..4: the backlog fills)
+ *	becomes a listener of the directory while the generator makes events;
+ *	after 0..~100 us the port is deleted, or closed (its last messages
+ *	read: each well-formed) then deleted, while events are on their way
+ *	to it.  The watches are never stopped: they must die with their ports
+ *	(the watches counter back where it was within 3 s of the last round).
+ *	Raced: deletions while the node_events counter said events waited.
+ */
+static int port_delete_vs_delivery(int argc, char **argv)
+{
+	long rounds = arg_long(argc, argv, "rounds", 1000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct gen_shared g = { 0 };
+	struct reader x = { 0 };
+	static uint8_t buf[65536];
+	pthread_t gt;
+	int nfd, fd = open_devices(&nfd), dirfd;
+	long r, start_failed = 0, with_backlog = 0, closed = 0, base_watches = counter_now("watches"), left;
+	long base_events = counter_now("node_events");
+
+	make_scratch(g.dir, sizeof(g.dir), "port");
+	dirfd = open(g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		die(1, "open %s: %s", g.dir, strerror(errno));
+	x.g = &g;
+	atomic_store(&g.stopped, -1);	/* never stopped: no event is "after its stop" */
+	if (pthread_create(&gt, NULL, generator, &g))
+		die(1, "pthread_create failed");
+	for (r = 1; r <= rounds && (now() < deadline || (with_backlog == 0 && now() < last_chance)); r++) {
+		int port, w;
+		long queued;
+
+		if (nx_port_create(fd, "race-listener", 1 + (int)(r % 4), &port) != B_OK)
+			die(1, "cannot create a port in round %ld", r);
+		w = nm_watch(nfd, dirfd, B_WATCH_DIRECTORY | B_WATCH_NAME, port, (uint32_t)r, 0);
+		if (w != 0 && !start_failed++)
+			anomaly("{\"anomaly\":\"start-failed\",\"round\":%ld,\"status\":%d}", r, w);
+		pause_for((uint64_t)(r * 0x9e3779b97f4a7c15ULL >> 50) % 4096);
+		queued = counter_now("node_events");
+		if (queued > base_events)
+			with_backlog++;
+		if (r % 2) {
+			struct nexus_port_id req = { .id = port };
+
+			ioctl(fd, NEXUS_PORT_CLOSE, &req);
+			closed++;
+			for (;;) {
+				size_t size = sizeof(buf);
+				int32_t code = 0;
+
+				if (nx_port_read(fd, port, &code, buf, &size, B_RELATIVE_TIMEOUT, 0) != B_OK)
+					break;
+				reader_saw(&x, buf, size, code);
+			}
+		}
+		nx_port_delete(fd, port);
+	}
+	atomic_store(&g.stop, 1);
+	pthread_join(gt, NULL);
+	if (!counter_settles("watches", base_watches, 3000, &left))
+		anomaly("{\"anomaly\":\"watches-outlived-their-ports\",\"watches\":%ld,\"expected\":%ld}", left, base_watches);
+	if (!counter_settles("node_events", base_events, 3000, &left))
+		anomaly("{\"anomaly\":\"events-outlived-their-ports\",\"node_events\":%ld,\"expected\":%ld}", left, base_events);
+	close(dirfd);
+	nm_remove_tree(g.dir, true);
+	printf("{\"done\":true,\"mode\":\"port-delete-vs-delivery\",\"rounds\":%ld,\"elapsed_ms\":%.0f,\"created\":%ld,"
+	       "\"with_backlog\":%ld,\"closed\":%ld,\"events_read\":%ld,\"malformed\":%ld,\"dropped\":%ld,"
+	       "\"start_failed\":%ld,\"ioctl_errors\":0,\"anomalies\":%ld}\n",
+	       r - 1, (now() - start) * 1000, g.created, with_backlog, closed, x.events, x.malformed, x.dropped,
+	       start_failed, anomalies);
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- team exit vs READ_CAPS minting --------------------------------------------- */
+
+struct erc_shared {
+	atomic_int in_read;
+	atomic_long minted;
+	int port;
+};
+
+static void erc_child(struct erc_shared *x, int report, pid_t parent)
+{
+	struct nexus_port_cap_out caps[8];
+	static uint8_t buf[256];
+	int fd, port;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	fd = nx_open();
+	if (fd < 0 || nx_port_create(fd, "race-reader", 16, &port) != B_OK)
+		_exit(3);
+	if (write(report, &port, sizeof(port)) != sizeof(port))
+		_exit(4);
+	for (;;) {
+		size_t size = sizeof(buf), n = 8;
+		int32_t code;
+		int st;
+
+		atomic_store(&x->in_read, 1);
+		st = nx_read_caps(fd, port, &code, buf, &size, caps, &n, 0, 0);
+		atomic_store(&x->in_read, 0);
+		if (st == B_OK)
+			atomic_fetch_add(&x->minted, (long)n);
+	}
+}
+
+/*
+ * nexus-race exit-vs-read-caps rounds=N seconds=S
+ *	The driver holds a vref.  Round after round a forked team reads
+ *	capability messages from its port on and on, minting a slot per cap,
+ *	while the driver writes messages carrying the vref into that port; a
+ *	SIGKILL ends the reader 0..3 ms in, mid-READ_CAPS or not.  Once it is
+ *	reaped, every slot it was minted, and every cap queued in its port,
+ *	must be gone: vref_slots and port_caps back where they were (within
+ *	3 s), the driver's own slot still good.  Raced: readers killed inside
+ *	READ_CAPS after slots were minted.
+ */
+static int exit_vs_read_caps(int argc, char **argv)
+{
+	long rounds = arg_long(argc, argv, "rounds", 1000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct erc_shared *x = mmap(NULL, sizeof(*x), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int nfd, fd = open_devices(&nfd), ffd, vfd;
+	char dir[200], path[300];
+	int32_t vref;
+	uint64_t key;
+	long r, killed_in_read = 0, minted_rounds = 0, written = 0, refused = 0, left;
+	long base_slots, base_caps, base_vrefs;
+	pid_t parent = getpid();
+
+	if (x == MAP_FAILED)
+		die(1, "mmap: %s", strerror(errno));
+	make_scratch(dir, sizeof(dir), "caps");
+	snprintf(path, sizeof(path), "%s/file", dir);
+	ffd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ffd < 0 || nm_vref_create(nfd, ffd, &vref, &key) != 0)
+		die(1, "cannot make a vref of %s", path);
+	close(ffd);
+	base_slots = counter_now("vref_slots");
+	base_caps = counter_now("port_caps");
+	base_vrefs = counter_now("vrefs");
+	for (r = 1; r <= rounds && (now() < deadline || ((killed_in_read == 0 || minted_rounds == 0) && now() < last_chance)); r++) {
+		struct nexus_port_cap_in caps[4];
+		int p[2], status, port;
+		long before = atomic_load(&x->minted);
+		double stop_at = now() + (double)(((uint64_t)r * 0x9e3779b97f4a7c15ULL >> 40) % 3000) / 1e6;
+		pid_t child;
+
+		if (pipe2(p, O_CLOEXEC))
+			die(1, "pipe: %s", strerror(errno));
+		atomic_store(&x->in_read, 0);
+		child = fork();
+		if (child < 0)
+			die(1, "fork: %s", strerror(errno));
+		if (child == 0) {
+			close(p[0]);
+			erc_child(x, p[1], parent);
+		}
+		close(p[1]);
+		if (read(p[0], &port, sizeof(port)) != sizeof(port))
+			die(1, "the reader team did not start (round %ld)", r);
+		close(p[0]);
+		for (int i = 0; i < 4; i++)
+			caps[i] = (struct nexus_port_cap_in){ NEXUS_PORT_CAP_VREF, vref, (uint32_t)i, 0 };
+		do {
+			int st = nx_write_caps(fd, port, 1, "caps", 4, caps, 1 + (size_t)(r % 4), B_RELATIVE_TIMEOUT, 0);
+
+			if (st == B_OK)
+				written++;
+			else if (st != B_WOULD_BLOCK && st != B_BAD_PORT_ID && !refused++)
+				anomaly("{\"anomaly\":\"write-caps\",\"round\":%ld,\"status\":%d}", r, st);
+		} while (now() < stop_at);
+		if (atomic_load(&x->in_read))
+			killed_in_read++;
+		kill(child, SIGKILL);
+		if (waitpid(child, &status, 0) != child)
+			die(1, "waitpid: %s", strerror(errno));
+		if (atomic_load(&x->minted) > before)
+			minted_rounds++;
+		if (!counter_settles("vref_slots", base_slots, 3000, &left))
+			anomaly("{\"anomaly\":\"slots-left\",\"round\":%ld,\"vref_slots\":%ld,\"expected\":%ld}", r, left,
+				base_slots);
+		if (!counter_settles("port_caps", base_caps, 3000, &left))
+			anomaly("{\"anomaly\":\"caps-left\",\"round\":%ld,\"port_caps\":%ld,\"expected\":%ld}", r, left,
+				base_caps);
+		if (anomalies > MAX_ANOMALY_LINES)
+			break;
+	}
+	if (counter_now("vrefs") >= 0 && counter_now("vrefs") != base_vrefs)
+		anomaly("{\"anomaly\":\"vrefs\",\"vrefs\":%ld,\"expected\":%ld}", counter_now("vrefs"), base_vrefs);
+	vfd = -1;
+	if (nm_vref_open(nfd, vref, key, O_RDONLY | O_CLOEXEC, &vfd) != 0)
+		anomaly("{\"anomaly\":\"own-slot-lost\",\"vref\":%d}", vref);
+	if (vfd >= 0)
+		close(vfd);
+	if (nm_vref_release(nfd, vref, key) != 0)
+		anomaly("{\"anomaly\":\"own-release\",\"vref\":%d}", vref);
+	nm_remove_tree(dir, true);
+	printf("{\"done\":true,\"mode\":\"exit-vs-read-caps\",\"rounds\":%ld,\"elapsed_ms\":%.0f,\"written\":%ld,"
+	       "\"minted\":%ld,\"minted_rounds\":%ld,\"killed_in_read\":%ld,\"ioctl_errors\":0,\"anomalies\":%ld}\n",
+	       r - 1, (now() - start) * 1000, written, atomic_load(&x->minted), minted_rounds, killed_in_read, anomalies);
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- vref RELEASE vs ACQUIRE (or RELEASE) of the same slot ------------------------- */
+
+struct rva {
+	atomic_int round, go, done;
+	int nfd;
+	int32_t vref;
+	uint64_t key, new_key;
+	int st_b;
+	bool acquire;
+	uint64_t head;		/* B's head start in pause instructions */
+};
+
+static void *rva_b(void *p)
+{
+	struct rva *x = p;
+
+	for (int r = 1;; r++) {
+		if (!wait_for(&x->round, r, NULL, now() + STALL_SECONDS))
+			return NULL;
+		if (x->vref < 0)
+			return NULL;
+		while (atomic_load_explicit(&x->go, memory_order_acquire) < r)
+			__builtin_ia32_pause();
+		pause_for(x->head);
+		x->st_b = x->acquire ? nm_vref_acquire(x->nfd, x->vref, x->key, &x->new_key) :
+			  nm_vref_release(x->nfd, x->vref, x->key);
+		atomic_store_explicit(&x->done, r, memory_order_release);
+	}
+}
+
+/*
+ * nexus-race vref-release-vs-acquire how=acquire|release rounds=N seconds=S
+ *	Round after round a fresh vref (and, every other round, a second slot
+ *	that keeps it alive): the main thread RELEASEs the first slot while a
+ *	second thread ACQUIREs with that same key (how=acquire) or RELEASEs it
+ *	too (how=release), from the other CPU.  RELEASE answers 0; ACQUIRE 0
+ *	(then its new slot works and the vref lives) or -EPERM / -EBADF (the
+ *	slot was gone; -EBADF only when no other slot kept the vref); of two
+ *	RELEASEs exactly one answers 0.  The vrefs and vref_slots counters end
+ *	where they began.  Raced: both outcomes of the second party.
+ */
+static int vref_release_vs_acquire(int argc, char **argv)
+{
+	bool acquire = arg_is(argc, argv, "how", "acquire", "release");
+	long rounds = arg_long(argc, argv, "rounds", 1000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct rva x = { .acquire = acquire };
+	pthread_t bt;
+	int nfd, fd = open_devices(&nfd), ffd;
+	char dir[200], path[300];
+	long r, won = 0, lost = 0, bad = 0, left, base_slots = counter_now("vref_slots"), base_vrefs = counter_now("vrefs");
+
+	(void)fd;
+	make_scratch(dir, sizeof(dir), "vref");
+	snprintf(path, sizeof(path), "%s/file", dir);
+	ffd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ffd < 0)
+		die(1, "open %s: %s", path, strerror(errno));
+	x.nfd = nfd;
+	if (pthread_create(&bt, NULL, rva_b, &x))
+		die(1, "pthread_create failed");
+	for (r = 1; r <= rounds && (now() < deadline || ((won == 0 || lost == 0) && now() < last_chance)); r++) {
+		uint64_t extra = 0, k;
+		bool keep = r % 2 == 0;
+		int st_a;
+
+		if (nm_vref_create(nfd, ffd, &x.vref, &x.key) != 0)
+			die(1, "VREF_CREATE failed in round %ld", r);
+		if (keep && nm_vref_acquire(nfd, x.vref, x.key, &extra) != 0)
+			die(1, "VREF_ACQUIRE of a fresh vref failed in round %ld", r);
+		x.head = (r * 0x9e3779b97f4a7c15ULL >> 52) % 2048;
+		x.st_b = 1;
+		atomic_store_explicit(&x.round, (int)r, memory_order_release);
+		atomic_store_explicit(&x.go, (int)r, memory_order_release);
+		pause_for((r * 0xc2b2ae3d27d4eb4fULL >> 52) % 2048);
+		st_a = nm_vref_release(nfd, x.vref, x.key);
+		if (!wait_for(&x.done, (int)r, NULL, now() + STALL_SECONDS))
+			die(1, "the second party is stuck in round %ld", r);
+		if (acquire) {
+			if (st_a != 0) {
+				bad++;
+				anomaly("{\"anomaly\":\"release-failed\",\"round\":%ld,\"status\":%d}", r, st_a);
+			}
+			if (x.st_b == 0) {
+				won++;
+				if (nm_vref_release(nfd, x.vref, x.new_key) != 0) {
+					bad++;
+					anomaly("{\"anomaly\":\"acquired-slot-dead\",\"round\":%ld,\"kept\":%s}", r,
+						keep ? "true" : "false");
+				}
+			} else if (x.st_b == -EPERM || (x.st_b == -EBADF && !keep)) {
+				lost++;
+			} else {
+				bad++;
+				anomaly("{\"anomaly\":\"acquire-answer\",\"round\":%ld,\"status\":%d,\"kept\":%s}", r, x.st_b,
+					keep ? "true" : "false");
+			}
+		} else {
+			bool a = st_a == 0, b = x.st_b == 0;
+
+			if (a == b) {
+				bad++;
+				anomaly("{\"anomaly\":\"double-release\",\"round\":%ld,\"a\":%d,\"b\":%d}", r, st_a, x.st_b);
+			}
+			if (a)
+				won++;
+			else
+				lost++;
+		}
+		/* Whatever happened: the slot released twice must be dead. */
+		if (nm_vref_acquire(nfd, x.vref, x.key, &k) == 0) {
+			bad++;
+			anomaly("{\"anomaly\":\"released-key-lives\",\"round\":%ld}", r);
+			nm_vref_release(nfd, x.vref, k);
+		}
+		if (keep && nm_vref_release(nfd, x.vref, extra) != 0) {
+			bad++;
+			anomaly("{\"anomaly\":\"kept-slot-dead\",\"round\":%ld}", r);
+		}
+		if (anomalies > MAX_ANOMALY_LINES)
+			break;
+	}
+	x.vref = -1;
+	atomic_store(&x.round, (int)r + 1);
+	pthread_join(bt, NULL);
+	close(ffd);
+	if (!counter_settles("vref_slots", base_slots, 3000, &left))
+		anomaly("{\"anomaly\":\"slots-left\",\"vref_slots\":%ld,\"expected\":%ld}", left, base_slots);
+	if (!counter_settles("vrefs", base_vrefs, 3000, &left))
+		anomaly("{\"anomaly\":\"vrefs-left\",\"vrefs\":%ld,\"expected\":%ld}", left, base_vrefs);
+	nm_remove_tree(dir, true);
+	printf("{\"done\":true,\"mode\":\"vref-release-vs-acquire\",\"how\":\"%s\",\"rounds\":%ld,\"elapsed_ms\":%.0f,"
+	       "\"second_won\":%ld,\"second_lost\":%ld,\"bad\":%ld,\"ioctl_errors\":0,\"anomalies\":%ld}\n",
+	       acquire ? "acquire" : "release", r - 1, (now() - start) * 1000, won, lost, bad, anomalies);
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- unmount vs watches ------------------------------------------------------------ */
+
+struct uvw {
+	atomic_int round, go, unmounted, done;
+	char mnt[220];
+	int umount_plain, umount_lazy;
+	double umount_at;
+};
+
+static void *uvw_unmounter(void *p)
+{
+	struct uvw *x = p;
+
+	for (int r = 1;; r++) {
+		int tries = 0;
+		bool lazy = false;
+
+		if (!wait_for(&x->round, r, NULL, now() + STALL_SECONDS) || !x->mnt[0])
+			return NULL;
+		while (atomic_load_explicit(&x->go, memory_order_acquire) < r)
+			__builtin_ia32_pause();
+		while (umount(x->mnt) < 0) {
+			if (errno != EBUSY || ++tries > 2000) {
+				umount2(x->mnt, MNT_DETACH);
+				lazy = true;
+				break;
+			}
+			sched_yield();
+		}
+		if (lazy)
+			x->umount_lazy++;
+		else
+			x->umount_plain++;
+		x->umount_at = now();
+		atomic_store_explicit(&x->unmounted, r, memory_order_release);
+	}
+}
+
+/* Watch the tmpfs's root, d, d's files and the volume for (port, token); fds closed after. */
+static int uvw_watch_all(int nfd, const char *mnt, int port, uint32_t token, long *failed)
+{
+	static const char *const names[] = { "", "/d", "/d/f0", "/d/f1", "/d/f2" };
+	char path[300];
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int fd, st;
+
+		snprintf(path, sizeof(path), "%s%s", mnt, names[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		st = nm_watch(nfd, fd, B_WATCH_ALL | B_WATCH_CHILDREN, port, token, 0);
+		close(fd);
+		if (st == 0)
+			n++;
+		else
+			(*failed)++;
+	}
+	if (nm_watch(nfd, -1, B_WATCH_MOUNT, port, token, 0) == 0)
+		n++;
+	return n;
+}
+
+/*
+ * nexus-race umount-vs-watch party=thread|process rounds=N seconds=S
+ *	Round after round a tmpfs is mounted in a scratch directory, a
+ *	directory and files made in it, and watched (its root, the directory,
+ *	the files, the volume) by this team (party=thread) or a forked one
+ *	(party=process); the descriptors are closed, so nothing keeps it busy.
+ *	Then, at once, one thread unmounts it (a plain umount, retried while
+ *	busy, lazy after 2,000 tries) while the watcher, in turn, stops the
+ *	watches (STOP_NOTIFYING), or watches a freshly opened directory of it
+ *	again and again until it is gone (START_WATCHING against the umount),
+ *	or deletes the listener's port - or, for a forked watcher, is
+ *	SIGKILLed.  Every STOP answers 0 or -ENOENT (the umount took the watch
+ *	first); every watch left is stopped after the round, and the watches
+ *	counter is back where it was within 3 s.  Raced: START_WATCHING calls
+ *	made while the umount was in progress.
+ */
+static int umount_vs_watch(int argc, char **argv)
+{
+	bool process = !arg_is(argc, argv, "party", "thread", "process");
+	long rounds = arg_long(argc, argv, "rounds", 1000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	double start = now(), deadline = start + seconds, last_chance = start + seconds * RACE_EXTEND;
+	struct uvw *x = mmap(NULL, sizeof(*x), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int nfd, fd = open_devices(&nfd), port = 0;
+	char dir[200], path[300];
+	pthread_t ut;
+	long r, starts_during = 0, stops_raced = 0, watched = 0, failed = 0, events = 0, unmounted_seen = 0, left;
+	long base_watches = counter_now("watches");
+	pid_t parent = getpid();
+	static uint8_t buf[65536];
+
+	if (x == MAP_FAILED)
+		die(1, "mmap: %s", strerror(errno));
+	make_scratch(dir, sizeof(dir), "umount");
+	snprintf(x->mnt, sizeof(x->mnt), "%s/mnt", dir);
+	mkdir(x->mnt, 0755);
+	if (pthread_create(&ut, NULL, uvw_unmounter, x))
+		die(1, "pthread_create failed");
+	for (r = 1; r <= rounds && (now() < deadline || (starts_during == 0 && !process && now() < last_chance)); r++) {
+		int how = (int)(r % 3), p[2], cport = 0, status, st;
+		pid_t child = 0;
+
+		if (mount("nexus-race", x->mnt, "tmpfs", 0, "size=1m,mode=0755") < 0)
+			die(1, "mount tmpfs on %s: %s", x->mnt, strerror(errno));
+		snprintf(path, sizeof(path), "%s/d", x->mnt);
+		mkdir(path, 0755);
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "%s/d/f%d", x->mnt, i);
+			close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+		}
+		if (!port && nx_port_create(fd, "race-umount", 256, &port) != B_OK)
+			die(1, "cannot create a port");
+		if (process) {
+			if (pipe2(p, O_CLOEXEC))
+				die(1, "pipe: %s", strerror(errno));
+			child = fork();
+			if (child < 0)
+				die(1, "fork: %s", strerror(errno));
+			if (child == 0) {
+				int cfd, cnfd, n;
+				long f = 0;
+
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (getppid() != parent)
+					_exit(1);
+				cfd = nx_open();
+				cnfd = nm_open();
+				if (cfd < 0 || cnfd < 0 || nx_port_create(cfd, "race-umount-child", 256, &cport) != B_OK)
+					_exit(3);
+				n = uvw_watch_all(cnfd, x->mnt, cport, (uint32_t)r, &f);
+				if (write(p[1], &n, sizeof(n)) != sizeof(n))
+					_exit(4);
+				for (;;)
+					pause();
+			}
+			close(p[1]);
+			if (read(p[0], &st, sizeof(st)) == sizeof(st))
+				watched += st;
+			close(p[0]);
+		} else {
+			watched += uvw_watch_all(nfd, x->mnt, port, (uint32_t)r, &failed);
+		}
+		atomic_store_explicit(&x->round, (int)r, memory_order_release);
+		atomic_store_explicit(&x->go, (int)r, memory_order_release);
+		if (process) {
+			kill(child, SIGKILL);
+			waitpid(child, &status, 0);
+		} else if (how == 0) {
+			st = nm_stop_notifying(nfd, port, (uint32_t)r);
+			if (st != 0 && st != -ENOENT)
+				anomaly("{\"anomaly\":\"stop-answer\",\"round\":%ld,\"status\":%d}", r, st);
+			if (atomic_load(&x->unmounted) >= r)
+				stops_raced++;
+		} else if (how == 1) {
+			snprintf(path, sizeof(path), "%s/d", x->mnt);
+			while (atomic_load_explicit(&x->unmounted, memory_order_acquire) < r) {
+				int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+				if (dfd < 0)
+					continue;	/* gone: the umount is through */
+				st = nm_watch(nfd, dfd, B_WATCH_DIRECTORY, port, (uint32_t)r, 0);
+				close(dfd);
+				if (st != 0 && st != -ENOENT)
+					anomaly("{\"anomaly\":\"start-answer\",\"round\":%ld,\"status\":%d}", r, st);
+				starts_during++;
+			}
+		} else {
+			nx_port_delete(fd, port);
+			port = 0;
+		}
+		if (!wait_for(&x->unmounted, (int)r, NULL, now() + STALL_SECONDS))
+			die(1, "the unmounter is stuck in round %ld", r);
+		if (port) {
+			for (;;) {
+				size_t size = sizeof(buf);
+				int32_t code = 0;
+				struct nm_event ev;
+				char err[160];
+
+				if (nx_port_read(fd, port, &code, buf, &size, B_RELATIVE_TIMEOUT, 0) != B_OK)
+					break;
+				if ((uint32_t)code != B_NODE_MONITOR)
+					continue;
+				st = nm_parse(buf, size, &ev, err, sizeof(err));
+				if (st == 0)
+					st = nm_event_problem(&ev, err, sizeof(err));
+				if (st == -1)
+					anomaly("{\"anomaly\":\"malformed-event\",\"round\":%ld,\"error\":\"%s\"}", r, err);
+				else if (st == 0 && ++events && ev.opcode == B_DEVICE_UNMOUNTED)
+					unmounted_seen++;
+			}
+			st = nm_stop_notifying(nfd, port, (uint32_t)r);
+			if (st != 0 && st != -ENOENT)
+				anomaly("{\"anomaly\":\"stop-after-answer\",\"round\":%ld,\"status\":%d}", r, st);
+		}
+		if (!counter_settles("watches", base_watches, 3000, &left))
+			anomaly("{\"anomaly\":\"watches-left\",\"round\":%ld,\"watches\":%ld,\"expected\":%ld}", r, left,
+				base_watches);
+		if (anomalies > MAX_ANOMALY_LINES)
+			break;
+	}
+	x->mnt[0] = '\0';
+	atomic_store(&x->round, (int)r + 1);
+	pthread_join(ut, NULL);
+	if (port)
+		nx_port_delete(fd, port);
+	snprintf(path, sizeof(path), "%s/mnt", dir);
+	umount2(path, MNT_DETACH);
+	nm_remove_tree(dir, true);
+	printf("{\"done\":true,\"mode\":\"umount-vs-watch\",\"party\":\"%s\",\"rounds\":%ld,\"elapsed_ms\":%.0f,"
+	       "\"watched\":%ld,\"watch_failed\":%ld,\"starts_during_umount\":%ld,\"stops_after_umount\":%ld,"
+	       "\"umount_plain\":%d,\"umount_lazy\":%d,\"events\":%ld,\"unmounted_events\":%ld,\"ioctl_errors\":0,"
+	       "\"anomalies\":%ld}\n",
+	       process ? "process" : "thread", r - 1, (now() - start) * 1000, watched, failed, starts_during, stops_raced,
+	       x->umount_plain, x->umount_lazy, events, unmounted_seen, anomalies);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "create-delete"))
@@ -1476,11 +2278,26 @@ int main(int argc, char **argv)
 		return area_teardown(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "resize-touch"))
 		return resize_touch(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "stop-vs-events"))
+		return stop_vs_events(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "port-delete-vs-delivery"))
+		return port_delete_vs_delivery(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "exit-vs-read-caps"))
+		return exit_vs_read_caps(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "vref-release-vs-acquire"))
+		return vref_release_vs_acquire(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "umount-vs-watch"))
+		return umount_vs_watch(argc, argv);
 	fprintf(stderr, "usage: nexus-race create-delete kind=port|sem target=next|find party=thread|process "
 			"rounds=N seconds=S\n"
 			"       nexus-race teardown rounds=N seconds=S sems=M ports=K\n"
 			"       nexus-race thread-exit party=thread|process rounds=N seconds=S\n"
 			"       nexus-race area-teardown rounds=N seconds=S areas=K\n"
-			"       nexus-race resize-touch party=thread|process seconds=S pages=N\n");
+			"       nexus-race resize-touch party=thread|process seconds=S pages=N\n"
+			"       nexus-race stop-vs-events rounds=N seconds=S\n"
+			"       nexus-race port-delete-vs-delivery rounds=N seconds=S\n"
+			"       nexus-race exit-vs-read-caps rounds=N seconds=S\n"
+			"       nexus-race vref-release-vs-acquire how=acquire|release rounds=N seconds=S\n"
+			"       nexus-race umount-vs-watch party=thread|process rounds=N seconds=S\n");
 	return 2;
 }

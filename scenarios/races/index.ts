@@ -1,12 +1,16 @@
 // races: requests that race deletes and team teardowns from two CPUs at once
 // (issue 7: create vs delete, find vs delete, info during teardown; issue 8:
 // thread exit vs send_data and wait_for_thread, team teardown vs area clone,
-// transfer and resize, resize vs touching a mapping).  The racing parties
+// transfer and resize, resize vs touching a mapping; issue 9: STOP_NOTIFYING
+// and STOP_WATCHING vs events being delivered, port deletion vs delivery,
+// team exit vs READ_CAPS minting slots, vref RELEASE vs ACQUIRE and RELEASE
+// of the same slot, unmount vs watches being stopped, started and killed
+// with their team).  The racing parties
 // are C (nexus-race: a node loop is far too slow to hit a window of a few
 // hundred instructions); each scenario gives the driver a deadline, then
 // checks what it found, that the race did happen, that no task is stuck in
 // D state, the kernel log since the scenario began, and the counters
-// (scenario(), and the thread and area counters here).
+// (scenario(), and the thread, area and node monitor counters here).
 //
 // Parameters: races.seconds (each driver's run, default 8), races.rounds
 // (its rounds at most, default unbounded: the time decides),
@@ -253,6 +257,85 @@ function resizeTouchCounts(ctx: Ctx, done: Json): void {
   ctx.metric('sigbus', count(done, 'sigbus'), 'touches');
 }
 
+// ---------------------------------------------------------------------------
+// The node monitor (issue 9)
+
+const NM_DEVICE = '/dev/nexus_node_monitor';
+
+function needNodeMonitor(ctx: Ctx): void {
+  if (!existsSync(NM_DEVICE)) ctx.skip(`${NM_DEVICE} is missing: no nexus_node_monitor module loaded`);
+}
+
+/** A node monitor race: the driver's mode and options, and what its counts must show. */
+function nmRace(name: string, mode: string, opts: Record<string, string>, counts: (ctx: Ctx, done: Json) => void) {
+  return scenario(name, async (ctx, base) => {
+    needNodeMonitor(ctx);
+    const { seconds, rounds } = limits(ctx);
+    noteCpus(ctx);
+    await watchingKernelLog(ctx, async () => {
+      const done = await runDriver(ctx, driverArgs(mode, { ...opts, rounds, seconds }), seconds * RACE_EXTEND);
+      if (done) {
+        ctx.check(count(done, 'rounds') > 0, 'the driver ran rounds', '> 0', count(done, 'rounds'));
+        counts(ctx, done);
+        ctx.metric('rounds', count(done, 'rounds'), 'rounds');
+        ctx.metric('rounds-rate', rate(count(done, 'rounds'), count(done, 'elapsed_ms')), 'rounds/s');
+      }
+    });
+    await checkNewCounters(ctx, base);
+  }, { timeoutMs: TIMEOUT_MS });
+}
+
+function stopVsEventsCounts(ctx: Ctx, done: Json): void {
+  ctx.equal(count(done, 'after_stop'), 0, 'no event of a watch is about a file made after its stop returned');
+  ctx.equal(count(done, 'stop_failed'), 0, 'every STOP_NOTIFYING and STOP_WATCHING of a live watch answers 0');
+  ctx.equal(count(done, 'malformed'), 0, 'every event read is a well-formed KMessage');
+  ctx.check(count(done, 'events') > 0, 'events were delivered while the watches lived', '> 0', count(done, 'events'));
+  if (ctx.cpus >= 2)
+    ctx.check(count(done, 'late') > 0, 'some events were in flight across their watch\'s stop (read after it returned)', '> 0', count(done, 'late'));
+  ctx.metric('events', count(done, 'events'), 'events');
+  ctx.metric('events-across-stop', count(done, 'late'), 'events');
+  ctx.metric('dropped', count(done, 'dropped'), 'events');
+}
+
+function portDeleteCounts(ctx: Ctx, done: Json): void {
+  ctx.equal(count(done, 'malformed'), 0, 'every event read from a closed port is a well-formed KMessage');
+  ctx.check(count(done, 'with_backlog') > 0, 'ports were deleted while events waited in their backlog', '> 0', count(done, 'with_backlog'));
+  ctx.metric('deleted-with-backlog', count(done, 'with_backlog'), 'ports');
+  ctx.metric('events-read-after-close', count(done, 'events_read'), 'events');
+}
+
+function exitVsReadCapsCounts(ctx: Ctx, done: Json): void {
+  ctx.check(count(done, 'minted_rounds') > 0, 'the reader teams minted slots before they died', '> 0', count(done, 'minted_rounds'));
+  if (ctx.cpus >= 2)
+    ctx.check(count(done, 'killed_in_read') > 0, 'some readers were killed inside READ_CAPS', '> 0', count(done, 'killed_in_read'));
+  ctx.metric('caps-messages', count(done, 'written'), 'messages');
+  ctx.metric('slots-minted', count(done, 'minted'), 'slots');
+  ctx.metric('killed-in-read-caps', count(done, 'killed_in_read'), 'teams');
+}
+
+function releaseCounts(ctx: Ctx, done: Json): void {
+  ctx.equal(count(done, 'bad'), 0, 'every answer is one the ABI allows, and every slot left works');
+  if (ctx.cpus >= 2)
+    ctx.check(count(done, 'second_won') > 0 && count(done, 'second_lost') > 0, 'the second party both won and lost the race', 'both > 0',
+      { won: count(done, 'second_won'), lost: count(done, 'second_lost') });
+  ctx.metric('second-won', count(done, 'second_won'), 'rounds');
+  ctx.metric('second-lost', count(done, 'second_lost'), 'rounds');
+}
+
+function umountCounts(process: boolean) {
+  return (ctx: Ctx, done: Json): void => {
+    ctx.check(count(done, 'watched') > 0, 'the tmpfs was watched before each unmount', '> 0', count(done, 'watched'));
+    ctx.check(count(done, 'umount_plain') > 0, 'plain unmounts went through under the watches (a watch pins nothing)', '> 0',
+      count(done, 'umount_plain'));
+    if (!process && ctx.cpus >= 2)
+      ctx.check(count(done, 'starts_during_umount') > 0, 'START_WATCHING ran while the unmount was going on', '> 0',
+        count(done, 'starts_during_umount'));
+    ctx.metric('umounts', count(done, 'umount_plain'), 'umounts');
+    ctx.metric('lazy-umounts', count(done, 'umount_lazy'), 'umounts');
+    ctx.metric('unmounted-events', count(done, 'unmounted_events'), 'events');
+  };
+}
+
 export const suite: Suite = {
   name: 'races',
   scenarios: [
@@ -266,5 +349,12 @@ export const suite: Suite = {
     areaTeardown,
     resizeTouch('resize-vs-touch', 'thread'),
     resizeTouch('resize-vs-touch-across-teams', 'process'),
+    nmRace('stop-notifying-vs-events', 'stop-vs-events', {}, stopVsEventsCounts),
+    nmRace('port-delete-vs-delivery', 'port-delete-vs-delivery', {}, portDeleteCounts),
+    nmRace('team-exit-vs-read-caps', 'exit-vs-read-caps', {}, exitVsReadCapsCounts),
+    nmRace('vref-release-vs-acquire', 'vref-release-vs-acquire', { how: 'acquire' }, releaseCounts),
+    nmRace('vref-release-vs-release', 'vref-release-vs-acquire', { how: 'release' }, releaseCounts),
+    nmRace('umount-vs-watch', 'umount-vs-watch', { party: 'thread' }, umountCounts(false)),
+    nmRace('umount-vs-watcher-exit', 'umount-vs-watch', { party: 'process' }, umountCounts(true)),
   ],
 };

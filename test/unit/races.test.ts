@@ -134,12 +134,15 @@ test('nexus-race refuses bad usage and names every mode', () => {
   const RACE = join(ROOT, 'dist', 'scenarios', 'native', 'nexus-race');
   const r = spawnSync(RACE, ['no-such-mode'], { encoding: 'utf8', timeout: 10_000 });
   assert.is(r.status, 2);
-  for (const mode of ['create-delete', 'teardown', 'thread-exit', 'area-teardown', 'resize-touch'])
+  for (const mode of ['create-delete', 'teardown', 'thread-exit', 'area-teardown', 'resize-touch', 'stop-vs-events',
+    'port-delete-vs-delivery', 'exit-vs-read-caps', 'vref-release-vs-acquire', 'umount-vs-watch'])
     assert.match(r.stderr, new RegExp(`nexus-race ${mode} `), mode);
   const bad = spawnSync(RACE, ['thread-exit', 'party=both'], { encoding: 'utf8', timeout: 10_000 });
   assert.is(bad.status, 2, 'a bad party');
   const few = spawnSync(RACE, ['area-teardown', 'areas=1'], { encoding: 'utf8', timeout: 10_000 });
   assert.is(few.status, 2, 'areas below 2');
+  const how = spawnSync(RACE, ['vref-release-vs-acquire', 'how=open'], { encoding: 'utf8', timeout: 10_000 });
+  assert.is(how.status, 2, 'a bad how');
 });
 
 test.run();
