@@ -61,6 +61,8 @@ struct nexus_user *nexus_user_get(kuid_t uid);
 struct nexus_user *nexus_user_hold(struct nexus_user *user);
 void nexus_user_put(struct nexus_user *user);
 int nexus_charge(struct nexus_user *user, enum nexus_limit limit, long n);
+int nexus_charge_for(struct nexus_user *user, enum nexus_limit limit, long n,
+		     const bool *exempt);
 void nexus_uncharge(struct nexus_user *user, enum nexus_limit limit, long n);
 void nexus_users_exit(void);
 
@@ -216,7 +218,7 @@ int nexus_port_link(struct nexus_port_link *link, s32 id);
 void nexus_port_unlink(struct nexus_port_link *link);
 int nexus_port_link_write(struct nexus_port_link *link, s32 code,
 			  const void *data, size_t size,
-			  struct nexus_user *user);
+			  struct nexus_user *user, bool exempt);
 
 /* Threads (thread.c). */
 long nexus_thread_ioctl(struct nexus_team *team, unsigned int cmd, void *req);

@@ -193,13 +193,14 @@ static void nexus_port_msg_free(struct nexus_port_msg *msg)
  * before any lock is taken.
  */
 static struct nexus_port_msg *nexus_port_msg_alloc(struct nexus_user *user,
-						   size_t size, u32 nr_caps)
+						   size_t size, u32 nr_caps,
+						   const bool *exempt)
 {
 	size_t cost = nexus_port_msg_cost(size, nr_caps);
 	struct nexus_port_msg *msg;
 
 	/* size and nr_caps are bounded by the callers: no overflow here. */
-	if (nexus_charge(user, NEXUS_LIMIT_PORT_SPACE, cost))
+	if (nexus_charge_for(user, NEXUS_LIMIT_PORT_SPACE, cost, exempt))
 		return ERR_PTR(B_NO_MEMORY);
 	msg = kzalloc(sizeof(*msg), GFP_KERNEL_ACCOUNT);
 	if (msg && size)
@@ -229,7 +230,7 @@ nexus_port_msg_new(struct nexus_team *team, const s32 __user *code,
 {
 	struct nexus_port_msg *msg;
 
-	msg = nexus_port_msg_alloc(team->user, size, nr_caps);
+	msg = nexus_port_msg_alloc(team->user, size, nr_caps, NULL);
 	if (IS_ERR(msg))
 		return msg;
 	msg->sender.uid = current_euid();
@@ -1074,6 +1075,8 @@ EXPORT_SYMBOL_GPL(nexus_port_unlink);
  * @data: @size bytes
  * @size: at most NEXUS_PORT_MAX_MESSAGE_SIZE
  * @user: charged for the queued message
+ * @exempt: @user's share does not apply (decided in the context the
+ *	message is written for, not the kernel worker's)
  *
  * The message's sender is the kernel (uid 0, team 0).
  *
@@ -1083,7 +1086,7 @@ EXPORT_SYMBOL_GPL(nexus_port_unlink);
  */
 int nexus_port_link_write(struct nexus_port_link *link, s32 code,
 			  const void *data, size_t size,
-			  struct nexus_user *user)
+			  struct nexus_user *user, bool exempt)
 {
 	struct nexus_port *port = link->port;
 	struct nexus_port_msg *msg;
@@ -1093,7 +1096,7 @@ int nexus_port_link_write(struct nexus_port_link *link, s32 code,
 		return B_BAD_PORT_ID;
 	if (size > NEXUS_PORT_MAX_MESSAGE_SIZE)
 		return B_BAD_VALUE;
-	msg = nexus_port_msg_alloc(user, size, 0);
+	msg = nexus_port_msg_alloc(user, size, 0, &exempt);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	msg->code = code;

@@ -198,6 +198,41 @@ void nexus_user_put(struct nexus_user *user)
 EXPORT_SYMBOL_GPL(nexus_user_put);
 
 /**
+ * nexus_charge_for() - nexus_charge() on behalf of another context
+ * @user: the user charged
+ * @limit: which limit
+ * @n: how much
+ * @exempt: whether the user's share does not apply, as decided in the
+ *	context the charge is for (the kernel charges a watcher's events in
+ *	the context of whoever touched the file); NULL: the caller's
+ *	CAP_SYS_RESOURCE decides
+ *
+ * Return: 0 or -ENOSPC.
+ */
+int nexus_charge_for(struct nexus_user *user, enum nexus_limit limit, long n,
+		     const bool *exempt)
+{
+	atomic_long_t *total = &nexus_counters[nexus_limits[limit].total];
+	atomic_long_t *used = &user->used[limit];
+
+	if (atomic_long_add_return(n, total) > READ_ONCE(*nexus_limits[limit].max))
+		goto undo_total;
+	/* capable() only past the share: it is not free, and it audits. */
+	if (atomic_long_add_return(n, used) >
+	    READ_ONCE(*nexus_limits[limit].user_max) &&
+	    !(exempt ? *exempt : capable(CAP_SYS_RESOURCE)))
+		goto undo_used;
+	return 0;
+
+undo_used:
+	atomic_long_sub(n, used);
+undo_total:
+	atomic_long_sub(n, total);
+	return -ENOSPC;
+}
+EXPORT_SYMBOL_GPL(nexus_charge_for);
+
+/**
  * nexus_charge() - take @n units of a limit for a user
  * @user: the user charged
  * @limit: which limit
@@ -208,23 +243,7 @@ EXPORT_SYMBOL_GPL(nexus_user_put);
  */
 int nexus_charge(struct nexus_user *user, enum nexus_limit limit, long n)
 {
-	atomic_long_t *total = &nexus_counters[nexus_limits[limit].total];
-	atomic_long_t *used = &user->used[limit];
-
-	if (atomic_long_add_return(n, total) > READ_ONCE(*nexus_limits[limit].max))
-		goto undo_total;
-	/* capable() only past the share: it is not free, and it audits. */
-	if (atomic_long_add_return(n, used) >
-	    READ_ONCE(*nexus_limits[limit].user_max) &&
-	    !capable(CAP_SYS_RESOURCE))
-		goto undo_used;
-	return 0;
-
-undo_used:
-	atomic_long_sub(n, used);
-undo_total:
-	atomic_long_sub(n, total);
-	return -ENOSPC;
+	return nexus_charge_for(user, limit, n, NULL);
 }
 EXPORT_SYMBOL_GPL(nexus_charge);
 

@@ -27,6 +27,7 @@
  * listener lock.
  */
 
+#include <linux/capability.h>
 #include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -124,6 +125,7 @@ struct nm_listener {
 	s32 port;
 	struct nexus_port_link link;
 	struct nexus_user *user;	/* charged for queued events */
+	bool exempt;			/* from its share: CAP_SYS_RESOURCE */
 	struct list_head watches;	/* nm_lock */
 	struct list_head volumes;	/* nm_lock */
 	bool killed;			/* nm_lock */
@@ -184,7 +186,9 @@ int nm_listener_send(struct nm_listener *l, const struct nm_msg *msg,
 	if (msg->overflow)
 		return -EOVERFLOW;
 	ev = kmalloc(struct_size(ev, data, msg->len), GFP_NOFS);
-	charged = !nexus_charge(l->user, NEXUS_LIMIT_NODE_EVENTS, 1);
+	/* The watcher's share, whoever made the event. */
+	charged = !nexus_charge_for(l->user, NEXUS_LIMIT_NODE_EVENTS, 1,
+				    &l->exempt);
 	spin_lock(&l->lock);
 	if (l->dead) {
 		spin_unlock(&l->lock);
@@ -260,7 +264,7 @@ static void nm_listener_deliver(struct work_struct *work)
 			len = l->scratch.len;
 		}
 		status = nexus_port_link_write(&l->link, B_NODE_MONITOR, data,
-					       len, l->user);
+					       len, l->user, l->exempt);
 		if (status == B_WOULD_BLOCK) {
 			/* The port calls us again once it has room. */
 			spin_lock(&l->lock);
@@ -341,6 +345,8 @@ static struct nm_listener *nm_listener_get(struct nm_team *nt, s32 port)
 	l->owner = nt;
 	l->port = port;
 	l->user = nexus_user_hold(nt->team->user);
+	/* Decided here, in the watcher's context, once. */
+	l->exempt = has_capability_noaudit(current, CAP_SYS_RESOURCE);
 	INIT_LIST_HEAD(&l->watches);
 	INIT_LIST_HEAD(&l->volumes);
 	INIT_LIST_HEAD(&l->backlog);
