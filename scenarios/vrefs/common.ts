@@ -28,6 +28,7 @@ export const EPERM = 1;
 export const ENOENT = 2;
 export const EBADF = 9;
 export const EACCES = 13;
+export const ENOTDIR = 20;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 
@@ -36,6 +37,7 @@ const ERRNO_NAMES: Record<number, string> = {
   [-ENOENT]: '-ENOENT',
   [-EBADF]: '-EBADF',
   [-EACCES]: '-EACCES',
+  [-ENOTDIR]: '-ENOTDIR',
   [-EINVAL]: '-EINVAL',
   [-ENOSPC]: '-ENOSPC',
 };
