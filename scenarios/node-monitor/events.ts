@@ -141,22 +141,9 @@ const sortEvs = (evs: Ev[]): Ev[] => [...evs].sort((a, b) => (JSON.stringify(a) 
 /**
  * Read exactly the expected events (and no others): per watch (token) in
  * the order given; `unordered` compares each watch's events as a set.
- * `ignore` drops events the ABI leaves open before comparing (see
- * ctimeOnly).
  */
-export async function expectEvents(
-  ctx: Ctx,
-  port: number,
-  expected: Ev[],
-  what: string,
-  opts: { unordered?: boolean; quietMs?: number; ignore?: (e: Ev) => boolean } = {},
-): Promise<Ev[]> {
-  let got = await collect(ctx, port, expected.length, what, opts.quietMs);
-  if (opts.ignore) {
-    got = got.filter((e) => !opts.ignore!(e));
-    // What was ignored took the place of an expected event: wait for the rest.
-    if (got.length < expected.length) got = got.concat((await collect(ctx, port, expected.length - got.length, what, opts.quietMs)).filter((e) => !opts.ignore!(e)));
-  }
+export async function expectEvents(ctx: Ctx, port: number, expected: Ev[], what: string, opts: { unordered?: boolean; quietMs?: number } = {}): Promise<Ev[]> {
+  const got = await collect(ctx, port, expected.length, what, opts.quietMs);
   const norm = (evs: Ev[]) => {
     const g = byToken(evs);
     return opts.unordered ? Object.fromEntries(Object.entries(g).map(([k, v]) => [k, sortEvs(v)])) : g;
@@ -164,14 +151,6 @@ export async function expectEvents(
   ctx.equal(norm(got), norm(expected), `${what}: exactly these events, per watch`);
   return got;
 }
-
-/**
- * A B_STAT_CHANGED that says only B_STAT_CHANGE_TIME: what a stat watcher
- * may or may not get when an xattr changes (Linux moves st_ctime; Haiku
- * tells attribute changes to attribute watchers only).  The suite does not
- * pin it either way.
- */
-export const ctimeOnly = (e: Ev): boolean => e.kind === 'stat' && e.fields === 0x80;
 
 /** Check no event arrives within `ms`. */
 export async function expectNoEvents(ctx: Ctx, port: number, what: string, ms = QUIET_MS): Promise<void> {
