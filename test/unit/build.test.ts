@@ -7,13 +7,14 @@ import { buildModules, countWarnings, firstError, hashSourceTree, inspectSource,
 import type { KernelTree } from '../../lab/kernels.js';
 import { ROOT } from '../helpers.js';
 
-test("our dkms.conf names nexus.ko and nexus_area.ko in nexus/ and a MAKE line taking KERNEL_SRC", () => {
+test("our dkms.conf names nexus.ko, nexus_area.ko and nexus_node_monitor.ko in nexus/ and a MAKE line taking KERNEL_SRC", () => {
   const conf = parseDkmsConf(readFileSync(join(ROOT, 'kernel', 'dkms.conf'), 'utf8'));
   assert.is(conf.packageName, 'nexus');
   assert.match(conf.make ?? '', /KERNEL_SRC=\$\{kernel_source_dir\}/);
   assert.equal(conf.modules, [
     { name: 'nexus', location: 'nexus' },
     { name: 'nexus_area', location: 'nexus' },
+    { name: 'nexus_node_monitor', location: 'nexus' },
   ]);
 });
 
