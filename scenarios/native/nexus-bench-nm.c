@@ -174,7 +174,7 @@ static void next_event(struct watcher *w, struct seen *s, long i)
 		size = (size_t)n;
 		if ((uint32_t)code != B_NODE_MONITOR)
 			die("iteration %ld: a message of code 0x%x, not B_NODE_MONITOR", i, (unsigned int)code);
-		if (nm_parse(w->buf, size, &ev, err, sizeof(err)) || nm_event_problem(&ev, err, sizeof(err)))
+		if (nm_check(w->buf, size, sizeof(w->buf), &ev, err, sizeof(err)))
 			die("iteration %ld: a malformed node monitor message: %s", i, err);
 		if ((uint32_t)ev.opcode == NEXUS_EVENTS_DROPPED)
 			die("iteration %ld: %d events dropped", i, ev.dropped);

@@ -2514,7 +2514,7 @@ static bool in_scratch(const struct worker *w, uint64_t p, size_t n)
  * worker can see them): a node monitor message must be a well-formed
  * KMessage with the fields its opcode has (nexus-nm.h).
  */
-static void check_message(const struct worker *w, uint64_t code_at, uint64_t buffer, uint64_t size)
+static void check_message(const struct worker *w, uint64_t code_at, uint64_t buffer, uint64_t size, uint64_t room)
 {
 	struct nm_event ev;
 	char err[160];
@@ -2526,13 +2526,11 @@ static void check_message(const struct worker *w, uint64_t code_at, uint64_t buf
 	memcpy(&code, (const void *)(uintptr_t)code_at, 4);
 	if ((uint32_t)code != B_NODE_MONITOR)
 		return;
-	st = nm_parse(w->m.data, (size_t)size, &ev, err, sizeof(err));
+	st = nm_check(w->m.data, (size_t)size, room > DATA_SIZE ? DATA_SIZE : (size_t)room, &ev, err, sizeof(err));
 	if (st == -2) {
-		count(&sh->nm_cut);	/* a short read: not all there */
+		count(&sh->nm_cut);	/* a read into too little room: not all there */
 		return;
 	}
-	if (st == 0)
-		st = nm_event_problem(&ev, err, sizeof(err));
 	if (st) {
 		violation("a node monitor message of %" PRIu64 " bytes is malformed: %s", size, err);
 		return;
@@ -2541,13 +2539,21 @@ static void check_message(const struct worker *w, uint64_t code_at, uint64_t buf
 	count(&sh->nm_by_op[nm_op_index(ev.opcode)]);
 }
 
+/* The room a read request offered (its size field before the call answered over it). */
+static uint64_t room_of(const struct build *b, size_t off)
+{
+	uint64_t room;
+
+	memcpy(&room, b->req + off, sizeof(room));
+	return room;
+}
+
 static void after_port_read(struct worker *w, const struct build *b, const uint8_t *req)
 {
 	struct nexus_port_read r;
 
-	(void)b;
 	memcpy(&r, req, sizeof(r));
-	check_message(w, (uintptr_t)r.code, (uintptr_t)r.buffer, r.size);
+	check_message(w, (uintptr_t)r.code, (uintptr_t)r.buffer, r.size, room_of(b, offsetof(struct nexus_port_read, size)));
 }
 
 /* Slots minted for us: each a vref cap with an id and a key; ours from now on. */
@@ -2558,9 +2564,9 @@ static void after_read_caps(struct worker *w, const struct build *b, const uint8
 	int8_t mode;
 	bool append;
 
-	(void)b;
 	memcpy(&r, req, sizeof(r));
-	check_message(w, (uintptr_t)r.code, (uintptr_t)r.buffer, r.size);
+	check_message(w, (uintptr_t)r.code, (uintptr_t)r.buffer, r.size,
+		      room_of(b, offsetof(struct nexus_port_read_caps, size)));
 	if (r.caps_count > MAX_CAPS) {
 		violation("READ_CAPS answered B_OK with %zu caps (at most %d)", (size_t)r.caps_count, MAX_CAPS);
 		return;

@@ -269,7 +269,9 @@ static inline void nm_take(struct nm_event *ev, const char *name, uint32_t type,
  * size = len, what, reply port and token -1), every field's type, sizes and
  * name, elements within the field, fields 4-aligned and ending exactly at
  * the message's end, an "opcode" field.  A message larger than len (cut by
- * a short read) is -2: not malformed, just not all there.
+ * a short read), or len shorter than a header, is -2: not all there - which
+ * is malformed too when the reader had room for more than len bytes (see
+ * nm_check).
  */
 static inline int nm_parse(const uint8_t *buf, size_t len, struct nm_event *ev, char *err, size_t errn)
 {
@@ -277,7 +279,7 @@ static inline int nm_parse(const uint8_t *buf, size_t len, struct nm_event *ev, 
 
 	memset(ev, 0, sizeof(*ev));
 	if (len < KMESSAGE_HEADER_SIZE)
-		return nm_bad(err, errn, "%lu bytes, shorter than the %lu-byte header", len, KMESSAGE_HEADER_SIZE);
+		return -2;	/* a read into less room than a header: cut */
 	if ((uint32_t)nm_get32(buf) != KMESSAGE_MAGIC)
 		return nm_bad(err, errn, "magic 0x%lx, expected 0x%lx", (uint32_t)nm_get32(buf), KMESSAGE_MAGIC);
 	size = (uint32_t)nm_get32(buf + 4);
@@ -437,6 +439,27 @@ static inline int nm_event_problem(const struct nm_event *ev, char *err, size_t 
 	if ((need & NMF_DROPPED) && ev->dropped <= 0)
 		return nm_bad(err, n, "NEXUS_EVENTS_DROPPED with dropped %lu (%lu)", (unsigned long)(uint32_t)ev->dropped, 0);
 	return 0;
+}
+
+/*
+ * A message read with `room` bytes of room, `len` copied: nm_parse and
+ * nm_event_problem, where a message cut short although there was room for
+ * more is malformed (the kernel never writes less than a whole KMessage).
+ * 0, -1 (err says why) or -2 (cut by a read with too little room).
+ */
+static inline int nm_check(const uint8_t *buf, size_t len, size_t room, struct nm_event *ev, char *err, size_t n)
+{
+	int st = nm_parse(buf, len, ev, err, n);
+
+	if (st == -2 && len < room) {
+		if (err && n)
+			snprintf(err, n, "%zu bytes read with room for %zu: %s", len, room,
+				 len < KMESSAGE_HEADER_SIZE ? "shorter than a header" : "shorter than its header's size");
+		return -1;
+	}
+	if (st == 0)
+		st = nm_event_problem(ev, err, n);
+	return st;
 }
 
 /* Opcodes as a small index for tallies: 1..7, 8 = NEXUS_EVENTS_DROPPED, 0 = anything else. */

@@ -1581,9 +1581,7 @@ static void reader_saw(struct reader *x, const uint8_t *buf, size_t size, int32_
 
 	if ((uint32_t)code != B_NODE_MONITOR)
 		return;
-	st = nm_parse(buf, size, &ev, err, sizeof(err));
-	if (st == 0)
-		st = nm_event_problem(&ev, err, sizeof(err));
+	st = nm_check(buf, size, 65536, &ev, err, sizeof(err));
 	if (st == -2) {
 		x->cut++;
 		return;
@@ -2230,9 +2228,7 @@ static int umount_vs_watch(int argc, char **argv)
 					break;
 				if ((uint32_t)code != B_NODE_MONITOR)
 					continue;
-				st = nm_parse(buf, size, &ev, err, sizeof(err));
-				if (st == 0)
-					st = nm_event_problem(&ev, err, sizeof(err));
+				st = nm_check(buf, size, sizeof(buf), &ev, err, sizeof(err));
 				if (st == -1)
 					anomaly("{\"anomaly\":\"malformed-event\",\"round\":%ld,\"error\":\"%s\"}", r, err);
 				else if (st == 0 && ++events && ev.opcode == B_DEVICE_UNMOUNTED)

@@ -870,9 +870,7 @@ static void count_event(const uint8_t *buf, size_t size, int32_t code)
 
 	if ((uint32_t)code != B_NODE_MONITOR)
 		return;
-	st = nm_parse(buf, size, &ev, err, sizeof(err));
-	if (st == 0)
-		st = nm_event_problem(&ev, err, sizeof(err));
+	st = nm_check(buf, size, BUF_SIZE, &ev, err, sizeof(err));
 	if (st == -1) {
 		violation("a node monitor message of %zu bytes is malformed: %s", size, err);
 		return;

@@ -22,9 +22,9 @@ export interface StressOptions {
  * Sized for `make test`: a 2-vCPU TCG guest started and killed 100-170
  * teams/s with 32 alive before the node monitor (110/s still with
  * --param stress.node_monitor=0), 40-60 teams/s with vrefs, watches and the
- * churner's tmpfs (6.12, 2 cores shared with other work), so 5,000 teams
- * take 90-125 s there.  A nightly asks for 50,000 or more with
- * --stress-teams.
+ * churner's tmpfs on a host busy with other work, 121-127 teams/s on a
+ * quiet one (6.1 and 6.12), so 5,000 teams take 40-125 s there.  A
+ * nightly asks for 50,000 or more with --stress-teams.
  */
 export const DEFAULT_TEAMS = 5_000;
 export const DEFAULT_ALIVE = 32;
