@@ -92,6 +92,7 @@ struct nm_node {
 	unsigned long ino;
 	struct nm_sb *nsb;
 	struct mutex lock;		/* below */
+	struct mutex xattr_lock;	/* one xattr check at a time */
 	struct list_head watches;
 	struct nm_stat stat;		/* as last reported */
 	struct nm_stat interim;		/* as last reported to interim watchers */
@@ -963,40 +964,69 @@ static struct nm_xattr *nm_xattr_find(struct list_head *list, const char *name)
 	return NULL;
 }
 
+/* Record a change of @name for telling once the node's lock is dropped. */
+static void nm_xattr_change(struct list_head *changes, const char *name,
+			    s32 cause)
+{
+	size_t len = strlen(name) + 1;
+	struct nm_xattr *c;
+
+	c = kmalloc(struct_size(c, name, len), GFP_KERNEL);
+	if (!c)
+		return;
+	c->hash = cause;
+	memcpy(c->name, name, len);
+	list_add_tail(&c->node, changes);
+}
+
+/*
+ * Compare the node's xattrs with @now, which becomes its snapshot; under
+ * the node's lock.  The changes are listed in @changes, causes in hash.
+ */
+static bool nm_xattrs_diff(struct nm_node *node, struct list_head *now,
+			   struct list_head *before, struct list_head *changes)
+{
+	struct nm_xattr *x, *old;
+
+	lockdep_assert_held(&node->lock);
+	list_splice_init(&node->xattrs, before);
+	list_splice_init(now, &node->xattrs);
+	list_for_each_entry(x, &node->xattrs, node) {
+		old = nm_xattr_find(before, x->name);
+		if (!old)
+			nm_xattr_change(changes, x->name, B_ATTR_CREATED);
+		else if (old->hash != x->hash)
+			nm_xattr_change(changes, x->name, B_ATTR_CHANGED_CAUSE);
+	}
+	list_for_each_entry(old, before, node)
+		if (!nm_xattr_find(&node->xattrs, old->name))
+			nm_xattr_change(changes, old->name, B_ATTR_REMOVED);
+	return !list_empty(changes);
+}
+
 static void nm_attr_check(struct work_struct *work)
 {
 	struct nm_attr_check *c = container_of(work, struct nm_attr_check,
 					       work);
 	struct nm_node *node = c->node;
-	struct nm_xattr *x, *old;
 	struct dentry *dentry;
-	LIST_HEAD(now);
+	struct nm_xattr *x;
+	LIST_HEAD(changes);
 	LIST_HEAD(before);
-	bool changed = false;
+	LIST_HEAD(now);
+	bool changed;
 
+	/* One check of a node at a time, so snapshots follow each other. */
+	mutex_lock(&node->xattr_lock);
 	dentry = d_find_any_alias(c->inode);
 	if (!dentry || nm_xattrs_read(dentry, &now))
 		goto out;
 	mutex_lock(&node->lock);
-	list_splice_init(&node->xattrs, &before);
-	list_splice_init(&now, &node->xattrs);
+	changed = nm_xattrs_diff(node, &now, &before, &changes);
 	mutex_unlock(&node->lock);
-	list_for_each_entry(x, &node->xattrs, node) {
-		old = nm_xattr_find(&before, x->name);
-		if (!old || old->hash != x->hash) {
-			nm_attr_tell(node, c->inode, x->name,
-				     old ? B_ATTR_CHANGED_CAUSE :
-					   B_ATTR_CREATED);
-			changed = true;
-		}
-	}
-	list_for_each_entry(old, &before, node) {
-		if (!nm_xattr_find(&node->xattrs, old->name)) {
-			nm_attr_tell(node, c->inode, old->name,
-				     B_ATTR_REMOVED);
-			changed = true;
-		}
-	}
+	list_for_each_entry(x, &changes, node)
+		nm_attr_tell(node, c->inode, x->name, x->hash);
+	nm_xattrs_free(&changes);
 	nm_xattrs_free(&before);
 	if (!changed) {
 		/* Not an xattr: the change time alone changed. */
@@ -1011,6 +1041,7 @@ static void nm_attr_check(struct work_struct *work)
 		}
 	}
 out:
+	mutex_unlock(&node->xattr_lock);
 	dput(dentry);
 	iput(c->inode);
 	nm_node_put(node);
@@ -1212,6 +1243,7 @@ static struct nm_node *nm_node_get(struct inode *inode,
 	node->ino = inode->i_ino;
 	node->nsb = nsb;
 	mutex_init(&node->lock);
+	mutex_init(&node->xattr_lock);
 	INIT_LIST_HEAD(&node->watches);
 	INIT_LIST_HEAD(&node->xattrs);
 	node->stat = snap->stat;
