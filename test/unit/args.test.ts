@@ -82,8 +82,8 @@ test('the parse feeds the plan: --suites races is one 2-vCPU job, --cpus 2 one j
   assert.equal(smoke.map((j) => [j.id, j.cpus]), [['6.12-cloud-quick', 1]]);
   const all = await planRun(opts('plan', '--cpus', '2'));
   assert.equal(all.map((j) => [j.id, j.cpus, j.suites.length]), [
-    ['6.1-cloud-quick-2cpu', 2, 10],
-    ['6.12-cloud-quick-2cpu', 2, 10],
+    ['6.1-cloud-quick-2cpu', 2, 12],
+    ['6.12-cloud-quick-2cpu', 2, 12],
   ]);
   const second = await planRun(opts('plan', '--shard', '2/2'));
   assert.equal(second.map((j) => j.id), ['6.1-cloud-quick-2cpu', '6.12-cloud-quick-2cpu']);
@@ -102,7 +102,7 @@ test('the real CLI: plan shows the vCPUs of each job, and bad usage exits 2 with
   const p = cli('plan');
   assert.is(p.status, 0, p.stderr);
   assert.match(p.stdout, /^job\s+kernel package\s+cpus\s+suites$/m);
-  assert.match(p.stdout, /^6\.1-cloud-quick\s+linux-image-6\.1\.\*-cloud-amd64-unsigned \(newest\)\s+1\s+smoke,ports,sems,teams,threads,areas$/m);
+  assert.match(p.stdout, /^6\.1-cloud-quick\s+linux-image-6\.1\.\*-cloud-amd64-unsigned \(newest\)\s+1\s+smoke,ports,sems,teams,threads,areas,vrefs,node-monitor$/m);
   assert.match(p.stdout, /^6\.12-cloud-quick-2cpu\s+\S+ \(newest\)\s+2\s+races,hardening,fuzz,stress$/m);
   assert.match(p.stdout, /^4 jobs$/m);
   const json = JSON.parse(cli('plan', '--json', '--kernels', '6.1-cloud', '--cpus', '3').stdout) as { id: string; cpus: number }[];
