@@ -115,6 +115,7 @@ struct nm_watch {
 struct nm_event {
 	struct list_head node;
 	u32 dropped;			/* a loss mark: events lost here */
+	u32 token;			/* a mark's: its first lost event's */
 	u32 len;
 	u8 data[];
 };
@@ -215,6 +216,7 @@ int nm_listener_send(struct nm_listener *l, const struct nm_msg *msg,
 		} else if (ev) {
 			/* This event's room becomes the mark of the loss. */
 			ev->dropped = 1 + l->lost;
+			ev->token = token;
 			ev->len = 0;
 			l->lost = 0;
 			list_add_tail(&ev->node, &l->backlog);
@@ -261,6 +263,7 @@ static void nm_listener_deliver(struct work_struct *work)
 		if (ev->dropped) {
 			nm_msg_init(&l->scratch, NEXUS_EVENTS_DROPPED);
 			nm_msg_add_int32(&l->scratch, "dropped", ev->dropped);
+			nm_msg_set_token(l->scratch.buf, ev->token);
 			data = l->scratch.buf;
 			len = l->scratch.len;
 		}
@@ -281,6 +284,7 @@ static void nm_listener_deliver(struct work_struct *work)
 				nexus_uncharge(l->user, NEXUS_LIMIT_NODE_EVENTS,
 					       1);
 				ev->dropped = 1;
+				memcpy(&ev->token, ev->data + 16, 4);
 				ev->len = 0;
 			}
 			spin_lock(&l->lock);

@@ -764,6 +764,7 @@ export const suite: Suite = {
         `${B}..${CAPACITY + B}`, created.length);
       ctx.equal(created.filter((e) => e.token !== 9 || e.directory !== d.ino || e.device !== d.dev).length, 0, 'each with its token, directory and device');
       ctx.check(marks.length >= 1, 'NEXUS_EVENTS_DROPPED marks the loss', '>= 1 mark', marks.length);
+      ctx.equal(marks.filter((m) => m.token !== 9).length, 0, 'each loss mark carries the target token of the events it stands for');
       // Walk the stream: creations in order, each gap exactly where a mark says how many went missing.
       let next = 0;
       const wrong: string[] = [];
