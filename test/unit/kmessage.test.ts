@@ -464,11 +464,15 @@ test('captured messages in test/fixtures/kmessage/*.bin decode exactly, to their
   // The README's example is the hand-built message's event.
   const example = /`(\{"kind":"created".*\})`/.exec(readFileSync(join(dir, 'README.md'), 'utf8'))?.[1];
   assert.equal(JSON.parse(example ?? 'null'), plain(CREATED_EVENT));
+  const kinds = new Set<string>();
   for (const bin of readdirSync(dir).filter((n) => n.endsWith('.bin'))) {
     const ev = nodeMonitorEvent(decodeKMessage(readFileSync(join(dir, bin)), { exact: true }));
+    kinds.add(ev.kind);
     const json = join(dir, bin.replace(/\.bin$/, '.json'));
     if (existsSync(json)) assert.equal(plain(ev), JSON.parse(readFileSync(json, 'utf8')), bin);
   }
+  // The kernel's own bytes of every kind of message are there.
+  assert.equal([...kinds].sort(), ['attr', 'created', 'dropped', 'mounted', 'moved', 'removed', 'stat', 'unmounted']);
 });
 
 test.run();
