@@ -2962,6 +2962,68 @@ static void *helper_main(void *arg)
 
 /* ---- a worker's life ------------------------------------------------------- */
 
+/*
+ * Each worker's first act: a capability round trip - a vref of "/" sent in
+ * a message to a port of its own and read back with READ_CAPS - so that
+ * every run mints slots while the other workers fuzz and die around it
+ * (random requests alone reach a successful mint only now and then).  The
+ * others may delete the port, fill it or read the message first (they are
+ * the same user): a few tries.  Broken rules: a WRITE_CAPS naming a vref
+ * the writer holds refused as not held, a minted key that is 0 or the
+ * writer's own.  Its slots and port go before the fuzzing.
+ */
+static bool caps_round_trip_once(struct worker *w, int32_t id, uint64_t key)
+{
+	struct nexus_port_create pc = { .name = "rt", .size = 2, .capacity = 1 };
+	struct nexus_port_cap_in in = { .kind = NEXUS_PORT_CAP_VREF, .vref_id = id };
+	struct nexus_port_cap_out out = { 0 };
+	int32_t code = 1, got = 0;
+	char byte = 'x', back = 0;
+	struct nexus_port_id del;
+	bool minted = false;
+
+	if (ioctl(w->fd[DEV_NEXUS], NEXUS_PORT_CREATE, &pc) < 0 || pc.ret)
+		return false;
+	struct nexus_port_write_caps wr = { .id = pc.id, .code = &code, .buffer = &byte, .size = 1,
+					    .caps = &in, .caps_count = 1, .flags = B_RELATIVE_TIMEOUT };
+	struct nexus_port_read_caps rd = { .id = pc.id, .code = &got, .buffer = &back, .size = 1,
+					   .caps = &out, .caps_count = 1, .flags = B_RELATIVE_TIMEOUT };
+	if (ioctl(w->fd[DEV_NEXUS], NEXUS_PORT_WRITE_CAPS, &wr) == 0 && wr.ret == B_NOT_ALLOWED)
+		violation("a capability round trip: WRITE_CAPS of vref %d, held, answered B_NOT_ALLOWED", id);
+	if (wr.ret == B_OK && ioctl(w->fd[DEV_NEXUS], NEXUS_PORT_READ_CAPS, &rd) == 0 && rd.ret == B_OK &&
+	    rd.caps_count == 1 && out.vref_id == id) {
+		if (out.key == 0 || out.key == key)
+			violation("a capability round trip minted key 0x%" PRIx64 " (the writer's is 0x%" PRIx64 ")",
+				  (uint64_t)out.key, key);
+		count(&sh->nm_caps_minted);
+		nm_vref_release(w->fd[DEV_NM], id, out.key);
+		minted = true;
+	}
+	del.id = pc.id;
+	ioctl(w->fd[DEV_NEXUS], NEXUS_PORT_DELETE, &del);
+	return minted;
+}
+
+static void caps_round_trip(struct worker *w)
+{
+	uint64_t key;
+	int32_t id;
+	int fd, st;
+
+	if (w->fd[DEV_NEXUS] < 0 || w->fd[DEV_NM] < 0)
+		return;
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	st = nm_vref_create(w->fd[DEV_NM], fd, &id, &key);
+	close(fd);
+	if (st < 0)
+		return;	/* a limit: nothing to say */
+	for (int i = 0; i < 8 && !caps_round_trip_once(w, id, key); i++)
+		;
+	nm_vref_release(w->fd[DEV_NM], id, key);
+}
+
 static void worker_main(unsigned int slot, unsigned int gen, uint64_t seed, const int *parent_fds)
 {
 	struct worker w = { .slot = slot, .gen = gen, .pid = getpid(), .seed = seed };
@@ -2983,6 +3045,7 @@ static void worker_main(unsigned int slot, unsigned int gen, uint64_t seed, cons
 		w.inherited[d] = parent_fds[d];
 		w.fd[d] = nx_open_path(DEVICES[d].path);
 	}
+	caps_round_trip(&w);
 	if (w.fd[DEV_NEXUS] >= 0 && pthread_create(&helper, NULL, helper_main, &w) == 0)
 		pthread_detach(helper);
 	while (__atomic_load_n(&me->done, __ATOMIC_RELAXED) < me->quota) {
