@@ -657,23 +657,6 @@ static int nexus_area_get_next(struct nexus_team *team,
 	return status;
 }
 
-static int nexus_area_open(struct inode *inode, struct file *filp)
-{
-	struct nexus_team *team;
-
-	team = nexus_team_attach();
-	if (IS_ERR(team))
-		return PTR_ERR(team);
-	filp->private_data = team;
-	return nonseekable_open(inode, filp);
-}
-
-static int nexus_area_release(struct inode *inode, struct file *filp)
-{
-	nexus_team_detach(filp->private_data);
-	return 0;
-}
-
 /* Room for the largest request struct. */
 #define NEXUS_AREA_MAX_REQ_SIZE	72
 
@@ -756,8 +739,8 @@ static long nexus_area_ioctl(struct file *filp, unsigned int cmd,
 
 static const struct file_operations nexus_area_fops = {
 	.owner = THIS_MODULE,
-	.open = nexus_area_open,
-	.release = nexus_area_release,
+	.open = nexus_team_open,
+	.release = nexus_team_release,
 	.unlocked_ioctl = nexus_area_ioctl,
 };
 

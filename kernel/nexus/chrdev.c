@@ -74,3 +74,26 @@ void nexus_chrdev_del(struct nexus_chrdev *cd)
 	unregister_chrdev_region(cd->devt, 1);
 }
 EXPORT_SYMBOL_GPL(nexus_chrdev_del);
+
+/*
+ * Every Nexus device's open and release: opening makes the calling thread
+ * group a team (or reuses its team), the file holds it until released.
+ */
+int nexus_team_open(struct inode *inode, struct file *filp)
+{
+	struct nexus_team *team;
+
+	team = nexus_team_attach();
+	if (IS_ERR(team))
+		return PTR_ERR(team);
+	filp->private_data = team;
+	return nonseekable_open(inode, filp);
+}
+EXPORT_SYMBOL_GPL(nexus_team_open);
+
+int nexus_team_release(struct inode *inode, struct file *filp)
+{
+	nexus_team_detach(filp->private_data);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(nexus_team_release);

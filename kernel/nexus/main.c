@@ -19,23 +19,6 @@
 
 static struct nexus_chrdev nexus_chrdev;
 
-static int nexus_open(struct inode *inode, struct file *filp)
-{
-	struct nexus_team *team;
-
-	team = nexus_team_attach();
-	if (IS_ERR(team))
-		return PTR_ERR(team);
-	filp->private_data = team;
-	return nonseekable_open(inode, filp);
-}
-
-static int nexus_release(struct inode *inode, struct file *filp)
-{
-	nexus_team_detach(filp->private_data);
-	return 0;
-}
-
 /* The requests of /dev/nexus and who carries them out. */
 static const struct nexus_ioctl_desc {
 	unsigned int cmd;
@@ -129,8 +112,8 @@ static long nexus_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 
 static const struct file_operations nexus_fops = {
 	.owner = THIS_MODULE,
-	.open = nexus_open,
-	.release = nexus_release,
+	.open = nexus_team_open,
+	.release = nexus_team_release,
 	.unlocked_ioctl = nexus_ioctl,
 };
 

@@ -269,6 +269,8 @@ struct nexus_chrdev {
 int nexus_chrdev_add(struct nexus_chrdev *cd, const char *name,
 		     const struct file_operations *fops);
 void nexus_chrdev_del(struct nexus_chrdev *cd);
+int nexus_team_open(struct inode *inode, struct file *filp);
+int nexus_team_release(struct inode *inode, struct file *filp);
 
 /* Live object counters, shown in debugfs (nexus/counters). */
 enum nexus_counter {

@@ -115,23 +115,6 @@ static const struct nexus_kind_ops nm_team_ops = {
 	.free = nm_team_free,
 };
 
-static int nm_open(struct inode *inode, struct file *filp)
-{
-	struct nexus_team *team;
-
-	team = nexus_team_attach();
-	if (IS_ERR(team))
-		return PTR_ERR(team);
-	filp->private_data = team;
-	return nonseekable_open(inode, filp);
-}
-
-static int nm_release(struct inode *inode, struct file *filp)
-{
-	nexus_team_detach(filp->private_data);
-	return 0;
-}
-
 /* Room for the largest request. */
 #define NM_MAX_REQ_SIZE	32
 
@@ -163,8 +146,8 @@ static long nm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 
 static const struct file_operations nm_fops = {
 	.owner = THIS_MODULE,
-	.open = nm_open,
-	.release = nm_release,
+	.open = nexus_team_open,
+	.release = nexus_team_release,
 	.unlocked_ioctl = nm_ioctl,
 };
 
