@@ -105,8 +105,9 @@ test-unit: build
 lint: deps
 	tools/checkpatch.sh kernel
 
+# On failure, what failed is printed last: a CI log keeps only its tail.
 test-integration: deps build
-	npx uvu dist/test/integration '\.test\.js$$'
+	npx uvu dist/test/integration '\.test\.js$$' || { node tools/failures.mjs results/integration; exit 1; }
 
 test: deps build test-unit lint test-integration
 
