@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // After a failed integration run: print, last, what failed in the newest
 // results/integration run (jobs that did not pass, their reasons and failed
-// scenarios), so a CI log that keeps only its tail still says why.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// scenarios), so a CI log that keeps only its tail still says why.  The
+// tests that expect a failure (a broken tree, a panic) are listed too.
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = process.argv[2] ?? 'results/integration';
@@ -20,7 +21,7 @@ const walk = (dir, depth) => {
   if (depth === 0) return;
   for (const d of readdirSync(dir)) {
     const p = join(dir, d);
-    if (statSync(p).isDirectory()) walk(p, depth - 1);
+    if (lstatSync(p).isDirectory()) walk(p, depth - 1); // not the "latest" links
   }
 };
 walk(newest, 3);
