@@ -25,8 +25,12 @@ export interface VmSpec {
   kernel: string;
   initrd?: string;
   append: string;
-  /** Raw disk image, attached with snapshot=on: the guest never changes it. */
+  /** The root disk.  By default raw with snapshot=on: the guest never changes it. */
   disk?: string;
+  /** Format of `disk` (default raw); a release job's qcow2 overlay is written to. */
+  diskFormat?: 'raw' | 'qcow2';
+  /** Discard the guest's writes (default true). */
+  snapshot?: boolean;
   memoryMiB: number;
   cpus: number;
   consolePath: string;
@@ -52,7 +56,10 @@ export function qemuArgs(spec: VmSpec): string[] {
     '-append', spec.append,
   ];
   if (spec.initrd) args.push('-initrd', spec.initrd);
-  if (spec.disk) args.push('-drive', `file=${spec.disk},if=virtio,format=raw,snapshot=on`);
+  if (spec.disk) {
+    const snapshot = (spec.snapshot ?? true) ? 'on' : 'off';
+    args.push('-drive', `file=${spec.disk},if=virtio,format=${spec.diskFormat ?? 'raw'},snapshot=${snapshot}`);
+  }
   if (spec.sshPort !== undefined) {
     args.push(
       '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
