@@ -2539,6 +2539,33 @@ static void check_message(const struct worker *w, uint64_t code_at, uint64_t buf
 	count(&sh->nm_by_op[nm_op_index(ev.opcode)]);
 }
 
+/*
+ * Workers never write a message with code B_NODE_MONITOR, so one read back
+ * is the kernel's and check_message can hold it to the KMessage format: a
+ * code an earlier read left in the worker's memory, sent again with the
+ * KMessage still in the data region but another size, forged one (the same
+ * user may write any code to its ports: no rule is broken by that).
+ */
+static void unforge_code(const struct worker *w, unsigned long cmd, const void *arg)
+{
+	uintptr_t at, data = (uintptr_t)w->m.data;
+	int32_t code;
+
+	if (cmd == NEXUS_PORT_WRITE)
+		at = (uintptr_t)((const struct nexus_port_write *)arg)->code;
+	else if (cmd == NEXUS_PORT_WRITE_CAPS)
+		at = (uintptr_t)((const struct nexus_port_write_caps *)arg)->code;
+	else
+		return;
+	if (!in_scratch(w, at, 4) && !(at >= data && at <= data + DATA_SIZE - 4))
+		return;
+	memcpy(&code, (const void *)at, 4);
+	if ((uint32_t)code == B_NODE_MONITOR) {
+		code ^= 1;
+		memcpy((void *)at, &code, 4);
+	}
+}
+
 /* The room a read request offered (its size field before the call answered over it). */
 static uint64_t room_of(const struct build *b, size_t off)
 {
@@ -2856,6 +2883,8 @@ static void one_call(struct worker *w, const struct plan *p)
 		return;
 	}
 	arg = build_request(w, p, &b);
+	if (p->arg_ptr == PC_VALID && cmd == d->cmd)
+		unforge_code(w, cmd, (const void *)arg);
 	b.lowest_fd = d->cmd == NEXUS_VREF_OPEN ? lowest_free_fd() : -1;
 	__atomic_store_n(&sh->slots[w->slot].in_call, (int32_t)p->desc + 1, __ATOMIC_RELAXED);
 	if (timed)
