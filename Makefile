@@ -8,17 +8,19 @@ SHELL := /bin/bash
 # Host tools the lab uses (kernel packages are downloaded, never installed).
 APT_PACKAGES := qemu-system-x86 mmdebstrap util-linux kmod cpio xz-utils zstd \
 	e2fsprogs gcc-12 make dwarves libelf-dev perl git ca-certificates \
-	gcc libc6-dev linux-libc-dev
+	gcc libc6-dev linux-libc-dev \
+	dpkg-dev debhelper dh-dkms lintian
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 LAB := node dist/lab/cli.js
 LAB_ARGS ?=
 
-.PHONY: help deps build native lab test test-unit test-integration lint clean distclean
+.PHONY: help deps build native lab test test-unit test-integration lint deb clean distclean
 
 help:
 	@echo "make lab     run the default matrix (Linux 6.1 and 6.12 cloud, quick profile)"
 	@echo "make test    unit tests, kernel lint (checkpatch) and the integration run"
 	@echo "make build   compile the lab and the scenario bundle (dist/), native parts included"
+	@echo "make deb     build dist/nexus-dkms_<version>_all.deb (dh + dh-dkms) and lintian it"
 	@echo "make clean   remove dist/ and results/ (make distclean also drops .cache/)"
 	@echo "LAB_ARGS='--kernels all' make lab   passes options to 'nexus-lab run'"
 
@@ -110,6 +112,12 @@ test-integration: deps build
 	npx uvu dist/test/integration '\.test\.js$$' || { node tools/failures.mjs results/integration; exit 1; }
 
 test: deps build test-unit lint test-integration
+
+# The nexus-dkms package from kernel/ (version: PACKAGE_VERSION in
+# kernel/dkms.conf), written to dist/nexus-dkms_<version>_all.deb and checked
+# with lintian --fail-on error,warning.  See 'nexus-lab package --help'.
+deb: deps build
+	$(LAB) package --out dist --lint
 
 clean:
 	rm -rf dist results

@@ -3,8 +3,10 @@
 // run scenarios inside the guests and report.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { HELP, parse, UsageError } from './args.js';
 import { inspectSource, type SourceTree } from './build.js';
+import { buildDeb, lintDeb, shown } from './package.js';
 import type { Job } from './plan.js';
 import { killAll, liveProcesses } from './proc.js';
 import { Progress } from './progress.js';
@@ -75,7 +77,93 @@ async function cmdRun(o: RunOptions): Promise<number> {
   return record.summary?.ok ? 0 : 1;
 }
 
+const PACKAGE_HELP = `nexus-lab package - build the nexus-dkms Debian package
+
+Usage:
+  nexus-lab package [--source PATH] [--out DIR] [--cache DIR] [--lint]
+
+Builds nexus-dkms_<version>_all.deb with dpkg-buildpackage (debhelper and
+dh-dkms, from Debian's own packages): packaging/debian/ plus the parts of the
+DKMS tree a DKMS build reads (its top-level files, include/ and the
+directories of its BUILT_MODULE_LOCATIONs) staged as
+/usr/src/<PACKAGE_NAME>-<PACKAGE_VERSION>/, and
+/usr/lib/modules-load.d/<PACKAGE_NAME>.conf loading every BUILT_MODULE_NAME.
+The version is the tree's dkms.conf PACKAGE_VERSION; debian/changelog is
+generated from it, dated SOURCE_DATE_EPOCH (the environment's, else the
+commit time of HEAD, else the newest source file).  The build runs in a
+scratch directory, never in the source tree; the same inputs give the same
+bytes, so the result is cached by their hash.
+
+Options:
+  --source PATH   the DKMS tree (default: kernel/)
+  --out DIR       where the .deb is written (default: dist/)
+  --cache DIR     package cache (default .cache/, or $NEXUS_LAB_CACHE)
+  --lint          then run lintian --fail-on error,warning on it and fail
+                  on any error or warning
+
+Prints the .deb's path, size and version.  Exit status: 0 when built (and
+lintian-clean with --lint), 1 when the build or lintian failed, 2 on bad
+usage, 130 when interrupted.`;
+
+async function cmdPackage(argv: string[]): Promise<number> {
+  let values;
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        source: { type: 'string' },
+        out: { type: 'string' },
+        cache: { type: 'string' },
+        lint: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    values = parsed.values;
+  } catch (e) {
+    process.stderr.write(`nexus-lab package: ${(e as Error).message}\n\nRun 'nexus-lab package --help' for usage.\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${PACKAGE_HELP}\n`);
+    return 0;
+  }
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`\n${sig}: stopping the package build\n`);
+    controller.abort(sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  try {
+    const deb = await buildDeb({
+      source: resolve(values.source ?? join(ROOT, 'kernel')),
+      outDir: resolve(values.out ?? join(ROOT, 'dist')),
+      cacheDir: resolve(values.cache ?? process.env.NEXUS_LAB_CACHE ?? join(ROOT, '.cache')),
+      signal: controller.signal,
+    });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    process.stdout.write(
+      `${shown(deb.path, process.cwd())}\n  ${deb.name} ${deb.version}, ${deb.sizeBytes} bytes` +
+        `${deb.cached ? ', from the package cache' : `, built in ${seconds} s`}\n`,
+    );
+    if (values.lint) {
+      const lint = await lintDeb(deb.path, controller.signal);
+      process.stdout.write(`${lint.command}\n${lint.output ? `${lint.output}\n` : ''}lintian: ${lint.ok ? 'clean (0 errors, 0 warnings)' : 'FAILED'}\n`);
+      if (!lint.ok) return 1;
+    }
+    return 0;
+  } catch (e) {
+    process.stderr.write(`nexus-lab package: ${(e as Error).message}\n`);
+    return controller.signal.aborted ? 130 : 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  // package has options of its own (--out, --lint): parsed apart from plan/run's.
+  if (argv[0] === 'package') return cmdPackage(argv.slice(1));
   let parsed;
   try {
     parsed = parse(argv, { root: ROOT });
@@ -85,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { command, extra, help, json, options } = parsed;
   if (help || command === 'help') {
-    process.stdout.write(`${HELP}\n`);
+    process.stdout.write(`${HELP}\n\n${PACKAGE_HELP}\n`);
     return 0;
   }
   if (extra.length > 0) {
