@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HELP, parse, UsageError } from './args.js';
 import { inspectSource, type SourceTree } from './build.js';
-import { buildDeb, lintDeb, shown } from './package.js';
+import { buildDeb, lintDeb } from './package.js';
 import type { Job } from './plan.js';
 import { killAll, liveProcesses } from './proc.js';
 import { Progress } from './progress.js';
@@ -146,7 +146,7 @@ async function cmdPackage(argv: string[]): Promise<number> {
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     process.stdout.write(
-      `${shown(deb.path, process.cwd())}\n  ${deb.name} ${deb.version}, ${deb.sizeBytes} bytes` +
+      `${deb.path}\n  ${deb.name} ${deb.version}, ${deb.sizeBytes} bytes` +
         `${deb.cached ? ', from the package cache' : `, built in ${seconds} s`}\n`,
     );
     if (values.lint) {

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDkmsConf, type DkmsConf } from './build.js';
 import { COMPLETE, isComplete, publish } from './cache.js';
@@ -208,9 +208,9 @@ export async function buildDeb(o: BuildDebOptions): Promise<DebPackage> {
   try {
     // Stage: <tmp>/<deb>-<version>/{debian/, dkms/, modules-load.conf}.
     const top = join(tmp, `${DEB_NAME}-${info.version}`);
-    const files = stagedFiles(await listFiles(source), info);
-    for (const want of ['dkms.conf', ...info.locations.map((l) => (l === '' ? '' : `${l}/`))]) {
-      if (want !== '' && !files.some((f) => f === want || f.startsWith(want))) throw new Error(`${source}: ${want} is missing`);
+    const files = stagedFiles(await listFiles(source, (rel) => !/(^|\/)(\.[^/]*|node_modules)$/.test(rel)), info);
+    for (const loc of info.locations.filter((l) => l !== '')) {
+      if (!files.some((f) => f.startsWith(`${loc}/`))) throw new Error(`${source}/${loc}/ (a BUILT_MODULE_LOCATION of dkms.conf) has no source file`);
     }
     let newest = 0;
     for (const rel of files) {
@@ -309,8 +309,3 @@ export async function lintDeb(deb: string, signal?: AbortSignal): Promise<LintRe
   return { ok: succeeded(r), output, command: ['lintian', ...args].join(' ') };
 }
 
-/** Where a path is relative to a base, for messages. */
-export function shown(path: string, base: string): string {
-  const rel = relative(base, path);
-  return rel && !rel.startsWith('..') ? rel : path;
-}
