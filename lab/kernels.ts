@@ -312,3 +312,42 @@ export async function fetchKernel(
   }
   return treeOf(final, k, false);
 }
+
+export interface KernelDebs {
+  /** uname -r of the kernel. */
+  release: string;
+  /** The four packages' .deb files: image, headers, common, kbuild. */
+  files: string[];
+}
+
+/**
+ * The kernel's four packages as .deb files (a release guest installs them
+ * with dpkg), downloaded into their own cache entry: the extracted tree of
+ * fetchKernel stays as it was, so quick caches keep working.
+ */
+export async function kernelDebs(k: ResolvedKernel, cacheDir: string, signal?: AbortSignal): Promise<KernelDebs> {
+  const final = join(cacheDir, 'kernels', `debs-${kernelCacheKey(k)}`);
+  const list = async () => ({
+    release: k.release,
+    files: (await readdir(final)).filter((f) => f.endsWith('.deb')).sort().map((f) => join(final, f)),
+  });
+  if (isComplete(final)) return list();
+  const tmp = join(cacheDir, 'kernels', `.tmp-debs-${kernelCacheKey(k)}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    const pkgs = [k.packages.image, k.packages.headers, k.packages.common, k.packages.kbuild];
+    await runChecked('apt-get', ['download', '-q', '-o', 'APT::Sandbox::User=root', ...pkgs.map((p) => `${p}=${k.version}`)], {
+      cwd: tmp,
+      timeoutMs: 600_000,
+      signal,
+    });
+    const got = (await readdir(tmp)).filter((f) => f.endsWith('.deb'));
+    if (got.length !== pkgs.length) throw new Error(`apt-get download gave ${got.length} .deb files for ${k.release}, not ${pkgs.length}`);
+    await writeFile(join(tmp, COMPLETE), JSON.stringify({ ...k, fetchedAt: new Date().toISOString() }, null, 2));
+    await publish(tmp, final);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return list();
+}
