@@ -13,13 +13,14 @@ Usage:
   nexus-lab plan [options]     print the jobs a run would execute
   nexus-lab run [options]      run them: build the modules for each kernel, boot a
                                QEMU guest, load the modules, run the suites, report
+  nexus-lab package [options]  build the nexus-dkms .deb from a DKMS tree (see below)
   nexus-lab help               this text
 
 Selecting jobs (plan and run):
   --kernels LIST       comma-separated kernel ids from the matrix, or "all"
                        (default: the kernels the matrix marks default)
   --profile NAME       the kind of guest and how Nexus gets into it (default quick):
-${PROFILES.map((p) => `                         ${p.name.padEnd(7)}${p.description}\n                                (${p.suites.join(', ')})`).join('\n')}
+${PROFILES.map((p) => `                         ${p.name.padEnd(8)}${p.description}\n                                 (${p.suites.join(', ')})`).join('\n')}
   --suites LIST        comma-separated suites instead of the profile's
                        (--suite NAME is the same)
   --cpus N             guest vCPUs, 1 to ${MAX_CPUS} (default 1).  A suite that needs

@@ -13,6 +13,10 @@ export interface ProfileInfo {
   name: string;
   description: string;
   suites: string[];
+  /** The job also installs another kernel of the matrix and boots it (release). */
+  upgrades?: boolean;
+  /** What the profile's own steps add to its suites' budget (before scaling). */
+  stepsBudgetMs?: number;
 }
 
 export const PROFILES: readonly ProfileInfo[] = [
@@ -20,6 +24,16 @@ export const PROFILES: readonly ProfileInfo[] = [
     name: 'quick',
     description: 'small Debian guest, modules built on the host, loaded with insmod',
     suites: ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas', 'vrefs', 'node-monitor', 'races', 'hardening', 'fuzz', 'stress'],
+  },
+  {
+    name: 'release',
+    description:
+      'Debian guest with systemd: apt installs the nexus-dkms .deb, DKMS builds, modules-load.d loads at boot; kernel upgrade; purge',
+    suites: ['smoke', 'ports', 'sems', 'teams', 'threads', 'areas', 'vrefs', 'node-monitor'],
+    upgrades: true,
+    // Two DKMS builds in the guest, a kernel install, four reboots, smoke
+    // on the upgraded kernel (all before the TCG factor).
+    stepsBudgetMs: 600_000,
   },
 ];
 
@@ -37,6 +51,20 @@ export interface Job {
   cpus: number;
   /** Sum of the suites' budgets: the guest runner's deadline before scaling. */
   budgetMs: number;
+  /**
+   * Release profile: the kernel the job upgrades to (same flavour, the
+   * other series), or why there is none.
+   */
+  upgrade?: { to: KernelSpec } | { none: string };
+}
+
+/**
+ * The kernel a release job upgrades to: the first kernel of the matrix with
+ * the same flavour and another series (6.1 -> 6.12, 6.12 -> 6.1).
+ */
+export function upgradeFor(matrix: KernelMatrix, k: KernelSpec): { to: KernelSpec } | { none: string } {
+  const to = matrix.kernels.find((m) => m.flavour === k.flavour && m.series !== k.series);
+  return to ? { to } : { none: `the matrix has no other series of flavour ${k.flavour} to upgrade to` };
 }
 
 export interface PlanOptions {
@@ -114,7 +142,8 @@ export function plan(matrix: KernelMatrix, opts: PlanOptions = {}): Job[] {
         profile: profile.name,
         suites: g.suites,
         cpus: g.cpus,
-        budgetMs: budgetOf(g.suites),
+        budgetMs: budgetOf(g.suites) + (profile.stepsBudgetMs ?? 0),
+        ...(profile.upgrades ? { upgrade: upgradeFor(matrix, kernel) } : {}),
       })),
     );
 }

@@ -29,7 +29,14 @@ export interface JobRecord {
   build?: { ok: boolean; cached: boolean; warnings: number; durationMs: number; modules: string[]; error?: string };
   /** Size of the job's initramfs (busybox, boot modules, payload). */
   initramfsBytes?: number;
-  boot?: { accel: string; bootToSshMs?: number; qemuExit?: string };
+  /** First boot to SSH; each later boot's (a release job's reboots); how the last QEMU ended. */
+  boot?: { accel: string; bootToSshMs?: number; rebootsToSshMs?: number[]; qemuExit?: string };
+  /** Release profile: the package, the image and the kernels of the job. */
+  release?: {
+    package: { file: string; version: string; sizeBytes: number };
+    rootfs: { hash: string; sizeBytes: number; cached: boolean };
+    kernels: { installed: string; upgrade?: string };
+  };
   scenarios: ScenarioResult[];
   splats: Splat[];
   counters: { label: string; values: Record<string, number> }[];

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import type { SourceTree } from './build.js';
 import { gitInfo, hostInfo } from './host.js';
 import { ensureRootfs, type Rootfs } from './images.js';
-import { runJob, timeoutsFor, type JobContext } from './job.js';
-import { fetchKernel, loadMatrix, resolveKernels, type KernelTree } from './kernels.js';
+import { runJob, timeoutsFor, type JobContext, type ReleaseContext } from './job.js';
+import { fetchKernel, loadMatrix, resolveKernels, type KernelTree, type ResolvedKernel } from './kernels.js';
+import { buildDeb, type DebPackage } from './package.js';
 import { plan, shard, type Job, type Shard } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { generateKeyPair } from './remote.js';
@@ -188,7 +189,10 @@ export async function runLab(
     // needed it, with the reason, and never leaves a job without a verdict.
     let shared: Error | undefined;
     let rootfs: Rootfs | undefined;
+    let deb: DebPackage | Error | undefined;
     const kernels = new Map<string, KernelTree | Error>();
+    const resolvedById = new Map<string, ResolvedKernel>();
+    const upgradeOf = (j: Job) => (j.upgrade && 'to' in j.upgrade ? j.upgrade.to : undefined);
     try {
       record.qemu = { binary: QEMU, version: await qemuVersion() };
     } catch (e) {
@@ -196,7 +200,9 @@ export async function runLab(
     }
 
     await timed('kernels', async () => {
-      const specs = [...new Map(jobs.map((j) => [j.kernel.id, j.kernel])).values()];
+      // A release job also needs the kernel it upgrades to.
+      const wanted = jobs.flatMap((j) => [j.kernel, ...(upgradeOf(j) ? [upgradeOf(j)!] : [])]);
+      const specs = [...new Map(wanted.map((k) => [k.id, k])).values()];
       progress.step(`resolving ${specs.map((s) => s.id).join(', ')}`);
       const resolved = await resolveKernels(specs, signal).catch((e: Error) => new Map(specs.map((s) => [s.id, e])));
       await Promise.all(
@@ -205,6 +211,7 @@ export async function runLab(
             const rk = resolved.get(spec.id) ?? new Error('not resolved');
             if (rk instanceof Error) throw rk;
             record.kernels.push(rk);
+            resolvedById.set(spec.id, rk);
             const tree = await fetchKernel(rk, o.cacheDir, signal, (s) => progress.step(`kernel ${spec.id}: ${s}`));
             progress.step(`kernel ${spec.id}: ${rk.release} ${rk.version}${tree.cached ? ' (cached)' : ''}`);
             kernels.set(spec.id, tree);
@@ -219,7 +226,14 @@ export async function runLab(
       );
     });
 
-    if (!shared) {
+    if (!shared && jobs.some((j) => j.profile === 'release')) {
+      await timed('package', async () => {
+        deb = await buildDeb({ source: source.path, outDir: join(o.cacheDir, 'debs'), cacheDir: o.cacheDir, signal }).catch((e: Error) => e);
+        progress.step(deb instanceof Error ? `package: FAILED: ${deb.message}` : `package: ${deb.path}${deb.cached ? ' (cached)' : ''}`);
+      });
+    }
+
+    if (!shared && jobs.some((j) => j.profile === 'quick')) {
       await timed('rootfs', async () => {
         try {
           rootfs = await ensureRootfs({
@@ -258,13 +272,15 @@ export async function runLab(
       pool(jobs, o.parallel, async (job) => {
         const rec = record.jobs.find((r) => r.id === job.id)!;
         const kernel = kernels.get(job.kernel.id) ?? new Error('kernel not prepared');
+        const release = releaseContext(job, deb, resolvedById, kernels, paths.root);
         const ctx: JobContext = {
           runId,
           runDir,
           workDir,
           cacheDir: o.cacheDir,
           source,
-          rootfs: rootfs!,
+          ...(rootfs ? { rootfs } : {}),
+          ...(release ? { release } : {}),
           accel,
           kernel,
           ...(shared ? { sharedError: shared } : {}),
@@ -300,4 +316,31 @@ export async function runLab(
     progress.stop();
   }
   return record;
+}
+
+/** What a release job needs from the run: the package, its kernels as packages, the recipe. */
+function releaseContext(
+  job: Job,
+  deb: DebPackage | Error | undefined,
+  resolved: ReadonlyMap<string, ResolvedKernel>,
+  kernels: ReadonlyMap<string, KernelTree | Error>,
+  root: string,
+): ReleaseContext | undefined {
+  const own = resolved.get(job.kernel.id);
+  if (job.profile !== 'release' || !own) return undefined;
+  const to = job.upgrade && 'to' in job.upgrade ? job.upgrade.to : undefined;
+  let upgrade: ReleaseContext['upgrade'];
+  if (to) {
+    const r = resolved.get(to.id);
+    const tree = kernels.get(to.id);
+    upgrade = !r || !tree ? new Error(`kernel ${to.id} was not prepared`) : tree instanceof Error ? tree : { resolved: r, tree };
+  }
+  return {
+    deb: deb ?? new Error('the package was not built'),
+    resolved: own,
+    ...(upgrade ? { upgrade } : {}),
+    recipePath: join(root, 'images', 'release.json'),
+    overlayDir: join(root, 'images', 'guest', 'release-rootfs'),
+    initScript: join(root, 'images', 'guest', 'release-init'),
+  };
 }

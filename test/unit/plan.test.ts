@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadMatrix } from '../../lab/kernels.js';
-import { budgetOf, checkCpus, DEFAULT_BUDGET_MS, groupByCpus, parseShard, plan, shard, type Job } from '../../lab/plan.js';
+import { budgetOf, checkCpus, DEFAULT_BUDGET_MS, groupByCpus, parseShard, plan, shard, upgradeFor, type Job } from '../../lab/plan.js';
 import { SUITES } from '../../scenarios/suites.js';
 import { ROOT } from '../helpers.js';
 
@@ -118,3 +118,29 @@ test('--shard is K/N with 1 <= K <= N', () => {
 });
 
 test.run();
+
+test('the release profile: one 1-vCPU job per kernel with the core suites, each upgrading to the other series of its flavour', () => {
+  const jobs = plan(matrix, { profile: 'release' });
+  assert.equal(shape(jobs), [
+    ['6.1-cloud-release', 1, CORE],
+    ['6.12-cloud-release', 1, CORE],
+  ]);
+  assert.equal(jobs.map((j) => (j.upgrade && 'to' in j.upgrade ? j.upgrade.to.id : j.upgrade)), ['6.12-cloud', '6.1-cloud']);
+  assert.ok(jobs[0]!.budgetMs > budgetOf(CORE), 'the release steps add to the suites\' budget');
+  const all = plan(matrix, { profile: 'release', kernels: ['all'] });
+  assert.equal(all.map((j) => [j.id, j.upgrade && 'to' in j.upgrade ? j.upgrade.to.id : undefined]), [
+    ['6.1-cloud-release', '6.12-cloud'],
+    ['6.12-cloud-release', '6.1-cloud'],
+    ['6.1-generic-release', '6.12-generic'],
+    ['6.12-generic-release', '6.1-generic'],
+    ['6.1-rt-release', '6.12-rt'],
+    ['6.12-rt-release', '6.1-rt'],
+  ]);
+  assert.not.ok(plan(matrix)[0]!.upgrade, 'quick jobs upgrade nothing');
+});
+
+test('a release job with no other series of its flavour says why it cannot upgrade', () => {
+  const lonely = { kernels: [{ id: 'a', series: '6.1', flavour: 'x', default: true }, { id: 'b', series: '6.12', flavour: 'y' }] };
+  assert.equal(upgradeFor(lonely, lonely.kernels[0]!), { none: 'the matrix has no other series of flavour x to upgrade to' });
+  assert.equal(plan(lonely, { profile: 'release' })[0]!.upgrade, { none: 'the matrix has no other series of flavour x to upgrade to' });
+});
