@@ -228,7 +228,8 @@ export async function runLab(
 
     if (!shared && jobs.some((j) => j.profile === 'release')) {
       await timed('package', async () => {
-        deb = await buildDeb({ source: source.path, outDir: join(o.cacheDir, 'debs'), cacheDir: o.cacheDir, signal }).catch((e: Error) => e);
+        // Into the run's own directory: another run's tree has another package of the same name.
+        deb = await buildDeb({ source: source.path, outDir: join(workDir, 'package'), cacheDir: o.cacheDir, signal, logPath: join(runDir, 'package.log') }).catch((e: Error) => e);
         progress.step(deb instanceof Error ? `package: FAILED: ${deb.message}` : `package: ${deb.path}${deb.cached ? ' (cached)' : ''}`);
       });
     }

@@ -31,9 +31,10 @@ export function stepLog(s: JobRun, name: string): StepLog {
   const note = (line: string) => appendFile(file, `${line}\n`);
   const probe = async (command: string, timeoutMs?: number) => {
     await note(`$ ${command}`);
+    const started = Date.now();
     const r = await s.cmd(command, timeoutMs);
     const out = [r.stdout.trimEnd(), r.stderr.trimEnd()].filter(Boolean).join('\n');
-    await note(`${out ? `${out}\n` : ''}[${describeExec(r)}]`);
+    await note(`${out ? `${out}\n` : ''}[${describeExec(r)}, ${((Date.now() - started) / 1000).toFixed(1)} s]`);
     return r;
   };
   return {
@@ -76,7 +77,7 @@ export function releaseStep(name: string, deadlineMs: Step['deadlineMs'], body: 
         }
         reason = e.message;
       }
-      await log.note(reason ? `FAILED: ${reason}` : 'passed');
+      await log.note(`${reason ? `FAILED: ${reason}` : 'passed'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       s.hostScenario({
         suite: 'release',
         name,

@@ -155,11 +155,13 @@ async function loadedAtBoot(s: JobRun, log: StepLog, release: string): Promise<v
   await log.run('the device', 'test -c /dev/nexus');
 }
 
-/** Reboot (clean shutdown, new boot on the same overlay); false when the guest did not come back. */
+/** Reboot: a clean shutdown and a new boot on the same overlay. */
 async function reboot(s: JobRun, log: StepLog): Promise<void> {
   await log.note(`# reboot into ${s.media!.kernel.release}`);
+  const started = Date.now();
   await shutdownGuest(s, CLEAN_SHUTDOWN);
   if (!(await bootGuest(s))) throw new CheckFailed(`the guest did not come back after the reboot: ${s.input.bootError ?? ''}`);
+  await log.note(`# up again after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 const guestBuild = (t: { commandMs: number; bootMs: number }) => 20 * t.commandMs;
@@ -168,7 +170,6 @@ export const installStep = releaseStep('install', (t) => guestBuild(t) + t.comma
   const deb = s.release!.deb;
   const up = await s.checked(await s.remote!.upload(dirname(deb.path), [basename(deb.path)], '/root', { timeoutMs: s.t.commandMs, signal: s.signal }));
   log.check(execOk(up), `uploading ${basename(deb.path)} failed: ${describeExec(up)}`);
-  s.rec.files['dkms-install'] = `${s.job.id}/release-install.log`;
   const apt = await log.probe(`DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /root/${basename(deb.path)}`, guestBuild(s.t));
   await dkmsInstalled(s, log, s.kernel!.release, 'dkms-make');
   log.check(execOk(apt), `apt-get install failed: ${describeExec(apt)}`);

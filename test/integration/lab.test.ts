@@ -27,11 +27,11 @@ interface LabRun {
   dir: string;
 }
 
-function startLab(args: string[], results: string): ResultPromise {
+function startLab(args: string[], results: string, deadlineMs = RUN_DEADLINE): ResultPromise {
   return execa('node', [CLI, 'run', '--results', results, ...args], {
     cwd: ROOT,
     reject: false,
-    timeout: RUN_DEADLINE,
+    timeout: deadlineMs,
     env: { NEXUS_LAB_CACHE: join(ROOT, '.cache') },
   });
 }
@@ -41,9 +41,9 @@ function latest(results: string): { record: RunRecord; dir: string } {
   return { record: JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunRecord, dir };
 }
 
-async function lab(args: string[]): Promise<LabRun> {
+async function lab(args: string[], deadlineMs = RUN_DEADLINE): Promise<LabRun> {
   const results = mkdtempSync(join(RESULTS, 'run-'));
-  const r = await startLab(args, results);
+  const r = await startLab(args, results, deadlineMs);
   if (r.exitCode !== 0 && r.exitCode !== 1) {
     console.error(r.stdout, r.stderr);
   }
@@ -158,6 +158,55 @@ test('the default matrix: per kernel (6.1 and 6.12) a 1-vCPU job of the core sui
   assert.match(run.stdout, /6\.1-cloud-quick-2cpu\s+6\.1\.0-\d+-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
   assert.match(run.stdout, /6\.12-cloud-quick\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
   assert.match(run.stdout, /6\.12-cloud-quick-2cpu\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
+});
+
+// A cold cache builds the release rootfs first (mmdebstrap with systemd,
+// dkms and gcc, both kernels' packages): a few minutes more.
+const RELEASE_DEADLINE = 45 * 60_000;
+const RELEASE_STEPS = ['install', 'loaded-at-boot', 'kernel-upgrade', 'purge'];
+
+test('the release profile on 6.1: apt installs nexus-dkms, DKMS builds, modules-load.d loads at boot, the suites pass, the upgrade to 6.12 and the purge are clean', async () => {
+  const run = await lab(['--profile', 'release', '--kernels', '6.1-cloud'], RELEASE_DEADLINE);
+  assert.is(run.code, 0, `exit status 0\n${run.stdout}\n${run.stderr}`);
+  const j = job(run, '6.1-cloud-release');
+  assert.is(j.verdict, 'pass', j.reason);
+  assert.equal(j.scenarios.filter((s) => s.suite === 'release').map((s) => [s.name, s.status]), RELEASE_STEPS.map((n) => [n, 'pass']));
+  for (const s of j.scenarios) assert.is(s.status, 'pass', `${s.suite}/${s.name}: ${s.reason ?? ''}`);
+  assert.equal([...new Set(j.scenarios.map((s) => s.suite))].sort(), ['release', ...CORE_SUITES, 'upgraded/smoke'].sort(), 'every core suite ran, and smoke after the upgrade');
+  assert.match(j.release?.kernels.installed ?? '', /^6\.1\.0-\d+-cloud-amd64$/);
+  assert.match(j.release?.kernels.upgrade ?? '', /^6\.12\.\d+\+deb12-cloud-amd64$/);
+  assert.match(j.release?.package.file ?? '', /^nexus-dkms_[\d.]+_all\.deb$/);
+  const last = j.counters.at(-1)!;
+  for (const c of COUNTERS) assert.is(last.values[c], 0, `${c} back to 0 after the suites`);
+  assert.equal(j.splats, []);
+  for (const p of ['image', 'boot', 'install', 'loaded-at-boot', 'run', 'unload', 'kernel-upgrade', 'purge', 'collect', 'poweroff']) {
+    assert.ok(j.phases[p] !== undefined, `phase ${p} timed`);
+  }
+  const read = (f: string) => readFileSync(join(run.dir, j.id, f), 'utf8');
+  assert.match(read('release-install.log'), /dkms status -k 6\.1\.0-\d+-cloud-amd64 nexus\/[\d.]+\n.*installed/);
+  assert.match(read('release-kernel-upgrade.log'), /dkms status -k 6\.12\.\d+\+deb12-cloud-amd64 nexus\/[\d.]+\n.*installed/);
+  assert.match(read('release-loaded-at-boot.log'), /Inserted module 'nexus_node_monitor'/);
+  for (const f of ['console.log', 'console-2.log', 'console-3.log', 'console-4.log', 'journal.txt', 'dmesg.txt']) {
+    assert.ok(existsSync(join(run.dir, j.id, f)), `${f} exists`);
+  }
+  assert.match(read('console-3.log'), /Linux version 6\.12\./, 'the third boot is the upgraded kernel');
+  assert.equal(await qemuOf(run.record.runId), []);
+});
+
+test('release: a tree DKMS cannot build on the guest kernel is build-failed with the guest\'s make.log, and nothing runs after', async () => {
+  const broken = join(RESULTS, 'broken-on-6.1');
+  await $`cp -r ${join(ROOT, 'kernel')} ${broken}`;
+  await $`printf '%s\n' '#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)' '#error "simulated kernel API break on 6.1"' '#endif' >> ${join(broken, 'nexus', 'main.c')}`;
+  const run = await lab(['--profile', 'release', '--kernels', '6.1-cloud', '--suites', 'smoke', '--source', broken], RELEASE_DEADLINE);
+  assert.is(run.code, 1);
+  const j = job(run, '6.1-cloud-release');
+  assert.is(j.verdict, 'build-failed');
+  assert.match(j.reason ?? '', /^DKMS could not build nexus [\d.]+ for 6\.1\.0-\d+-cloud-amd64: .*#error "simulated kernel API break on 6\.1"/);
+  assert.equal(j.scenarios.map((s) => [s.suite, s.name, s.status]), [['release', 'install', 'fail']]);
+  assert.match(readFileSync(join(run.dir, j.id, 'dkms-make.log'), 'utf8'), /error: #error "simulated kernel API break on 6\.1"/);
+  assert.ok(j.phases.collect !== undefined && j.phases.poweroff !== undefined, 'the guest is still shut down and its logs collected');
+  assert.not.ok('loaded-at-boot' in j.phases);
+  assert.equal(await qemuOf(run.record.runId), []);
 });
 
 test('perf-core: the benchmark records median, p99 and baseline ratios as metrics and prints them', async () => {
