@@ -19,6 +19,11 @@ const ROOT = resolve(here, '..', '..');
 const BUNDLE = resolve(here, '..', 'scenarios');
 
 function cmdPlan(jobs: readonly Job[], json: boolean): number {
+  // `nexus-lab plan | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   if (json) {
     process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
     return 0;
@@ -27,7 +32,8 @@ function cmdPlan(jobs: readonly Job[], json: boolean): number {
   process.stdout.write(`${'job'.padEnd(w)}  kernel package                                   cpus  suites\n`);
   for (const j of jobs) {
     const pkg = `linux-image-${j.kernel.series}.*-${j.kernel.flavour}-unsigned${j.kernel.version ? ` = ${j.kernel.version}` : ' (newest)'}`;
-    process.stdout.write(`${j.id.padEnd(w)}  ${pkg.padEnd(48)} ${String(j.cpus).padStart(4)}  ${j.suites.join(',')}\n`);
+    const up = j.upgrade ? ('to' in j.upgrade ? `  (then upgrades to ${j.upgrade.to.id})` : `  (no upgrade: ${j.upgrade.none})`) : '';
+    process.stdout.write(`${j.id.padEnd(w)}  ${pkg.padEnd(48)} ${String(j.cpus).padStart(4)}  ${j.suites.join(',')}${up}\n`);
   }
   process.stdout.write(`${jobs.length} job${jobs.length === 1 ? '' : 's'}\n`);
   return 0;

@@ -17,6 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import type { DkmsConf } from '../build.js';
 import type { KernelTree } from '../kernels.js';
+import { budgetOf } from '../plan.js';
 import type { JobRun, Step } from '../pipeline.js';
 import { buildReleaseInitramfs, createOverlay, ensureReleaseRootfs, RELEASE_DEBS_DIR, RELEASE_SSH_READY } from '../release-image.js';
 import { describeExec, execOk } from '../remote.js';
@@ -186,7 +187,8 @@ export const releaseRunStep: Step = {
   name: 'run',
   run: async (s) => {
     await uploadJobConfig(s);
-    await runSuites(s, s.t.runnerMs);
+    // The job's budget also holds the release steps': the runner gets its suites' share.
+    await runSuites(s, Math.round((s.t.runnerMs * budgetOf(s.job.suites)) / s.job.budgetMs));
     await checkCounters(s);
   },
 };
@@ -199,7 +201,7 @@ export const releaseUnloadStep: Step = {
   },
 };
 
-export const upgradeStep = releaseStep('kernel-upgrade', (t) => guestBuild(t) + t.bootMs + t.poweroffMs + 8 * t.commandMs + t.runnerMs / 4, async (s, log) => {
+export const upgradeStep = releaseStep('kernel-upgrade', (t) => guestBuild(t) + t.bootMs + t.poweroffMs + 12 * t.commandMs, async (s, log) => {
   const up = s.release!.upgrade;
   if (!up) {
     const why = s.job.upgrade && 'none' in s.job.upgrade ? s.job.upgrade.none : 'no upgrade kernel';
@@ -217,7 +219,7 @@ export const upgradeStep = releaseStep('kernel-upgrade', (t) => guestBuild(t) + 
   await loadedAtBoot(s, log, to);
   await uploadJobConfig(s, ['smoke']);
   const before = s.folder.scenarios.length;
-  await runSuites(s, s.t.runnerMs / 4, 'upgraded');
+  await runSuites(s, Math.round((s.t.runnerMs * budgetOf(['smoke'])) / s.job.budgetMs), 'upgraded');
   const smoke = s.folder.scenarios.slice(before);
   log.check(smoke.length > 0, 'smoke ran no scenario on the upgraded kernel');
   const bad = smoke.filter((r) => r.status !== 'pass');
