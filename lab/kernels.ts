@@ -1,6 +1,7 @@
 // The kernel matrix: Debian kernel packages named by series + flavour, resolved
 // to exact package versions, downloaded with `apt-get download` (never
 // installed on the host) and extracted into a cache keyed by package version.
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
@@ -332,7 +333,8 @@ export async function kernelDebs(k: ResolvedKernel, cacheDir: string, signal?: A
     files: (await readdir(final)).filter((f) => f.endsWith('.deb')).sort().map((f) => join(final, f)),
   });
   if (isComplete(final)) return list();
-  const tmp = join(cacheDir, 'kernels', `.tmp-debs-${kernelCacheKey(k)}-${process.pid}`);
+  // Its own scratch: two release jobs of one run may fetch the same kernel at once.
+  const tmp = join(cacheDir, 'kernels', `.tmp-debs-${kernelCacheKey(k)}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {

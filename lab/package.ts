@@ -204,8 +204,8 @@ export async function buildDeb(o: BuildDebOptions): Promise<DebPackage> {
   const debFile = `${DEB_NAME}_${info.version}_all.deb`;
 
   const tmp = await mkdtemp(join(tmpdir(), 'nexus-deb-'));
-  if ((tmp + sep).startsWith(source + sep)) throw new Error(`the scratch directory ${tmp} is inside the source ${source}`);
   try {
+    if ((tmp + sep).startsWith(source + sep)) throw new Error(`the scratch directory ${tmp} is inside the source ${source}`);
     // Stage: <tmp>/<deb>-<version>/{debian/, dkms/, modules-load.conf}.
     const top = join(tmp, `${DEB_NAME}-${info.version}`);
     const files = stagedFiles(await listFiles(source, (rel) => !/(^|\/)(\.[^/]*|node_modules)$/.test(rel)), info);

@@ -11,7 +11,7 @@
 //   DKMS's builds, a second kernel) go there and survive its reboots.
 // - Per boot, a small initramfs (lab/images.ts, with release-init) that
 //   mounts the overlay read-write and hands over to systemd.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, cp, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
@@ -126,7 +126,9 @@ export async function ensureReleaseRootfs(o: ReleaseRootfsOptions): Promise<Rele
   });
   if (isComplete(dir)) return result(true);
 
-  const tmp = join(o.cacheDir, 'images', `.tmp-release-${hash}-${process.pid}`);
+  // Its own scratch: two jobs of one run may build the same image at once
+  // (publish keeps the first; the other uses it).
+  const tmp = join(o.cacheDir, 'images', `.tmp-release-${hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
   const tree = join(tmp, 'tree');
   const out = join(tmp, 'out');
   await rm(tmp, { recursive: true, force: true });
@@ -135,6 +137,8 @@ export async function ensureReleaseRootfs(o: ReleaseRootfsOptions): Promise<Rele
     o.onStep?.(`kernel packages ${[o.installed, ...o.staged].map((k) => k.release).join(', ')}`);
     const own = await kernelDebs(o.installed, o.cacheDir, o.signal);
     const staged = await Promise.all(o.staged.map((k) => kernelDebs(k, o.cacheDir, o.signal)));
+    const spaced = own.files.find((f) => /\s/.test(f));
+    if (spaced) throw new Error(`the cache path has white space (${spaced}): mmdebstrap's copy-in cannot take it; use --cache with a path without`);
     o.onStep?.(`mmdebstrap ${recipe.suite} (${recipe.include.length} packages and ${own.release})`);
     await runChecked('mmdebstrap', releaseMmdebstrapArgs(recipe, tree, own.files), {
       timeoutMs: 1_800_000,

@@ -10,6 +10,9 @@ import { describeExec, execOk, type ExecResult } from '../remote.js';
 /** A check that did not hold: the scenario fails with this message. */
 export class CheckFailed extends Error {}
 
+/** The step cannot apply here (why in the message): the scenario is a skip, the job goes on. */
+export class StepSkipped extends Error {}
+
 export interface StepLog {
   /** A line in the scenario's log. */
   note: (line: string) => Promise<void>;
@@ -71,6 +74,11 @@ export function releaseStep(name: string, deadlineMs: Step['deadlineMs'], body: 
       try {
         await body(s, log);
       } catch (e) {
+        if (e instanceof StepSkipped && !s.signal.aborted) {
+          await log.note(`skipped: ${e.message}`);
+          s.hostScenario({ suite: 'release', name, status: 'skip', durationMs: Date.now() - started, reason: e.message, failures: [], metrics: [] });
+          return;
+        }
         if (s.signal.aborted || !(e instanceof CheckFailed)) {
           s.hostScenario({ suite: 'release', name, status: 'error', durationMs: Date.now() - started, reason: String((e as Error).message ?? e), failures: [], metrics: [] });
           throw e;

@@ -12,7 +12,8 @@ import { parseCounters, COUNTERS_PATH } from '../../scenarios/lib/guest.js';
 /**
  * Run the guest runner (its config uploaded before) with `runnerMs` as its
  * deadline.  `tag` names the files of a second run in the same job
- * (events-<tag>.jsonl) and prefixes its scenarios' suites (<tag>/<suite>).
+ * (events-<tag>.jsonl) and prefixes its scenarios' suites (<tag>/<suite>)
+ * and its counter labels (<tag>: <label>).
  */
 export async function runSuites(s: JobRun, runnerMs: number, tag?: string): Promise<void> {
   const suffix = tag ? `-${tag}` : '';
@@ -35,7 +36,9 @@ export async function runSuites(s: JobRun, runnerMs: number, tag?: string): Prom
         }
         ev.write(`${line}\n`);
         if (e.type === 'run-end') ended = true;
-        if (tag && 'suite' in e && typeof e.suite === 'string') s.folder.add({ ...e, suite: `${tag}/${e.suite}` } as typeof e);
+        if (!tag) s.folder.add(e);
+        else if (e.type === 'counters') s.folder.add({ ...e, label: `${tag}: ${e.label}` });
+        else if ('suite' in e && typeof e.suite === 'string') s.folder.add({ ...e, suite: `${tag}/${e.suite}` } as typeof e);
         else s.folder.add(e);
       },
       onStderrLine: (line) => rl.write(`${line}\n`),

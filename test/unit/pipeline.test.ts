@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobContext } from '../../lab/job.js';
@@ -8,6 +8,7 @@ import type { KernelTree } from '../../lab/kernels.js';
 import { runPipeline, type JobRun, type Step } from '../../lab/pipeline.js';
 import type { Job } from '../../lab/plan.js';
 import type { JobRecord } from '../../lab/results.js';
+import { releaseStep, StepSkipped } from '../../lab/steps/release-check.js';
 
 const job: Job = { id: 'k-quick', kernel: { id: 'k', series: '6.1', flavour: 'x' }, profile: 'quick', suites: ['smoke'], cpus: 1, budgetMs: 1000 };
 
@@ -116,6 +117,36 @@ test('host-judged scenarios become the job\'s scenarios; a failed one fails the 
   assert.equal(rec.scenarios.map((r) => [r.name, r.status]), [['install', 'pass'], ['purge', 'fail']]);
   assert.equal([rec.verdict, rec.reason], ['fail', 'release/purge: nexus.ko left']);
   assert.not.ok('never' in rec.phases);
+});
+
+test('a release step is a scenario: a failed check fails it and halts the job, a step that cannot apply is a skip and the job goes on', async () => {
+  const a = setup();
+  await runPipeline(job, a.rec, a.ctx, [
+    releaseStep('kernel-upgrade', undefined, async () => {
+      throw new StepSkipped('the matrix has no other series of flavour x to upgrade to');
+    }),
+    releaseStep('purge', undefined, async (_s, log) => {
+      await log.note('purged');
+    }),
+  ]);
+  assert.equal(a.rec.scenarios.map((r) => [r.suite, r.name, r.status, r.reason]), [
+    ['release', 'kernel-upgrade', 'skip', 'the matrix has no other series of flavour x to upgrade to'],
+    ['release', 'purge', 'pass', undefined],
+  ]);
+  assert.is(a.rec.verdict, 'pass');
+  const dir = join(a.ctx.runDir, job.id);
+  assert.match(readFileSync(join(dir, 'release-kernel-upgrade.log'), 'utf8'), /skipped: the matrix has no other series/);
+  assert.match(readFileSync(join(dir, 'release-purge.log'), 'utf8'), /purged\npassed \(\d+\.\d s\)/);
+
+  const b = setup();
+  const ran: string[] = [];
+  await runPipeline(job, b.rec, b.ctx, [
+    releaseStep('install', undefined, async (_s, log) => log.check(false, 'nexus.ko is not under updates/dkms')),
+    releaseStep('purge', undefined, async () => void ran.push('purge')),
+    step('poweroff', () => void ran.push('poweroff'), { when: () => true }),
+  ]);
+  assert.equal(ran, ['poweroff']);
+  assert.equal([b.rec.verdict, b.rec.reason], ['fail', 'release/install: nexus.ko is not under updates/dkms']);
 });
 
 test.run();

@@ -117,7 +117,6 @@ test('--shard is K/N with 1 <= K <= N', () => {
   assert.throws(() => parseShard('a/b'), /takes K\/N/);
 });
 
-test.run();
 
 test('the release profile: one 1-vCPU job per kernel with the core suites, each upgrading to the other series of its flavour', () => {
   const jobs = plan(matrix, { profile: 'release' });
@@ -144,3 +143,5 @@ test('a release job with no other series of its flavour says why it cannot upgra
   assert.equal(upgradeFor(lonely, lonely.kernels[0]!), { none: 'the matrix has no other series of flavour x to upgrade to' });
   assert.equal(plan(lonely, { profile: 'release' })[0]!.upgrade, { none: 'the matrix has no other series of flavour x to upgrade to' });
 });
+
+test.run();
