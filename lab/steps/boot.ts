@@ -76,12 +76,12 @@ export async function bootGuest(s: JobRun): Promise<boolean> {
  * Shut the guest down cleanly (the guest's own poweroff) and wait for QEMU
  * to exit by itself; a guest that does not go down in time is a problem.
  */
-export async function shutdownGuest(s: JobRun, command: string): Promise<void> {
+export async function shutdownGuest(s: JobRun, command: string, commandMs = 15_000): Promise<void> {
   const vm = s.vm;
   const r = s.remote;
   if (!vm || !r) return;
   // The guest powers off in the middle of this command: its end is not an error.
-  await r.exec(command, { timeoutMs: 15_000, signal: s.signal });
+  await r.exec(command, { timeoutMs: commandMs, signal: s.signal });
   if (s.signal.aborted) throw s.signal.reason;
   r.close();
   s.remote = undefined;

@@ -78,6 +78,8 @@ async function bootMediaFor(s: JobRun, kernel: KernelTree): Promise<void> {
 
 export const releaseImageStep: Step = {
   name: 'image',
+  // A cold cache downloads two kernels' packages and runs mmdebstrap.
+  deadlineMs: (t) => 4 * t.buildMs,
   run: async (s) => {
     const r = s.ctx.release;
     if (!r) throw new Error('the run prepared nothing for a release job');

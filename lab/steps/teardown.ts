@@ -38,5 +38,5 @@ export const collectStep: Step = {
 /** Quick guests have no init to shut down: sysrq powers them off at once. */
 export const poweroffStep: Step = {
   name: 'poweroff',
-  run: (s) => shutdownGuest(s, 'sync; echo o > /proc/sysrq-trigger'),
+  run: (s) => shutdownGuest(s, 'sync; echo o > /proc/sysrq-trigger', 5000),
 };
