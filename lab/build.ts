@@ -3,10 +3,10 @@
 // extracted headers, with W=1, cached by source hash and kernel version.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
-import { listFiles } from './files.js';
+import { hashFiles, listFiles } from './files.js';
 import { run, runChecked, describeEnd, succeeded } from './proc.js';
 import type { KernelTree } from './kernels.js';
 
@@ -70,16 +70,8 @@ function isSourceFile(rel: string): boolean {
 }
 
 /** Content hash of a source tree (paths, modes and contents; build debris ignored). */
-export async function hashSourceTree(dir: string): Promise<string> {
-  const h = createHash('sha256');
-  for (const rel of await listFiles(dir, isSourceFile)) {
-    const full = join(dir, rel);
-    const st = await stat(full);
-    h.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
-    h.update(await readFile(full));
-    h.update('\0');
-  }
-  return h.digest('hex');
+export function hashSourceTree(dir: string): Promise<string> {
+  return hashFiles(dir, isSourceFile);
 }
 
 export interface SourceTree {

@@ -1,6 +1,7 @@
 // Walking a directory tree.
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 /**
@@ -21,4 +22,21 @@ export async function listFiles(root: string, keep: (rel: string) => boolean = (
   };
   await walk(root);
   return out.sort();
+}
+
+/**
+ * Content hash of the files below `root` that `keep` keeps: paths,
+ * executable bits and contents, after `seed` (when given).
+ */
+export async function hashFiles(root: string, keep?: (rel: string) => boolean, seed?: string): Promise<string> {
+  const h = createHash('sha256');
+  if (seed !== undefined) h.update(`${seed}\0`);
+  for (const rel of await listFiles(root, keep)) {
+    const full = join(root, rel);
+    const st = await stat(full);
+    h.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
+    h.update(await readFile(full));
+    h.update('\0');
+  }
+  return h.digest('hex');
 }

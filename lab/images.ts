@@ -12,7 +12,7 @@
 // 215 MiB uncompressed cpio in about 4.5 s before init runs, where a 2-3 MiB
 // initramfs plus a virtio disk reaches init in 3.4 s and reads only the
 // blocks it uses.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
@@ -31,15 +31,8 @@ export interface RootfsRecipe {
   excludePaths: string[];
 }
 
-export interface Rootfs {
-  hash: string;
-  image: string;
-  /** The guest's SSH host key (OpenSSH public key line). */
-  hostKey: string;
-  busybox: string;
-  sizeBytes: number;
-  cached: boolean;
-}
+/** The quick profile's rootfs. */
+export type Rootfs = CachedImage;
 
 /** Bump when the way the image is assembled changes. */
 const BUILDER_VERSION = 'rootfs-v1';
@@ -56,13 +49,21 @@ export function parseRecipe(text: string): RootfsRecipe {
   return r as RootfsRecipe;
 }
 
-/** Hash of everything that goes into the rootfs image. */
-export async function recipeHash(recipeText: string, overlayDir: string): Promise<string> {
-  const h = createHash('sha256').update(BUILDER_VERSION).update('\0').update(recipeText);
+/**
+ * Hash of what goes into an image: `parts` (builder version, recipe text,
+ * anything else that shapes it), then every file of the overlay directory.
+ */
+export async function imageHash(parts: readonly string[], overlayDir: string): Promise<string> {
+  const h = createHash('sha256').update(parts.join('\0'));
   for (const rel of await listFiles(overlayDir)) {
     h.update(`\0${rel}\0`).update(await readFile(join(overlayDir, rel)));
   }
   return h.digest('hex').slice(0, 16);
+}
+
+/** Hash of everything that goes into the rootfs image. */
+export function recipeHash(recipeText: string, overlayDir: string): Promise<string> {
+  return imageHash([BUILDER_VERSION, recipeText], overlayDir);
 }
 
 export function mmdebstrapArgs(r: RootfsRecipe, target: string): string[] {
@@ -92,14 +93,50 @@ export interface RootfsOptions {
   onStep?: (step: string) => void;
 }
 
-/** The cached rootfs image for the recipe, built when missing. */
-export async function ensureRootfs(o: RootfsOptions): Promise<Rootfs> {
-  const recipeText = await readFile(o.recipePath, 'utf8');
-  const recipe = parseRecipe(recipeText);
-  const hash = await recipeHash(recipeText, o.overlayDir);
-  const dir = join(o.cacheDir, 'images', `rootfs-${hash}`);
-  const result = async (cached: boolean): Promise<Rootfs> => ({
-    hash,
+/** A guest image in the cache: the raw ext4 disk and what the lab takes from it. */
+export interface CachedImage {
+  hash: string;
+  image: string;
+  /** The guest's SSH host key (OpenSSH public key line). */
+  hostKey: string;
+  busybox: string;
+  sizeBytes: number;
+  cached: boolean;
+}
+
+/** How to build a cached guest image (lab/images.ts, lab/release-image.ts). */
+export interface ImageBuild {
+  /** Cache entry: <cacheDir>/images/<name>-<hash>. */
+  name: string;
+  hash: string;
+  cacheDir: string;
+  /** "guest rootfs", "release rootfs": for errors. */
+  what: string;
+  recipeText: string;
+  overlayDir: string;
+  /** mmdebstrap's arguments for the tree (may fetch what they name first). */
+  mmdebstrap: (tree: string) => Promise<string[]>;
+  mmdebstrapTimeoutMs: number;
+  /** After the overlay files are in the tree. */
+  customize?: (tree: string) => Promise<void>;
+  /** mke2fs options besides the label, root owner, tree and size. */
+  mkfsOptions: readonly string[];
+  sizeMiB: (treeBytes: number) => number;
+  /** Written into the complete marker. */
+  note?: string;
+  signal?: AbortSignal;
+  onStep?: (step: string) => void;
+}
+
+/**
+ * The cached image, built when missing: mmdebstrap into a scratch tree of
+ * its own, the overlay files, an ext4 disk of the tree (mke2fs -d), the
+ * host key and busybox kept beside it, published by rename.
+ */
+export async function ensureImage(o: ImageBuild): Promise<CachedImage> {
+  const dir = join(o.cacheDir, 'images', `${o.name}-${o.hash}`);
+  const result = async (cached: boolean): Promise<CachedImage> => ({
+    hash: o.hash,
     image: join(dir, 'root.img'),
     hostKey: (await readFile(join(dir, 'ssh_host_ed25519_key.pub'), 'utf8')).trim(),
     busybox: join(dir, 'busybox'),
@@ -108,21 +145,20 @@ export async function ensureRootfs(o: RootfsOptions): Promise<Rootfs> {
   });
   if (isComplete(dir)) return result(true);
 
-  const tmp = join(o.cacheDir, 'images', `.tmp-rootfs-${hash}-${process.pid}`);
+  // Its own scratch: two jobs of one run may build the same image at once
+  // (publish keeps the first; the other uses it).
+  const tmp = join(o.cacheDir, 'images', `.tmp-${o.name}-${o.hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
   const tree = join(tmp, 'tree');
   const out = join(tmp, 'out');
-  await rm(tmp, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   try {
-    o.onStep?.(`mmdebstrap ${recipe.suite} (${recipe.include.length} packages)`);
-    await runChecked('mmdebstrap', mmdebstrapArgs(recipe, tree), {
-      timeoutMs: 900_000,
+    await runChecked('mmdebstrap', await o.mmdebstrap(tree), {
+      timeoutMs: o.mmdebstrapTimeoutMs,
       signal: o.signal,
       logFile: join(tmp, 'mmdebstrap.log'),
     });
     await cp(o.overlayDir, tree, { recursive: true });
-    // Nothing below is used without systemd; drop what would only confuse.
-    await rm(join(tree, 'etc', 'machine-id'), { force: true });
+    await o.customize?.(tree);
     await copyFile(join(tree, 'etc', 'ssh', 'ssh_host_ed25519_key.pub'), join(out, 'ssh_host_ed25519_key.pub'));
     await copyFile(join(tree, 'bin', 'busybox'), join(out, 'busybox'));
     await chmod(join(out, 'busybox'), 0o755);
@@ -130,22 +166,47 @@ export async function ensureRootfs(o: RootfsOptions): Promise<Rootfs> {
     o.onStep?.('mke2fs');
     await runChecked(
       'mke2fs',
-      // No journal: the disk is a throw-away snapshot.
-      ['-q', '-t', 'ext4', '-O', '^has_journal', '-L', 'nexus-root', '-E', 'root_owner=0:0', '-d', tree,
-        join(out, 'root.img'), `${imageSizeMiB(used)}M`],
-      { timeoutMs: 600_000, signal: o.signal },
+      ['-q', '-t', 'ext4', ...o.mkfsOptions, '-L', 'nexus-root', '-E', 'root_owner=0:0', '-d', tree,
+        join(out, 'root.img'), `${o.sizeMiB(used)}M`],
+      { timeoutMs: 900_000, signal: o.signal },
     );
-    await writeFile(join(out, 'recipe.json'), recipeText);
-    await writeFile(join(out, COMPLETE), new Date().toISOString());
+    await writeFile(join(out, 'recipe.json'), o.recipeText);
+    await writeFile(join(out, COMPLETE), `${new Date().toISOString()}${o.note ? `\n${o.note}` : ''}\n`);
     await publish(out, dir);
   } catch (e) {
     const log = await readFile(join(tmp, 'mmdebstrap.log'), 'utf8').catch(() => '');
     const tail = log.trim().split('\n').slice(-8).join('\n');
-    throw new Error(`building the guest rootfs failed: ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+    throw new Error(`building the ${o.what} failed: ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
   return result(false);
+}
+
+/** The cached rootfs image for the recipe, built when missing. */
+export async function ensureRootfs(o: RootfsOptions): Promise<Rootfs> {
+  const recipeText = await readFile(o.recipePath, 'utf8');
+  const recipe = parseRecipe(recipeText);
+  return ensureImage({
+    name: 'rootfs',
+    hash: await recipeHash(recipeText, o.overlayDir),
+    cacheDir: o.cacheDir,
+    what: 'guest rootfs',
+    recipeText,
+    overlayDir: o.overlayDir,
+    mmdebstrap: async (tree) => {
+      o.onStep?.(`mmdebstrap ${recipe.suite} (${recipe.include.length} packages)`);
+      return mmdebstrapArgs(recipe, tree);
+    },
+    mmdebstrapTimeoutMs: 900_000,
+    // Nothing below is used without systemd; drop what would only confuse.
+    customize: (tree) => rm(join(tree, 'etc', 'machine-id'), { force: true }),
+    // No journal: the disk is a throw-away snapshot.
+    mkfsOptions: ['-O', '^has_journal'],
+    sizeMiB: imageSizeMiB,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onStep ? { onStep: o.onStep } : {}),
+  });
 }
 
 /**

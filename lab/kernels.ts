@@ -272,7 +272,7 @@ export function relocateHeadersMakefile(text: string, root: string): string {
   return text.replace(/^(\s*include\s+)\/usr\/src\//gm, `$1${root}/usr/src/`);
 }
 
-/** Download and extract a kernel's packages into the cache, or reuse them. */
+/** Download (kernelDebs) and extract a kernel's packages into the cache, or reuse them. */
 export async function fetchKernel(
   k: ResolvedKernel,
   cacheDir: string,
@@ -285,27 +285,21 @@ export async function fetchKernel(
 
   const tmp = join(base, `.tmp-${kernelCacheKey(k)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
-  const debs = join(tmp, 'debs');
   const root = join(tmp, 'root');
-  await mkdir(debs, { recursive: true });
+  await mkdir(root, { recursive: true });
   try {
-    const pkgs = [k.packages.image, k.packages.headers, k.packages.common, k.packages.kbuild];
+    // The packages are kept (kernelDebs): a release image installs them.
     onStep?.(`download ${k.release} ${k.version}`);
-    await runChecked(
-      'apt-get',
-      ['download', '-q', '-o', 'APT::Sandbox::User=root', ...pkgs.map((p) => `${p}=${k.version}`)],
-      { cwd: debs, timeoutMs: 600_000, signal },
-    );
+    const debs = await kernelDebs(k, cacheDir, signal);
     onStep?.(`extract ${k.release}`);
-    for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) {
-      await runChecked('dpkg-deb', ['-x', join(debs, deb), root], { timeoutMs: 300_000, signal });
+    for (const deb of debs.files) {
+      await runChecked('dpkg-deb', ['-x', deb, root], { timeoutMs: 300_000, signal });
     }
     const tree = treeOf(root, k, false);
     const makefile = join(tree.headers, 'Makefile');
     await writeFile(makefile, relocateHeadersMakefile(await readFile(makefile, 'utf8'), final));
     // The image package does not ship modules.dep: generate it in the tree.
     await runChecked('depmod', ['-b', root, k.release], { timeoutMs: 120_000, signal });
-    await rm(debs, { recursive: true, force: true });
     await writeFile(join(root, COMPLETE), JSON.stringify({ ...k, fetchedAt: new Date().toISOString() }, null, 2));
     await publish(root, final);
   } finally {
@@ -322,9 +316,8 @@ export interface KernelDebs {
 }
 
 /**
- * The kernel's four packages as .deb files (a release guest installs them
- * with dpkg), downloaded into their own cache entry: the extracted tree of
- * fetchKernel stays as it was, so quick caches keep working.
+ * The kernel's four packages as .deb files, downloaded once into their own
+ * cache entry: fetchKernel extracts them, a release image installs them.
  */
 export async function kernelDebs(k: ResolvedKernel, cacheDir: string, signal?: AbortSignal): Promise<KernelDebs> {
   const final = join(cacheDir, 'kernels', `debs-${kernelCacheKey(k)}`);

@@ -6,7 +6,7 @@
 // dpkg-buildpackage runs under a deadline with a pinned environment so two
 // builds of the same inputs are byte-identical.  Results are cached by a hash
 // of the staged inputs and published by rename, like module builds.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDkmsConf, type DkmsConf } from './build.js';
 import { COMPLETE, isComplete, publish } from './cache.js';
-import { listFiles } from './files.js';
+import { hashFiles, listFiles } from './files.js';
 import { describeEnd, run, runChecked, succeeded } from './proc.js';
 
 /** The binary package's name (debian/control). */
@@ -153,19 +153,6 @@ export async function sourceDateEpoch(source: string, newestMtime: number, signa
   return Math.floor(newestMtime / 1000);
 }
 
-/** Content hash of a staged directory: paths, executable bits and contents. */
-async function hashDir(dir: string, extra: string): Promise<string> {
-  const h = createHash('sha256').update(`${extra}\0`);
-  for (const rel of await listFiles(dir)) {
-    const full = join(dir, rel);
-    const st = await stat(full);
-    h.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
-    h.update(await readFile(full));
-    h.update('\0');
-  }
-  return h.digest('hex');
-}
-
 /** Versions of the tools that shape the .deb: a new debhelper is a new build. */
 async function toolVersions(signal?: AbortSignal): Promise<string> {
   const r = await run('dpkg-query', ['-W', '-f=${Package}=${Version}\n', 'debhelper', 'dh-dkms', 'dpkg-dev'], { timeoutMs: 30_000, signal });
@@ -232,7 +219,7 @@ export async function buildDeb(o: BuildDebOptions): Promise<DebPackage> {
     await writeFile(join(top, 'debian', 'changelog'), changelogText({ version: info.version, maintainer, epochSeconds: epoch, dkmsName: info.name }));
     await writeFile(join(top, 'modules-load.conf'), modulesLoadConf(info));
 
-    const key = (await hashDir(top, `${await toolVersions(o.signal)}\0SOURCE_DATE_EPOCH=${epoch}\0v1`)).slice(0, 24);
+    const key = (await hashFiles(top, undefined, `${await toolVersions(o.signal)}\0SOURCE_DATE_EPOCH=${epoch}\0v1`)).slice(0, 24);
     const entry = o.cacheDir ? join(o.cacheDir, 'debs', key) : undefined;
     if (entry && isComplete(entry) && existsSync(join(entry, debFile))) {
       if (o.logPath) {

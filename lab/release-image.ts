@@ -11,13 +11,10 @@
 //   DKMS's builds, a second kernel) go there and survive its reboots.
 // - Per boot, a small initramfs (lab/images.ts, with release-init) that
 //   mounts the overlay read-write and hands over to systemd.
-import { createHash, randomBytes } from 'node:crypto';
-import { chmod, copyFile, cp, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { COMPLETE, isComplete, publish } from './cache.js';
-import { listFiles } from './files.js';
-import { buildInitramfs, mmdebstrapArgs, parseRecipe, type RootfsRecipe } from './images.js';
-import { kernelDebs, type KernelTree, type ResolvedKernel } from './kernels.js';
+import { buildInitramfs, ensureImage, imageHash, mmdebstrapArgs, parseRecipe, type CachedImage, type RootfsRecipe } from './images.js';
+import { kernelDebs, type KernelDebs, type KernelTree, type ResolvedKernel } from './kernels.js';
 import { runChecked } from './proc.js';
 
 /** Where the staged kernels' packages are in the guest: <dir>/<release>/*.deb. */
@@ -34,16 +31,7 @@ export interface ReleaseRecipe extends RootfsRecipe {
   mask: string[];
 }
 
-export interface ReleaseRootfs {
-  hash: string;
-  /** Raw ext4, read-only: jobs boot copy-on-write overlays of it. */
-  image: string;
-  /** The guest's SSH host key (OpenSSH public key line). */
-  hostKey: string;
-  busybox: string;
-  /** Bytes the image takes on the host's disk. */
-  sizeBytes: number;
-  cached: boolean;
+export interface ReleaseRootfs extends CachedImage {
   /** uname -r of the installed kernel. */
   installed: string;
   /** uname -r of the kernels whose packages are staged, not installed. */
@@ -66,12 +54,8 @@ export function kernelSetKey(installed: ResolvedKernel, staged: readonly Resolve
 }
 
 /** Hash of everything that goes into a release image. */
-export async function releaseHash(recipeText: string, overlayDir: string, kernelSet: string): Promise<string> {
-  const h = createHash('sha256').update(BUILDER_VERSION).update('\0').update(recipeText).update('\0').update(kernelSet);
-  for (const rel of await listFiles(overlayDir)) {
-    h.update(`\0${rel}\0`).update(await readFile(join(overlayDir, rel)));
-  }
-  return h.digest('hex').slice(0, 16);
+export function releaseHash(recipeText: string, overlayDir: string, kernelSet: string): Promise<string> {
+  return imageHash([BUILDER_VERSION, recipeText, kernelSet], overlayDir);
 }
 
 /**
@@ -112,72 +96,45 @@ export interface ReleaseRootfsOptions {
 export async function ensureReleaseRootfs(o: ReleaseRootfsOptions): Promise<ReleaseRootfs> {
   const recipeText = await readFile(o.recipePath, 'utf8');
   const recipe = parseReleaseRecipe(recipeText);
-  const hash = await releaseHash(recipeText, o.overlayDir, kernelSetKey(o.installed, o.staged));
-  const dir = join(o.cacheDir, 'images', `release-${hash}`);
-  const result = async (cached: boolean): Promise<ReleaseRootfs> => ({
-    hash,
-    image: join(dir, 'root.img'),
-    hostKey: (await readFile(join(dir, 'ssh_host_ed25519_key.pub'), 'utf8')).trim(),
-    busybox: join(dir, 'busybox'),
-    sizeBytes: (await stat(join(dir, 'root.img'))).blocks * 512,
-    cached,
-    installed: o.installed.release,
-    staged: o.staged.map((k) => k.release),
-  });
-  if (isComplete(dir)) return result(true);
-
-  // Its own scratch: two jobs of one run may build the same image at once
-  // (publish keeps the first; the other uses it).
-  const tmp = join(o.cacheDir, 'images', `.tmp-release-${hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const tree = join(tmp, 'tree');
-  const out = join(tmp, 'out');
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
-  try {
-    o.onStep?.(`kernel packages ${[o.installed, ...o.staged].map((k) => k.release).join(', ')}`);
-    const own = await kernelDebs(o.installed, o.cacheDir, o.signal);
-    const staged = await Promise.all(o.staged.map((k) => kernelDebs(k, o.cacheDir, o.signal)));
-    const spaced = own.files.find((f) => /\s/.test(f));
-    if (spaced) throw new Error(`the cache path has white space (${spaced}): mmdebstrap's copy-in cannot take it; use --cache with a path without`);
-    o.onStep?.(`mmdebstrap ${recipe.suite} (${recipe.include.length} packages and ${own.release})`);
-    await runChecked('mmdebstrap', releaseMmdebstrapArgs(recipe, tree, own.files), {
-      timeoutMs: 1_800_000,
-      signal: o.signal,
-      logFile: join(tmp, 'mmdebstrap.log'),
-    });
-    await cp(o.overlayDir, tree, { recursive: true });
-    for (const unit of recipe.mask) {
-      const link = join(tree, 'etc', 'systemd', 'system', unit);
-      await rm(link, { force: true });
-      await symlink('/dev/null', link);
-    }
-    for (const k of staged) {
-      const to = join(tree, RELEASE_DEBS_DIR, k.release);
-      await mkdir(to, { recursive: true });
-      for (const f of k.files) await copyFile(f, join(to, basename(f)));
-    }
-    await copyFile(join(tree, 'etc', 'ssh', 'ssh_host_ed25519_key.pub'), join(out, 'ssh_host_ed25519_key.pub'));
-    await copyFile(join(tree, 'bin', 'busybox'), join(out, 'busybox'));
-    await chmod(join(out, 'busybox'), 0o755);
-    const used = Number((await runChecked('du', ['-sb', tree], { timeoutMs: 120_000 })).split(/\s/)[0]);
-    o.onStep?.('mke2fs');
+  const kernelSet = kernelSetKey(o.installed, o.staged);
+  let staged: KernelDebs[] = [];
+  const image = await ensureImage({
+    name: 'release',
+    hash: await releaseHash(recipeText, o.overlayDir, kernelSet),
+    cacheDir: o.cacheDir,
+    what: 'release rootfs',
+    recipeText,
+    overlayDir: o.overlayDir,
+    mmdebstrap: async (tree) => {
+      o.onStep?.(`kernel packages ${[o.installed, ...o.staged].map((k) => k.release).join(', ')}`);
+      const own = await kernelDebs(o.installed, o.cacheDir, o.signal);
+      staged = await Promise.all(o.staged.map((k) => kernelDebs(k, o.cacheDir, o.signal)));
+      const spaced = own.files.find((f) => /\s/.test(f));
+      if (spaced) throw new Error(`the cache path has white space (${spaced}): mmdebstrap's copy-in cannot take it; use --cache with a path without`);
+      o.onStep?.(`mmdebstrap ${recipe.suite} (${recipe.include.length} packages and ${own.release})`);
+      return releaseMmdebstrapArgs(recipe, tree, own.files);
+    },
+    mmdebstrapTimeoutMs: 1_800_000,
+    customize: async (tree) => {
+      for (const unit of recipe.mask) {
+        const link = join(tree, 'etc', 'systemd', 'system', unit);
+        await rm(link, { force: true });
+        await symlink('/dev/null', link);
+      }
+      for (const k of staged) {
+        const to = join(tree, RELEASE_DEBS_DIR, k.release);
+        await mkdir(to, { recursive: true });
+        for (const f of k.files) await copyFile(f, join(to, basename(f)));
+      }
+    },
     // With a journal: the guest writes to it and reboots.
-    await runChecked(
-      'mke2fs',
-      ['-q', '-t', 'ext4', '-L', 'nexus-root', '-E', 'root_owner=0:0', '-d', tree, join(out, 'root.img'), `${releaseImageSizeMiB(used)}M`],
-      { timeoutMs: 900_000, signal: o.signal },
-    );
-    await writeFile(join(out, 'recipe.json'), recipeText);
-    await writeFile(join(out, COMPLETE), `${new Date().toISOString()}\n${kernelSetKey(o.installed, o.staged)}\n`);
-    await publish(out, dir);
-  } catch (e) {
-    const log = await readFile(join(tmp, 'mmdebstrap.log'), 'utf8').catch(() => '');
-    const tail = log.trim().split('\n').slice(-8).join('\n');
-    throw new Error(`building the release rootfs failed: ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return result(false);
+    mkfsOptions: [],
+    sizeMiB: releaseImageSizeMiB,
+    note: kernelSet,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onStep ? { onStep: o.onStep } : {}),
+  });
+  return { ...image, installed: o.installed.release, staged: o.staged.map((k) => k.release) };
 }
 
 /** A job's copy-on-write overlay: the guest writes there, the cached image stays as it is. */

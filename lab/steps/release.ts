@@ -16,6 +16,7 @@
 import { basename, dirname, join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import type { DkmsConf } from '../build.js';
+import type { Timeouts } from '../job.js';
 import type { KernelTree } from '../kernels.js';
 import { budgetOf } from '../plan.js';
 import type { JobRun, Step } from '../pipeline.js';
@@ -167,7 +168,7 @@ async function reboot(s: JobRun, log: StepLog): Promise<void> {
   await log.note(`# up again after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-const guestBuild = (t: { commandMs: number; bootMs: number }) => 20 * t.commandMs;
+const guestBuild = (t: Timeouts) => 20 * t.commandMs;
 
 export const installStep = releaseStep('install', (t) => guestBuild(t) + t.commandMs * 4, async (s, log) => {
   const deb = s.release!.deb;
