@@ -6,12 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HELP, parse, UsageError } from './args.js';
 import { inspectSource, type SourceTree } from './build.js';
+import { BENCH_HELP } from './bench.js';
 import { buildDeb, lintDeb } from './package.js';
 import type { Job } from './plan.js';
 import { killAll, liveProcesses } from './proc.js';
 import { Progress } from './progress.js';
 import { metricsTable, summaryTable } from './results.js';
 import { planRun, runLab, type RunOptions } from './run.js';
+import { cmdBench } from './steps/ab-run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/lab/cli.js -> repository root two levels up.
@@ -170,6 +172,8 @@ async function cmdPackage(argv: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   // package has options of its own (--out, --lint): parsed apart from plan/run's.
   if (argv[0] === 'package') return cmdPackage(argv.slice(1));
+  // bench has options of its own (--against, --rounds, ...): lab/bench.ts.
+  if (argv[0] === 'bench') return cmdBench(argv.slice(1), { root: ROOT, bundle: BUNDLE });
   let parsed;
   try {
     parsed = parse(argv, { root: ROOT });
@@ -179,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { command, extra, help, json, options } = parsed;
   if (help || command === 'help') {
-    process.stdout.write(`${HELP}\n\n${PACKAGE_HELP}\n`);
+    process.stdout.write(`${HELP}\n\n${PACKAGE_HELP}\n\n${BENCH_HELP}\n`);
     return 0;
   }
   if (extra.length > 0) {
