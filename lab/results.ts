@@ -5,6 +5,7 @@ import type { Splat } from './console.js';
 import type { ResolvedKernel } from './kernels.js';
 import type { ScenarioResult, Verdict } from './verdict.js';
 import type { GuestEvent } from '../scenarios/runner/events.js';
+import { isLeakEvent, type LeakEvent, type LeakRecord } from './leaks.js';
 
 export interface JobRecord {
   id: string;
@@ -40,6 +41,8 @@ export interface JobRecord {
   scenarios: ScenarioResult[];
   splats: Splat[];
   counters: { label: string; values: Record<string, number> }[];
+  /** Slab/meminfo deltas and kmemleak reports per suite, with the leak rule's word (lab/leaks.ts). */
+  leaks?: LeakRecord;
   problems: string[];
   /** Files of the job, relative to the run directory. */
   files: Record<string, string>;
@@ -77,6 +80,8 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 export class EventFolder {
   readonly scenarios: ScenarioResult[] = [];
   readonly counters: { label: string; values: Record<string, number> }[] = [];
+  /** Slab snapshots and kmemleak scans, in order, for lab/leaks.ts foldLeaks. */
+  readonly leakEvents: LeakEvent[] = [];
   /** From the runner's run-start event. */
   guest: { cpus: number; node: string; kernel: string } | undefined;
   runEnded = false;
@@ -84,6 +89,10 @@ export class EventFolder {
 
   add(ev: GuestEvent): void {
     const key = (suite: string, name: string) => `${suite}\0${name}`;
+    if (isLeakEvent(ev)) {
+      this.leakEvents.push(ev);
+      return;
+    }
     switch (ev.type) {
       case 'run-start':
         // A runner older than the cpus field reports nothing to check.

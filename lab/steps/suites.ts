@@ -4,6 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_SCENARIOS_DIR } from '../images.js';
 import { cpuMismatch, leaks } from '../job.js';
+import { foldLeaks, leakProblems } from '../leaks.js'; // leaks:
 import type { JobRun, Step } from '../pipeline.js';
 import { describeExec, execOk } from '../remote.js';
 import { parseEvent } from '../../scenarios/runner/events.js';
@@ -52,6 +53,9 @@ export async function runSuites(s: JobRun, runnerMs: number, tag?: string): Prom
   const cpuProblem = cpuMismatch(s.job.cpus, s.folder.guest?.cpus);
   if (cpuProblem && !s.problems.includes(cpuProblem)) s.problems.push(cpuProblem);
   s.rec.counters = s.folder.counters;
+  // leaks: the slab/kmemleak evidence per suite, and the leaks its rule proves (lab/leaks.ts)
+  s.rec.leaks = foldLeaks(s.folder.leakEvents);
+  for (const p of leakProblems(s.rec.leaks)) if (!s.problems.includes(p)) s.problems.push(p);
   await s.ctx.save();
 }
 

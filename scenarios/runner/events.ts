@@ -61,6 +61,55 @@ export interface CounterSnapshot {
   values: Record<string, number>;
 }
 
+/**
+ * Slab snapshot around a suite (scenarios/lib/leaks.ts), taken after settling
+ * (deferred frees run, per-CPU slabs flushed): rep 0 before the suite's
+ * first round, rep k after its k-th round (`leaks.repeat` rounds in all).
+ */
+export interface SlabSnapshot {
+  type: 'slab';
+  t: number;
+  suite: string;
+  rep: number;
+  repeat: number;
+  /** active_objs of the kept caches: the tree's own and kmalloc-*, kmalloc-cg-*, kmalloc-rcl-*. */
+  objects: Record<string, number>;
+  /** Bytes per object of the same caches. */
+  objsize: Record<string, number>;
+  /** Module caches SLUB merged into another (alias -> the cache /proc/slabinfo lists, kept too). */
+  merged: Record<string, string>;
+  /** /proc/meminfo SUnreclaim and Slab, kB (-1: unreadable). */
+  sunreclaimKiB: number;
+  slabKiB: number;
+  /** The out-of-tree (taint O) modules loaded: the tree under test. */
+  modules: string[];
+  /** The kernel has /sys/kernel/debug/kmemleak. */
+  kmemleak: boolean;
+  /** Why the snapshot is empty. */
+  error?: string;
+}
+
+/** One object kmemleak found unreferenced. */
+export interface KmemleakReport {
+  address: string;
+  size: number;
+  comm: string;
+  pid: number;
+  ageSecs?: number;
+  /** Frames, innermost first, without the [<address>] prefix: "nexus_port_create+0x2c/0x90 [nexus]". */
+  backtrace: string[];
+}
+
+/** What kmemleak reported after a suite's round `rep` (scan, read, clear). */
+export interface KmemleakEvent {
+  type: 'kmemleak';
+  t: number;
+  suite: string;
+  rep: number;
+  reports: KmemleakReport[];
+  error?: string;
+}
+
 export interface ScenarioEnd {
   type: 'scenario-end';
   t: number;
@@ -96,6 +145,8 @@ export type GuestEvent =
   | AssertFail
   | Metric
   | CounterSnapshot
+  | SlabSnapshot
+  | KmemleakEvent
   | ScenarioEnd
   | SuiteEnd
   | RunEnd;
@@ -107,6 +158,8 @@ const TYPES = new Set([
   'assert-fail',
   'metric',
   'counters',
+  'slab',
+  'kmemleak',
   'scenario-end',
   'suite-end',
   'run-end',

@@ -10,6 +10,7 @@ import { suiteNames } from '../suites.js';
 import { readCounters } from '../lib/guest.js';
 import { SkipError, type Ctx, type Scenario, type Suite } from './api.js';
 import type { GuestEvent, ScenarioStatus } from './events.js';
+import { leakHooks } from '../lib/leaks.js'; // leaks:
 
 const t0 = performance.now();
 const now = () => Math.round(performance.now() - t0);
@@ -140,12 +141,13 @@ async function main(): Promise<number> {
   }
   emit({ type: 'run-start', t: now(), suites: names, node: process.version, kernel: release(), cpus: availableParallelism(), params });
   const total = { passed: 0, failed: 0, skipped: 0 };
+  const leakHook = leakHooks(param, emit, now); // leaks: leaks.repeat rounds per suite, slab snapshots around them
   for (const name of names) {
     const mod = (await import(`../${name}/index.js`)) as { suite: Suite };
     const suite = mod.suite;
     emit({ type: 'suite-start', t: now(), suite: name, scenarios: suite.scenarios.map((s) => s.name) });
     const counts = { passed: 0, failed: 0, skipped: 0 };
-    for (const sc of suite.scenarios) {
+    for await (const sc of leakHook.rounds(name, suite.scenarios)) { // leaks:
       const st = await runScenario(name, sc);
       if (st === 'pass') counts.passed++;
       else if (st === 'skip') counts.skipped++;

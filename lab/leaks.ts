@@ -1,0 +1,224 @@
+// Slab and kmemleak leak evidence, host side: the guest runner's `slab`
+// snapshots (scenarios/lib/leaks.ts) become per-suite, per-round growth
+// figures in the job record, and the leak rule below decides which growth is
+// a leak.  Pure: tested on fixtures without a guest.
+//
+// THE LEAK RULE.  A suite that ran R rounds (run parameter leaks.repeat=R)
+// has R+1 snapshots, so R deltas: delta k = snapshot k - snapshot k-1.
+// Round 1 pays for warm-up (caches, per-CPU lists, lazily created objects),
+// so it never counts.  A signal - the active objects of one kept cache, or
+// /proc/meminfo SUnreclaim - LEAKS when it grew in EVERY round after the
+// first (k = 2..R) by more than its threshold:
+//   cache:      delta_k > minObjects          objects per round
+//   SUnreclaim: delta_k > minSunreclaimKiB    kB per round
+// The rule is conclusive only with R >= 2 and every snapshot readable; then a
+// leaking signal is a job problem (a `fail` verdict).  With R = 1 the figures
+// are recorded and nothing is decided.  Growth in every round, not a sum,
+// is what tells a leak (a fixed cost per round) from noise, which comes and
+// goes; more rounds make a false alarm less likely.
+//
+// kmemleak reports (kernels with CONFIG_DEBUG_KMEMLEAK) are a problem on
+// their own, in any round, when a frame of the backtrace is in a module of
+// the tree under test ("... [nexus]"): kmemleak's reports about the rest of
+// the kernel are recorded, not blamed on the tree.
+import type { KmemleakEvent, KmemleakReport, SlabSnapshot } from '../scenarios/runner/events.js';
+
+export interface LeakRule {
+  /** A cache leaks when it gains more than this many objects in every round after the first. */
+  minObjects: number;
+  /** SUnreclaim leaks when it grows by more than this many kB in every round after the first. */
+  minSunreclaimKiB: number;
+}
+
+export const DEFAULT_RULE: LeakRule = { minObjects: 64, minSunreclaimKiB: 512 };
+
+/** The SUnreclaim signal's name among the caches' in `Growth`. */
+export const SUNRECLAIM = 'SUnreclaim';
+
+export interface Growth {
+  /** A cache name, or SUnreclaim. */
+  signal: string;
+  unit: 'objects' | 'kB';
+  /** Its growth in rounds 2..R. */
+  perRound: number[];
+}
+
+export interface RoundDelta {
+  /** The round (1..R): snapshot `round` minus snapshot `round - 1`. */
+  round: number;
+  /** Caches whose active objects changed: name -> objects gained (negative: freed). */
+  objects: Record<string, number>;
+  sunreclaimKiB: number;
+}
+
+export interface SuiteLeaks {
+  suite: string;
+  /** Rounds the suite ran with a snapshot after them. */
+  rounds: number;
+  /** The rule could decide: 2 rounds or more, every snapshot readable. */
+  conclusive: boolean;
+  /** SUnreclaim before the first round, kB. */
+  baseSunreclaimKiB: number;
+  deltas: RoundDelta[];
+  /** Signals the rule found leaking (empty unless conclusive). */
+  leaking: Growth[];
+  /** Module caches SLUB merged into another: their growth is the other's. */
+  merged: Record<string, string>;
+  /** kmemleak reports after each round (only when the kernel has kmemleak and it found some). */
+  kmemleak: { round: number; reports: KmemleakReport[] }[];
+  /** Snapshots or scans that failed. */
+  errors: string[];
+}
+
+export interface LeakRecord {
+  rule: LeakRule;
+  /** The guest kernel has kmemleak. */
+  kmemleak: boolean;
+  /** The modules of the tree under test (taint O) the guest saw loaded. */
+  modules: string[];
+  suites: SuiteLeaks[];
+}
+
+export type LeakEvent = SlabSnapshot | KmemleakEvent;
+
+/** Is this event leak evidence (what the folder keeps for foldLeaks)? */
+export function isLeakEvent(ev: { type: string }): ev is LeakEvent {
+  return ev.type === 'slab' || ev.type === 'kmemleak';
+}
+
+function delta(prev: SlabSnapshot, next: SlabSnapshot, round: number): RoundDelta {
+  const objects: Record<string, number> = {};
+  for (const name of new Set([...Object.keys(prev.objects), ...Object.keys(next.objects)])) {
+    const d = (next.objects[name] ?? 0) - (prev.objects[name] ?? 0);
+    if (d !== 0) objects[name] = d;
+  }
+  return { round, objects, sunreclaimKiB: next.sunreclaimKiB - prev.sunreclaimKiB };
+}
+
+/** Apply the rule to one suite's deltas (rounds 1..R in order). */
+export function leakingSignals(deltas: readonly RoundDelta[], rule: LeakRule = DEFAULT_RULE): Growth[] {
+  const later = deltas.slice(1);
+  if (later.length === 0) return [];
+  const out: Growth[] = [];
+  const caches = new Set(later.flatMap((d) => Object.keys(d.objects)));
+  for (const name of [...caches].sort()) {
+    const perRound = later.map((d) => d.objects[name] ?? 0);
+    if (perRound.every((v) => v > rule.minObjects)) out.push({ signal: name, unit: 'objects', perRound });
+  }
+  const mem = later.map((d) => d.sunreclaimKiB);
+  if (mem.every((v) => v > rule.minSunreclaimKiB)) out.push({ signal: SUNRECLAIM, unit: 'kB', perRound: mem });
+  return out;
+}
+
+function suiteLeaks(suite: string, snaps: SlabSnapshot[], scans: KmemleakEvent[], rule: LeakRule): SuiteLeaks {
+  const errors = [
+    ...snaps.filter((s) => s.error !== undefined).map((s) => `round ${s.rep} snapshot: ${s.error}`),
+    ...scans.filter((s) => s.error !== undefined).map((s) => `round ${s.rep} kmemleak: ${s.error}`),
+  ];
+  const good = snaps.filter((s) => s.error === undefined && s.sunreclaimKiB >= 0);
+  const deltas: RoundDelta[] = [];
+  for (let i = 1; i < good.length; i++) {
+    // Only consecutive rounds make a delta: a missing snapshot breaks the chain.
+    if (good[i]!.rep === good[i - 1]!.rep + 1) deltas.push(delta(good[i - 1]!, good[i]!, good[i]!.rep));
+  }
+  const rounds = snaps.reduce((m, s) => Math.max(m, s.rep), 0);
+  const complete = deltas.length === rounds && good[0]?.rep === 0;
+  const conclusive = complete && rounds >= 2 && errors.length === 0;
+  const merged: Record<string, string> = {};
+  for (const s of snaps) Object.assign(merged, s.merged);
+  return {
+    suite,
+    rounds,
+    conclusive,
+    baseSunreclaimKiB: good[0]?.rep === 0 ? good[0].sunreclaimKiB : -1,
+    deltas,
+    leaking: conclusive ? leakingSignals(deltas, rule) : [],
+    merged,
+    kmemleak: scans.filter((s) => s.reports.length > 0).map((s) => ({ round: s.rep, reports: s.reports })),
+    errors,
+  };
+}
+
+/**
+ * Fold a job's leak events, in the order they came, into its record: one
+ * entry per suite run (a snapshot of round 0 starts a new one); undefined
+ * when there were none (a runner without snapshots, or leaks.slab=0).
+ */
+export function foldLeaks(events: readonly LeakEvent[], rule: LeakRule = DEFAULT_RULE): LeakRecord | undefined {
+  const groups: { suite: string; snaps: SlabSnapshot[]; scans: KmemleakEvent[] }[] = [];
+  let kmemleak = false;
+  const modules = new Set<string>();
+  for (const ev of events) {
+    let g = [...groups].reverse().find((x) => x.suite === ev.suite);
+    if (ev.type === 'slab') {
+      if (ev.kmemleak) kmemleak = true;
+      for (const m of ev.modules) modules.add(m);
+      if (!g || ev.rep === 0) {
+        g = { suite: ev.suite, snaps: [], scans: [] };
+        groups.push(g);
+      }
+      g.snaps.push(ev);
+    } else if (g) g.scans.push(ev);
+  }
+  if (groups.length === 0) return undefined;
+  return { rule, kmemleak, modules: [...modules].sort(), suites: groups.map((g) => suiteLeaks(g.suite, g.snaps, g.scans, rule)) };
+}
+
+/** Does a kmemleak report's backtrace pass through one of these modules? */
+export function blames(report: KmemleakReport, modules: readonly string[]): string | undefined {
+  for (const frame of report.backtrace) {
+    const m = /\[([A-Za-z0-9_-]+)\]\s*$/.exec(frame);
+    if (m && modules.includes(m[1]!)) return m[1];
+  }
+  return undefined;
+}
+
+function fmtGrowth(g: Growth): string {
+  return `${g.signal} grew ${g.perRound.map((v) => `+${v}`).join(', ')} ${g.unit}`;
+}
+
+/**
+ * The job problems the evidence proves: leaking signals of conclusive suites
+ * (see the rule at the top), and kmemleak reports in the tree's modules.
+ */
+export function leakProblems(rec: LeakRecord | undefined): string[] {
+  if (!rec) return [];
+  const out: string[] = [];
+  for (const s of rec.suites) {
+    if (s.leaking.length > 0) {
+      const rounds = s.rounds === 2 ? 'round 2' : `rounds 2..${s.rounds}`;
+      out.push(
+        `slab leak in ${s.suite}: ${s.leaking.map(fmtGrowth).join('; ')} in ${rounds} ` +
+          `(rule: more than ${rec.rule.minObjects} objects or ${rec.rule.minSunreclaimKiB} kB in every round after the first)`,
+      );
+    }
+    for (const k of s.kmemleak) {
+      const ours = k.reports.filter((r) => blames(r, rec.modules) !== undefined);
+      if (ours.length === 0) continue;
+      const first = ours[0]!;
+      const frame = first.backtrace.find((f) => blames({ ...first, backtrace: [f] }, rec.modules)) ?? '';
+      out.push(
+        `kmemleak after ${s.suite} round ${k.round}: ${ours.length} unreferenced object${ours.length === 1 ? '' : 's'} ` +
+          `allocated in ${blames(first, rec.modules)} (first: size ${first.size}, ${frame})`,
+      );
+    }
+  }
+  return out;
+}
+
+/** One line per suite for the summary: rounds, the largest growth after warm-up, the rule's word. */
+export function leakSummary(rec: LeakRecord | undefined): string[] {
+  if (!rec) return [];
+  return rec.suites.map((s) => {
+    const later = s.deltas.slice(1);
+    const mem = later.map((d) => d.sunreclaimKiB);
+    let top = '';
+    let topV = -Infinity;
+    for (const d of later) {
+      for (const [k, v] of Object.entries(d.objects)) if (v > topV) [top, topV] = [k, v];
+    }
+    const word = !s.conclusive ? 'figures only' : s.leaking.length > 0 ? `LEAK: ${s.leaking.map((g) => g.signal).join(', ')}` : 'no leak';
+    const growth = later.length > 0 ? `; after round 1: SUnreclaim ${mem.join('/')} kB, top cache ${top || '-'} ${top ? `+${topV}` : ''}` : '';
+    return `${s.suite}: ${s.rounds} round${s.rounds === 1 ? '' : 's'}${growth.trimEnd()} -> ${word}`;
+  });
+}
