@@ -4,7 +4,8 @@ import { rename, writeFile } from 'node:fs/promises';
 import type { Splat } from './console.js';
 import type { ResolvedKernel } from './kernels.js';
 import type { ScenarioResult, Verdict } from './verdict.js';
-import type { GuestEvent } from '../scenarios/runner/events.js';
+import type { Features, GuestEvent, Primitive } from '../scenarios/runner/events.js';
+import type { EvidenceMatrix } from './evidence.js';
 import { isLeakEvent, type LeakEvent, type LeakRecord } from './leaks.js';
 
 export interface JobRecord {
@@ -41,6 +42,8 @@ export interface JobRecord {
   scenarios: ScenarioResult[];
   splats: Splat[];
   counters: { label: string; values: Record<string, number> }[];
+  /** What the guest runner probed the loaded modules for: devices, ioctls, primitives. */
+  features?: Features;
   /** Slab/meminfo deltas and kmemleak reports per suite, with the leak rule's word (lab/leaks.ts). */
   leaks?: LeakRecord;
   problems: string[];
@@ -60,12 +63,22 @@ export interface RunRecord {
   host: { hostname: string; cpus: number; memMiB: number; kernel: string; os: string; node: string };
   qemu?: { binary: string; version: string };
   accel?: { used: 'kvm' | 'tcg'; reason: string; probeMs: number };
-  source?: { path: string; hash: string; git?: { revision: string; dirty: boolean } };
+  source?: {
+    path: string;
+    hash: string;
+    git?: { revision: string; dirty: boolean };
+    /** Where its dkms.conf is (dkms.conf, debian/<package>.dkms), when it has one. */
+    dkmsConf?: string;
+    /** The primitives its sources declare (evidence level "source"). */
+    declares?: Primitive[];
+  };
   image?: { recipeHash: string; sizeBytes: number; cached: boolean };
   kernels: ResolvedKernel[];
   phases: Record<string, number>;
   jobs: JobRecord[];
   summary?: { total: number; verdicts: Partial<Record<Verdict, number>>; ok: boolean };
+  /** Per kernel and primitive, the highest level of evidence reached (lab/evidence.ts). */
+  evidence?: EvidenceMatrix;
   error?: string;
 }
 
@@ -77,6 +90,9 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 }
 
 /** Folds the guest's event stream into scenario results. */
+/** The scenario name of a suite skipped as a whole (its primitive is missing). */
+export const SUITE_SKIPPED = '(whole suite)';
+
 export class EventFolder {
   readonly scenarios: ScenarioResult[] = [];
   readonly counters: { label: string; values: Record<string, number> }[] = [];
@@ -84,6 +100,8 @@ export class EventFolder {
   readonly leakEvents: LeakEvent[] = [];
   /** From the runner's run-start event. */
   guest: { cpus: number; node: string; kernel: string } | undefined;
+  /** What the runner probed the loaded modules for (features event). */
+  features: Features | undefined;
   runEnded = false;
   private current = new Map<string, ScenarioResult>();
 
@@ -117,6 +135,17 @@ export class EventFolder {
       case 'counters':
         this.counters.push({ label: ev.label, values: ev.values });
         break;
+      case 'features':
+        this.features = ev.features;
+        break;
+      case 'suite-skip':
+        this.scenarios.push({ suite: ev.suite, name: SUITE_SKIPPED, status: 'skip', durationMs: 0, reason: ev.reason, failures: [], metrics: [] });
+        break;
+      case 'orphans': {
+        const r = this.current.get(key(ev.suite, ev.scenario));
+        if (r) r.orphans = { scanned: ev.scanned, found: ev.found };
+        break;
+      }
       case 'scenario-end': {
         const k = key(ev.suite, ev.scenario);
         const r = this.current.get(k) ?? { suite: ev.suite, name: ev.scenario, status: ev.status, durationMs: 0, failures: [], metrics: [] };

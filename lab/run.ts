@@ -7,6 +7,7 @@ import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { SourceTree } from './build.js';
+import { declaredPrimitives, evidenceMatrix, evidenceTable } from './evidence.js';
 import { gitInfo, hostInfo } from './host.js';
 import { ensureRootfs, type Rootfs } from './images.js';
 import { runJob, timeoutsFor, type JobContext, type ReleaseContext } from './job.js';
@@ -163,7 +164,13 @@ export async function runLab(
     jobs: jobs.map(newJobRecord),
   };
   const git = await gitInfo(source.path);
-  record.source = { path: source.path, hash: source.hash, ...(git ? { git } : {}) };
+  record.source = {
+    path: source.path,
+    hash: source.hash,
+    ...(git ? { git } : {}),
+    ...(source.confPath ? { dkmsConf: source.confPath } : {}),
+    declares: await declaredPrimitives(source.path),
+  };
 
   // Saves are serialized so run.json always holds the latest complete state.
   let saving: Promise<void> = Promise.resolve();
@@ -309,10 +316,12 @@ export async function runLab(
     record.status = signal.aborted ? 'interrupted' : 'done';
     record.endedAt = new Date().toISOString();
     record.summary = summarize(record.jobs);
+    record.evidence = evidenceMatrix(record.jobs, record.source?.declares ?? []);
     await save();
     await writeFile(join(runDir, 'junit.xml'), junitXml(record));
     const metrics = metricsTable(record);
     if (metrics !== undefined) await writeFile(join(runDir, 'metrics.txt'), `${metrics}\n`);
+    if (record.evidence) await writeFile(join(runDir, 'evidence.txt'), `${evidenceTable(record.evidence)}\n`);
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     progress.stop();
   }

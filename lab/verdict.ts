@@ -25,6 +25,8 @@ export interface ScenarioResult {
   reason?: string;
   failures: { message: string; expected?: unknown; actual?: unknown }[];
   metrics: { name: string; value: number; unit: string }[];
+  /** The ABI-level orphan scan after it: exited teams scanned, objects of theirs still listed. */
+  orphans?: { scanned: number; found: string[] };
 }
 
 export interface VerdictInput {

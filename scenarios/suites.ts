@@ -1,9 +1,16 @@
 // The suites the guest runner knows, shared by the host (plan validation,
 // --help) and the guest (loading).  Each lives in scenarios/<name>/index.ts.
+import type { Primitive } from './runner/events.js';
 
 export interface SuiteInfo {
   name: string;
   description: string;
+  /**
+   * The primitives the suite tests (the evidence matrix's rows): a tree
+   * lacking all of them skips the suite as a whole.  None: it tests the
+   * modules as a whole (races, fuzz, ...) and skips per scenario.
+   */
+  primitives?: Primitive[];
   /** Takes the guest down on purpose: never part of a profile. */
   destructive?: boolean;
   /**
@@ -22,15 +29,17 @@ export interface SuiteInfo {
 }
 
 export const SUITES: readonly SuiteInfo[] = [
-  { name: 'smoke', description: '/dev/nexus is there; teams come and go with the processes that open it' },
-  { name: 'ports', description: 'every port ioctl: limits, blocking and timeouts, FIFO, close/delete/owner-exit wakeups, info' },
-  { name: 'sems', description: 'every semaphore ioctl: negative counts, release flags, FIFO, timeouts, delete/owner-exit wakeups' },
+  { name: 'smoke', primitives: ['teams'], description: '/dev/nexus is there; teams come and go with the processes that open it' },
+  { name: 'ports', primitives: ['ports'], description: 'every port ioctl: limits, blocking and timeouts, FIFO, close/delete/owner-exit wakeups, info' },
+  { name: 'sems', primitives: ['sems'], description: 'every semaphore ioctl: negative counts, release flags, FIFO, timeouts, delete/owner-exit wakeups' },
   {
     name: 'teams',
+    primitives: ['teams'],
     description: 'teams die with their process and take their ports and semaphores along; the fork rule; a reused pid or a clone/vfork child is a new team',
   },
   {
     name: 'threads',
+    primitives: ['threads'],
     description: 'spawn_thread runs nothing until resumed; the mailbox (blocking, FIFO senders, truncation, every timeout, signals); exit codes; every death wakes its waiters and senders; across teams',
     // 7.4-7.9 s under TCG on 1 vCPU (6.1 and 6.12), mostly fixed waits
     // (timeouts of 100-300 ms, a 1 s sleeper), so KVM is not much faster;
@@ -39,12 +48,14 @@ export const SUITES: readonly SuiteInfo[] = [
   },
   {
     name: 'areas',
+    primitives: ['areas'],
     description: 'shared pages across teams, clone rights that never grow (mmap and mprotect refused), owner-only changes, resize seen by clones, transfer, owner exit with mappings alive',
     // 1.6 s under TCG on 1 vCPU: no waits but the agents' start.
     budgetMs: 10_000,
   },
   {
     name: 'vrefs',
+    primitives: ['vrefs'],
     description: 'vrefs: create, acquire, release and open with secret per-team keys (forged and foreign keys refused), open never grants more than the creator, team exit drops slots; messages carrying vrefs: only held vrefs travel, all-or-nothing minting, overflow keeps the message, every drop releases its references',
     // 3.5-4 s under TCG on 1 vCPU (6.1 and 6.12): no waits but the agents'
     // start and the counters settling.
@@ -52,6 +63,7 @@ export const SUITES: readonly SuiteInfo[] = [
   },
   {
     name: 'node-monitor',
+    primitives: ['node-monitor'],
     description: 'every node monitor opcode and field against stat(2), who is told (directory, node, B_WATCH_NAME, B_WATCH_CHILDREN, OR-ed flags, interim stat), moves, renames over entries, hard links, xattrs, tmpfs and loop ext4 mounts; watches end with stop, port, team and node; a flooded listener never blocks and counts its losses; 1,000 watches; rights across users',
     // 32-34 s under TCG on 1 vCPU (6.1 and 6.12), mostly fixed waits: each
     // step listens 300 ms for events that must not come (about 80 steps), so
@@ -99,14 +111,17 @@ export const SUITES: readonly SuiteInfo[] = [
   },
   {
     name: 'perf-core',
+    primitives: ['ports', 'sems'],
     description: 'benchmark: port and semaphore round trips between two teams against pipes, POSIX and SysV message queues and semaphores; 1 ms timeout lateness against a timerfd',
   },
   {
     name: 'perf-ipc',
+    primitives: ['threads', 'areas'],
     description: 'benchmark: send_data round trips between threads and between teams against eventfd and pipes; area create/clone/touch/delete against POSIX and SysV shared memory',
   },
   {
     name: 'perf-node-monitor',
+    primitives: ['node-monitor'],
     description: 'benchmark: node monitor event latency (create, chmod, rename to message read) and burst throughput (events/s) against inotify on the same directory',
     // 15 s under TCG on 1 vCPU (6.12): the latencies take 1 s, the
     // bursts (100,000 creates and unlinks with their events) the rest.

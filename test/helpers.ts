@@ -11,3 +11,16 @@ export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export function fixture(...parts: string[]): string {
   return readFileSync(join(FIXTURES, ...parts), 'utf8');
 }
+
+/** Assert that a promise rejects with a message matching `re`. */
+export async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
+  let error: unknown;
+  try {
+    await p;
+  } catch (e) {
+    error = e;
+  }
+  if (error === undefined) throw new Error(`expected a rejection matching ${re}, it resolved`);
+  const message = error instanceof Error ? error.message : String(error);
+  if (!re.test(message)) throw new Error(`expected a rejection matching ${re}, got: ${message}`);
+}

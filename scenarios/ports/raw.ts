@@ -4,7 +4,7 @@
 // unknown command.  The kernel must answer each with the documented status
 // and leave nothing behind.
 import { nx, NEXUS_PORT_CREATE, NEXUS_PORT_FIND, NEXUS_PORT_INFO, NEXUS_PORT_MESSAGE_INFO, NEXUS_PORT_READ, NEXUS_PORT_WRITE, NEXUS_SEM_ACQUIRE, NEXUS_SEM_CREATE } from '../native/index.js';
-import { readCounters } from '../lib/guest.js';
+import { readCounters, tells } from '../lib/guest.js';
 import { B_BAD_ADDRESS, B_BAD_VALUE, B_OK, B_RELATIVE_TIMEOUT, expectStatus, need, newPort, scenario } from '../lib/nexus.js';
 import { BAD_POINTER, call, cstring, field, KERNEL_POINTER, LAYOUTS } from '../lib/raw.js';
 import type { Scenario } from '../runner/api.js';
@@ -73,7 +73,7 @@ export const rawScenarios: Scenario[] = [
     r = call(fd, NEXUS_PORT_READ, LAYOUTS.port_io, { id: port, code: BAD_POINTER, buffer: out, size: 8, ...noWait });
     expectStatus(ctx, r.ret, B_BAD_ADDRESS, 'read_port with an unmapped code pointer');
     ctx.equal(readCounters().port_messages, base.port_messages, 'and so is the second one');
-    ctx.equal([readCounters().port_bytes], [base.port_bytes], 'no queued bytes are left');
+    if (tells(ctx, base, 'port_bytes')) ctx.equal([readCounters().port_bytes], [base.port_bytes], 'no queued bytes are left');
   }),
 
   scenario('names-bounded-by-size', (ctx) => {

@@ -4,6 +4,11 @@ export interface Scenario {
   name: string;
   /** Per-scenario deadline inside the guest (default 60 s). */
   timeoutMs?: number;
+  /**
+   * What the scenario needs of the tree (primitive names such as 'areas',
+   * or ioctl names such as 'PORT_WRITE_CAPS'): without it, a skip that says so.
+   */
+  needs?: string[];
   run(ctx: Ctx): Promise<void> | void;
 }
 

@@ -130,6 +130,54 @@ export interface SuiteEnd {
   skipped: number;
 }
 
+/** A Nexus primitive, as the evidence matrix and feature probing name it. */
+export type Primitive = 'teams' | 'ports' | 'sems' | 'threads' | 'areas' | 'vrefs' | 'node-monitor';
+
+/** What one ioctl answered a probe: anything but ENOTTY is present. */
+export type ProbeResult = 'present' | 'enotty' | 'no-device';
+
+/** What the loaded modules have (runner/probe.ts). */
+export interface Features {
+  /** Device path -> it exists and opens. */
+  devices: Record<string, boolean>;
+  /** ioctl name (NEXUS_ prefix dropped) -> what it answered. */
+  ioctls: Record<string, ProbeResult>;
+  /** Per primitive: present (its devices exist, one of its ioctls answers) and what is missing. */
+  primitives: Record<Primitive, { present: boolean; missing: string[] }>;
+  /** The tree has our debugfs counters file. */
+  counters: boolean;
+}
+
+export interface FeaturesEvent {
+  type: 'features';
+  t: number;
+  features: Features;
+}
+
+/** A suite that did not run: the primitive it tests is missing. */
+export interface SuiteSkip {
+  type: 'suite-skip';
+  t: number;
+  suite: string;
+  reason: string;
+}
+
+/**
+ * The ABI-level orphan scan after a scenario (runner/orphans.ts): the
+ * objects looked at, and the ports, semaphores and areas of exited teams
+ * the tree still lists (each one a leak).
+ */
+export interface Orphans {
+  type: 'orphans';
+  t: number;
+  suite: string;
+  scenario: string;
+  /** Objects (or ids) looked at. */
+  scanned: number;
+  /** "port 12 of team 345", ... */
+  found: string[];
+}
+
 export interface RunEnd {
   type: 'run-end';
   t: number;
@@ -149,6 +197,9 @@ export type GuestEvent =
   | KmemleakEvent
   | ScenarioEnd
   | SuiteEnd
+  | FeaturesEvent
+  | SuiteSkip
+  | Orphans
   | RunEnd;
 
 const TYPES = new Set([
@@ -162,6 +213,9 @@ const TYPES = new Set([
   'kmemleak',
   'scenario-end',
   'suite-end',
+  'features',
+  'suite-skip',
+  'orphans',
   'run-end',
 ]);
 

@@ -6,8 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
-import { suiteNames } from '../suites.js';
-import { readCounters } from '../lib/guest.js';
+import { SUITES, suiteNames } from '../suites.js';
+import { COUNTERS_PATH, readCounters } from '../lib/guest.js';
+import { features, lacking, probeFeatures, setFeatures } from './probe.js';
+import { markIds, scanOrphans } from './orphans.js';
 import { SkipError, type Ctx, type Scenario, type Suite } from './api.js';
 import type { GuestEvent, ScenarioStatus } from './events.js';
 import { leakHooks } from '../lib/leaks.js'; // leaks:
@@ -78,7 +80,10 @@ async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus>
   let timer: NodeJS.Timeout | undefined;
   let status: ScenarioStatus;
   let reason: string | undefined;
+  const idsBefore = markIds();
   try {
+    const missing = sc.needs && features() ? lacking(features()!, sc.needs) : undefined;
+    if (missing) throw new SkipError(missing);
     await Promise.race([
       Promise.resolve().then(() => sc.run(ctx)),
       new Promise<never>((_, reject) => {
@@ -91,7 +96,11 @@ async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus>
     status = failures > 0 ? 'fail' : 'pass';
     if (failures > 0) reason = `${failures} check${failures === 1 ? '' : 's'} failed`;
   } catch (e) {
-    if (e instanceof SkipError) {
+    if (e instanceof SkipError && failures > 0) {
+      // A check failed before the scenario found it could not go on: a failure.
+      status = 'fail';
+      reason = `${failures} check${failures === 1 ? '' : 's'} failed (then skipped: ${e.message})`;
+    } else if (e instanceof SkipError) {
       status = 'skip';
       reason = e.message;
     } else {
@@ -108,6 +117,16 @@ async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus>
       await fn();
     } catch (e) {
       process.stderr.write(`${suite}/${sc.name}: cleanup failed: ${String(e)}\n`);
+    }
+  }
+  // Any tree: no object of a team that exited during the scenario is left.
+  const orphans = await scanOrphans(idsBefore);
+  emit({ type: 'orphans', t: now(), suite, scenario: sc.name, ...orphans });
+  if (orphans.found.length > 0) {
+    emit({ type: 'assert-fail', t: now(), suite, scenario: sc.name, message: 'no object of an exited team is left (ABI orphan scan)', expected: [], actual: orphans.found.slice(0, 20) });
+    if (status === 'pass' || status === 'skip') {
+      status = 'fail';
+      reason = `${orphans.found.length} object(s) of exited teams left: ${orphans.found.slice(0, 3).join(', ')}`;
     }
   }
   const end: GuestEvent = {
@@ -140,12 +159,25 @@ async function main(): Promise<number> {
     return 2;
   }
   emit({ type: 'run-start', t: now(), suites: names, node: process.version, kernel: release(), cpus: availableParallelism(), params });
+  const probed = probeFeatures(COUNTERS_PATH);
+  setFeatures(probed);
+  emit({ type: 'features', t: now(), features: probed });
   const total = { passed: 0, failed: 0, skipped: 0 };
   const leakHook = leakHooks(param, emit, now); // leaks: leaks.repeat rounds per suite, slab snapshots around them
   for (const name of names) {
     const mod = (await import(`../${name}/index.js`)) as { suite: Suite };
     const suite = mod.suite;
     emit({ type: 'suite-start', t: now(), suite: name, scenarios: suite.scenarios.map((s) => s.name) });
+    const needs = SUITES.find((s) => s.name === name)?.primitives ?? [];
+    const absent = needs.filter((p) => !probed.primitives[p].present);
+    if (needs.length > 0 && absent.length === needs.length) {
+      // The tree lacks what the suite tests: one skipped suite, not a failure per scenario.
+      const reason = lacking(probed, needs)!;
+      emit({ type: 'suite-skip', t: now(), suite: name, reason });
+      emit({ type: 'suite-end', t: now(), suite: name, passed: 0, failed: 0, skipped: 1 });
+      total.skipped++;
+      continue;
+    }
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for await (const sc of leakHook.rounds(name, suite.scenarios)) { // leaks:
       const st = await runScenario(name, sc);

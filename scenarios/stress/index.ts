@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import type { Ctx, Suite } from '../runner/api.js';
 import { NEXUS_DEVICE, readCounters } from '../lib/guest.js';
 import { KernelLog } from '../lib/kmsg.js';
+import { features } from '../runner/probe.js';
 import { checkNativeSummary, runNative, type NativeRun } from '../lib/proc.js';
 import {
   checkCountersBack,
@@ -107,8 +108,10 @@ function checkSummary(ctx: Ctx, s: StressSummary, run: NativeRun, o: StressOptio
     process.stderr.write(`stress: the deadline came first: ${s.spawned} of ${s.teams} teams started\n`);
 }
 
-/** The tree counts thread records (so it has threads), or there are no counters to tell. */
+/** The tree has threads: the runner's probe says so (outside the runner, its thread counter does). */
 function treeHasThreads(): boolean {
+  const f = features();
+  if (f) return f.primitives.threads.present;
   try {
     return typeof readCounters().threads === 'number';
   } catch {

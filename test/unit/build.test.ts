@@ -3,9 +3,13 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModules, countWarnings, firstError, hashSourceTree, inspectSource, loadOrder, parseDkmsConf, type BuiltModule } from '../../lab/build.js';
+import {
+  buildModules, changelogVersion, countWarnings, evalDkmsConf, findDkmsConf, firstError, hashSourceTree, inspectSource, loadOrder, parseDkmsConf,
+  dkmsVars, type BuiltModule,
+} from '../../lab/build.js';
+import { execFileSync } from 'node:child_process';
 import type { KernelTree } from '../../lab/kernels.js';
-import { ROOT } from '../helpers.js';
+import { rejects, ROOT } from '../helpers.js';
 
 test("our dkms.conf names nexus.ko, nexus_area.ko and nexus_node_monitor.ko in nexus/ and a MAKE line taking KERNEL_SRC", () => {
   const conf = parseDkmsConf(readFileSync(join(ROOT, 'kernel', 'dkms.conf'), 'utf8'));
@@ -128,6 +132,79 @@ test('a failed build is the failure of every job of that kernel, with the log, b
     assert.match(a.error ?? '', /error: simulated/);
     assert.is(b.error, a.error);
     assert.match(readFileSync(join(dir, 'b.log'), 'utf8'), /which failed\n[^]*error: simulated/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a tree shaped like the other Nexus tree: debian/<package>.dkms, sources in src/, other module names, no top-level Makefile', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-theirs-'));
+  try {
+    const tree = join(dir, 'theirs');
+    execFileSync('node', [join(ROOT, 'tools', 'theirs-tree.mjs'), tree]);
+    const src = await inspectSource(tree);
+    assert.is(src.confPath, 'debian/haiku-ipc-modules.dkms');
+    assert.is(src.dkms.packageName, 'haiku-ipc');
+    assert.is(src.dkms.packageVersion, '0.9.2', '#MODULE_VERSION# is debian/changelog\'s upstream version, as dh_dkms makes it');
+    assert.equal(src.dkms.modules, [
+      { name: 'haiku_ipc', location: 'src' },
+      { name: 'area', location: 'src' },
+      { name: 'nodemon', location: 'src' },
+    ]);
+    // DKMS's variables are expanded when dkms.conf is sourced, as DKMS does.
+    const conf = await evalDkmsConf(tree, src.confPath!, dkmsVars({ release: '6.12.9-test', headers: '/k/6.12.9' }, '/d', '/s'));
+    assert.match(conf.make ?? '', /^make -j\d+ -C \/k\/6\.12\.9 M=\/d\/haiku-ipc\/0\.9\.2\/build\/src NEXUS_DEBUGFS=n modules$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--source errors: a path that does not exist, a file, a directory that is no tree, several .dkms, a dkms.conf naming no module', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-src-'));
+  try {
+    await rejects(inspectSource(join(dir, 'nope')), /--source .*nope: no such file or directory/);
+    writeFileSync(join(dir, 'file'), 'x');
+    await rejects(inspectSource(join(dir, 'file')), /is not a directory/);
+    mkdirSync(join(dir, 'empty'));
+    await rejects(inspectSource(join(dir, 'empty')), /not a Nexus source tree: it has no dkms\.conf, no debian\/\*\.dkms and no Makefile/);
+    mkdirSync(join(dir, 'two', 'debian'), { recursive: true });
+    writeFileSync(join(dir, 'two', 'debian', 'a.dkms'), 'BUILT_MODULE_NAME[0]=a\n');
+    writeFileSync(join(dir, 'two', 'debian', 'b.dkms'), 'BUILT_MODULE_NAME[0]=b\n');
+    await rejects(findDkmsConf(join(dir, 'two')), /several DKMS configurations \(debian\/a\.dkms, debian\/b\.dkms\)/);
+    mkdirSync(join(dir, 'none'));
+    writeFileSync(join(dir, 'none', 'dkms.conf'), 'PACKAGE_NAME=x\nMAKE[0]=make\n');
+    await rejects(inspectSource(join(dir, 'none')), /names no module: DKMS needs BUILT_MODULE_NAME\[0\]/);
+    mkdirSync(join(dir, 'broken'));
+    writeFileSync(join(dir, 'broken', 'dkms.conf'), 'BUILT_MODULE_NAME[0]=x\nif then fi (\n');
+    await rejects(inspectSource(join(dir, 'broken')), /cannot be sourced by bash as DKMS sources it/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('debian/changelog versions: epoch and Debian revision dropped', () => {
+  assert.is(changelogVersion('pkg (1:2.3.4-1ubuntu2) unstable; urgency=low\n'), '2.3.4');
+  assert.is(changelogVersion('pkg (0.9) unstable; urgency=low\n'), '0.9');
+  assert.is(changelogVersion('garbage\n'), undefined);
+});
+
+test('without MAKE[0], DKMS\'s own make runs kbuild on the build directory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-build-'));
+  try {
+    const src = join(dir, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'Kbuild'), 'obj-m := fake.o\n');
+    writeFileSync(join(src, 'fake.c'), 'const char m[] __attribute__((section(".modinfo"), used)) = "depends=";\n');
+    writeFileSync(join(src, 'dkms.conf'), 'PACKAGE_NAME=fake\nPACKAGE_VERSION=1.0\nBUILT_MODULE_NAME[0]=fake\n');
+    const source = await inspectSource(src);
+    // The "kernel tree" is a Makefile that records how it was called and makes fake.ko.
+    const kdir = join(dir, 'kernel');
+    mkdirSync(kdir);
+    writeFileSync(join(kdir, 'Makefile'), 'all:\n\techo "M=$(M) KERNELRELEASE=$(KERNELRELEASE)" > $(M)/../../../../called\n\tgcc -c -o $(M)/fake.ko $(M)/fake.c\n');
+    const r = await buildModules({ source, kernel: fakeKernel(kdir, '6.1-fake'), cacheDir: join(dir, 'cache'), logPath: join(dir, 'log'), timeoutMs: 60_000 });
+    assert.ok(r.ok, r.error);
+    const log = readFileSync(join(dir, 'log'), 'utf8');
+    assert.match(log, new RegExp(`# make -j\\d+ KERNELRELEASE=6\\.1-fake -C ${kdir} M=\\S+/dkms/fake/1\\.0/build\\n`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

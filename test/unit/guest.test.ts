@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseCounters } from '../../scenarios/lib/guest.js';
+import { parseCounters } from '../../scenarios/lib/counters.js';
 import { bootHintOf, cpuMismatch, jobConfig, leaks, timeoutsFor, unloadCommand } from '../../lab/job.js';
 import { DEFAULT_BUDGET_MS } from '../../lab/plan.js';
 

@@ -1,6 +1,7 @@
 // The job config the lab writes (job.json) read by the real guest runner, on
 // the host: a copy of the compiled scenario bundle whose suite registry holds
 // one harmless probe suite, so no real suite (nor /dev/nexus) is touched.
+// What the runner itself probes finds no Nexus device on the host.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,11 @@ const dir = mkdtempSync(join(tmpdir(), 'nexus-runner-'));
 const bundle = join(dir, 'scenarios');
 cpSync(join(ROOT, 'dist', 'scenarios', 'runner'), join(bundle, 'runner'), { recursive: true });
 cpSync(join(ROOT, 'dist', 'scenarios', 'lib'), join(bundle, 'lib'), { recursive: true });
+// The runner probes the modules through the binding (on the host there is no /dev/nexus: nothing is found).
+cpSync(join(ROOT, 'dist', 'scenarios', 'native'), join(bundle, 'native'), {
+  recursive: true,
+  filter: (f) => !/nexus-[a-z-]+$/.test(f),
+});
 writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
 writeFileSync(
   join(bundle, 'suites.js'),
