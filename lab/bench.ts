@@ -98,8 +98,10 @@ perf-core/round-trips/port-rtt-64), the ratio of medians B/A with:
     only when the whole adjusted interval lies beyond +-min-effect
     (ratio above 1+e or below 1/(1+e)); "within" when it lies wholly
     inside that band; "unclear" otherwise (more rounds would tell).
-    Adjusted interval and band together keep the chance that a tree
-    compared with itself shows any difference at all well under 5 %.
+    The adjusted interval keeps the chance that a tree compared with
+    itself shows any difference at all at 5 % or less (Bonferroni); the
+    band covers what intervals from a few rounds miss (they run narrow)
+    and changes too small to act on under TCG.
 For times (ns, us) higher is slower.
 
 Options:
@@ -109,7 +111,8 @@ Options:
                        (default: the matrix's default kernels)
   --rounds N           A/B rounds per kernel, at least 2 (default ${DEFAULT_ROUNDS})
   --suites LIST        suites to run each time (default ${DEFAULT_SUITES.join(',')});
-                       perf-node-monitor works too
+                       (any suite emitting <mode>.median metrics counts,
+                       e.g. perf-node-monitor)
   --resamples N        bootstrap resamples (default ${DEFAULT_RESAMPLES})
   --seed N             bootstrap PRNG seed (default ${DEFAULT_SEED}): same data and
                        seed, same intervals

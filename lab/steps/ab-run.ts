@@ -222,6 +222,10 @@ export async function runBench(
     await timed('jobs', async () => {
       for (const job of jobs) {
         const rec = record.jobs.find((r) => r.id === job.id)!;
+        if (signal.aborted) {
+          Object.assign(rec, { verdict: 'infra-error', reason: `interrupted (${String(signal.reason)}) before it started`, phase: 'done' });
+          continue;
+        }
         const st: AbState = {
           sides: { A: { source: sources.A, modules: [] }, B: { source: sources.B, modules: [] } },
           rounds: o.rounds,
