@@ -47,6 +47,9 @@ export const DEFAULT_CONFIDENCE = 0.95;
 /** 5 %: the smallest ratio change that counts as a difference. */
 export const DEFAULT_MIN_EFFECT = 0.05;
 
+/** Run parameters a bench passes unless --param says otherwise. */
+export const BENCH_PARAMS: Readonly<Record<string, string>> = { 'leaks.slab': '0' };
+
 export interface Method {
   resamples: number;
   seed: number;
@@ -118,7 +121,10 @@ Options:
                        seed, same intervals
   --confidence X       family-wise confidence (default ${DEFAULT_CONFIDENCE})
   --min-effect PCT     smallest change that counts, in percent (default ${DEFAULT_MIN_EFFECT * 100})
-  --param NAME=VALUE   a run parameter for the suites (repeatable)
+  --param NAME=VALUE   a run parameter for the suites (repeatable); bench
+                       passes leaks.slab=0 (no slab snapshots around the
+                       suites: they sleep and disturb the caches) unless
+                       given another value
   --matrix PATH        kernel matrix (default images/kernels.json)
   --results DIR        where runs are written (default results/)
   --cache DIR          cache (default .cache/, or $NEXUS_LAB_CACHE)
@@ -219,7 +225,9 @@ export function parseBenchArgs(argv: string[], where: { root: string; env?: Read
       confidence,
       minEffect: minEffectPct / 100,
     },
-    params: parseParams(values.param ?? []),
+    // The runner's slab snapshots around each suite (leak evidence) sleep
+    // and disturb the caches a benchmark wants warm: off unless asked for.
+    params: { ...BENCH_PARAMS, ...parseParams(values.param ?? []) },
     resultsDir: resolve(values.results ?? join(root, 'results')),
     cacheDir: resolve(values.cache ?? env.NEXUS_LAB_CACHE ?? join(root, '.cache')),
     accel,

@@ -55,7 +55,8 @@ test('command line: options and refusals', () => {
   assert.is(o.rounds, 4);
   assert.equal(o.suites, ['perf-core']);
   assert.equal(o.method, { resamples: 500, seed: 0, confidence: 0.9, minEffect: 0.025 });
-  assert.equal(o.params, { x: '1' });
+  assert.equal(o.params, { 'leaks.slab': '0', x: '1' });
+  assert.equal(parseBenchArgs(['--against', 'b', '--param', 'leaks.slab=1'], at).options.params, { 'leaks.slab': '1' });
   refused(['--against', 'b', '--rounds', '1'], /at least 2/);
   refused(['--against', 'b', '--rounds', 'x'], /--rounds takes a positive integer/);
   refused(['--against', 'b', '--seed', '-1'], /--seed/);
