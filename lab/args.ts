@@ -36,8 +36,12 @@ ${PROFILES.map((p) => `                         ${p.name.padEnd(8)}${p.descripti
   --json               plan: print the jobs as JSON
 
 Running (run):
-  --source PATH        Nexus source tree: a Makefile taking KERNEL_SRC, and a
-                       dkms.conf naming the built modules (default: kernel/)
+  --source PATH        Nexus source tree, any tree DKMS would take: a
+                       dkms.conf at its root or as debian/<package>.dkms
+                       (sourced as DKMS sources it; MAKE[0] run with
+                       DKMS's variables, modules found by
+                       BUILT_MODULE_NAME/LOCATION), or a Makefile taking
+                       KERNEL_SRC (default: kernel/)
   --results DIR        where runs are written (default results/)
   --cache DIR          kernels, images and builds cache (default .cache/,
                        or $NEXUS_LAB_CACHE)

@@ -1,7 +1,7 @@
 // Guest-side helpers shared by the suites: the Nexus counters in debugfs and
 // "holder" processes that open and close /dev/nexus on command.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { abiCounters, abiWaiters } from './abi-counters.js';
 import { COUNTERS_PATH, parseCounters } from './counters.js';
 import { createInterface } from 'node:readline';
@@ -29,6 +29,32 @@ export function tells(ctx: Ctx, c: Record<string, number>, key: string): boolean
   if (key in c) return true;
   process.stderr.write(`${ctx.suite}/${ctx.scenario}: not checked: the ${key} count (this tree has no ${COUNTERS_PATH})\n`);
   return false;
+}
+
+/**
+ * Where a parameter of the tree's modules is: /sys/module/<m>/parameters/<name>
+ * of an out-of-tree module (taint O), whatever the tree names its modules
+ * (ours: nexus, nexus_area, nexus_node_monitor).  Undefined when none has it.
+ */
+export function moduleParamPath(name: string): string | undefined {
+  let mods: string[];
+  try {
+    mods = readdirSync('/sys/module');
+  } catch {
+    return undefined;
+  }
+  // Ours first, so a guest with other out-of-tree modules still finds nexus's.
+  mods.sort((a, b) => Number(b.startsWith('nexus')) - Number(a.startsWith('nexus')) || a.localeCompare(b));
+  for (const m of mods) {
+    const path = `/sys/module/${m}/parameters/${name}`;
+    if (!existsSync(path)) continue;
+    try {
+      if (readFileSync(`/sys/module/${m}/taint`, 'utf8').includes('O')) return path;
+    } catch {
+      // built in: no taint file, not a tree's module
+    }
+  }
+  return undefined;
 }
 
 /** The tree has our debugfs counters file. */

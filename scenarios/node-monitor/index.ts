@@ -19,7 +19,6 @@ import {
   chmodSync,
   chownSync,
   closeSync,
-  existsSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -58,7 +57,7 @@ import {
   NEXUS_EVENTS_DROPPED,
   nx,
 } from '../native/index.js';
-import { readCounters, sleep, tells, waitFor } from '../lib/guest.js';
+import { moduleParamPath, readCounters, sleep, tells, waitFor } from '../lib/guest.js';
 import { B_OK, B_RELATIVE_TIMEOUT, SETTLE_MS, expectStatus, need, startAgent, statusName } from '../lib/nexus.js';
 import { USER } from '../hardening/common.js';
 import {
@@ -182,8 +181,7 @@ async function drain(ctx: Ctx, port: number, most: number): Promise<Record<strin
 
 /** The node monitor module's backlog parameter (events a listener may have waiting for room). */
 function backlogParam(): number | undefined {
-  const dir = '/sys/module/nexus_node_monitor/parameters';
-  const p = [`${dir}/backlog`, `${dir}/node_monitor_backlog`].find((f) => existsSync(f));
+  const p = moduleParamPath('backlog') ?? moduleParamPath('node_monitor_backlog');
   if (!p) return undefined;
   const v = Number(readFileSync(p, 'utf8').trim());
   return Number.isInteger(v) ? v : undefined;

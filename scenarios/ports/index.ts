@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Ctx, Suite } from '../runner/api.js';
 import { nx, type ReadResult } from '../native/index.js';
-import { Holder, readCounters, waitFor, tells } from '../lib/guest.js';
+import { Holder, moduleParamPath, readCounters, waitFor, tells } from '../lib/guest.js';
 import { rawScenarios } from './raw.js';
 import {
   B_ABSOLUTE_TIMEOUT,
@@ -60,16 +60,13 @@ const NO_SUCH_TEAM = 0x3ffffff0;
 /** A port id no port has. */
 const NO_SUCH_PORT = 0x7ffffff0;
 
-/** Write without ever blocking (relative timeout 0). */
-/** A nexus.ko module parameter, or undefined on a tree without it. */
+/** A parameter of the tree's modules (nexus.ko's in ours), or undefined on a tree without it. */
 function moduleParam(name: string): number | undefined {
-  try {
-    return Number(readFileSync(`/sys/module/nexus/parameters/${name}`, 'utf8').trim());
-  } catch {
-    return undefined;
-  }
+  const path = moduleParamPath(name);
+  return path ? Number(readFileSync(path, 'utf8').trim()) : undefined;
 }
 
+/** Write without ever blocking (relative timeout 0). */
 function writeNow(id: number, code: number, data: Uint8Array): number {
   return nx.writePortEtc(id, code, data, B_RELATIVE_TIMEOUT, 0);
 }

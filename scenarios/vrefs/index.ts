@@ -31,6 +31,7 @@ import {
   statusName,
 } from '../lib/nexus.js';
 import { moduleParam, setModuleParam, USER } from '../hardening/common.js';
+import { tells } from '../lib/guest.js';
 import {
   EBADF,
   EINVAL,
@@ -568,10 +569,10 @@ export const suite: Suite = {
       expectStatus(ctx, vx.writePortCaps(port, 4, Buffer.alloc(0), many, B_RELATIVE_TIMEOUT, 0), B_BAD_VALUE, `${NEXUS_PORT_MAX_CAPS + 1} caps`);
       ctx.equal(queued(port), 0, 'none of them queued');
       expectStatus(ctx, vx.writePortCaps(port, 4, Buffer.alloc(0), many.slice(1), B_RELATIVE_TIMEOUT, 0), B_OK, `${NEXUS_PORT_MAX_CAPS} caps are fine`);
-      ctx.equal(nmDelta(base).port_caps, NEXUS_PORT_MAX_CAPS, `${NEXUS_PORT_MAX_CAPS} caps queued`);
+      if (tells(ctx, base, 'port_caps')) ctx.equal(nmDelta(base).port_caps, NEXUS_PORT_MAX_CAPS, `${NEXUS_PORT_MAX_CAPS} caps queued`);
       const plainRead = nx.readPortEtc(port, 16, B_RELATIVE_TIMEOUT, 0);
       ctx.equal([plainRead.status, plainRead.code], [0, 4], 'read plainly');
-      ctx.equal(nmDelta(base).port_caps, 0, 'its caps released');
+      if (tells(ctx, base, 'port_caps')) ctx.equal(nmDelta(base).port_caps, 0, 'its caps released');
     }),
 
     scenario('dropped-messages-release-their-references', async (ctx, base) => {

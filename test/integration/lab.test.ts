@@ -10,6 +10,7 @@ import { timeoutsFor } from '../../lab/job.js';
 import { budgetOf } from '../../lab/plan.js';
 import type { RunRecord } from '../../lab/results.js';
 import { ROOT } from '../helpers.js';
+import { PRIMITIVES } from '../../lab/evidence.js';
 
 $.verbose = false;
 
@@ -158,6 +159,67 @@ test('the default matrix: per kernel (6.1 and 6.12) a 1-vCPU job of the core sui
   assert.match(run.stdout, /6\.1-cloud-quick-2cpu\s+6\.1\.0-\d+-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
   assert.match(run.stdout, /6\.12-cloud-quick\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
   assert.match(run.stdout, /6\.12-cloud-quick-2cpu\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
+  // Every primitive of our tree proven through the stress suites on both kernels (no perf suite in this matrix).
+  assert.equal(r.source?.declares, [...PRIMITIVES]);
+  for (const k of KERNEL_IDS) {
+    for (const p of PRIMITIVES) assert.is(r.evidence?.[k]?.[p]?.level, 'stress', `${k} ${p}: proven up to stress`);
+    const f = job(run, `${k}-quick`).features;
+    assert.ok(f?.counters, 'our tree has its counters file');
+    assert.equal(Object.values(f!.ioctls).filter((v) => v !== 'present'), [], 'every ioctl of ours answers the probe');
+  }
+  assert.match(run.stdout, /evidence \(highest level proven[^\n]*\nprimitive\s+6\.1-cloud\s+6\.12-cloud\nteams\s+stress\s+stress\n/);
+  const scanned = r.jobs.flatMap((j) => j.scenarios).reduce((n, s) => n + (s.orphans?.scanned ?? 0), 0);
+  assert.ok(scanned > 0, 'the orphan scans looked at objects');
+});
+
+// The other Nexus tree's layout (tools/theirs-tree.mjs): debian/<package>.dkms,
+// sources in src/, other module names, no top-level Makefile, no debugfs
+// counters.  It must pass where ours passes: skips only for counts the ABI
+// cannot tell, each saying so.
+test('a tree shaped like the other Nexus tree passes the core suites on 6.1 and 6.12, with the evidence matrix', async () => {
+  const tree = join(RESULTS, 'theirs-tree');
+  await $`node ${join(ROOT, 'tools', 'theirs-tree.mjs')} ${tree}`;
+  const run = await lab(['--source', tree, '--suites', CORE_SUITES.join(',')]);
+  assert.is(run.code, 0, `exit status 0\n${run.stdout}\n${run.stderr}`);
+  assert.is(run.record.source?.dkmsConf, 'debian/haiku-ipc-modules.dkms');
+  for (const k of KERNEL_IDS) {
+    const j = job(run, `${k}-quick`);
+    assert.is(j.verdict, 'pass', `${j.id}: ${j.reason}`);
+    assert.equal(j.build?.modules, ['haiku_ipc', 'area', 'nodemon'], 'modules named by dkms.conf, loaded in dependency order');
+    assert.match(readFileSync(join(run.dir, j.id, 'build.log'), 'utf8'), /# make -j\d+ -C \S+ M=\S+\/dkms\/haiku-ipc\/0\.9\.2\/build\/src NEXUS_DEBUGFS=n modules/);
+    assert.equal(j.features?.counters, false, 'no debugfs counters in that tree');
+    for (const p of PRIMITIVES) assert.ok(j.features?.primitives[p].present, `${p} probed present`);
+    assert.equal([...new Set(j.scenarios.map((s) => s.suite))], CORE_SUITES);
+    const bad = j.scenarios.filter((s) => s.status === 'fail' || s.status === 'error');
+    assert.equal(bad, [], 'no scenario failed');
+    const passed = j.scenarios.filter((s) => s.status === 'pass').length;
+    assert.ok(passed >= 100, `${passed} scenarios passed`);
+    for (const s of j.scenarios.filter((x) => x.status === 'skip')) {
+      assert.match(s.reason ?? '', /no counters file .* cannot tell the '\w+' count/, `${s.suite}/${s.name} skipped for a count only`);
+    }
+    assert.equal(j.problems, []);
+    for (const p of PRIMITIVES) assert.is(run.record.evidence?.[k]?.[p]?.level, 'functional', `${k} ${p}: functional`);
+  }
+});
+
+test('a tree without a primitive: its suite is one skip that names what is missing, the evidence stops at build', async () => {
+  const tree = join(RESULTS, 'no-areas-tree');
+  await $`node ${join(ROOT, 'tools', 'theirs-tree.mjs')} ${tree}`;
+  // Drop area.ko from the build and from dkms.conf.
+  await $`sed -i -e 's/ area\.o / /' ${join(tree, 'src', 'Kbuild')}`;
+  await $`sed -i -e '/\[1\]=/d' -e 's/\[2\]=/[1]=/' ${join(tree, 'debian', 'haiku-ipc-modules.dkms')}`;
+  const run = await lab(['--source', tree, '--kernels', '6.12-cloud', '--suites', 'smoke,areas']);
+  const j = job(run, '6.12-cloud-quick');
+  assert.equal(j.build?.modules, ['haiku_ipc', 'nodemon']);
+  assert.is(j.verdict, 'pass', `${j.reason}`);
+  assert.is(run.code, 0);
+  const areas = j.scenarios.filter((s) => s.suite === 'areas');
+  assert.is(areas.length, 1, 'one skipped suite, not a result per scenario');
+  assert.is(areas[0]!.status, 'skip');
+  assert.match(areas[0]!.reason ?? '', /^this tree lacks areas \(missing: \/dev\/nexus_area, AREA_CREATE/);
+  assert.equal(j.features?.primitives.areas.present, false);
+  assert.is(run.record.evidence?.['6.12-cloud']?.areas.level, 'build', 'declared in its sources and built, never loaded');
+  assert.is(run.record.evidence?.['6.12-cloud']?.teams.level, 'load', 'smoke alone is not all of the teams suites');
 });
 
 // A cold cache builds the release rootfs first (mmdebstrap with systemd,
