@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HELP, parse, UsageError } from './args.js';
 import { inspectSource, type SourceTree } from './build.js';
+import { evidenceTable, LEVELS } from './evidence.js';
 import { BENCH_HELP } from './bench.js';
 import { buildDeb, lintDeb } from './package.js';
 import type { Job } from './plan.js';
@@ -74,6 +75,9 @@ async function cmdRun(o: RunOptions): Promise<number> {
   const progress = new Progress(process.stderr, jobs.map((j) => j.id));
   const record = await runLab(o, jobs, source, { root: ROOT, bundle: BUNDLE }, progress, controller.signal);
   process.stdout.write(`\n${summaryTable(record)}\n`);
+  if (record.evidence && Object.keys(record.evidence).length > 0) {
+    process.stdout.write(`\nevidence (highest level proven per primitive and kernel; ${LEVELS.join(' < ')}):\n${evidenceTable(record.evidence)}\n`);
+  }
   const metrics = metricsTable(record);
   if (metrics !== undefined) process.stdout.write(`\nmetrics:\n${metrics}\n`);
   process.stdout.write(`\nresults: ${join(o.resultsDir, record.runId)}\n`);
