@@ -31,6 +31,8 @@ export const SLABINFO = '/proc/slabinfo';
 export const MEMINFO = '/proc/meminfo';
 export const KMEMLEAK = '/sys/kernel/debug/kmemleak';
 const SYS_SLAB = '/sys/kernel/slab';
+/** kmemleak's MSECS_MIN_AGE: younger objects are not reported yet. */
+const KMEMLEAK_MIN_AGE_MS = 5_000;
 const DROP_CACHES = '/proc/sys/vm/drop_caches';
 
 export interface SlabCache {
@@ -260,6 +262,8 @@ export function leakHooks(param: (name: string, fallback: number) => number, emi
   const kmemleak = on && existsSync(KMEMLEAK);
   const snap = async (suite: string, rep: number) => {
     if (!on) return;
+    // kmemleak reports only objects older than 5 s: after the last round, let the last ones age.
+    if (kmemleak && rep === repeat) await sleep(KMEMLEAK_MIN_AGE_MS);
     if (kmemleak && rep > 0) emit({ ...kmemleakScan(suite, rep), t: now() });
     if (kmemleak && rep === 0) tryWrite(KMEMLEAK, 'clear');
     emit({ ...(await slabSnapshot(suite, rep, repeat, settleMs, outOfTreeModules(), dump)), t: now() });

@@ -123,6 +123,19 @@ test('the same snapshots with 300 kmalloc-256 objects more after every round: a 
   assert.match(leakSummary(rec)[0]!, /LEAK: kmalloc-256$/);
 });
 
+test('the planted leak, captured from a 6.12 guest (tools/plant-leak.sh, ports, 2 rounds): kmalloc-256 +4208 per round, a leak', () => {
+  const planted = (r: number) => fixture('leaks', `slabinfo-6.12-planted-round${r}.txt`);
+  const rec = foldLeaks([0, 1, 2].map((r) => snap('ports', r, 2, planted(r))))!;
+  const s = rec.suites[0]!;
+  assert.ok(s.conclusive);
+  assert.is(s.deltas[0]!.objects['kmalloc-256'], 4208);
+  assert.equal(s.deltas[1]!.objects, { 'kmalloc-256': 4208 });
+  assert.equal(s.leaking, [{ signal: 'kmalloc-256', unit: 'objects', perRound: [4208] }]);
+  assert.match(leakProblems(rec)[0]!, /^slab leak in ports: kmalloc-256 grew \+4208 objects in round 2 \(rule: more than 64 objects/);
+  // The clean tree's snapshots of the same suite: nothing.
+  assert.equal(foldLeaks([0, 1, 2].map((r) => snap('ports', r, 2, slab('6.12', r))))!.suites[0]!.leaking, []);
+});
+
 test('one round only records the figures: no verdict however large the growth', () => {
   const rec = foldLeaks([snap('ports', 0, 1, slab('6.12', 0)), grown(snap('ports', 1, 1, slab('6.12', 1)), 'kmalloc-256', 5000, 4096)])!;
   const s = rec.suites[0]!;
