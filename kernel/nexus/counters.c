@@ -49,7 +49,7 @@ DEFINE_SHOW_ATTRIBUTE(nexus_counters);
 void nexus_debugfs_init(void)
 {
 	/* Built with NEXUS_DEBUGFS=n: no counters file, like other trees. */
-	if (!IS_ENABLED(NEXUS_DEBUGFS_COUNTERS))
+	if (!IS_ENABLED(CONFIG_NEXUS_DEBUGFS_COUNTERS))
 		return;
 	/* debugfs is best effort: its failures are not Nexus failures. */
 	nexus_debugfs_dir = debugfs_create_dir("nexus", NULL);
