@@ -81,6 +81,17 @@ export interface LeakRecord {
 
 export type LeakEvent = SlabSnapshot | KmemleakEvent;
 
+/**
+ * The rounds each suite runs for these run parameters (leaks.repeat, as the
+ * guest reads it): the factor the runner's deadline needs, since a suite run
+ * N times takes N times as long.
+ */
+export function leakRepeat(params: Readonly<Record<string, string>>): number {
+  const text = params['leaks.repeat'];
+  const n = text === undefined || text.trim() === '' ? 1 : Number(text);
+  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : 1;
+}
+
 /** Is this event leak evidence (what the folder keeps for foldLeaks)? */
 export function isLeakEvent(ev: { type: string }): ev is LeakEvent {
   return ev.type === 'slab' || ev.type === 'kmemleak';

@@ -23,6 +23,7 @@ import {
   blames,
   foldLeaks,
   isLeakEvent,
+  leakRepeat,
   leakProblems,
   leakSummary,
   leakingSignals,
@@ -273,6 +274,14 @@ test('leakHooks: leaks.repeat rounds of the suite\'s scenarios; leaks.slab=0 emi
       () => 0,
     ),
   /leaks.repeat/);
+});
+
+test('leakRepeat: the rounds the guest will run, for the runner deadline', () => {
+  assert.is(leakRepeat({}), 1);
+  assert.is(leakRepeat({ 'leaks.repeat': '3' }), 3);
+  assert.is(leakRepeat({ 'leaks.repeat': '2.7' }), 2);
+  assert.is(leakRepeat({ 'leaks.repeat': '0' }), 1);
+  assert.is(leakRepeat({ 'leaks.repeat': 'x' }), 1);
 });
 
 test.run();
