@@ -37,8 +37,11 @@ export type Side = 'A' | 'B';
 export const DEFAULT_SUITES = ['perf-core', 'perf-ipc'] as const;
 /**
  * Six rounds: an even count gives A first and B first equally often, and
- * 6 x (A + B) of perf-core and perf-ipc took about 6 minutes per kernel
- * under TCG (about 30 s a side).
+ * 6 x (A + B) of perf-core and perf-ipc took 473 s per kernel job under TCG
+ * (35-48 s a side, the host shared), under the 10 minutes we allow one.
+ * With it our tree against itself called no difference on 6.1 or 6.12 and
+ * showed 12 and 15 of 33 benchmarks within +-5 %; two rounds leave most
+ * intervals too wide to say anything.
  */
 export const DEFAULT_ROUNDS = 6;
 export const DEFAULT_RESAMPLES = 10_000;
