@@ -65,10 +65,14 @@ export function parseMeminfo(text: string): Record<string, number> {
   return out;
 }
 
-/** Is this a cache of the tree (its name says nexus or a loaded module's name)? */
+/**
+ * Is this a cache of the tree: its name says nexus, or starts with a loaded
+ * module's name (kernel caches are named after their owner: nexus_port).
+ * Only a prefix: a module named "area" must not claim vm_area_struct.
+ */
 export function moduleCache(name: string, modules: readonly string[]): boolean {
   const n = name.toLowerCase();
-  return n.includes('nexus') || modules.some((m) => m.length > 0 && n.includes(m.toLowerCase()));
+  return n.includes('nexus') || modules.some((m) => m.length > 0 && n.startsWith(m.toLowerCase()));
 }
 
 /** The caches a snapshot keeps: the tree's own and the kmalloc ones (kmalloc-N, kmalloc-cg-N, kmalloc-rcl-N). */

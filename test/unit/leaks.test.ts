@@ -84,6 +84,9 @@ test('the kept caches: kmalloc, kmalloc-cg, kmalloc-rcl and the tree\'s own, not
   // Another tree's module names count too (theirs builds area.ko).
   assert.ok(moduleCache('area_struct_cache', ['area']));
   assert.not.ok(moduleCache('area_struct_cache', ['port']));
+  // ... by prefix only: their "area" module does not own the kernel's vm_area_struct or vmap_area.
+  assert.not.ok(moduleCache('vm_area_struct', ['area']));
+  assert.not.ok(keptCache('vmap_area', ['area', 'port']));
   assert.not.ok(moduleCache('dentry', ['']));
   const counts = countsOf(slab('6.12', 0), MEM, (n) => keptCache(n, MODULES));
   // 13 sizes x (kmalloc, kmalloc-cg, kmalloc-rcl); no nexus cache (ours only kmallocs).
