@@ -3,6 +3,7 @@
 // process state from /proc.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Ctx, Scenario } from '../runner/api.js';
+import { treeHas } from '../runner/probe.js';
 import { Agent, type AgentAnswer, type AgentOptions } from '../lib/agent.js';
 import { B_NAME_NOT_FOUND, expectStatus, need, scenario, statusName } from '../lib/nexus.js';
 import { checkNewCounters } from '../lib/storm.js';
@@ -54,7 +55,7 @@ export function teamScenario(
   opts: { timeoutMs?: number } = {},
 ): Scenario {
   return scenario(name, async (ctx, base) => {
-    if (needs.threads && typeof base.threads !== 'number') ctx.skip('the tree counts no thread records: no threads');
+    if (needs.threads && !treeHas('threads', 'threads' in base)) ctx.skip('the tree has no threads');
     if (needs.areas && !existsSync(AREA_DEVICE)) ctx.skip(`${AREA_DEVICE} is missing: no nexus_area module loaded`);
     const started: Agent[] = [];
     const start: StartAgent = async (o, what) => {

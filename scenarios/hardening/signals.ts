@@ -12,6 +12,7 @@
 // nx.systemTime()); the bounds leave hundreds of milliseconds for a slow
 // TCG guest and only rest on the order of events.
 import type { Ctx, Scenario } from '../runner/api.js';
+import { treeHas } from '../runner/probe.js';
 import { B_THREAD_RECEIVING, B_THREAD_SUSPENDED, nx } from '../native/index.js';
 import type { Agent } from '../lib/agent.js';
 import { currentWaiters, sleep, waitFor } from '../lib/guest.js';
@@ -131,7 +132,7 @@ async function blockedAgent(ctx: Ctx, w: Wait, restart: boolean): Promise<{ a: A
 
 /** A thread wait's scenario is skipped on a tree without threads. */
 function needThreads(ctx: Ctx, base: Record<string, number>, w: Wait): void {
-  if (w.threads && typeof base.threads !== 'number') ctx.skip('the tree counts no thread records: no threads');
+  if (w.threads && !treeHas('threads', 'threads' in base)) ctx.skip('the tree has no threads');
 }
 
 async function answer(ctx: Ctx, call: Tracked<Record<string, any>>, what: string): Promise<TimedAnswer> {
@@ -219,7 +220,7 @@ const benaphore = scenario('signals-benaphore-acquire-survives-stop-and-sa-resta
  * the thread's end - once root sends it its message - lets it return.
  */
 const waitForThread = scenario('signals-wait-for-thread-survives-stop-and-sa-restart', async (ctx, base) => {
-  if (typeof base.threads !== 'number') ctx.skip('the tree counts no thread records: no threads');
+  if (!treeHas('threads', 'threads' in base)) ctx.skip('the tree has no threads');
   let tid = 0;
   const w: Wait = {
     api: 'wait_for_thread',

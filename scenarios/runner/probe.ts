@@ -157,3 +157,11 @@ export function lacking(f: Features, needs: readonly string[]): string | undefin
   }
   return out.length > 0 ? `this tree lacks ${out.join('; ')}` : undefined;
 }
+
+/**
+ * Whether the tree has a primitive: what the runner probed, or outside the
+ * runner (a unit test, a scenario run by hand) `fallback`.
+ */
+export function treeHas(p: Primitive, fallback: boolean): boolean {
+  return probed?.primitives[p].present ?? fallback;
+}
