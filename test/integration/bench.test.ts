@@ -78,7 +78,16 @@ test('Ctrl-C during a round: exit 130, the guest is gone, bench.json says interr
       if (/r1\/2 B/.test(stderr)) resolve();
     });
   });
-  await Promise.race([inRound, new Promise((_, reject) => setTimeout(() => reject(new Error(`no round started: ${stderr}`)), 8 * 60_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no round started: ${stderr}`)), 8 * 60_000);
+  });
+  try {
+    await Promise.race([inRound, late]);
+  } finally {
+    // A pending timer would keep the test process (and a CI job) alive for minutes.
+    clearTimeout(timer);
+  }
   const rec0 = record(results);
   child.kill('SIGINT');
   const r = await child;
