@@ -393,6 +393,7 @@ function pct(x: number): string {
 
 function fmtValue(v: number, unit: string): string {
   if (unit === 'ns') return v >= 1e6 ? `${(v / 1e6).toFixed(2)} ms` : `${(v / 1000).toFixed(1)} us`;
+  if (unit === 'us') return `${v.toFixed(1)} us`;
   return `${Number(v.toPrecision(4))} ${unit}`;
 }
 
