@@ -13,6 +13,7 @@ import { inspectSource, type SourceTree } from '../build.js';
 import { gitInfo, hostInfo } from '../host.js';
 import { ensureRootfs, type Rootfs } from '../images.js';
 import { timeoutsFor, type JobContext, type Timeouts } from '../job.js';
+import { leakRepeat } from '../leaks.js';
 import { fetchKernel, loadMatrix, resolveKernels, type KernelTree, type ResolvedKernel } from '../kernels.js';
 import { runPipeline } from '../pipeline.js';
 import { budgetOf, plan, type Job } from '../plan.js';
@@ -86,8 +87,9 @@ export async function planBench(o: Pick<BenchOptions, 'matrixPath' | 'kernels' |
  * under TCG, x --timeout-scale); the job, two builds, a boot, 2 x rounds
  * runs with their loads and unloads, and the small commands.
  */
-export function benchTimeouts(accel: 'kvm' | 'tcg', scale: number, suites: readonly string[], rounds: number): Timeouts {
-  const one = timeoutsFor(accel, scale, budgetOf(suites));
+export function benchTimeouts(accel: 'kvm' | 'tcg', scale: number, suites: readonly string[], rounds: number, repeat = 1): Timeouts {
+  // --param leaks.repeat=N runs each suite N times in a row.
+  const one = timeoutsFor(accel, scale, budgetOf(suites) * repeat);
   const s = (accel === 'tcg' ? 4 : 1) * scale;
   return { ...one, jobMs: 2 * one.buildMs + one.bootMs + 2 * rounds * (one.runnerMs + 60_000 * s) + 135_000 * s };
 }
@@ -215,7 +217,7 @@ export async function runBench(
     if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
     const keys = generateKeyPair(`nexus-lab-${runId}`);
     const accel = record.accel ?? { used: 'tcg' as const, reason: 'not probed', probeMs: 0 };
-    const timeouts = benchTimeouts(accel.used, o.timeoutScale, o.suites, o.rounds);
+    const timeouts = benchTimeouts(accel.used, o.timeoutScale, o.suites, o.rounds, leakRepeat(o.params));
 
     // One kernel at a time: two guests at once would share the host's CPUs
     // and each one's figures would carry the other's load.

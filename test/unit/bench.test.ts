@@ -213,6 +213,7 @@ test('deadlines: each side gets the suites budget, the job all the rounds', () =
   assert.ok(t.jobMs > 12 * t.runnerMs);
   const k = benchTimeouts('kvm', 1, ['perf-core'], 2);
   assert.is(k.runnerMs, 120_000);
+  assert.is(benchTimeouts('kvm', 1, ['perf-core'], 2, 3).runnerMs, 360_000);
 });
 
 test('planBench: one job per kernel, named <kernel>-ab, on the vCPUs the suites need', async () => {
