@@ -14,6 +14,8 @@ Usage:
   nexus-lab run [options]      run them: build the modules for each kernel, boot a
                                QEMU guest, load the modules, run the suites, report
   nexus-lab package [options]  build the nexus-dkms .deb from a DKMS tree (see below)
+  nexus-lab bench [options]    A/B benchmarks of two trees in one boot per kernel
+                               (see below)
   nexus-lab help               this text
 
 Selecting jobs (plan and run):

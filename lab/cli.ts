@@ -12,6 +12,7 @@ import { buildDeb, lintDeb } from './package.js';
 import type { Job } from './plan.js';
 import { killAll, liveProcesses } from './proc.js';
 import { Progress } from './progress.js';
+import { leakSummary } from './leaks.js';
 import { metricsTable, summaryTable } from './results.js';
 import { planRun, runLab, type RunOptions } from './run.js';
 import { cmdBench } from './steps/ab-run.js';
@@ -80,6 +81,10 @@ async function cmdRun(o: RunOptions): Promise<number> {
   }
   const metrics = metricsTable(record);
   if (metrics !== undefined) process.stdout.write(`\nmetrics:\n${metrics}\n`);
+  // One round tells nothing (it is the warm-up): the lines only when a suite ran twice or more.
+  const repeated = record.jobs.filter((j) => j.leaks?.suites.some((x) => x.rounds > 1));
+  const leakLines = repeated.flatMap((j) => leakSummary(j.leaks).map((l) => `${j.id}  ${l}`));
+  if (leakLines.length > 0) process.stdout.write(`\nslab and memory per suite (round 1 is warm-up):\n${leakLines.join('\n')}\n`);
   process.stdout.write(`\nresults: ${join(o.resultsDir, record.runId)}\n`);
   if (record.accel) process.stdout.write(`accelerator: ${record.accel.used} (${record.accel.reason})\n`);
   const left = liveProcesses();

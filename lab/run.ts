@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { SourceTree } from './build.js';
 import { declaredPrimitives, evidenceMatrix, evidenceTable } from './evidence.js';
 import { gitInfo, hostInfo } from './host.js';
+import { leakRepeat } from './leaks.js';
 import { ensureRootfs, type Rootfs } from './images.js';
 import { runJob, timeoutsFor, type JobContext, type ReleaseContext } from './job.js';
 import { fetchKernel, loadMatrix, resolveKernels, type KernelTree, type ResolvedKernel } from './kernels.js';
@@ -295,7 +296,8 @@ export async function runLab(
           keys,
           bundleDir,
           initScript: join(paths.root, 'images', 'guest', 'init'),
-          timeouts: timeoutsFor(accel.used, o.timeoutScale, job.budgetMs),
+          // each suite runs leaks.repeat times: the runner needs that many budgets
+          timeouts: timeoutsFor(accel.used, o.timeoutScale, job.budgetMs * leakRepeat(o.params)),
           memoryMiB: o.memoryMiB,
           params: o.params,
           signal,
