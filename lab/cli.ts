@@ -10,7 +10,7 @@ import { evidenceTable, LEVELS } from './evidence.js';
 import { BENCH_HELP } from './bench.js';
 import { buildDeb, lintDeb } from './package.js';
 import type { Job } from './plan.js';
-import { killAll, liveProcesses } from './proc.js';
+import { interruptible, killAll, liveProcesses } from './proc.js';
 import { Progress } from './progress.js';
 import { leakSummary } from './leaks.js';
 import { metricsTable, summaryTable } from './results.js';
@@ -44,25 +44,7 @@ function cmdPlan(jobs: readonly Job[], json: boolean): number {
 }
 
 async function cmdRun(o: RunOptions): Promise<number> {
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
-      process.stderr.write(`\n${sig}: stopping the guests and writing the results (again to force)\n`);
-      controller.abort(sig);
-      // If winding down hangs, end the processes anyway.
-      setTimeout(() => {
-        killAll();
-        process.exit(130);
-      }, 30_000).unref();
-    } else {
-      killAll();
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const controller = interruptible('stopping the guests and writing the results');
 
   let jobs: Job[];
   let source: SourceTree;

@@ -69,6 +69,46 @@ export function killAll(): void {
   for (const entry of live.values()) entry.terminate();
 }
 
+export interface Interruptible {
+  signal: AbortSignal;
+  /** Stop listening for the signals (the command is over). */
+  dispose(): void;
+}
+
+/**
+ * SIGINT/SIGTERM for a long command: the first aborts `signal` so the
+ * command winds down (ends its guests, writes its results), saying `what`;
+ * if that takes over 30 s, or on a second signal, every process the lab owns
+ * is ended and the lab exits 130.
+ */
+export function interruptible(what: string): Interruptible {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\n${sig}: ${what} (again to force)\n`);
+      controller.abort(sig);
+      setTimeout(() => {
+        killAll();
+        process.exit(130);
+      }, 30_000).unref();
+    } else {
+      killAll();
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(-pid, sig);

@@ -10,15 +10,15 @@ import type { SourceTree } from './build.js';
 import { declaredPrimitives, evidenceMatrix, evidenceTable } from './evidence.js';
 import { gitInfo, hostInfo } from './host.js';
 import { leakRepeat } from './leaks.js';
-import { ensureRootfs, type Rootfs } from './images.js';
+import type { Rootfs } from './images.js';
 import { runJob, timeoutsFor, type JobContext, type ReleaseContext } from './job.js';
-import { fetchKernel, loadMatrix, resolveKernels, type KernelTree, type ResolvedKernel } from './kernels.js';
+import { loadMatrix, type KernelTree, type ResolvedKernel } from './kernels.js';
 import { buildDeb, type DebPackage } from './package.js';
 import { plan, shard, type Job, type Shard } from './plan.js';
+import { failUnfinished, newJobRecord, prepareGuests, prepareKernels, probeQemu, recordFile } from './prepare.js';
 import type { ProgressSink } from './progress.js';
 import { generateKeyPair } from './remote.js';
-import { junitXml, metricsTable, summarize, writeJsonAtomic, type JobRecord, type RunRecord } from './results.js';
-import { probeAccel, qemuVersion, QEMU } from './vm.js';
+import { junitXml, metricsTable, summarize, type RunRecord } from './results.js';
 
 export interface LabPaths {
   /** Repository root (images/, kernel/). */
@@ -100,23 +100,6 @@ export function pool<T>(
   });
 }
 
-function newJobRecord(job: Job): JobRecord {
-  return {
-    id: job.id,
-    kernel: { id: job.kernel.id },
-    profile: job.profile,
-    suites: job.suites,
-    cpus: job.cpus,
-    phase: 'queued',
-    phases: {},
-    scenarios: [],
-    splats: [],
-    counters: [],
-    problems: [],
-    files: {},
-  };
-}
-
 /** Validate options and plan; throws on bad input before anything starts. */
 export async function planRun(o: Pick<RunOptions, 'matrixPath' | 'kernels' | 'profile' | 'suites' | 'cpus' | 'shard'>): Promise<Job[]> {
   const matrix = await loadMatrix(o.matrixPath);
@@ -174,23 +157,10 @@ export async function runLab(
   };
 
   // Saves are serialized so run.json always holds the latest complete state.
-  let saving: Promise<void> = Promise.resolve();
-  const save = () => {
-    saving = saving.then(() => writeJsonAtomic(join(runDir, 'run.json'), record)).catch(() => undefined);
-    return saving;
-  };
+  const file = recordFile(join(runDir, 'run.json'), record);
+  const { save, timed } = file;
   await save();
   progress.step(`run ${runId}: ${jobs.length} job${jobs.length === 1 ? '' : 's'} -> ${runDir}`);
-
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    try {
-      return await fn();
-    } finally {
-      record.phases[name] = Date.now() - t;
-      await save();
-    }
-  };
 
   try {
     // Prepare what the jobs share.  A failure here fails every job that
@@ -198,40 +168,22 @@ export async function runLab(
     let shared: Error | undefined;
     let rootfs: Rootfs | undefined;
     let deb: DebPackage | Error | undefined;
-    const kernels = new Map<string, KernelTree | Error>();
-    const resolvedById = new Map<string, ResolvedKernel>();
+    let kernels = new Map<string, KernelTree | Error>();
+    let resolvedById = new Map<string, ResolvedKernel>();
     const upgradeOf = (j: Job) => (j.upgrade && 'to' in j.upgrade ? j.upgrade.to : undefined);
-    try {
-      record.qemu = { binary: QEMU, version: await qemuVersion() };
-    } catch (e) {
-      shared = new Error(`QEMU is not usable: ${(e as Error).message}`);
-    }
+    const qemu = await probeQemu();
+    if (qemu instanceof Error) shared = qemu;
+    else record.qemu = qemu;
 
     await timed('kernels', async () => {
       // A release job also needs the kernel it upgrades to.
       const wanted = jobs.flatMap((j) => [j.kernel, ...(upgradeOf(j) ? [upgradeOf(j)!] : [])]);
-      const specs = [...new Map(wanted.map((k) => [k.id, k])).values()];
-      progress.step(`resolving ${specs.map((s) => s.id).join(', ')}`);
-      const resolved = await resolveKernels(specs, signal).catch((e: Error) => new Map(specs.map((s) => [s.id, e])));
-      await Promise.all(
-        specs.map(async (spec) => {
-          try {
-            const rk = resolved.get(spec.id) ?? new Error('not resolved');
-            if (rk instanceof Error) throw rk;
-            record.kernels.push(rk);
-            resolvedById.set(spec.id, rk);
-            const tree = await fetchKernel(rk, o.cacheDir, signal, (s) => progress.step(`kernel ${spec.id}: ${s}`));
-            progress.step(`kernel ${spec.id}: ${rk.release} ${rk.version}${tree.cached ? ' (cached)' : ''}`);
-            kernels.set(spec.id, tree);
-            for (const j of record.jobs.filter((x) => x.kernel.id === spec.id)) {
-              j.kernel = { id: spec.id, release: rk.release, version: rk.version };
-            }
-          } catch (e) {
-            kernels.set(spec.id, e as Error);
-            progress.step(`kernel ${spec.id}: FAILED: ${(e as Error).message}`);
-          }
-        }),
-      );
+      ({ trees: kernels, resolved: resolvedById } = await prepareKernels(wanted, o.cacheDir, signal, progress, (rk, spec) => {
+        record.kernels.push(rk);
+        for (const j of record.jobs.filter((x) => x.kernel.id === spec.id)) {
+          j.kernel = { id: spec.id, release: rk.release, version: rk.version };
+        }
+      }));
     });
 
     if (!shared && jobs.some((j) => j.profile === 'release')) {
@@ -242,35 +194,10 @@ export async function runLab(
       });
     }
 
-    if (!shared && jobs.some((j) => j.profile === 'quick')) {
-      await timed('rootfs', async () => {
-        try {
-          rootfs = await ensureRootfs({
-            recipePath: join(paths.root, 'images', 'rootfs.json'),
-            overlayDir: join(paths.root, 'images', 'guest', 'rootfs'),
-            cacheDir: o.cacheDir,
-            signal,
-            onStep: (s) => progress.step(`rootfs: ${s}`),
-          });
-          record.image = { recipeHash: rootfs.hash, sizeBytes: rootfs.sizeBytes, cached: rootfs.cached };
-          progress.step(`rootfs ${rootfs.hash}: ${(rootfs.sizeBytes / (1 << 20)).toFixed(0)} MiB${rootfs.cached ? ' (cached)' : ''}`);
-        } catch (e) {
-          shared = e as Error;
-        }
-      });
-    }
-
     if (!shared) {
-      await timed('accel', async () => {
-        const probeKernel = [...kernels.values()].find((k): k is KernelTree => !(k instanceof Error));
-        if (!probeKernel) return;
-        try {
-          record.accel = await probeAccel(probeKernel.vmlinuz, workDir, o.accel, signal);
-          progress.step(`accelerator: ${record.accel.used} (${record.accel.reason})`);
-        } catch (e) {
-          shared = e as Error;
-        }
-      });
+      const g = await prepareGuests(record, file, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, rootfsNeeded: jobs.some((j) => j.profile === 'quick') }, kernels, signal, progress);
+      rootfs = g.rootfs;
+      shared = g.error;
     }
     if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
 
@@ -308,12 +235,7 @@ export async function runLab(
       }, { capacity: availableParallelism(), weight: (job) => job.cpus }),
     );
   } catch (e) {
-    record.error = (e as Error).message;
-    for (const j of record.jobs.filter((x) => x.verdict === undefined)) {
-      j.verdict = 'infra-error';
-      j.reason = record.error;
-      j.phase = 'done';
-    }
+    failUnfinished(record, e as Error);
   } finally {
     record.status = signal.aborted ? 'interrupted' : 'done';
     record.endedAt = new Date().toISOString();

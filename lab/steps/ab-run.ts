@@ -11,19 +11,19 @@ import {
 } from '../bench.js';
 import { inspectSource, type SourceTree } from '../build.js';
 import { gitInfo, hostInfo } from '../host.js';
-import { ensureRootfs, type Rootfs } from '../images.js';
+import type { Rootfs } from '../images.js';
 import { timeoutsFor, type JobContext, type Timeouts } from '../job.js';
 import { leakRepeat } from '../leaks.js';
-import { fetchKernel, loadMatrix, resolveKernels, type KernelTree, type ResolvedKernel } from '../kernels.js';
+import { loadMatrix, type KernelTree, type ResolvedKernel } from '../kernels.js';
 import { runPipeline } from '../pipeline.js';
+import { failUnfinished, newJobRecord, prepareGuests, prepareKernels, probeQemu, recordFile } from '../prepare.js';
 import { budgetOf, plan, type Job } from '../plan.js';
-import { killAll, liveProcesses } from '../proc.js';
+import { interruptible, killAll, liveProcesses } from '../proc.js';
 import { Progress, type ProgressSink } from '../progress.js';
 import { generateKeyPair } from '../remote.js';
-import { writeJsonAtomic, type JobRecord, type RunRecord } from '../results.js';
+import type { JobRecord, RunRecord } from '../results.js';
 import { newRunId, type LabPaths } from '../run.js';
 import { UsageError } from '../args.js';
-import { probeAccel, qemuVersion, QEMU } from '../vm.js';
 import { SUITES } from '../../scenarios/suites.js';
 import { abSteps, type AbState } from './ab.js';
 
@@ -94,13 +94,6 @@ export function benchTimeouts(accel: 'kvm' | 'tcg', scale: number, suites: reado
   return { ...one, jobMs: 2 * one.buildMs + one.bootMs + 2 * rounds * (one.runnerMs + 60_000 * s) + 135_000 * s };
 }
 
-function newJobRecord(job: Job): JobRecord {
-  return {
-    id: job.id, kernel: { id: job.kernel.id }, profile: job.profile, suites: job.suites, cpus: job.cpus,
-    phase: 'queued', phases: {}, scenarios: [], splats: [], counters: [], problems: [], files: {},
-  };
-}
-
 export async function runBench(
   o: BenchOptions,
   jobs: readonly Job[],
@@ -140,79 +133,29 @@ export async function runBench(
     results: [],
     jobs: jobs.map(newJobRecord),
   };
-  let saving: Promise<void> = Promise.resolve();
-  const save = () => {
-    saving = saving.then(() => writeJsonAtomic(join(runDir, 'bench.json'), record)).catch(() => undefined);
-    return saving;
-  };
+  const file = recordFile(join(runDir, 'bench.json'), record);
+  const { save, timed } = file;
   await save();
   progress.step(`bench ${runId}: ${jobs.map((j) => j.kernel.id).join(', ')}, ${o.rounds} rounds of ${o.suites.join(',')} -> ${runDir}`);
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    try {
-      return await fn();
-    } finally {
-      record.phases[name] = Date.now() - t;
-      await save();
-    }
-  };
 
   try {
     let shared: Error | undefined;
     let rootfs: Rootfs | undefined;
-    const kernels = new Map<string, KernelTree | Error>();
-    try {
-      record.qemu = { binary: QEMU, version: await qemuVersion() };
-    } catch (e) {
-      shared = new Error(`QEMU is not usable: ${(e as Error).message}`);
-    }
+    let kernels = new Map<string, KernelTree | Error>();
+    const qemu = await probeQemu();
+    if (qemu instanceof Error) shared = qemu;
+    else record.qemu = qemu;
     await timed('kernels', async () => {
-      const specs = jobs.map((j) => j.kernel);
-      progress.step(`resolving ${specs.map((s) => s.id).join(', ')}`);
-      const resolved = await resolveKernels(specs, signal).catch((e: Error) => new Map(specs.map((s) => [s.id, e])));
-      for (const spec of specs) {
-        try {
-          const rk = resolved.get(spec.id) ?? new Error('not resolved');
-          if (rk instanceof Error) throw rk;
-          record.kernels.push(rk);
-          const tree = await fetchKernel(rk, o.cacheDir, signal, (s) => progress.step(`kernel ${spec.id}: ${s}`));
-          progress.step(`kernel ${spec.id}: ${rk.release} ${rk.version}${tree.cached ? ' (cached)' : ''}`);
-          kernels.set(spec.id, tree);
-          const rec = record.jobs.find((x) => x.kernel.id === spec.id);
-          if (rec) rec.kernel = { id: spec.id, release: rk.release, version: rk.version };
-        } catch (e) {
-          kernels.set(spec.id, e as Error);
-          progress.step(`kernel ${spec.id}: FAILED: ${(e as Error).message}`);
-        }
-      }
+      ({ trees: kernels } = await prepareKernels(jobs.map((j) => j.kernel), o.cacheDir, signal, progress, (rk, spec) => {
+        record.kernels.push(rk);
+        const rec = record.jobs.find((x) => x.kernel.id === spec.id);
+        if (rec) rec.kernel = { id: spec.id, release: rk.release, version: rk.version };
+      }));
     });
     if (!shared) {
-      await timed('rootfs', async () => {
-        try {
-          rootfs = await ensureRootfs({
-            recipePath: join(paths.root, 'images', 'rootfs.json'),
-            overlayDir: join(paths.root, 'images', 'guest', 'rootfs'),
-            cacheDir: o.cacheDir,
-            signal,
-            onStep: (s) => progress.step(`rootfs: ${s}`),
-          });
-          record.image = { recipeHash: rootfs.hash, sizeBytes: rootfs.sizeBytes, cached: rootfs.cached };
-        } catch (e) {
-          shared = e as Error;
-        }
-      });
-    }
-    if (!shared) {
-      await timed('accel', async () => {
-        const probeKernel = [...kernels.values()].find((k): k is KernelTree => !(k instanceof Error));
-        if (!probeKernel) return;
-        try {
-          record.accel = await probeAccel(probeKernel.vmlinuz, workDir, o.accel, signal);
-          progress.step(`accelerator: ${record.accel.used} (${record.accel.reason})`);
-        } catch (e) {
-          shared = e as Error;
-        }
-      });
+      const g = await prepareGuests(record, file, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, rootfsNeeded: true }, kernels, signal, progress);
+      rootfs = g.rootfs;
+      shared = g.error;
     }
     if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
     const keys = generateKeyPair(`nexus-lab-${runId}`);
@@ -260,12 +203,7 @@ export async function runBench(
       }
     });
   } catch (e) {
-    record.error = (e as Error).message;
-    for (const j of record.jobs.filter((x) => x.verdict === undefined)) {
-      j.verdict = 'infra-error';
-      j.reason = record.error;
-      j.phase = 'done';
-    }
+    failUnfinished(record, e as Error);
   } finally {
     record.status = signal.aborted ? 'interrupted' : 'done';
     record.endedAt = new Date().toISOString();
@@ -331,24 +269,7 @@ export async function cmdBench(argv: string[], paths: LabPaths): Promise<number>
     return 2;
   }
 
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
-      process.stderr.write(`\n${sig}: stopping the guest and writing the results (again to force)\n`);
-      controller.abort(sig);
-      setTimeout(() => {
-        killAll();
-        process.exit(130);
-      }, 30_000).unref();
-    } else {
-      killAll();
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const controller = interruptible('stopping the guest and writing the results');
   try {
     const progress = new Progress(process.stderr, jobs.map((j) => j.id));
     const record = await runBench(o, jobs, sources, paths, progress, controller.signal);
@@ -369,7 +290,6 @@ export async function cmdBench(argv: string[], paths: LabPaths): Promise<number>
     killAll();
     return controller.signal.aborted ? 130 : 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    controller.dispose();
   }
 }

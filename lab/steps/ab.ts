@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { abTag, schedule, type Side } from '../bench.js';
 import { buildModules, type BuiltModule, type SourceTree } from '../build.js';
-import { buildInitramfs, GUEST_MODULES_DIR, SSHD_LISTENING } from '../images.js';
+import { GUEST_MODULES_DIR } from '../images.js';
 import { unloadCommand } from '../job.js';
 import type { JobRun, Step } from '../pipeline.js';
 import type { JobRecord } from '../results.js';
@@ -18,6 +18,8 @@ import { bootStep } from './boot.js';
 import { uploadJobConfig } from './load.js';
 import { runSuites } from './suites.js';
 import { collectStep, poweroffStep } from './teardown.js';
+import { buildRecord } from './build.js';
+import { quickMedia } from './image.js';
 
 /** One side's tree, and once built, its modules in load order. */
 export interface AbSide {
@@ -57,14 +59,7 @@ export const abBuildStep = (st: AbState): Step => ({
         timeoutMs: s.t.buildMs,
         signal: s.signal,
       });
-      st.sides[side].build = {
-        ok: b.ok,
-        cached: b.cached,
-        warnings: b.warnings,
-        durationMs: b.durationMs,
-        modules: b.modules.map((m) => m.name),
-        ...(b.error ? { error: b.error } : {}),
-      };
+      st.sides[side].build = buildRecord(b);
       if (side === 'A') s.rec.build = st.sides.A.build!;
       if (!b.ok) {
         if (s.signal.aborted) throw s.signal.reason;
@@ -79,8 +74,6 @@ export const abBuildStep = (st: AbState): Step => ({
 export const abImageStep = (st: AbState): Step => ({
   name: 'image',
   run: async (s: JobRun) => {
-    const rootfs = s.ctx.rootfs;
-    if (!rootfs) throw new Error('the run prepared no quick rootfs');
     // Both sets under one directory, told apart by a prefix: the initramfs
     // payload keeps a module's file name.
     const stage = join(s.work, 'ab-modules');
@@ -93,27 +86,7 @@ export const abImageStep = (st: AbState): Step => ({
         staged.push({ ...m, path });
       }
     }
-    const initrd = join(s.work, 'initrd.cpio');
-    s.rec.initramfsBytes = await buildInitramfs({
-      workDir: s.work,
-      output: initrd,
-      rootfs,
-      initScript: s.ctx.initScript,
-      kernel: s.kernel!,
-      nexusModules: staged,
-      bundleDir: s.ctx.bundleDir,
-      authorizedKey: s.ctx.keys.publicKey,
-      signal: s.signal,
-    });
-    s.media = {
-      kernel: s.kernel!,
-      initrd,
-      disk: rootfs.image,
-      diskFormat: 'raw',
-      snapshot: true,
-      hostKey: rootfs.hostKey,
-      ready: SSHD_LISTENING,
-    };
+    await quickMedia(s, staged);
   },
 });
 

@@ -3,12 +3,13 @@
 // About 2 minutes under TCG.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { $ } from 'zx';
 import type { BenchRecord } from '../../lab/steps/ab-run.js';
 import { ROOT } from '../helpers.js';
+import { qemuOf } from './guests.js';
 
 $.verbose = false;
 
@@ -31,17 +32,6 @@ function record(results: string): BenchRecord {
   const [runId] = readdirSync(results);
   assert.ok(runId, 'the run has a directory');
   return JSON.parse(readFileSync(join(results, runId!, 'bench.json'), 'utf8')) as BenchRecord;
-}
-
-async function qemuOf(runId: string): Promise<string[]> {
-  const r = await $`pgrep -af ${`nexus-lab:${runId}/`}`.nothrow();
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.includes('qemu-system'))
-    .filter((l) => {
-      const pid = l.split(' ')[0]!;
-      return existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    });
 }
 
 test('our tree against itself: both sides run in one guest, alternating, and no benchmark claims a difference', async () => {

@@ -11,6 +11,7 @@ import { budgetOf } from '../../lab/plan.js';
 import type { RunRecord } from '../../lab/results.js';
 import { ROOT } from '../helpers.js';
 import { PRIMITIVES } from '../../lab/evidence.js';
+import { qemuOf } from './guests.js';
 
 $.verbose = false;
 
@@ -55,19 +56,6 @@ function job(run: LabRun, id: string) {
   const j = run.record.jobs.find((x) => x.id === id);
   assert.ok(j, `job ${id} is in run.json`);
   return j!;
-}
-
-/** QEMU processes that belong to a run (their -name carries the run id). */
-async function qemuOf(runId: string): Promise<string[]> {
-  const r = await $`pgrep -af ${`nexus-lab:${runId}/`}`.nothrow();
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.includes('qemu-system'))
-    .filter((l) => {
-      const pid = l.split(' ')[0]!;
-      // A zombie waiting for its reaper is not a running guest.
-      return existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    });
 }
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
