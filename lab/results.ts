@@ -4,7 +4,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import type { Splat } from './console.js';
 import type { ResolvedKernel } from './kernels.js';
 import type { ScenarioResult, Verdict } from './verdict.js';
-import type { Features, GuestEvent, Primitive } from '../scenarios/runner/events.js';
+import { MAX_METRIC_SAMPLES, type Features, type GuestEvent, type Primitive } from '../scenarios/runner/events.js';
 import type { EvidenceMatrix } from './evidence.js';
 import { isLeakEvent, type LeakEvent, type LeakRecord } from './leaks.js';
 
@@ -129,9 +129,12 @@ export class EventFolder {
         r?.failures.push(f);
         break;
       }
-      case 'metric':
-        this.current.get(key(ev.suite, ev.scenario))?.metrics.push({ name: ev.name, value: ev.value, unit: ev.unit });
+      case 'metric': {
+        const m: ScenarioResult['metrics'][number] = { name: ev.name, value: ev.value, unit: ev.unit };
+        if (Array.isArray(ev.samples) && ev.samples.length > 0) m.samples = ev.samples.slice(0, MAX_METRIC_SAMPLES);
+        this.current.get(key(ev.suite, ev.scenario))?.metrics.push(m);
         break;
+      }
       case 'counters':
         this.counters.push({ label: ev.label, values: ev.values });
         break;

@@ -24,7 +24,8 @@ export interface ScenarioResult {
   durationMs: number;
   reason?: string;
   failures: { message: string; expected?: unknown; actual?: unknown }[];
-  metrics: { name: string; value: number; unit: string }[];
+  /** `samples`: what the figure summarises, when the scenario gave them (perf suites: per-round values). */
+  metrics: { name: string; value: number; unit: string; samples?: number[] }[];
   /** The ABI-level orphan scan after it: exited teams scanned, objects of theirs still listed. */
   orphans?: { scanned: number; found: string[] };
 }

@@ -117,25 +117,41 @@ export interface MetricOut {
   name: string;
   value: number;
   unit: string;
+  /** What the value summarises, per round (see benchMetrics). */
+  samples?: number[];
 }
+
+/**
+ * Samples a metric carries at most: the runner keeps 64 (MAX_METRIC_SAMPLES
+ * in runner/events.ts); the drivers run at most 20 rounds (BENCH_MAX_ROUNDS).
+ */
+export const MAX_SAMPLES = 64;
 
 /** ns as µs with one decimal. */
 const toUs = (ns: number) => Math.round(ns / 100) / 10;
 
 /**
  * The metrics of a run, per mode: `<mode>.median` and `<mode>.p99`, then each
- * round's median `<mode>.round<k>` (k from 1; what a comparison of two runs
- * needs to tell a change from noise), in ns, or in µs (one decimal) for a
- * lateness mode.  Then for every Nexus shape whose baseline ran too:
+ * round's median `<mode>.round<k>` (k from 1), in ns, or in µs (one decimal)
+ * for a lateness mode.  Then for every Nexus shape whose baseline ran too:
  * `<mode>.<metric>` (x, median / baseline median) and, with several rounds,
  * `<mode>.<metric>.min` and `.max`, the extremes of the per-round ratios.
+ *
+ * Samples: `<mode>.median` carries the round medians as its `samples` (the
+ * same values as the `.round<k>` metrics, which bench reads), and a ratio
+ * its per-round ratios: one sample per round, at most MAX_SAMPLES, what a
+ * comparison of two runs (lab/compare.ts) judges noise by.  A round's median
+ * is the unit, not each timed iteration: iterations of one round share the
+ * moment of the host and are not independent of each other.
  */
 export function benchMetrics(results: readonly BenchResult[], spec: BenchSpec): MetricOut[] {
   const out: MetricOut[] = [];
   const late = new Set(spec.lateness ?? []);
   for (const r of results) {
     const [conv, unit] = late.has(r.name) ? [toUs, 'us'] : [(ns: number) => ns, 'ns'];
-    out.push({ name: `${r.name}.median`, value: conv(r.median_ns), unit });
+    const median: MetricOut = { name: `${r.name}.median`, value: conv(r.median_ns), unit };
+    if (r.round_medians_ns.length > 0) median.samples = r.round_medians_ns.slice(0, MAX_SAMPLES).map(conv);
+    out.push(median);
     out.push({ name: `${r.name}.p99`, value: conv(r.p99_ns), unit });
     r.round_medians_ns.forEach((m, k) => out.push({ name: `${r.name}.round${k + 1}`, value: conv(m), unit }));
   }
@@ -144,8 +160,10 @@ export function benchMetrics(results: readonly BenchResult[], spec: BenchSpec): 
     const m = byName.get(b.mode);
     const base = byName.get(b.baseline);
     if (!m || !base) continue;
-    out.push({ name: `${b.mode}.${b.metric}`, value: ratio(m.median_ns, base.median_ns), unit: 'x' });
     const per = roundRatios(m, base);
+    const r: MetricOut = { name: `${b.mode}.${b.metric}`, value: ratio(m.median_ns, base.median_ns), unit: 'x' };
+    if (per.length > 0) r.samples = per.slice(0, MAX_SAMPLES);
+    out.push(r);
     if (per.length > 1) {
       out.push({ name: `${b.mode}.${b.metric}.min`, value: Math.min(...per), unit: 'x' });
       out.push({ name: `${b.mode}.${b.metric}.max`, value: Math.max(...per), unit: 'x' });

@@ -92,7 +92,7 @@ export function benchScenario(b: BenchScenario): Scenario {
       }
       // Whatever did run is recorded, even when a later mode failed; the
       // figures first (the lab's metrics table leads with a mode's median).
-      for (const m of benchMetrics(results, b.spec)) ctx.metric(m.name, m.value, m.unit);
+      for (const m of benchMetrics(results, b.spec)) ctx.metric(m.name, m.value, m.unit, m.samples);
       ctx.metric('wall', wallMs, 'ms');
       for (const m of accelMetrics(accel)) ctx.metric(m.name, m.value, m.unit);
       if (results.length > 0) {

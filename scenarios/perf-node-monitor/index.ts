@@ -40,7 +40,7 @@ export function eventsPerSecond(nsPerEvent: number): number {
 /**
  * A benchmark scenario whose burst modes' medians (and p99s) are also
  * given as events per second: `<mode>.events-per-s` (and `.p99-events-per-s`,
- * the rate of the slowest 1%).
+ * the rate of the slowest 1%), with the median's per-round samples as rates.
  */
 export function withRates(sc: Scenario): Scenario {
   return {
@@ -49,10 +49,16 @@ export function withRates(sc: Scenario): Scenario {
       const metric = ctx.metric.bind(ctx);
       const rated: Ctx = {
         ...ctx,
-        metric(name, value, unit) {
-          metric(name, value, unit);
+        metric(name, value, unit, samples) {
+          if (samples) metric(name, value, unit, samples);
+          else metric(name, value, unit);
           const m = /^(.*-burst-\d+)\.(median|p99)$/.exec(name);
-          if (m && unit === 'ns') metric(`${m[1]}.${m[2] === 'median' ? '' : 'p99-'}events-per-s`, eventsPerSecond(value), 'events/s');
+          if (m && unit === 'ns') {
+            const rate = `${m[1]}.${m[2] === 'median' ? '' : 'p99-'}events-per-s`;
+            // The median's per-round samples, as rates (each round's events/s).
+            if (samples) metric(rate, eventsPerSecond(value), 'events/s', samples.map(eventsPerSecond));
+            else metric(rate, eventsPerSecond(value), 'events/s');
+          }
         },
       };
       await sc.run(rated);

@@ -26,7 +26,8 @@ export interface Ctx {
   check(cond: boolean, message: string, expected?: unknown, actual?: unknown): boolean;
   /** Record a failure unless `actual` deep-equals `expected` (JSON equality). */
   equal(actual: unknown, expected: unknown, message: string): boolean;
-  metric(name: string, value: number, unit: string): void;
+  /** A figure; `samples`, when given, are the values it summarises (at most MAX_METRIC_SAMPLES kept). */
+  metric(name: string, value: number, unit: string, samples?: readonly number[]): void;
   /** Read the Nexus counters and emit them as a snapshot named `label`. */
   counters(label: string): Record<string, number>;
   /** Stop the scenario as skipped. */

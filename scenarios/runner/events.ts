@@ -50,7 +50,17 @@ export interface Metric {
   name: string;
   value: number;
   unit: string;
+  /**
+   * The samples `value` summarises, when it has some (a benchmark mode's
+   * median: each round's median; a ratio to a baseline: each round's ratio),
+   * at most MAX_METRIC_SAMPLES: what tells a change between two runs from
+   * noise (lab/compare.ts).
+   */
+  samples?: number[];
 }
+
+/** The most samples one metric carries (the perf suites run 5 rounds; the C drivers allow 20). */
+export const MAX_METRIC_SAMPLES = 64;
 
 export interface CounterSnapshot {
   type: 'counters';

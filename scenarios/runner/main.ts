@@ -11,7 +11,7 @@ import { COUNTERS_PATH, readCounters } from '../lib/guest.js';
 import { features, lacking, probeFeatures, setFeatures } from './probe.js';
 import { markIds, scanOrphans } from './orphans.js';
 import { SkipError, type Ctx, type Scenario, type Suite } from './api.js';
-import type { GuestEvent, ScenarioStatus } from './events.js';
+import { MAX_METRIC_SAMPLES, type GuestEvent, type Metric, type ScenarioStatus } from './events.js';
 import { leakHooks } from '../lib/leaks.js'; // leaks:
 
 const t0 = performance.now();
@@ -58,8 +58,10 @@ async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus>
     equal(actual, expected, message) {
       return ctx.check(same(actual, expected), message, expected, actual);
     },
-    metric(name, value, unit) {
-      emit({ type: 'metric', t: now(), suite, scenario: sc.name, name, value, unit });
+    metric(name, value, unit, samples) {
+      const ev: Metric = { type: 'metric', t: now(), suite, scenario: sc.name, name, value, unit };
+      if (samples && samples.length > 0) ev.samples = samples.slice(0, MAX_METRIC_SAMPLES);
+      emit(ev);
     },
     counters(label) {
       const values = readCounters();

@@ -69,7 +69,7 @@ test('metrics: median, p99 and round medians per mode, then a ratio per Nexus sh
     result('posix-sem-pingpong', 100),
   ], SPEC);
   assert.equal(m.slice(0, 4), [
-    { name: 'port-rtt-64.median', value: 400, unit: 'ns' },
+    { name: 'port-rtt-64.median', value: 400, unit: 'ns', samples: [380, 420] },
     { name: 'port-rtt-64.p99', value: 900, unit: 'ns' },
     { name: 'port-rtt-64.round1', value: 380, unit: 'ns' },
     { name: 'port-rtt-64.round2', value: 420, unit: 'ns' },
@@ -78,10 +78,15 @@ test('metrics: median, p99 and round medians per mode, then a ratio per Nexus sh
   // port-rtt-4096 has no baseline here (pipe-rtt-4096 did not run): no ratio.
   // One round: no per-round range.
   assert.equal(m.filter((x) => x.unit === 'x'), [
-    { name: 'port-rtt-64.vs-pipe', value: 2, unit: 'x' },
+    { name: 'port-rtt-64.vs-pipe', value: 2, unit: 'x', samples: [2, 2] },
     { name: 'port-rtt-64.vs-pipe.min', value: 2, unit: 'x' },
     { name: 'port-rtt-64.vs-pipe.max', value: 2, unit: 'x' },
-    { name: 'sem-pingpong.vs-posix-sem', value: 3, unit: 'x' },
+    { name: 'sem-pingpong.vs-posix-sem', value: 3, unit: 'x', samples: [3] },
+  ]);
+  // The samples of a median are its round medians, nothing else carries any but the ratios.
+  assert.equal(m.filter((x) => x.samples).map((x) => x.name), [
+    'port-rtt-64.median', 'port-rtt-4096.median', 'sem-pingpong.median', 'pipe-rtt-64.median', 'posix-sem-pingpong.median',
+    'port-rtt-64.vs-pipe', 'sem-pingpong.vs-posix-sem',
   ]);
 });
 
@@ -92,7 +97,8 @@ test('metrics: a lateness is in µs with one decimal, its ratio is still of the 
     result('timerfd-1ms', 50_000, 90_000, { rounds: 2, round_medians_ns: [39_000, 60_000] }),
   ], TIMEOUTS);
   const by = new Map(m.map((x) => [x.name, x]));
-  assert.equal(by.get('sem-timeout-1ms.median'), { name: 'sem-timeout-1ms.median', value: 3987.7, unit: 'us' });
+  assert.equal(by.get('sem-timeout-1ms.median'), { name: 'sem-timeout-1ms.median', value: 3987.7, unit: 'us', samples: [3900, 4000] });
+  assert.equal(by.get('sem-timeout-1ms.vs-timerfd')?.samples, [100, 66.667]);
   assert.equal(by.get('sem-timeout-1ms.round2'), { name: 'sem-timeout-1ms.round2', value: 4000, unit: 'us' });
   assert.equal(by.get('timerfd-1ms.p99'), { name: 'timerfd-1ms.p99', value: 90, unit: 'us' });
   assert.is(by.get('sem-timeout-1ms.vs-timerfd')?.value, 79.753);

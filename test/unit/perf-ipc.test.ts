@@ -55,7 +55,8 @@ test('metrics of an areas run: ns figures per mode and round, ratios with their 
   ], AREAS);
   const by = new Map(m.map((x) => [x.name, x]));
   assert.equal(by.get('area-64k.round3'), { name: 'area-64k.round3', value: 330_000, unit: 'ns' });
-  assert.equal(by.get('area-64k.vs-posix-shm'), { name: 'area-64k.vs-posix-shm', value: 1.5, unit: 'x' });
+  // The ratio's samples: each round's ratio of the two modes' round medians.
+  assert.equal(by.get('area-64k.vs-posix-shm'), { name: 'area-64k.vs-posix-shm', value: 1.5, unit: 'x', samples: [1.45, 1.55, 1.5] });
   assert.equal([by.get('area-64k.vs-posix-shm.min')?.value, by.get('area-64k.vs-posix-shm.max')?.value], [1.45, 1.55]);
   assert.is(by.get('area-64k.vs-sysv-shm')?.value, 2);
   assert.not.ok([...by.keys()].some((k) => k.startsWith('area-1m')), 'modes that did not run have no metrics');

@@ -25,25 +25,32 @@ test('perf-node-monitor: latency and throughput, each node monitor mode against 
 test('burst medians also come as events per second', async () => {
   assert.is(eventsPerSecond(50_000), 20_000);
   assert.is(eventsPerSecond(0), 0);
-  const seen: [string, number, string][] = [];
+  const seen: [string, number, string, number[]?][] = [];
   const fake: Scenario = {
     name: 'x',
     async run(ctx) {
-      ctx.metric('nm-burst-1000.median', 40_000, 'ns');
+      ctx.metric('nm-burst-1000.median', 40_000, 'ns', [40_000, 50_000]);
       ctx.metric('nm-burst-1000.p99', 80_000, 'ns');
       ctx.metric('nm-create.median', 40_000, 'ns');
       ctx.metric('nm-burst-1000.vs-inotify', 2, 'x');
     },
   };
-  const ctx = { metric: (n: string, v: number, u: string) => void seen.push([n, v, u]) } as unknown as Ctx;
+  const ctx = {
+    metric: (n: string, v: number, u: string, s?: readonly number[]) => void seen.push(s ? [n, v, u, [...s]] : [n, v, u]),
+  } as unknown as Ctx;
   await withRates(fake).run(ctx);
-  assert.equal(seen, [
+  assert.equal(seen.map((s) => s.slice(0, 3)), [
     ['nm-burst-1000.median', 40_000, 'ns'],
     ['nm-burst-1000.events-per-s', 25_000, 'events/s'],
     ['nm-burst-1000.p99', 80_000, 'ns'],
     ['nm-burst-1000.p99-events-per-s', 12_500, 'events/s'],
     ['nm-create.median', 40_000, 'ns'],
     ['nm-burst-1000.vs-inotify', 2, 'x'],
+  ]);
+  // The median's samples pass through, and the rate gets them as rates; the rest has none.
+  assert.equal(seen.filter((s) => s[3]).map((s) => [s[0], s[3]]), [
+    ['nm-burst-1000.median', [40_000, 50_000]],
+    ['nm-burst-1000.events-per-s', [25_000, 20_000]],
   ]);
 });
 
