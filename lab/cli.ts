@@ -16,6 +16,7 @@ import { leakSummary } from './leaks.js';
 import { metricsTable, summaryTable } from './results.js';
 import { planRun, runLab, type RunOptions } from './run.js';
 import { cmdBench } from './steps/ab-run.js';
+import { cmdReport } from './report.js';
 import { cmdCompare } from './compare.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -166,6 +167,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'package') return cmdPackage(argv.slice(1));
   // bench has options of its own (--against, --rounds, ...): lab/bench.ts.
   if (argv[0] === 'bench') return cmdBench(argv.slice(1), { root: ROOT, bundle: BUNDLE });
+  if (argv[0] === 'report') return cmdReport(argv.slice(1));
   if (argv[0] === 'compare') return cmdCompare(argv.slice(1));
   let parsed;
   try {

@@ -19,6 +19,7 @@ import { failUnfinished, newJobRecord, prepareGuests, prepareKernels, probeQemu,
 import type { ProgressSink } from './progress.js';
 import { generateKeyPair } from './remote.js';
 import { junitXml, metricsTable, summarize, type RunRecord } from './results.js';
+import { writeReport } from './report.js';
 
 export interface LabPaths {
   /** Repository root (images/, kernel/). */
@@ -243,6 +244,8 @@ export async function runLab(
     record.evidence = evidenceMatrix(record.jobs, record.source?.declares ?? []);
     await save();
     await writeFile(join(runDir, 'junit.xml'), junitXml(record));
+    // The report is for reading: its failure costs the run nothing but the page.
+    await writeReport(join(runDir, 'report.html'), record).catch((e: Error) => process.stderr.write(`warning: report.html not written: ${e.message}\n`));
     const metrics = metricsTable(record);
     if (metrics !== undefined) await writeFile(join(runDir, 'metrics.txt'), `${metrics}\n`);
     if (record.evidence) await writeFile(join(runDir, 'evidence.txt'), `${evidenceTable(record.evidence)}\n`);
