@@ -9,7 +9,7 @@ SHELL := /bin/bash
 APT_PACKAGES := qemu-system-x86 mmdebstrap util-linux kmod cpio xz-utils zstd \
 	e2fsprogs gcc-12 make dwarves libelf-dev perl git ca-certificates \
 	gcc libc6-dev linux-libc-dev \
-	dpkg-dev debhelper dh-dkms lintian qemu-utils
+	dpkg-dev debhelper dh-dkms lintian qemu-utils chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 LAB := node dist/lab/cli.js
 LAB_ARGS ?=
