@@ -2,13 +2,14 @@
 import { readFile, stat, writeFile, rename } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { compareRuns } from '../compare.js';
 import type { RunRecord } from '../results.js';
 import { renderReport, type ReportOptions } from './render.js';
 
 export const REPORT_HELP = `nexus-lab report - write a run's HTML report again
 
 Usage:
-  nexus-lab report RUN [--out FILE]
+  nexus-lab report RUN [--baseline BASE] [--out FILE]
 
 RUN is a run directory (results/<run-id>, or results/latest) or its
 run.json.  Writes one self-contained HTML file (inline style and SVG, no
@@ -22,11 +23,19 @@ results/<run-id>/report.html; this command is for a run.json from
 elsewhere (a CI artifact, a merged run) or after an upgrade of the lab.
 
 Options:
+  --baseline BASE an earlier run (directory or run.json) to compare RUN
+                  with: the report then opens with "Compared with <base
+                  run id>" - regressions (worse verdicts, new splats,
+                  newly failing scenarios, metrics worse beyond noise,
+                  leak growth), improvements, and the changed metrics as a
+                  chart; judged as 'nexus-lab compare BASE RUN' judges
   --out FILE      where to write it (default: report.html in the run
                   directory); links to the job logs stay relative to it
 
 Exit status: 0 when written, 1 when it could not be written, 2 on bad usage
-(no such run, a directory without run.json, a run.json that is not a run).`;
+(no such run or baseline, a directory without run.json, a run.json that is
+not a run).  A regression against the baseline is shown, not an error: gate
+on 'nexus-lab compare' for that.`;
 
 export class ReportUsageError extends Error {}
 
@@ -72,7 +81,7 @@ export async function cmdReport(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { out: { type: 'string' }, baseline: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
     if (!values.help && positionals.length !== 1) throw new Error(positionals.length === 0 ? 'which run? (give a run directory or its run.json)' : `one run at a time, not ${positionals.length}`);
   } catch (e) {
@@ -88,9 +97,11 @@ export async function cmdReport(argv: string[]): Promise<number> {
     const record = await loadRun(file);
     const runDir = dirname(file);
     const out = values.out ?? join(runDir, 'report.html');
-    await writeReport(out, record, runDir);
+    const base = values.baseline === undefined ? undefined : await loadRun(await runJsonOf(values.baseline));
+    await writeReport(out, record, runDir, base ? { comparison: compareRuns(base, record) } : {});
     const size = (await stat(out)).size;
-    process.stdout.write(`${out}\n  run ${record.runId}, ${record.jobs.length} job${record.jobs.length === 1 ? '' : 's'}, ${size} bytes${basename(file) === 'run.json' ? '' : ` (from ${file})`}\n`);
+    const vs = base ? `, compared with ${base.runId}` : '';
+    process.stdout.write(`${out}\n  run ${record.runId}, ${record.jobs.length} job${record.jobs.length === 1 ? '' : 's'}${vs}, ${size} bytes${basename(file) === 'run.json' ? '' : ` (from ${file})`}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`nexus-lab report: ${(e as Error).message}\n`);

@@ -1,7 +1,9 @@
 // The report as one HTML string: pure data in, text out.  Self-contained:
 // one inline style sheet, inline SVG, no script, nothing fetched; links only
 // to the run's own files, relative to where the report is written.
+import type { Comparison } from '../compare.js';
 import type { RunRecord } from '../results.js';
+import { comparisonSection } from './compare-html.js';
 import { anchor, esc, secs } from './html.js';
 import { jobSection } from './job.js';
 import { badge, evidenceMatrix, verdictMatrix } from './matrix.js';
@@ -11,8 +13,8 @@ import { timesSection } from './times.js';
 export interface ReportOptions {
   /** The run directory as seen from the report's directory ('' when the report is in it). */
   base?: string;
-  /** HTML of a comparison with an earlier run, shown first (lab/report/compare-html.ts). */
-  comparison?: string;
+  /** A comparison of this run with an earlier one (lab/compare.ts compareRuns), shown first. */
+  comparison?: Comparison;
 }
 
 function header(run: RunRecord): string {
@@ -44,7 +46,7 @@ export function renderReport(run: RunRecord, opts: ReportOptions = {}): string {
   const evidence = run.evidence ? evidenceMatrix(run.evidence) : '';
   const body = [
     header(run),
-    opts.comparison ?? '',
+    opts.comparison ? comparisonSection(opts.comparison, run.jobs.map((j) => j.id)) : '',
     '<h2 id="matrix">Verdicts: kernel × suite</h2>',
     verdictMatrix(run, base),
     toc(run),

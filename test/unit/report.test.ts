@@ -9,9 +9,11 @@ import { esc, fileHref } from '../../lab/report/html.js';
 import { suiteCell } from '../../lab/report/matrix.js';
 import { scenarioFigures } from '../../lab/report/perf.js';
 import type { JobRecord, RunRecord } from '../../lab/results.js';
+import { compareRuns } from '../../lab/compare.js';
 import { FIXTURES } from '../helpers.js';
 
 const RUN_JSON = join(FIXTURES, 'report', 'run.json');
+const BASE_JSON = join(FIXTURES, 'report', 'base-run.json');
 const record = (): RunRecord => JSON.parse(readFileSync(RUN_JSON, 'utf8')) as RunRecord;
 const html = renderReport(record());
 
@@ -181,6 +183,29 @@ test('a suite that never ran in a job shows the job verdict; a run still going r
   assert.not.match(out, /evidence-matrix/);
 });
 
+test('with a baseline the report opens with what changed: regressions first, linked to the jobs, and the metrics that moved', () => {
+  const base = JSON.parse(readFileSync(BASE_JSON, 'utf8')) as RunRecord;
+  const c = compareRuns(base, record());
+  const out = renderReport(record(), { comparison: c });
+  const at = out.indexOf('<h2 id="comparison">Compared with 20261129-220401-51aa</h2>');
+  assert.ok(at > 0 && at < out.indexOf('id="matrix"'), 'the comparison comes before the matrix');
+  const section = out.slice(at, out.indexOf('id="matrix"'));
+  assert.match(section, /<span class="badge v-fail">13 regressions<\/span>/);
+  const reg = section.slice(section.indexOf('<h3>Regressions</h3>'), section.indexOf('</table>', section.indexOf('<h3>Regressions</h3>')));
+  assert.is((reg.match(/<tr><td>/g) ?? []).length, 13);
+  assert.match(reg, /<td>verdict<\/td><td><a href="#job-6\.12-cloud-quick">6\.12-cloud-quick<\/a><\/td><td>verdict pass -&gt; kernel-splat/);
+  assert.match(reg, /<td>splat<\/td>[^\n]*new splat bug: BUG: kernel NULL pointer dereference/);
+  assert.match(reg, /scenario ports\/&lt;script&gt;alert\(&quot;pwned&quot;\)&lt;\/script&gt; write-read-fifo: absent -&gt; fail/);
+  assert.match(reg, /<td>leak<\/td>[^\n]*rule said &quot;no leak&quot; in base, LEAK now/);
+  const chart = section.match(/<svg[\s\S]*?<\/svg>/)?.[0] ?? '';
+  const bars = [...chart.matchAll(/<rect class="bar (\w+)"/g)].map((m) => m[1]);
+  assert.equal(bars, Array(6).fill('slower'), 'one bar per metric worse beyond noise');
+  assert.match(chart, /6\.12-cloud-quick perf-core\/round-trips\/port-rtt-64\.median/);
+  assert.not.ok(out.includes('<script'));
+  // the same run without a baseline has no such section
+  assert.not.match(html, /id="comparison"/);
+});
+
 /** Run cmdReport with its output captured. */
 async function report(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const saved = [process.stdout.write, process.stderr.write];
@@ -210,6 +235,13 @@ test('nexus-lab report RUN writes report.html into the run; --out elsewhere keep
     assert.is((await report([join(runDir, 'run.json'), '--out', out])).code, 0);
     assert.ok(readFileSync(out, 'utf8').includes('href="../results/20261130-220402-7c1e/6.12-cloud-quick/console.log"'));
     assert.equal((await loadRun(join(runDir, 'run.json'))).runId, '20261130-220402-7c1e');
+    const b = await report([runDir, '--baseline', BASE_JSON]);
+    assert.is(b.code, 0, b.err);
+    assert.match(b.out, /compared with 20261129-220401-51aa/);
+    assert.match(readFileSync(join(runDir, 'report.html'), 'utf8'), /Compared with 20261129-220401-51aa/);
+    const missing = await report([runDir, '--baseline', join(dir, 'gone')]);
+    assert.is(missing.code, 2);
+    assert.match(missing.err, /gone: no such run directory or file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
