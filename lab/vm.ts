@@ -117,18 +117,30 @@ export function judgeProbe(r: Pick<ProcResult, 'exitCode' | 'timedOut' | 'stderr
 }
 
 /**
- * Pick the accelerator: KVM when /dev/kvm is usable and a short probe boot of
- * `kernel` (no root: it must panic and reboot) works, TCG otherwise.
+ * What QEMU itself said on stderr, for a reason a user can act on: its
+ * lines without the program name, without "terminating on signal" (the
+ * probe's own SIGTERM), warnings only when nothing else was said, at most
+ * `max` lines of at most 200 characters.
  */
-export async function probeAccel(kernel: string, workDir: string, want: 'auto' | Accel, signal?: AbortSignal): Promise<AccelChoice> {
-  const started = Date.now();
-  if (want === 'tcg') return { used: 'tcg', reason: 'requested with --accel tcg', probeMs: 0 };
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch (e) {
-    if (want === 'kvm') throw new Error(`--accel kvm: /dev/kvm is not usable: ${(e as Error).message}`);
-    return { used: 'tcg', reason: `/dev/kvm is not usable (${(e as NodeJS.ErrnoException).code ?? 'error'})`, probeMs: Date.now() - started };
-  }
+export function qemuSaid(stderr: string, max = 3): string[] {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim().replace(/^qemu(-system-[\w-]+)?: /, ''))
+    .filter((l) => l !== '' && !/^terminating on signal/.test(l))
+    .map((l) => (l.length > 200 ? `${l.slice(0, 197)}...` : l));
+  const unique = [...new Set(lines)];
+  const errors = unique.filter((l) => !/^warning:/i.test(l));
+  return (errors.length > 0 ? errors : unique).slice(0, max);
+}
+
+/** Why KVM is not used: the lab's finding, then what QEMU printed that the finding does not already say. */
+export function kvmReason(problem: string, stderr: string): string {
+  const said = qemuSaid(stderr).filter((l) => !problem.includes(l));
+  return said.length > 0 ? `${problem} (QEMU: ${said.join(' | ')})` : problem;
+}
+
+/** A short boot of `kernel` under KVM (no root: it must panic, and QEMU then exits). */
+async function probeBoot(kernel: string, workDir: string, signal?: AbortSignal): Promise<{ r: ProcResult; console: string }> {
   const consolePath = join(workDir, 'kvm-probe.console.log');
   await rm(consolePath, { force: true });
   const spec: VmSpec = {
@@ -156,10 +168,31 @@ export async function probeAccel(kernel: string, workDir: string, want: 'auto' |
   }, 5000);
   const r = await probe.done;
   clearTimeout(silent);
-  const console = await readFile(consolePath, 'utf8').catch(() => '');
-  const problem = r.spawnError ? `QEMU did not start: ${r.spawnError}` : judgeProbe(r, console);
+  return { r, console: await readFile(consolePath, 'utf8').catch(() => '') };
+}
+
+/**
+ * Pick the accelerator: KVM when /dev/kvm is usable and a short probe boot of
+ * `kernel` (no root: it must panic and reboot) works, TCG otherwise.  The
+ * reason for TCG carries what QEMU printed when it tried KVM.
+ */
+export async function probeAccel(kernel: string, workDir: string, want: 'auto' | Accel, signal?: AbortSignal): Promise<AccelChoice> {
+  const started = Date.now();
+  if (want === 'tcg') return { used: 'tcg', reason: 'requested with --accel tcg', probeMs: 0 };
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch (e) {
+    // QEMU says it better ("Could not access KVM kernel module: ..."): it fails at once without /dev/kvm.
+    const { r } = await probeBoot(kernel, workDir, signal);
+    const problem = kvmReason(`/dev/kvm is not usable (${(e as NodeJS.ErrnoException).code ?? 'error'})`, r.stderr);
+    if (want === 'kvm') throw new Error(`--accel kvm: ${problem}`);
+    return { used: 'tcg', reason: problem, probeMs: Date.now() - started };
+  }
+  const { r, console } = await probeBoot(kernel, workDir, signal);
+  const judged = r.spawnError ? `QEMU did not start: ${r.spawnError}` : judgeProbe(r, console);
   const probeMs = Date.now() - started;
-  if (problem === undefined) return { used: 'kvm', reason: 'KVM probe boot succeeded', probeMs };
+  if (judged === undefined) return { used: 'kvm', reason: 'KVM probe boot succeeded', probeMs };
+  const problem = kvmReason(judged, r.stderr);
   if (want === 'kvm') throw new Error(`--accel kvm: the KVM probe failed: ${problem}`);
   return { used: 'tcg', reason: `KVM probe failed: ${problem}`, probeMs };
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { guestAppend, judgeProbe, qemuArgs, type VmSpec } from '../../lab/vm.js';
+import { guestAppend, judgeProbe, kvmReason, qemuArgs, qemuSaid, type VmSpec } from '../../lab/vm.js';
 
 const spec: VmSpec = {
   name: 'r/j', accel: 'tcg', kernel: '/k/vmlinuz', initrd: '/w/initrd.cpio', append: guestAppend(), disk: '/c/root.img',
@@ -53,6 +53,47 @@ test('KVM probe: failures seen on these machines fall back, a finished boot does
   assert.is(judgeProbe({ exitCode: null, timedOut: false, stderr: '' }, ''), 'the probe kernel printed nothing');
   assert.match(judgeProbe({ exitCode: 1, timedOut: false, stderr: 'qemu-system-x86_64: failed to initialize kvm: Permission denied' }, '') ?? '', /failed to initialize kvm/);
   assert.match(judgeProbe({ exitCode: null, timedOut: true, stderr: '' }, '[ 0.0] Linux version\n') ?? '', /did not finish booting/);
+});
+
+// QEMU's stderr as captured on this host (qemu-system-x86_64 8.x, Debian 12):
+// without /dev/kvm (a private /dev), as an unprivileged user, the probe boot
+// here (nested KVM that cannot set an MSR), and a TCG boot's warnings.
+const NO_KVM_MODULE = 'Could not access KVM kernel module: No such file or directory\nqemu-system-x86_64: -accel kvm: failed to initialize kvm: No such file or directory\n';
+const NO_PERMISSION = 'Could not access KVM kernel module: Permission denied\nqemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied\n';
+const MSR = "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nqemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.\n";
+const WARNINGS = "qemu-system-x86_64: warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]\n";
+
+test("KVM reason: QEMU's own lines, without its program name, the probe's SIGTERM, or warnings next to errors", () => {
+  assert.equal(qemuSaid(NO_KVM_MODULE), [
+    'Could not access KVM kernel module: No such file or directory',
+    '-accel kvm: failed to initialize kvm: No such file or directory',
+  ]);
+  assert.equal(qemuSaid(`${WARNINGS}${MSR}qemu-system-x86_64: terminating on signal 15 from pid 42 (setpriv)\n`), [
+    'error: failed to set MSR 0x10a to 0x69',
+    "../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.",
+  ]);
+  // Warnings alone are still what QEMU said.
+  assert.equal(qemuSaid(WARNINGS), ["warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]"]);
+  assert.equal(qemuSaid(''), []);
+  assert.is(qemuSaid(`x${'y'.repeat(300)}\n`)[0]!.length, 200);
+  assert.is(qemuSaid('a\nb\nc\nd\ne\n').length, 3);
+});
+
+test('KVM reason: the finding, then what QEMU printed that it does not already say', () => {
+  // No /dev/kvm: the lab's finding, QEMU's words after it.
+  assert.is(
+    kvmReason('/dev/kvm is not usable (ENOENT)', NO_KVM_MODULE),
+    '/dev/kvm is not usable (ENOENT) (QEMU: Could not access KVM kernel module: No such file or directory | -accel kvm: failed to initialize kvm: No such file or directory)',
+  );
+  // The probe boot's judge already quotes QEMU's first line: not twice.
+  const judged = judgeProbe({ exitCode: 1, timedOut: false, stderr: NO_PERMISSION }, '')!;
+  assert.is(judged, 'Could not access KVM kernel module: Permission denied');
+  assert.is(kvmReason(judged, NO_PERMISSION), 'Could not access KVM kernel module: Permission denied (QEMU: -accel kvm: failed to initialize kvm: Permission denied)');
+  // Seen on this host: the kernel printed nothing because QEMU died on an MSR.
+  const silent = judgeProbe({ exitCode: 134, timedOut: false, stderr: MSR }, '')!;
+  assert.is(kvmReason(silent, MSR), "the probe kernel printed nothing (QEMU: error: failed to set MSR 0x10a to 0x69 | ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.)");
+  // QEMU said nothing: the finding alone.
+  assert.is(kvmReason('the probe kernel printed nothing', ''), 'the probe kernel printed nothing');
 });
 
 test.run();
