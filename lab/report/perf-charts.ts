@@ -52,3 +52,27 @@ export function perfCharts(figures: readonly BenchFigures[]): string {
     .map((f) => `<div class="perf">\n${modeChart(f)}\n${f.ratios.length > 0 ? ratioChart(f) : ''}\n</div>`)
     .join('\n');
 }
+
+/**
+ * The ratios of every job side by side, one chart per benchmark scenario
+ * (kernel against kernel: where does Nexus lose ground to Linux?); empty
+ * unless two jobs or more have ratios.
+ */
+export function perfOverview(jobs: readonly { id: string; figures: readonly BenchFigures[] }[]): string {
+  const withRatios = jobs.filter((j) => j.figures.some((f) => f.ratios.length > 0));
+  if (withRatios.length < 2) return '';
+  const keys = [...new Set(withRatios.flatMap((j) => j.figures.filter((f) => f.ratios.length > 0).map((f) => `${f.suite}/${f.scenario}`)))];
+  return keys.map((key) => {
+    const bars: Bar[] = withRatios.flatMap((j) => {
+      const f = j.figures.find((x) => `${x.suite}/${x.scenario}` === key);
+      return (f?.ratios ?? []).map((r) => ({
+        label: `${j.id}: ${r.mode} / ${r.baseline}`,
+        value: r.value,
+        ...(r.min !== undefined && r.max !== undefined ? { whisker: [r.min, r.max] as [number, number] } : {}),
+        cls: r.value > 1 ? 'slower' : 'faster',
+        text: `${fmtMetric(r.value)}x`,
+      }));
+    });
+    return barChart({ title: `${key}: Nexus / Linux baseline, every job`, bars, unit: 'x (below 1: Nexus faster; whisker: per-round range)', reference: { value: 1, label: '1 = Linux' } });
+  }).join('\n');
+}

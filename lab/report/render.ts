@@ -7,6 +7,8 @@ import { comparisonSection } from './compare-html.js';
 import { anchor, esc, secs } from './html.js';
 import { jobSection } from './job.js';
 import { badge, evidenceMatrix, verdictMatrix } from './matrix.js';
+import { perfOverview } from './perf-charts.js';
+import { jobFigures } from './perf.js';
 import { CSS } from './style.js';
 import { timesSection } from './times.js';
 
@@ -44,6 +46,7 @@ function toc(run: RunRecord): string {
 export function renderReport(run: RunRecord, opts: ReportOptions = {}): string {
   const base = opts.base ?? '';
   const evidence = run.evidence ? evidenceMatrix(run.evidence) : '';
+  const overview = perfOverview(run.jobs.map((j) => ({ id: j.id, figures: jobFigures(j) })));
   const body = [
     header(run),
     opts.comparison ? comparisonSection(opts.comparison, run.jobs.map((j) => j.id)) : '',
@@ -51,6 +54,7 @@ export function renderReport(run: RunRecord, opts: ReportOptions = {}): string {
     verdictMatrix(run, base),
     toc(run),
     evidence ? `<h2 id="evidence">Evidence: how far each primitive was proven</h2>\n${evidence}` : '',
+    overview ? `<h2 id="perf">Benchmarks: Nexus against the Linux baselines, every job</h2>\n${overview}` : '',
     '<h2 id="times">Boot and phase times</h2>',
     timesSection(run),
     '<h2 id="jobs">Jobs</h2>',

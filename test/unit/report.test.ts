@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cmdReport, loadRun, renderReport } from '../../lab/report.js';
@@ -118,6 +118,15 @@ test('perf: a chart of medians with p99 whiskers per benchmark, one bar per mode
   assert.match(timeouts, /us, lower is faster/);
   assert.is(bars(timeoutRatios).length, 2);
   assert.is(charts('6.12-cloud-quick').length, 4);
+  // and side by side, kernel against kernel
+  const at = html.indexOf('<h2 id="perf">');
+  assert.ok(at > 0);
+  const overview = html.slice(at, html.indexOf('<h2', at + 1)).match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+  assert.is(overview.length, 2, 'round trips and timeouts');
+  const labels = [...overview[0]!.matchAll(/<text class="lbl"[^>]*>([^<]*)</g)].map((m) => m[1]);
+  assert.is(labels.length, 16, 'eight pairs for each of the two jobs');
+  assert.is(labels[0], '6.1-cloud-quick: port-rtt-64 / pipe-rtt-64');
+  assert.is(labels[8], '6.12-cloud-quick: port-rtt-64 / pipe-rtt-64');
 });
 
 test('a bar is as long as its value on the axis, and the axis ends on a round number', () => {
@@ -235,6 +244,11 @@ test('nexus-lab report RUN writes report.html into the run; --out elsewhere keep
     assert.is((await report([join(runDir, 'run.json'), '--out', out])).code, 0);
     assert.ok(readFileSync(out, 'utf8').includes('href="../results/20261130-220402-7c1e/6.12-cloud-quick/console.log"'));
     assert.equal((await loadRun(join(runDir, 'run.json'))).runId, '20261130-220402-7c1e');
+    // results/latest is a symlink to the newest run
+    symlinkSync('20261130-220402-7c1e', join(dir, 'results', 'latest'));
+    rmSync(join(runDir, 'report.html'));
+    assert.is((await report([join(dir, 'results', 'latest')])).code, 0);
+    assert.ok(existsSync(join(runDir, 'report.html')));
     const b = await report([runDir, '--baseline', BASE_JSON]);
     assert.is(b.code, 0, b.err);
     assert.match(b.out, /compared with 20261129-220401-51aa/);
