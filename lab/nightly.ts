@@ -1,0 +1,13 @@
+// The nightly CI's shard commands, in one place: .github/workflows/nightly.yml
+// runs exactly these (test/unit/nightly.test.ts parses the workflow and checks
+// it), and the integration test of the default matrix runs the same shards
+// and merges them (test/integration/lab.test.ts), so what CI runs at night is
+// what 'make test' ran here.
+
+/** How many shards the nightly run splits the default plan into. */
+export const NIGHTLY_SHARDS = 2;
+
+/** The options of 'nexus-lab run' for shard K of N (after 'run'). */
+export function shardRunArgs(index: number, count: number = NIGHTLY_SHARDS): string[] {
+  return ['--shard', `${index}/${count}`];
+}
