@@ -6,6 +6,7 @@
 // guest with max(--cpus, its own minimum) vCPUs, one job per distinct count.
 // Under TCG on a small host a 1-vCPU guest is the cheapest, so suites that
 // do not need more keep running on one.
+import { createHash } from 'node:crypto';
 import type { KernelMatrix, KernelSpec } from './kernels.js';
 import { SUITES, suiteNames, type SuiteInfo } from '../scenarios/suites.js';
 
@@ -171,4 +172,47 @@ export function shard(jobs: readonly Job[], s: Shard): Job[] {
 export function describeSuites(): string {
   const width = Math.max(...SUITES.map((s) => s.name.length));
   return SUITES.map((s) => `  ${s.name.padEnd(width)} ${s.description}`).join('\n');
+}
+
+/**
+ * What a shard run records so its results can be merged (RunRecord.shard):
+ * its place, the ids of every job of the full (unsharded) plan in plan
+ * order, and a hash of everything that makes two runs the same plan.
+ */
+export interface ShardRecord {
+  index: number;
+  count: number;
+  /** sha256 of the full plan's jobs and the run's settings (planHash). */
+  plan: string;
+  /** Ids of all jobs of the full plan, in plan order. */
+  jobs: string[];
+}
+
+/** The settings besides the jobs that make two shard runs the same plan. */
+export interface PlanSettings {
+  /** Hash of the Nexus source tree (SourceTree.hash). */
+  sourceHash: string;
+  params: Readonly<Record<string, string>>;
+  timeoutScale: number;
+  memoryMiB: number;
+}
+
+/** Plain JSON with object keys sorted, so equal values hash equally. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** sha256 (hex) of the full plan and its settings: equal exactly when both are. */
+export function planHash(fullPlan: readonly Job[], settings: PlanSettings): string {
+  return createHash('sha256').update(canonical({ jobs: fullPlan, settings })).digest('hex');
+}
+
+/** The shard record of slice `s` of `fullPlan` run with `settings`. */
+export function shardRecord(fullPlan: readonly Job[], s: Shard, settings: PlanSettings): ShardRecord {
+  return { index: s.index, count: s.count, plan: planHash(fullPlan, settings), jobs: fullPlan.map((j) => j.id) };
 }

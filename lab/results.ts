@@ -7,6 +7,7 @@ import type { ScenarioResult, Verdict } from './verdict.js';
 import { MAX_METRIC_SAMPLES, type Features, type GuestEvent, type Primitive } from '../scenarios/runner/events.js';
 import type { EvidenceMatrix } from './evidence.js';
 import { isLeakEvent, type LeakEvent, type LeakRecord } from './leaks.js';
+import type { ShardRecord } from './plan.js';
 
 export interface JobRecord {
   id: string;
@@ -79,7 +80,20 @@ export interface RunRecord {
   summary?: { total: number; verdicts: Partial<Record<Verdict, number>>; ok: boolean };
   /** Per kernel and primitive, the highest level of evidence reached (lab/evidence.ts). */
   evidence?: EvidenceMatrix;
+  /** A run of one shard of a plan (run --shard K/N): what 'nexus-lab merge' checks. */
+  shard?: ShardRecord;
+  /** A run merged from shard runs (nexus-lab merge): which, and where they differed. */
+  merged?: MergedFrom;
   error?: string;
+}
+
+export interface MergedFrom {
+  /** The plan hash the shards share (ShardRecord.plan). */
+  plan: string;
+  /** The shard runs, in shard order. */
+  shards: { index: number; count: number; runId: string; dir: string }[];
+  /** What the shards did not share (accelerator, host, QEMU, image), said in words. */
+  notes: string[];
 }
 
 /** Write JSON atomically (temp file + rename): readers never see half a file. */

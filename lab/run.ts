@@ -14,7 +14,7 @@ import type { Rootfs } from './images.js';
 import { runJob, timeoutsFor, type JobContext, type ReleaseContext } from './job.js';
 import { loadMatrix, type KernelTree, type ResolvedKernel } from './kernels.js';
 import { buildDeb, type DebPackage } from './package.js';
-import { plan, shard, type Job, type Shard } from './plan.js';
+import { plan, shard, shardRecord, type Job, type Shard } from './plan.js';
 import { failUnfinished, newJobRecord, prepareGuests, prepareKernels, probeQemu, recordFile } from './prepare.js';
 import type { ProgressSink } from './progress.js';
 import { generateKeyPair } from './remote.js';
@@ -156,6 +156,16 @@ export async function runLab(
     ...(source.confPath ? { dkmsConf: source.confPath } : {}),
     declares: await declaredPrimitives(source.path),
   };
+  if (o.shard) {
+    // Enough for 'nexus-lab merge' to tell shards of one plan from others.
+    const { shard: _slice, ...unsharded } = o;
+    record.shard = shardRecord(await planRun(unsharded), o.shard, {
+      sourceHash: source.hash,
+      params: o.params,
+      timeoutScale: o.timeoutScale,
+      memoryMiB: o.memoryMiB,
+    });
+  }
 
   // Saves are serialized so run.json always holds the latest complete state.
   const file = recordFile(join(runDir, 'run.json'), record);
