@@ -16,8 +16,10 @@ import { leakSummary } from './leaks.js';
 import { metricsTable, summaryTable } from './results.js';
 import { planRun, runLab, type RunOptions } from './run.js';
 import { cmdBench } from './steps/ab-run.js';
+import { cmdExec, cmdShell } from './interactive.js';
 import { cmdReport } from './report.js';
 import { cmdCompare } from './compare.js';
+import { cmdMerge } from './merge-cmd.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/lab/cli.js -> repository root two levels up.
@@ -167,8 +169,11 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'package') return cmdPackage(argv.slice(1));
   // bench has options of its own (--against, --rounds, ...): lab/bench.ts.
   if (argv[0] === 'bench') return cmdBench(argv.slice(1), { root: ROOT, bundle: BUNDLE });
+  if (argv[0] === 'shell') return cmdShell(argv.slice(1), { root: ROOT, bundle: BUNDLE });
+  if (argv[0] === 'exec') return cmdExec(argv.slice(1), { root: ROOT, bundle: BUNDLE });
   if (argv[0] === 'report') return cmdReport(argv.slice(1));
   if (argv[0] === 'compare') return cmdCompare(argv.slice(1));
+  if (argv[0] === 'merge') return cmdMerge(argv.slice(1), { root: ROOT });
   let parsed;
   try {
     parsed = parse(argv, { root: ROOT });
