@@ -11,3 +11,12 @@ export const NIGHTLY_SHARDS = 2;
 export function shardRunArgs(index: number, count: number = NIGHTLY_SHARDS): string[] {
   return ['--shard', `${index}/${count}`];
 }
+
+/**
+ * LAB_ARGS of the workflow's shard step, `make lab LAB_ARGS="<this>"`
+ * (make lab runs 'nexus-lab run $(LAB_ARGS)'): shard K's options and the
+ * directory its runs go to, which the shard job uploads.
+ */
+export function shardLabArgs(index: number, resultsDir: string, count: number = NIGHTLY_SHARDS): string {
+  return [...shardRunArgs(index, count), '--results', resultsDir].join(' ');
+}

@@ -1,0 +1,226 @@
+// .github/workflows/nightly.yml, parsed: its job graph, its shard matrix and
+// commands against lab/nightly.ts (what the integration test runs), its
+// artifact names, and every lab command it uses against the Makefile and
+// the CLI.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse as parseYaml } from 'yaml';
+import { parse as parseArgs } from '../../lab/args.js';
+import { NIGHTLY_SHARDS, shardLabArgs, shardRunArgs } from '../../lab/nightly.js';
+import { ROOT } from '../helpers.js';
+
+interface Step {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, string | number | boolean>;
+  env?: Record<string, string>;
+}
+interface Job {
+  needs?: string | string[];
+  if?: string;
+  'runs-on': string;
+  'timeout-minutes'?: number;
+  container?: { image: string; options?: string };
+  strategy?: { 'fail-fast'?: boolean; matrix: Record<string, unknown> };
+  permissions?: Record<string, string>;
+  env?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: {
+    schedule?: { cron: string }[];
+    workflow_dispatch?: { inputs?: Record<string, { type?: string; default?: string }> };
+  };
+  permissions?: Record<string, string>;
+  env?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const WORKFLOW_FILE = 'nightly.yml';
+const text = readFileSync(join(ROOT, '.github', 'workflows', WORKFLOW_FILE), 'utf8');
+const wf = parseYaml(text) as Workflow;
+const makefile = readFileSync(join(ROOT, 'Makefile'), 'utf8');
+const SHARDS = Array.from({ length: NIGHTLY_SHARDS }, (_, i) => i + 1);
+
+const needsOf = (job: Job): string[] => (job.needs === undefined ? [] : typeof job.needs === 'string' ? [job.needs] : job.needs);
+
+/** The job's one step that uses `action` (owner/name, any version). */
+function usesStep(job: Job, action: string): Step {
+  const found = job.steps.filter((s) => s.uses?.split('@')[0] === action);
+  assert.is(found.length, 1, `one ${action} step`);
+  return found[0]!;
+}
+
+/** The job's one step whose script matches `re`. */
+function runStep(job: Job, re: RegExp): Step {
+  const found = job.steps.filter((s) => s.run !== undefined && re.test(s.run));
+  assert.is(found.length, 1, `one step running ${re}`);
+  return found[0]!;
+}
+
+/** `${{ matrix.shard }}` replaced by k; nothing else of GitHub's left. */
+function forShard(template: string, k: number): string {
+  const out = template.replaceAll('${{ matrix.shard }}', String(k));
+  assert.not.match(out, '${{', `only matrix.shard is expanded in ${template}`);
+  return out;
+}
+
+/** An artifact name glob (download-artifact's pattern) as a RegExp. */
+const globRe = (glob: string) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+
+/** Every target the Makefile defines (rules, not variable assignments). */
+function makeTargets(): Set<string> {
+  const targets = new Set<string>();
+  for (const line of makefile.split('\n')) {
+    const m = /^([A-Za-z0-9_.$()/%-][^:=#\t]*?)\s*:(?![=:])/.exec(line);
+    if (m) for (const t of m[1]!.trim().split(/\s+/)) targets.add(t);
+  }
+  return targets;
+}
+
+const LAB = /^LAB := (.+)$/m.exec(makefile)?.[1];
+const allRuns = Object.entries(wf.jobs).flatMap(([name, job]) => job.steps.filter((s) => s.run !== undefined).map((s) => ({ job: name, run: s.run! })));
+
+test('runs every night on a schedule and on demand, with an optional kernel list', () => {
+  const schedule = wf.on.schedule ?? [];
+  assert.is(schedule.length, 1);
+  assert.match(schedule[0]!.cron, /^(\S+ ){4}\S+$/, 'five cron fields');
+  const kernels = wf.on.workflow_dispatch?.inputs?.kernels;
+  assert.ok(kernels, 'workflow_dispatch with a kernels input');
+  assert.is(kernels.type, 'string');
+  assert.is(kernels.default, '', 'the default matrix unless asked');
+  assert.equal(Object.keys(wf.on).sort(), ['schedule', 'workflow_dispatch']);
+});
+
+test('the job graph is plan -> shard -> merge, and merge runs also when a shard failed', () => {
+  assert.equal(Object.keys(wf.jobs), ['plan', 'shard', 'merge']);
+  const { plan, shard, merge } = wf.jobs as Record<'plan' | 'shard' | 'merge', Job>;
+  assert.equal(needsOf(plan), []);
+  assert.equal(needsOf(shard), ['plan']);
+  assert.equal(needsOf(merge).sort(), ['plan', 'shard']);
+  for (const job of Object.values(wf.jobs)) for (const n of needsOf(job)) assert.ok(n in wf.jobs, `needs ${n}`);
+  // success() is implied by an 'if' without a status function: a failed shard
+  // would skip the merge.
+  assert.match(merge.if ?? '', /!cancelled\(\)|always\(\)/);
+  assert.is(shard.strategy?.['fail-fast'], false, 'one failing shard does not cancel the others');
+  for (const [name, job] of Object.entries(wf.jobs)) {
+    assert.type(job['timeout-minutes'], 'number', `${name} has a timeout`);
+  }
+});
+
+test('the matrix is exactly shards 1..NIGHTLY_SHARDS', () => {
+  const matrix = wf.jobs.shard!.strategy!.matrix;
+  assert.equal(Object.keys(matrix), ['shard'], 'no include or exclude');
+  assert.equal(matrix.shard, SHARDS);
+});
+
+test('each shard runs `make lab` with the options lab/nightly.ts gives, in a Debian bookworm container', () => {
+  const shard = wf.jobs.shard!;
+  assert.is(shard.container?.image, 'debian:bookworm');
+  assert.match(shard.container?.options ?? '', /--privileged/);
+  const run = runStep(shard, /^make lab /m).run!.trim();
+  assert.not.match(run, '\n', 'one command');
+  for (const k of SHARDS) {
+    const line = forShard(run, k);
+    const resultsDir = `results/shard-${k}`;
+    // The script's own shell expansion, make replaced by printf.
+    const expand = (kernels: string) =>
+      execFileSync('bash', ['--norc', '--noprofile', '-c', line.replace(/^make lab /, "printf '%s\\n' ")], { env: { PATH: process.env.PATH, KERNELS: kernels }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    assert.is(expand(''), `LAB_ARGS=${shardLabArgs(k, resultsDir)}`);
+    assert.is(expand('6.1-cloud,6.12-rt'), `LAB_ARGS=${shardLabArgs(k, resultsDir)} --kernels 6.1-cloud,6.12-rt`);
+    assert.ok(shardLabArgs(k, resultsDir).startsWith(`${shardRunArgs(k).join(' ')} `));
+    // What make runs with it, and what the CLI makes of that.
+    const recipe = execFileSync('make', ['-n', '--no-print-directory', 'lab', `LAB_ARGS=${shardLabArgs(k, resultsDir)}`], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    const last = recipe.trim().split('\n').at(-1)!;
+    assert.is(last, `${LAB} run ${shardLabArgs(k, resultsDir)}`);
+    const parsed = parseArgs(last.split(' ').slice(LAB!.split(' ').length), { root: ROOT, env: {} });
+    assert.is(parsed.command, 'run');
+    assert.equal(parsed.options.shard, { index: k, count: NIGHTLY_SHARDS });
+    assert.is(relative(process.cwd(), parsed.options.resultsDir), resultsDir);
+  }
+});
+
+test('the artifacts the shards upload are the ones the merge job downloads and merges', () => {
+  const shard = wf.jobs.shard!;
+  const merge = wf.jobs.merge!;
+  const upload = usesStep(shard, 'actions/upload-artifact');
+  assert.match(upload.if ?? '', /!cancelled\(\)|always\(\)/, 'also when the shard had failures');
+  const name = String(upload.with?.name);
+  const paths = String(upload.with?.path).trim().split('\n');
+  // The directory the shard's `--results` names, its 'latest' link left out.
+  assert.equal(paths, ['results/shard-${{ matrix.shard }}/', '!results/shard-${{ matrix.shard }}/latest', '!results/shard-${{ matrix.shard }}/latest/**']);
+  const run = runStep(shard, /^make lab /m).run!;
+  assert.ok(run.includes(`--results ${paths[0]!.replace(/\/$/, '')}`));
+
+  const download = usesStep(merge, 'actions/download-artifact');
+  const pattern = String(download.with?.pattern);
+  const dir = String(download.with?.path);
+  const names = SHARDS.map((k) => forShard(name, k));
+  assert.is(new Set(names).size, SHARDS.length, 'one artifact per shard');
+  for (const n of names) assert.match(n, globRe(pattern), `${n} is downloaded by ${pattern}`);
+  assert.not.match('nightly-merged', globRe(pattern), 'the merged run is not taken for a shard');
+  // Without merge-multiple each artifact lands in <path>/<name>/: the merge
+  // script looks for shard k there.
+  assert.not.ok(download.with?.['merge-multiple']);
+  const script = runStep(merge, /cli\.js merge /).run!;
+  const prefix = name.split('${{ matrix.shard }}')[0]!;
+  assert.ok(script.includes(`${dir}/${prefix}"$k"/`), `the merge script reads ${dir}/${prefix}K/`);
+});
+
+test('the merged run is uploaded under the name the next night downloads as its baseline', () => {
+  const merge = wf.jobs.merge!;
+  const uploads = merge.steps.filter((s) => s.uses?.startsWith('actions/upload-artifact@'));
+  assert.is(uploads.length, 1);
+  const merged = String(uploads[0]!.with?.name);
+  const baseline = runStep(merge, /gh run download/).run!;
+  assert.match(baseline, new RegExp(`--name ${merged}\\b`));
+  assert.match(baseline, new RegExp(`--workflow ${WORKFLOW_FILE.replace('.', '\\.')}\\b`));
+  assert.match(baseline, /--status success/);
+  assert.is(merge.env?.GH_TOKEN, '${{ github.token }}');
+  assert.is(merge.permissions?.actions, 'read');
+  // The JUnit file of the merged run as a check.
+  const junit = usesStep(merge, 'mikepenz/action-junit-report');
+  assert.match(String(junit.with?.report_paths), /\/junit\.xml$/);
+  assert.is(merge.permissions?.checks, 'write');
+  assert.is(wf.permissions?.contents, 'read', 'nothing else gets more than read');
+});
+
+test('every lab command the workflow runs exists in the Makefile or the CLI, with its options', () => {
+  assert.ok(LAB, 'the Makefile names the CLI');
+  const targets = makeTargets();
+  let made = 0;
+  let called = 0;
+  for (const { job, run } of allRuns) {
+    for (const m of run.matchAll(/^\s*make\s+([a-z][\w.-]*)/gm)) {
+      assert.ok(targets.has(m[1]!), `${job}: make ${m[1]} is a Makefile target`);
+      made++;
+    }
+    for (const m of run.matchAll(/\bnode (\S+) ([a-z]+)([^|;&>\n]*)/g)) {
+      assert.is(`node ${m[1]}`, LAB, `${job}: the CLI as the Makefile runs it`);
+      const command = m[2]!;
+      const help = execFileSync('node', [join(ROOT, 'dist', 'lab', 'cli.js'), command, '--help'], { cwd: ROOT, encoding: 'utf8' });
+      assert.match(help, `nexus-lab ${command}`, `${job}: nexus-lab ${command} exists`);
+      for (const flag of m[3]!.match(/--[a-z][a-z-]*/g) ?? []) assert.match(help, flag, `${job}: nexus-lab ${command} takes ${flag}`);
+      called++;
+    }
+  }
+  assert.ok(made >= 3 && called >= 4, `make ${made} times, the CLI ${called} times`);
+  // The flags LAB_ARGS hands to 'nexus-lab run'.
+  const runHelp = execFileSync('node', [join(ROOT, 'dist', 'lab', 'cli.js'), 'run', '--help'], { cwd: ROOT, encoding: 'utf8' });
+  const labArgs = /LAB_ARGS="([^"]*)"/.exec(runStep(wf.jobs.shard!, /^make lab /m).run!)![1]!;
+  for (const flag of labArgs.match(/--[a-z][a-z-]*/g) ?? []) assert.match(runHelp, flag);
+});
+
+test('actions are pinned to a major version', () => {
+  for (const job of Object.values(wf.jobs)) {
+    for (const s of job.steps) if (s.uses) assert.match(s.uses, /^[\w.-]+\/[\w.-]+@v\d+$/);
+  }
+});
+
+test.run();
