@@ -16,6 +16,8 @@ Usage:
   nexus-lab package [options]  build the nexus-dkms .deb from a DKMS tree (see below)
   nexus-lab bench [options]    A/B benchmarks of two trees in one boot per kernel
                                (see below)
+  nexus-lab merge DIR...       join the runs of every shard (run --shard K/N) of one
+                               plan into one run (see 'nexus-lab merge --help')
   nexus-lab help               this text
 
 Selecting jobs (plan and run):

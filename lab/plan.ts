@@ -165,7 +165,7 @@ export function parseShard(text: string): Shard {
 }
 
 /** The K-th of N deterministic slices: jobs in plan order, dealt round-robin. */
-export function shard(jobs: readonly Job[], s: Shard): Job[] {
+export function shard<T>(jobs: readonly T[], s: Shard): T[] {
   return jobs.filter((_, i) => i % s.count === s.index - 1);
 }
 
