@@ -109,7 +109,7 @@ export async function cmdMerge(argv: string[], where: { root: string }): Promise
     runs = [];
     for (const arg of positionals) {
       const file = await shardJson(arg);
-      runs.push({ record: await loadRun(file), dir: dirname(resolve(file)) });
+      runs.push({ record: await loadRun(file), dir: await realpath(dirname(resolve(file))) });
     }
     merged = mergeRuns(runs, { runId: newRunId(), command: ['nexus-lab', 'merge', ...argv] });
   } catch (e) {

@@ -12,6 +12,7 @@ import type { RunRecord } from '../../lab/results.js';
 import { ROOT } from '../helpers.js';
 import { PRIMITIVES } from '../../lab/evidence.js';
 import { qemuOf } from './guests.js';
+import { NIGHTLY_SHARDS, shardRunArgs } from '../../lab/nightly.js';
 
 $.verbose = false;
 
@@ -49,6 +50,14 @@ async function lab(args: string[], deadlineMs = RUN_DEADLINE): Promise<LabRun> {
   if (r.exitCode !== 0 && r.exitCode !== 1) {
     console.error(r.stdout, r.stderr);
   }
+  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), ...latest(results) };
+}
+
+/** 'nexus-lab merge' of shard run directories into a results directory of its own. */
+async function merge(dirs: string[]): Promise<LabRun> {
+  const results = mkdtempSync(join(RESULTS, 'merged-'));
+  const r = await execa('node', [CLI, 'merge', ...dirs, '--results', results], { cwd: ROOT, reject: false, timeout: 60_000 });
+  if (r.exitCode !== 0 && r.exitCode !== 1) console.error(r.stdout, r.stderr);
   return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), ...latest(results) };
 }
 
@@ -108,11 +117,29 @@ function checkJob(run: LabRun, id: string, cpus: number, suites: string[]) {
   return j;
 }
 
-test('the default matrix: per kernel (6.1 and 6.12) a 1-vCPU job of the core suites and a 2-vCPU job of the others, all pass', async () => {
-  const run = await lab([]);
-  assert.is(run.code, 0, `exit status 0\n${run.stdout}\n${run.stderr}`);
+// Run as the nightly CI runs it (lab/nightly.ts): shard 1..N of the default
+// plan, each into its own results directory, then 'nexus-lab merge'; every
+// check below is on the merged run, its files and what merge printed.
+test('the default matrix, sharded and merged as the nightly CI does: per kernel (6.1 and 6.12) a 1-vCPU job of the core suites and a 2-vCPU job of the others, all pass', async () => {
+  const ALL_JOBS = KERNEL_IDS.flatMap((k) => [`${k}-quick`, `${k}-quick-2cpu`]);
+  const shards: LabRun[] = [];
+  for (let k = 1; k <= NIGHTLY_SHARDS; k++) {
+    const s = await lab(shardRunArgs(k));
+    assert.is(s.code, 0, `shard ${k}/${NIGHTLY_SHARDS}: exit status 0\n${s.stdout}\n${s.stderr}`);
+    assert.is(s.record.shard?.index, k);
+    assert.is(s.record.shard?.count, NIGHTLY_SHARDS);
+    assert.equal(s.record.shard?.jobs, ALL_JOBS, `shard ${k}: the full plan's jobs recorded`);
+    assert.ok(s.record.jobs.length < ALL_JOBS.length, `shard ${k} ran a part of the plan`);
+    shards.push(s);
+  }
+  assert.is(new Set(shards.map((s) => s.record.shard?.plan)).size, 1, 'every shard recorded the same plan hash');
+  const run = await merge(shards.map((s) => s.dir));
+  assert.is(run.code, 0, `merge: exit status 0\n${run.stdout}\n${run.stderr}`);
   const r = run.record;
   assert.is(r.status, 'done');
+  assert.equal(r.merged?.shards.map((s) => s.runId), shards.map((s) => s.record.runId));
+  assert.equal(r.merged?.notes, [], 'shards on one host and tree: nothing they did not share');
+  assert.is(r.shard, undefined);
   assert.ok(r.accel && ['kvm', 'tcg'].includes(r.accel.used), 'the accelerator is recorded');
   assert.ok(r.accel!.reason.length > 0);
   assert.match(r.qemu?.version ?? '', /^\d+\.\d+/);
@@ -121,10 +148,7 @@ test('the default matrix: per kernel (6.1 and 6.12) a 1-vCPU job of the core sui
   assert.ok(r.source?.hash, 'source tree hash');
   assert.ok(r.image && r.image.sizeBytes > 0);
   assert.equal(r.params, {});
-  assert.equal(
-    r.jobs.map((j) => j.id),
-    KERNEL_IDS.flatMap((k) => [`${k}-quick`, `${k}-quick-2cpu`]),
-  );
+  assert.equal(r.jobs.map((j) => j.id), ALL_JOBS, 'all 4 jobs, in plan order');
   assert.equal(r.summary, { total: 4, verdicts: { pass: 4 }, ok: true });
   for (const k of KERNEL_IDS) {
     const j = checkJob(run, `${k}-quick`, 1, CORE_SUITES);
@@ -138,11 +162,16 @@ test('the default matrix: per kernel (6.1 and 6.12) a 1-vCPU job of the core sui
     }
     assert.ok(j.counters.some((c) => c.label === 'both open' && c.values.teams === 2), 'two holders were two teams');
     checkJob(run, `${k}-quick-2cpu`, 2, TWO_CPU_SUITES);
+    // Another shard ran the 1-vCPU job first, into the same cache.
     assert.is(job(run, `${k}-quick-2cpu`).build?.cached, true, `${k}: the 2-vCPU job reused the 1-vCPU job's build`);
   }
   const tests = r.jobs.reduce((n, j) => n + j.scenarios.length + 1, 0);
   const junit = readFileSync(join(run.dir, 'junit.xml'), 'utf8');
   assert.match(junit, new RegExp(`<testsuites [^>]*tests="${tests}" failures="0" errors="0" skipped="0">`));
+  // The merged run's report links every job's logs, copied from its shard.
+  const hrefs = [...readFileSync(join(run.dir, 'report.html'), 'utf8').matchAll(/href="([^"#][^"]*)"/g)].map((m) => m[1]!);
+  for (const id of ALL_JOBS) assert.ok(hrefs.includes(`${id}/console.log`), `the report links ${id}/console.log`);
+  for (const h of hrefs) assert.ok(existsSync(join(run.dir, h)), `the report's link ${h} leads to a file`);
   assert.match(run.stdout, /6\.1-cloud-quick\s+6\.1\.0-\d+-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
   assert.match(run.stdout, /6\.1-cloud-quick-2cpu\s+6\.1\.0-\d+-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
   assert.match(run.stdout, /6\.12-cloud-quick\s+6\.12\.\d+\+deb12-cloud-amd64\s+pass\s+\d+\s+0\s+\d+\.\d s/);
