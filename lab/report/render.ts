@@ -33,6 +33,11 @@ function header(run: RunRecord): string {
   if (run.qemu) lines.push(['QEMU', `${run.qemu.version} (${run.qemu.binary})`]);
   if (src) lines.push(['source', `${src.path}${src.git ? ` at ${src.git.revision}${src.git.dirty ? ' (dirty)' : ''}` : ''}, hash ${src.hash.slice(0, 16)}`]);
   if (Object.keys(run.params).length > 0) lines.push(['parameters', Object.entries(run.params).map(([k, v]) => `${k}=${v}`).join(' ')]);
+  if (run.shard) lines.push(['shard', `${run.shard.index}/${run.shard.count} of a plan of ${run.shard.jobs.length} jobs (plan ${run.shard.plan.slice(0, 12)})`]);
+  if (run.merged) {
+    lines.push(['merged from', run.merged.shards.map((m) => `shard ${m.index}/${m.count} run ${m.runId}`).join(', ')]);
+    for (const n of run.merged.notes) lines.push(['note', n]);
+  }
   return `<h1>nexus-lab run ${esc(run.runId)}</h1>\n` +
     `<p class="summary">${s ? `${s.ok ? badge('pass') : badge('fail')} ${s.total} job${s.total === 1 ? '' : 's'}: ${counts}` : ''}</p>\n` +
     (run.error ? `<p class="problems">run error: ${esc(run.error)}</p>\n` : '') +

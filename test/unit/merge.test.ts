@@ -4,7 +4,12 @@
 // merged back; and the shard sets that must be refused, each with its reason.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { evidenceMatrix } from '../../lab/evidence.js';
+import { cmdMerge } from '../../lab/merge-cmd.js';
+import { renderReport } from '../../lab/report.js';
 import { mergeProblems, mergeRuns, MergeError, type ShardRun } from '../../lab/merge.js';
 import { planHash, shard, type Job } from '../../lab/plan.js';
 import { junitXml, summarize, type JobRecord, type RunRecord } from '../../lab/results.js';
@@ -184,6 +189,99 @@ test('planHash: equal for the same plan and settings whatever the key order, dif
   assert.is.not(planHash([job], { ...settings, timeoutScale: 2 }), h);
   assert.is.not(planHash([{ ...job, cpus: 2 }], settings), h);
   assert.is.not(planHash([job, { ...job, id: 'x' }], settings), h);
+});
+
+test("the report of a merged run names its shards and the notes; a shard's report says it is one", () => {
+  const s = shardsOf(fullRun(), 2);
+  s[0]!.record.accel = { used: 'kvm', reason: 'the probe booted', probeMs: 900 };
+  const html = renderReport(mergeRuns(s, OPTS));
+  assert.match(html, /<dt>merged from<\/dt><dd>shard 1\/2 run shard-1-of-2, shard 2\/2 run shard-2-of-2<\/dd>/);
+  assert.match(html, /<dt>note<\/dt><dd>the shards ran under different accelerators: 1\/2 kvm/);
+  assert.match(renderReport(s[1]!.record), /<dt>shard<\/dt><dd>2\/2 of a plan of 4 jobs \(plan plan-a\)<\/dd>/);
+});
+
+/** Shard runs on disk as 'run' writes them: run.json and each job's files under <results>/<run-id>/. */
+function writeShards(root: string, shards: ShardRun[]): string[] {
+  return shards.map((s, i) => {
+    const results = join(root, `shard${i + 1}`);
+    const dir = join(results, s.record.runId);
+    for (const job of s.record.jobs) {
+      for (const f of Object.values(job.files).filter((f) => !f.includes(':'))) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true });
+        writeFileSync(join(dir, f), `${f} of ${s.record.runId}\n`);
+      }
+    }
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(s.record));
+    return i === 0 ? dir : join(dir, 'run.json');
+  });
+}
+
+async function quietly<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const [o, e] = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((c: string) => (out.push(String(c)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string) => (err.push(String(c)), true)) as typeof process.stderr.write;
+  try {
+    return { value: await f(), out: out.join(''), err: err.join('') };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+test('nexus-lab merge on disk: writes run.json, junit.xml and report.html, copies the job logs the report links, points latest at it; exit 1 on failed jobs', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'merge-'));
+  try {
+    const full = fullRun();
+    const args = writeShards(tmp, shardsOf(full, 3));
+    const results = join(tmp, 'merged');
+    const { value: code, out } = await quietly(() => cmdMerge([...args, '--results', results, '-q'], { root: tmp }));
+    assert.is(code, 1, 'the fixture jobs include a failure and a splat');
+    const runId = readlinkSync(join(results, 'latest'));
+    const dir = join(results, runId);
+    assert.is(out, `${dir}\n`);
+    const m = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(m.jobs.map((j) => j.id), IDS);
+    assert.equal(m.summary, full.summary);
+    assert.is(readFileSync(join(dir, 'junit.xml'), 'utf8'), junitXml({ ...full, runId }));
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    const links = [...new Set([...html.matchAll(/class="log" href="([^"]+)"/g)].map((x) => x[1]!))];
+    assert.is(links.length, 20, 'five logs for each of four jobs (the fixture\'s URL is not linked)');
+    for (const l of links) assert.match(readFileSync(join(dir, l), 'utf8'), /^\S+ of shard-\d-of-3\n$/, `${l} copied`);
+    assert.is(readFileSync(join(dir, '6.1-cloud-quick-2cpu', 'console.log'), 'utf8'), '6.1-cloud-quick-2cpu/console.log of shard-2-of-3\n');
+    assert.ok(existsSync(join(dir, 'evidence.txt')));
+    assert.equal(readdirSync(results).sort(), [runId, 'latest'].sort());
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('nexus-lab merge refuses unmergeable shards with exit 2, the reasons, and writes nothing', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'merge-'));
+  try {
+    const s = shardsOf(fullRun(), 3);
+    const args = writeShards(tmp, [s[0]!, s[2]!]);
+    const results = join(tmp, 'merged');
+    const r = await quietly(() => cmdMerge([...args, '--results', results], { root: tmp }));
+    assert.is(r.value, 2);
+    assert.match(r.err, /^nexus-lab merge: cannot merge these runs:\n {2}- shard 2\/3 is missing/);
+    assert.not.ok(existsSync(results));
+    assert.is((await quietly(() => cmdMerge([], { root: tmp }))).value, 2, 'no run given');
+    assert.is((await quietly(() => cmdMerge([join(tmp, 'nothing')], { root: tmp }))).value, 2, 'no such run');
+    // A results directory is taken for its latest run.
+    const one = shardsOf(fullRun(), 1);
+    const [dir] = writeShards(join(tmp, 'single'), one);
+    const results1 = dirname(dir!);
+    symlinkSync(one[0]!.record.runId, join(results1, 'latest'));
+    const ok = await quietly(() => cmdMerge([results1, '--results', join(tmp, 'm1'), '-q'], { root: tmp }));
+    assert.is(ok.value, 1, 'merged (1 shard of 1), with the fixture failures');
+    const help = await quietly(() => cmdMerge(['--help'], { root: tmp }));
+    assert.is(help.value, 0);
+    assert.match(help.out, /Usage:\n {2}nexus-lab merge DIR\.\.\. \[--results DIR\] \[-q\]/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test.run();
