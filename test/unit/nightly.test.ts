@@ -2,15 +2,18 @@
 // commands against lab/nightly.ts (what the integration test runs), its
 // artifact names, and every lab command it uses against the Makefile and
 // the CLI.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseYaml } from 'yaml';
 import { parse as parseArgs } from '../../lab/args.js';
 import { NIGHTLY_SHARDS, shardLabArgs, shardRunArgs } from '../../lab/nightly.js';
-import { ROOT } from '../helpers.js';
+import { shard } from '../../lab/plan.js';
+import { summarize, type RunRecord } from '../../lab/results.js';
+import { fixture, ROOT } from '../helpers.js';
 
 interface Step {
   id?: string;
@@ -166,11 +169,12 @@ test('the artifacts the shards upload are the ones the merge job downloads and m
   for (const n of names) assert.match(n, globRe(pattern), `${n} is downloaded by ${pattern}`);
   assert.not.match('nightly-merged', globRe(pattern), 'the merged run is not taken for a shard');
   // Without merge-multiple each artifact lands in <path>/<name>/: the merge
-  // script looks for shard k there.
+  // script takes the run directories there.
   assert.not.ok(download.with?.['merge-multiple']);
   const script = runStep(merge, /cli\.js merge /).run!;
-  const prefix = name.split('${{ matrix.shard }}')[0]!;
-  assert.ok(script.includes(`${dir}/${prefix}"$k"/`), `the merge script reads ${dir}/${prefix}K/`);
+  const glob = new RegExp(`(?:^|\\s|\\()${dir}/([^/\\s]+)/\\*/`).exec(script)?.[1];
+  assert.ok(glob, `the merge script reads ${dir}/<artifact>/<run>/`);
+  for (const n of names) assert.match(n, globRe(glob), `${n} is merged`);
 });
 
 test('the merged run is uploaded under the name the next night downloads as its baseline', () => {
@@ -229,6 +233,183 @@ test('after the merge, every step of the merge job runs also when one before it 
 test('actions are pinned to a major version', () => {
   for (const job of Object.values(wf.jobs)) {
     for (const s of job.steps) if (s.uses) assert.match(s.uses, /^[\w.-]+\/[\w.-]+@v\d+$/);
+  }
+});
+
+// The merge job's own scripts, run here as the runner runs them (bash -eo
+// pipefail, GITHUB_OUTPUT, each step's 'if' and env with the outputs of the
+// steps before), on shard runs laid out as download-artifact lays them out,
+// with 'gh' a stub.  The 'uses' steps are left out: the download is the
+// layout made here.
+
+type Outputs = Record<string, Record<string, string>>;
+
+/** `${{ ... }}` of the merge job: steps.<id>.outputs.<name>, github.token, inputs.kernels. */
+function expr(e: string, outputs: Outputs): string {
+  const m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(e.trim());
+  if (m) return outputs[m[1]!]?.[m[2]!] ?? '';
+  if (e.trim() === 'github.token') return 'a-token';
+  if (e.trim() === 'inputs.kernels') return ''; // a scheduled run
+  throw new Error(`expression not simulated: ${e}`);
+}
+const substitute = (t: string, outputs: Outputs) => t.replace(/\$\{\{(.*?)\}\}/g, (_, e: string) => expr(e, outputs));
+
+/** A step's 'if', in the forms the merge job uses: !cancelled() && steps.X.outputs.Y != ''. */
+function runs(cond: string | undefined, outputs: Outputs): boolean {
+  if (cond === undefined) return true; // success(): no step failed in these runs before one without if
+  const body = /^\$\{\{(.*)\}\}$/.exec(cond.trim())?.[1] ?? cond;
+  return body.split('&&').every((term) => {
+    const t = term.trim();
+    if (t === '!cancelled()' || t === 'always()') return true;
+    const m = /^(steps\.[\w-]+\.outputs\.[\w-]+) != ''$/.exec(t);
+    if (m) return expr(m[1]!, outputs) !== '';
+    throw new Error(`condition not simulated: ${t}`);
+  });
+}
+
+interface JobRun {
+  outputs: Outputs;
+  /** Exit status of each step that ran, by id or name. */
+  status: Record<string, number>;
+  log: string;
+}
+
+function runMergeJob(work: string, bin: string): JobRun {
+  const job = wf.jobs.merge!;
+  const outputs: Outputs = {};
+  const status: Record<string, number> = {};
+  let log = '';
+  for (const step of job.steps) {
+    if (step.run === undefined || step.run.startsWith('make ')) continue; // the build: dist/ is this one
+    if (!runs(step.if, outputs)) continue;
+    const key = step.id ?? step.name ?? '?';
+    const out = join(work, `output-${key.replace(/\W/g, '_')}`);
+    writeFileSync(out, '');
+    const env: Record<string, string> = {
+      PATH: `${bin}:${process.env.PATH}`,
+      HOME: work,
+      GITHUB_OUTPUT: out,
+      GITHUB_STEP_SUMMARY: join(work, 'summary.md'),
+      GITHUB_REPOSITORY: 'nexus/nexus-lab',
+    };
+    for (const [k, v] of Object.entries({ ...wf.env, ...job.env, ...step.env })) env[k] = substitute(v, outputs);
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', substitute(step.run, outputs)], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    status[key] = r.status ?? -1;
+    log += `--- ${key}: ${r.status}\n${r.stdout}${r.stderr}`;
+    if (step.id) outputs[step.id] = Object.fromEntries(readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  }
+  return { outputs, status, log };
+}
+
+const REPORT_RUN = JSON.parse(fixture('report', 'run.json')) as RunRecord;
+
+/** The fixture run (6.1 passed, 6.12 a kernel splat) cut as 'run --shard K/2' cuts it, written as shard K's artifact. */
+function layShards(work: string, which: number[], verdict12?: 'pass'): void {
+  const full = JSON.parse(JSON.stringify(REPORT_RUN)) as RunRecord;
+  if (verdict12) for (const j of full.jobs) if (j.id.startsWith('6.12')) { j.verdict = verdict12; j.splats = []; }
+  const count = NIGHTLY_SHARDS;
+  for (const index of which) {
+    const r = JSON.parse(JSON.stringify(full)) as RunRecord;
+    r.runId = `20261201-02${index}000-000${index}`;
+    r.jobs = shard(r.jobs, { index, count });
+    r.summary = summarize(r.jobs);
+    r.shard = { index, count, plan: 'plan-of-tonight', jobs: full.jobs.map((j) => j.id) };
+    const dir = join(work, 'shards', `nightly-shard-${index}`, r.runId);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(r));
+  }
+}
+
+/** A scratch checkout: dist/ of this one, and a gh that knows `runList` and downloads `artifact`. */
+function scratch(runList: string, artifact?: string): { work: string; bin: string } {
+  const work = mkdtempSync(join(tmpdir(), 'nightly-'));
+  symlinkSync(join(ROOT, 'dist'), join(work, 'dist'));
+  const bin = join(work, 'bin');
+  mkdirSync(bin);
+  const download = artifact
+    ? `mkdir -p "$dir" && cp -r '${artifact}'/. "$dir"/`
+    : 'echo "no artifact named $name" >&2; exit 1';
+  writeFileSync(join(bin, 'gh'), `#!/bin/bash
+echo "gh $*" >> '${join(work, 'gh.log')}'
+case "$1 $2" in
+  'run list') echo '${runList}' ;;
+  'run download')
+    while [ $# -gt 0 ]; do case "$1" in --dir) dir=$2; shift ;; --name) name=$2; shift ;; esac; shift; done
+    ${download} ;;
+  *) exit 2 ;;
+esac
+`);
+  chmodSync(join(bin, 'gh'), 0o755);
+  return { work, bin };
+}
+
+test('merge job: every shard passed, no earlier night: merged, nothing compared, green', () => {
+  const { work, bin } = scratch('');
+  try {
+    layShards(work, SHARDS, 'pass');
+    const r = runMergeJob(work, bin);
+    assert.is(r.outputs.merge?.code, '0', r.log);
+    const run = r.outputs.merge!.run!;
+    assert.ok(existsSync(join(run, 'junit.xml')) && existsSync(join(run, 'report.html')), 'the merged run has its JUnit file and report');
+    assert.equal((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunRecord).jobs.map((j) => j.verdict), ['pass', 'pass']);
+    assert.is(r.status.baseline, 0);
+    assert.is(r.outputs.baseline?.dir, undefined, 'no baseline');
+    assert.match(readFileSync(join(work, 'gh.log'), 'utf8'), /^gh run list --repo nexus\/nexus-lab --workflow nightly\.yml --event schedule --status success /);
+    assert.not.ok('compare' in r.status, 'compare skipped');
+    assert.is(r.status.Verdict, 0, r.log);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('merge job: a splat tonight against a clean night: failures, a regression, the report compared, red', () => {
+  const base = scratch('');
+  const { work, bin } = scratch('4242', join(base.work, 'baseline-artifact'));
+  try {
+    // Last night's merged run, as the upload step uploaded it.
+    layShards(base.work, SHARDS, 'pass');
+    const last = runMergeJob(base.work, base.bin);
+    cpSync(last.outputs.merge!.run!, join(base.work, 'baseline-artifact'), { recursive: true });
+
+    layShards(work, SHARDS);
+    const r = runMergeJob(work, bin);
+    assert.is(r.outputs.merge?.code, '1', r.log);
+    assert.is(r.outputs.baseline?.dir, 'baseline');
+    assert.is(r.outputs.baseline?.id, '4242');
+    assert.match(readFileSync(join(work, 'gh.log'), 'utf8'), /gh run download 4242 --repo nexus\/nexus-lab --name nightly-merged --dir baseline/);
+    assert.is(r.outputs.compare?.code, '1', r.log);
+    assert.is(r.status.compare, 0, 'a regression is judged by the verdict, not a failed step');
+    assert.match(readFileSync(join(work, 'summary.md'), 'utf8'), /compared with nightly run 4242/);
+    assert.match(readFileSync(join(r.outputs.merge!.run!, 'report.html'), 'utf8'), /Compared with/);
+    assert.is(r.status.Verdict, 1);
+    assert.match(r.log, /::error::merged: some jobs did not pass/);
+    assert.match(r.log, /::error::regression against the previous night/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(base.work, { recursive: true, force: true });
+  }
+});
+
+test('merge job: a shard left no run: unmergeable, red; no shard at all: red', () => {
+  const { work, bin } = scratch('');
+  try {
+    layShards(work, [1]);
+    const r = runMergeJob(work, bin);
+    assert.is(r.outputs.merge?.code, '2', r.log);
+    assert.match(r.log, /shard 2\/2 is missing/);
+    assert.is(r.outputs.merge?.run, undefined);
+    assert.not.ok('baseline' in r.status);
+    assert.is(r.status.Verdict, 1);
+    assert.match(r.log, /::error::the shard runs could not be merged/);
+
+    rmSync(join(work, 'shards'), { recursive: true });
+    const none = runMergeJob(work, bin);
+    assert.is(none.status.merge, 0);
+    assert.match(none.log, /::error::no shard left a run/);
+    assert.is(none.status.Verdict, 1);
+    assert.match(none.log, /::error::no merged run/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 });
 
