@@ -18,6 +18,14 @@ Usage:
                                (see below)
   nexus-lab merge DIR...       join the runs of every shard (run --shard K/N) of one
                                plan into one run (see 'nexus-lab merge --help')
+  nexus-lab report RUN         write a run's report.html again, optionally compared
+                               with a baseline run (see 'nexus-lab report --help')
+  nexus-lab compare BASE NEW   what changed between two runs; exit 1 on a regression
+                               (see 'nexus-lab compare --help')
+  nexus-lab shell --kernels K  a shell in a guest with the modules loaded
+  nexus-lab exec --kernels K -- CMD
+                               one command in a fresh guest per kernel, with its
+                               output and exit status (see 'nexus-lab exec --help')
   nexus-lab help               this text
 
 Selecting jobs (plan and run):
