@@ -9,6 +9,7 @@ import { fetchKernel, resolveKernels, type KernelSpec, type KernelTree, type Res
 import type { Job } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { writeJsonAtomic, type JobRecord, type RunRecord } from './results.js';
+import { generateKeyPair, type KeyPair } from './remote.js';
 import { probeAccel, qemuVersion, QEMU, type AccelChoice } from './vm.js';
 
 export interface RecordFile {
@@ -166,4 +167,51 @@ export function failUnfinished(record: { error?: string; jobs: JobRecord[] }, e:
     j.reason = record.error;
     j.phase = 'done';
   }
+}
+
+/** What a quick-profile command (bench, shell, exec) has once its guests can boot. */
+export interface QuickPrepared {
+  /** Why no job can run (QEMU, the rootfs or the accelerator failed, or Ctrl-C). */
+  shared?: Error;
+  rootfs?: Rootfs;
+  kernels: Map<string, KernelTree | Error>;
+  keys: KeyPair;
+  accel: NonNullable<RunRecord['accel']>;
+}
+
+/**
+ * Everything before the jobs of a command whose guests are all quick ones:
+ * QEMU, the jobs' kernels (each job record learns its kernel's exact
+ * release), the rootfs, the accelerator and the run's SSH key.
+ */
+export async function prepareQuickGuests(
+  record: Pick<RunRecord, 'qemu' | 'kernels' | 'image' | 'accel'> & { jobs: JobRecord[] },
+  file: RecordFile,
+  jobs: readonly Job[],
+  o: { root: string; cacheDir: string; workDir: string; accel: 'auto' | 'kvm' | 'tcg'; runId: string },
+  signal: AbortSignal,
+  progress: ProgressSink,
+): Promise<QuickPrepared> {
+  let shared: Error | undefined;
+  let rootfs: Rootfs | undefined;
+  let kernels = new Map<string, KernelTree | Error>();
+  const qemu = await probeQemu();
+  if (qemu instanceof Error) shared = qemu;
+  else record.qemu = qemu;
+  await file.timed('kernels', async () => {
+    ({ trees: kernels } = await prepareKernels(jobs.map((j) => j.kernel), o.cacheDir, signal, progress, (rk, spec) => {
+      record.kernels.push(rk);
+      for (const j of record.jobs.filter((x) => x.kernel.id === spec.id)) {
+        j.kernel = { id: spec.id, release: rk.release, version: rk.version };
+      }
+    }));
+  });
+  if (!shared) {
+    const g = await prepareGuests(record, file, { ...o, rootfsNeeded: true }, kernels, signal, progress);
+    rootfs = g.rootfs;
+    shared = g.error;
+  }
+  if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
+  const accel = record.accel ?? { used: 'tcg' as const, reason: 'not probed', probeMs: 0 };
+  return { ...(shared ? { shared } : {}), ...(rootfs ? { rootfs } : {}), kernels, keys: generateKeyPair(`nexus-lab-${o.runId}`), accel };
 }

@@ -9,14 +9,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SourceTree } from '../build.js';
 import { gitInfo, hostInfo } from '../host.js';
-import type { Rootfs } from '../images.js';
 import { timeoutsFor, type JobContext, type Timeouts } from '../job.js';
-import { loadMatrix, type KernelTree, type ResolvedKernel } from '../kernels.js';
+import { loadMatrix, type ResolvedKernel } from '../kernels.js';
 import { runPipeline, type Step } from '../pipeline.js';
 import { plan, type Job } from '../plan.js';
-import { failUnfinished, newJobRecord, prepareGuests, prepareKernels, probeQemu, recordFile } from '../prepare.js';
+import { failUnfinished, newJobRecord, prepareQuickGuests, recordFile } from '../prepare.js';
 import type { ProgressSink } from '../progress.js';
-import { generateKeyPair } from '../remote.js';
 import type { JobRecord, RunRecord } from '../results.js';
 import { newRunId, type LabPaths } from '../run.js';
 import type { CommandEnd, GuestOptions } from './options.js';
@@ -121,27 +119,9 @@ export async function runSessions(r: SessionRun): Promise<SessionRecord> {
   progress.step(`${r.kind} ${runId}: ${jobs.map((j) => j.kernel.id).join(', ')} -> ${runDir}`);
 
   try {
-    let shared: Error | undefined;
-    let rootfs: Rootfs | undefined;
-    let kernels = new Map<string, KernelTree | Error>();
-    const qemu = await probeQemu();
-    if (qemu instanceof Error) shared = qemu;
-    else record.qemu = qemu;
-    await timed('kernels', async () => {
-      ({ trees: kernels } = await prepareKernels(jobs.map((j) => j.kernel), o.cacheDir, signal, progress, (rk, spec) => {
-        record.kernels.push(rk);
-        const rec = record.jobs.find((x) => x.kernel.id === spec.id);
-        if (rec) rec.kernel = { id: spec.id, release: rk.release, version: rk.version };
-      }));
-    });
-    if (!shared) {
-      const g = await prepareGuests(record, file, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, rootfsNeeded: true }, kernels, signal, progress);
-      rootfs = g.rootfs;
-      shared = g.error;
-    }
-    if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
-    const keys = generateKeyPair(`nexus-lab-${runId}`);
-    const accel = record.accel ?? { used: 'tcg' as const, reason: 'not probed', probeMs: 0 };
+    const { shared, rootfs, kernels, keys, accel } = await prepareQuickGuests(
+      record, file, jobs, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, runId }, signal, progress,
+    );
     const timeouts = sessionTimeouts(accel.used, o.timeoutScale, o.timeoutMs);
 
     // One guest at a time: their output shares the terminal.

@@ -11,16 +11,14 @@ import {
 } from '../bench.js';
 import { inspectSource, type SourceTree } from '../build.js';
 import { gitInfo, hostInfo } from '../host.js';
-import type { Rootfs } from '../images.js';
 import { timeoutsFor, type JobContext, type Timeouts } from '../job.js';
 import { leakRepeat } from '../leaks.js';
-import { loadMatrix, type KernelTree, type ResolvedKernel } from '../kernels.js';
+import { loadMatrix, type ResolvedKernel } from '../kernels.js';
 import { runPipeline } from '../pipeline.js';
-import { failUnfinished, newJobRecord, prepareGuests, prepareKernels, probeQemu, recordFile } from '../prepare.js';
+import { failUnfinished, newJobRecord, prepareQuickGuests, recordFile } from '../prepare.js';
 import { budgetOf, plan, type Job } from '../plan.js';
 import { interruptible, killAll, liveProcesses } from '../proc.js';
 import { Progress, type ProgressSink } from '../progress.js';
-import { generateKeyPair } from '../remote.js';
 import type { JobRecord, RunRecord } from '../results.js';
 import { newRunId, type LabPaths } from '../run.js';
 import { UsageError } from '../args.js';
@@ -139,27 +137,9 @@ export async function runBench(
   progress.step(`bench ${runId}: ${jobs.map((j) => j.kernel.id).join(', ')}, ${o.rounds} rounds of ${o.suites.join(',')} -> ${runDir}`);
 
   try {
-    let shared: Error | undefined;
-    let rootfs: Rootfs | undefined;
-    let kernels = new Map<string, KernelTree | Error>();
-    const qemu = await probeQemu();
-    if (qemu instanceof Error) shared = qemu;
-    else record.qemu = qemu;
-    await timed('kernels', async () => {
-      ({ trees: kernels } = await prepareKernels(jobs.map((j) => j.kernel), o.cacheDir, signal, progress, (rk, spec) => {
-        record.kernels.push(rk);
-        const rec = record.jobs.find((x) => x.kernel.id === spec.id);
-        if (rec) rec.kernel = { id: spec.id, release: rk.release, version: rk.version };
-      }));
-    });
-    if (!shared) {
-      const g = await prepareGuests(record, file, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, rootfsNeeded: true }, kernels, signal, progress);
-      rootfs = g.rootfs;
-      shared = g.error;
-    }
-    if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
-    const keys = generateKeyPair(`nexus-lab-${runId}`);
-    const accel = record.accel ?? { used: 'tcg' as const, reason: 'not probed', probeMs: 0 };
+    const { shared, rootfs, kernels, keys, accel } = await prepareQuickGuests(
+      record, file, jobs, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, runId }, signal, progress,
+    );
     const timeouts = benchTimeouts(accel.used, o.timeoutScale, o.suites, o.rounds, leakRepeat(o.params));
 
     // One kernel at a time: two guests at once would share the host's CPUs
