@@ -174,7 +174,23 @@ export interface MetricChange {
   call: Call;
   /** worse or better beyond noise; none: not a change. */
   direction: Direction | 'none';
+  /** What the metric measures (see metricRoles). */
+  role: MetricRole;
+  /**
+   * Set when a change beyond noise is the machine's, not Nexus's: such a
+   * change is listed, never a regression or an improvement.
+   */
+  environment?: string;
 }
+
+/**
+ * A perf metric's role in its scenario: `ratio`, a Nexus mode against its
+ * Linux baseline measured in the same guest and round (`<mode>.vs-<name>`);
+ * `nexus`, a mode that has such ratios; `linux`, a mode of a scenario with
+ * ratios that has none itself (a Linux baseline: pipes, mq, SysV, timerfd);
+ * `other`, a scenario without baselines or a figure like `wall`.
+ */
+export type MetricRole = 'ratio' | 'nexus' | 'linux' | 'other';
 
 export interface NotJudged {
   job: string;
@@ -456,7 +472,46 @@ function collectMetrics(job: string, b: JobRecord, n: JobRecord, accelNote: stri
   return out;
 }
 
-function judgeMetrics(cands: Candidate[], o: Required<Omit<CompareOptions, 'leakRule'>>): { rows: MetricChange[]; level: number } {
+const modeOf = (metric: string) => metric.split('.')[0]!;
+const isRatio = (metric: string) => /^vs-/.test(metric.split('.')[1] ?? '');
+
+/** Each metric name of one scenario with its role (see MetricRole). */
+export function metricRoles(names: readonly string[]): Map<string, MetricRole> {
+  const nexusModes = new Set(names.filter(isRatio).map(modeOf));
+  const figure = (m: string) => m.includes('.');
+  return new Map(names.map((m): [string, MetricRole] => [
+    m,
+    isRatio(m) ? 'ratio' : nexusModes.size === 0 || !figure(m) ? 'other' : nexusModes.has(modeOf(m)) ? 'nexus' : 'linux',
+  ]));
+}
+
+/**
+ * Changes that are the machine's: a Linux baseline that moved beyond noise
+ * (two runs are two boots, and host load differs), and a Nexus mode's own
+ * figure that moved the way a baseline of its scenario moved too - its
+ * ratios to the baselines, measured in the same rounds, are what tell
+ * whether Nexus changed.  Measured: a busy host made timerfd's 1 ms
+ * lateness x1.59 between two runs of one tree.
+ */
+function attributeEnvironment(rows: MetricChange[]): void {
+  const groups = new Map<string, MetricChange[]>();
+  for (const r of rows) {
+    const k = `${r.job}\0${r.suite}\0${r.scenario}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  for (const g of groups.values()) {
+    const moved = (d: Direction) => g.filter((r) => r.role === 'linux' && r.direction === d).map((r) => modeOf(r.metric));
+    for (const r of g) {
+      if (r.direction === 'none') continue;
+      if (r.role === 'linux') r.environment = 'a Linux baseline: it measures the host and the guest kernel, not Nexus';
+      else if (r.role === 'nexus' && moved(r.direction).length > 0) {
+        r.environment = `the Linux baselines ${moved(r.direction).join(', ')} moved the same way: judged by its ratios to them`;
+      }
+    }
+  }
+}
+
+function judgeMetrics(cands: Candidate[], o: Required<Omit<CompareOptions, 'leakRule'>>, names: Map<string, string[]>): { rows: MetricChange[]; level: number } {
   const level = bonferroniLevel(o.confidence, cands.length);
   const rows = cands.map((c, i) => {
     const r = bootstrapRatio(
@@ -476,8 +531,10 @@ function judgeMetrics(cands: Candidate[], o: Required<Omit<CompareOptions, 'leak
       ratio: r.ratio,
       samples: { base: c.base, next: c.next },
       ci, ciAdjusted: adj, call, direction,
+      role: metricRoles(names.get(`${c.job}\0${c.suite}\0${c.scenario}`) ?? []).get(c.metric) ?? 'other',
     };
   });
+  attributeEnvironment(rows);
   return { rows, level };
 }
 
@@ -631,7 +688,12 @@ export function compareRuns(base: RunRecord, next: RunRecord, opts: CompareOptio
     cands.push(...collectMetrics(job, b, n, accelNote, out.notJudged));
     out.leaks.push(...compareLeaks(job, b.leaks, n.leaks, leakRule, out.leaksNotJudged));
   }
-  const { rows, level } = judgeMetrics(cands, o);
+  const names = new Map<string, string[]>();
+  for (const m of [...cands, ...out.notJudged]) {
+    const k = `${m.job}\0${m.suite}\0${m.scenario}`;
+    names.set(k, [...(names.get(k) ?? []), m.metric]);
+  }
+  const { rows, level } = judgeMetrics(cands, o, names);
   out.metrics = rows;
   out.method.judged = rows.length;
   out.method.adjustedLevel = level;
@@ -684,7 +746,7 @@ export function regressions(c: Comparison): Regression[] {
       kind: 'splat' as const, job: s.job, text: `new splat ${s.kind}: ${s.title}${s.count > 1 ? ` (x${s.count})` : ''}`,
     })),
     ...c.scenarios.filter((s) => s.change === 'newly-failing').map((s) => ({ kind: 'scenario' as const, job: s.job, text: scenarioLine(s) })),
-    ...c.metrics.filter((m) => m.direction === 'worse').map((m) => ({ kind: 'metric' as const, job: m.job, text: metricLine(m) })),
+    ...c.metrics.filter((m) => m.direction === 'worse' && !m.environment).map((m) => ({ kind: 'metric' as const, job: m.job, text: metricLine(m) })),
     ...c.leaks.map((l) => ({ kind: 'leak' as const, job: l.job, text: leakLine(l) })),
   ];
 }
@@ -695,7 +757,7 @@ export function improvements(c: Comparison): Regression[] {
     ...c.verdicts.filter((v) => v.direction === 'better').map((v) => ({ kind: 'verdict' as const, job: v.job, text: verdictLine(v) })),
     ...c.splats.filter((s) => s.change === 'gone').map((s) => ({ kind: 'splat' as const, job: s.job, text: `splat gone ${s.kind}: ${s.title}` })),
     ...c.scenarios.filter((s) => s.change === 'newly-passing').map((s) => ({ kind: 'scenario' as const, job: s.job, text: scenarioLine(s) })),
-    ...c.metrics.filter((m) => m.direction === 'better').map((m) => ({ kind: 'metric' as const, job: m.job, text: metricLine(m) })),
+    ...c.metrics.filter((m) => m.direction === 'better' && !m.environment).map((m) => ({ kind: 'metric' as const, job: m.job, text: metricLine(m) })),
   ];
 }
 
@@ -728,13 +790,18 @@ export function comparisonText(c: Comparison): string {
   const reg = regressions(c);
   section('REGRESSIONS', reg);
   section('improvements', improvements(c));
+  const env = c.metrics.filter((m) => m.environment);
+  if (env.length > 0) {
+    lines.push('', `the machine, not Nexus (${env.length}, not counted):`);
+    for (const m of env) lines.push(`  ${m.job.padEnd(w)}  ${metricLine(m)} (${m.environment})`);
+  }
   const count = (d: MetricChange['direction'] | 'within' | 'unclear') =>
-    c.metrics.filter((m) => (d === 'within' || d === 'unclear' ? m.direction === 'none' && m.call === d : m.direction === d)).length;
+    c.metrics.filter((m) => (d === 'within' || d === 'unclear' ? m.direction === 'none' && m.call === d : m.direction === d && !m.environment)).length;
   lines.push('');
   if (c.metrics.length > 0 || c.notJudged.length > 0) {
     lines.push(
       `metrics: ${c.metrics.length} judged: ${count('worse')} worse, ${count('better')} better, ` +
-        `${count('within')} within +-${Number((c.method.minEffect * 100).toPrecision(4))} %, ${count('unclear')} unclear`,
+        `${c.metrics.filter((m) => m.environment).length} the machine's, ${count('within')} within +-${Number((c.method.minEffect * 100).toPrecision(4))} %, ${count('unclear')} unclear`,
     );
     const reasons = new Map<string, number>();
     for (const n of c.notJudged) reasons.set(n.reason, (reasons.get(n.reason) ?? 0) + 1);
@@ -776,7 +843,12 @@ change only when the whole interval lies beyond +-PCT.  The default band,
 ${DEFAULT_COMPARE_MIN_EFFECT * 100} %, is twice bench's: two runs are two boots, and what differs
 between boots (host load, where the module lands) is not in either run's
 samples.  Metrics without samples are listed as not judged.  For times
-and ratios to Linux higher is worse; for rates (events/s) lower is.
+and ratios to Linux higher is worse; for rates (events/s) lower is.  A
+Linux baseline (pipes, mq, SysV, timerfd) that moved measures the machine,
+not Nexus, and so does a Nexus figure that moved the way a baseline of its
+scenario did: both are listed as the machine's, never counted; the Nexus
+mode is then judged by its ratios to the baselines (same guest, same
+rounds), which host load cancels out of.
 Leaks: a suite the leak rule now calls LEAK and did not before, a slab
 cache or SUnreclaim growing per round (after round 1) by more than the
 rule's noise floor (16 objects, 256 kB) more than in base, new kmemleak

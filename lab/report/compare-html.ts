@@ -29,7 +29,7 @@ export function metricChart(metrics: readonly MetricChange[]): string {
     value: m.ratio,
     whisker: [m.ciAdjusted.lo, m.ciAdjusted.hi],
     cls: m.direction === 'worse' ? 'slower' : 'faster',
-    text: `x${m.ratio.toFixed(3)} (${m.ciAdjusted.lo.toFixed(3)}-${m.ciAdjusted.hi.toFixed(3)}) ${m.direction}`,
+    text: `x${m.ratio.toFixed(3)} (${m.ciAdjusted.lo.toFixed(3)}-${m.ciAdjusted.hi.toFixed(3)}) ${m.environment ? `${m.direction}, the machine's` : m.direction}`,
   }));
   return barChart({ title: 'metrics changed beyond noise: new / base', bars, unit: 'x (whisker: the interval the call was made on)', reference: { value: 1, label: '1 = unchanged' } });
 }

@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  cmdCompare, compareRuns, comparisonText, DEFAULT_COMPARE_MIN_EFFECT, loadRun, regressions, sampledMetrics, SEVERITY, splatKey,
+  cmdCompare, compareRuns, comparisonText, DEFAULT_COMPARE_MIN_EFFECT, improvements, loadRun, metricRoles, regressions, sampledMetrics, SEVERITY, splatKey,
   type Comparison,
 } from '../../lab/compare.js';
 import { detectSplats } from '../../lab/console.js';
@@ -205,6 +205,40 @@ test('perf: a port 30 % slower is a regression, in its median and in its ratios 
   const c2 = compareRuns(b2, n2, FAST);
   assert.equal(regressions(c2), []);
   assert.is(c2.metrics.find((x) => x.metric === 'port-rtt-64.median')!.call, 'within');
+});
+
+test('perf: roles from the names: ratios, the Nexus modes that have them, the Linux baselines, the rest', () => {
+  const roles = metricRoles(['port-rtt-64.median', 'port-rtt-64.vs-pipe', 'pipe-rtt-64.median', 'pipe-rtt-64.p99', 'wall']);
+  assert.equal([...roles], [
+    ['port-rtt-64.median', 'nexus'], ['port-rtt-64.vs-pipe', 'ratio'], ['pipe-rtt-64.median', 'linux'], ['pipe-rtt-64.p99', 'linux'], ['wall', 'other'],
+  ]);
+  // a scenario without ratios has no baselines to tell the machine by
+  assert.equal([...metricRoles(['nm-burst-1000.events-per-s', 'wall']).values()], ['other', 'other']);
+});
+
+test('perf: a slower machine is not a regression: Linux baselines and the Nexus figures that moved with them are the machine\'s', () => {
+  // Everything 30 % slower, as a busy host makes it (measured: timerfd x1.59
+  // between two runs of one tree while another run shared the host).
+  const all = Object.fromEntries(RT_MODES.map((m) => [m, 1.3]));
+  const [base, next] = perfRuns(side('b', all));
+  const c = compareRuns(base, next, FAST);
+  assert.equal(regressions(c), []);
+  assert.equal(improvements(c), []);
+  const env = c.metrics.filter((m) => m.environment);
+  assert.is(env.length, 11, 'the 11 medians moved; the 8 ratios did not');
+  assert.ok(env.filter((m) => m.role === 'linux').every((m) => /a Linux baseline/.test(m.environment!)));
+  const port = c.metrics.find((m) => m.metric === 'port-rtt-64.median')!;
+  assert.is(port.direction, 'worse');
+  assert.match(port.environment!, /the Linux baselines pipe-rtt-64, .* moved the same way: judged by its ratios to them/);
+  for (const m of c.metrics.filter((x) => x.role === 'ratio')) assert.is(m.direction, 'none', m.metric);
+  assert.match(comparisonText(c), /the machine, not Nexus \(11, not counted\):/);
+  assert.match(comparisonText(c), /metrics: 19 judged: 0 worse, 0 better, 11 the machine's/);
+  // Nexus slower on the slower machine: its ratios still call it
+  const [b2, n2] = perfRuns(side('b', { ...all, 'port-rtt-64': 1.3 * 1.3 }));
+  const c2 = compareRuns(b2, n2, FAST);
+  assert.equal(regressions(c2).map((r) => r.text.split(':')[0]), [
+    'perf-core/round-trips/port-rtt-64.vs-pipe', 'perf-core/round-trips/port-rtt-64.vs-mq', 'perf-core/round-trips/port-rtt-64.vs-sysv-msg',
+  ]);
 });
 
 test('perf: faster beyond noise is an improvement; a rate (events/s) is better higher', () => {
