@@ -75,7 +75,7 @@ export const SUITES: readonly SuiteInfo[] = [
     name: 'races',
     description: 'create, find and info against delete and team teardown; thread exit against send and wait; area clone, transfer and resize against teardown and touching pages; watch stops, port deletion, team exit and unmounts against events and slots being delivered; vref release against acquire - from two CPUs at once',
     cpus: 2,
-    // Time-bound, not speed-bound: seventeen drivers of races.seconds (8 s)
+    // Time-bound, not speed-bound: eighteen drivers of races.seconds (8 s)
     // each, 150 s under TCG on 2 vCPUs (6.12), about the same under KVM. A
     // module that corrupts itself leaves each driver hanging to its deadline
     // (+20 s). A longer races.seconds needs --timeout-scale.

@@ -934,6 +934,12 @@ static void nm_stat_event(struct inode *inode, enum nm_stat_kind kind,
 }
 
 /* An xattr check, in process context without file system locks. */
+/*
+ * The inode is referenced, and so is its super block, actively: an inode or
+ * dentry held across the last unmount is a "Busy inodes after unmount" BUG,
+ * so the unmount of a file system whose check is queued is finished by the
+ * check's deactivate_super().
+ */
 struct nm_attr_check {
 	struct work_struct work;
 	struct inode *inode;		/* referenced */
@@ -1013,6 +1019,7 @@ static void nm_attr_check(struct work_struct *work)
 	struct nm_attr_check *c = container_of(work, struct nm_attr_check,
 					       work);
 	struct nm_node *node = c->node;
+	struct super_block *sb;
 	struct dentry *dentry;
 	struct nm_xattr *x;
 	LIST_HEAD(changes);
@@ -1047,9 +1054,11 @@ static void nm_attr_check(struct work_struct *work)
 out:
 	mutex_unlock(&node->xattr_lock);
 	dput(dentry);
+	sb = c->inode->i_sb;
 	iput(c->inode);
 	nm_node_put(node);
 	kfree(c);
+	deactivate_super(sb);
 }
 
 static void nm_attrib_event(struct inode *inode)
@@ -1067,7 +1076,9 @@ static void nm_attrib_event(struct inode *inode)
 	if (!node)
 		return;
 	c = kmalloc(sizeof(*c), GFP_NOFS);
-	if (!c) {
+	/* No check while the file system is going away: nobody will read it. */
+	if (!c || !atomic_inc_not_zero(&inode->i_sb->s_active)) {
+		kfree(c);
 		nm_node_put(node);
 		return;
 	}

@@ -60,7 +60,7 @@
  *	met SIGBUS.
  *
  *   nexus-race stop-vs-events, port-delete-vs-delivery, exit-vs-read-caps,
- *              vref-release-vs-acquire, umount-vs-watch
+ *              vref-release-vs-acquire, umount-vs-watch, umount-vs-attr-check
  *	The node monitor's (issue 9): see each mode's function below.
  *
  * A mode goes on past its seconds (up to 3 times them) until its race has
@@ -2262,6 +2262,87 @@ static int umount_vs_watch(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * nexus-race umount-vs-attr-check rounds=N seconds=S
+ *	Round after round a tmpfs is mounted, a file with an xattr made in it
+ *	and watched (B_WATCH_ATTR | B_WATCH_STAT, descriptor closed), its xattr
+ *	set again - a change of st_ctime alone, which the node monitor checks
+ *	later, in a worker, against the xattrs it saw before - and at once
+ *	the tmpfs is unmounted.  A check still queued must not keep the file's
+ *	inode or dentry past the unmount: the kernel said "Busy inodes after
+ *	unmount" and oopsed when it did (found by the stress suite's kill
+ *	storm, 6.1, 2 vCPUs).  Every umount answers 0 (lazily after 2,000
+ *	EBUSY tries), and the watches counter is back where it was within 3 s.
+ */
+static int umount_vs_attr_check(int argc, char **argv)
+{
+	long rounds = arg_long(argc, argv, "rounds", 1000000, 1, 100000000);
+	double seconds = (double)arg_long(argc, argv, "seconds", 10, 1, 86400);
+	double start = now(), deadline = start + seconds;
+	int nfd, fd = open_devices(&nfd), port = 0;
+	long r, sets = 0, plain = 0, lazy = 0, events = 0, left;
+	long base_watches = counter_now("watches");
+	char dir[200], mnt[220], path[300], key[64];
+	static uint8_t buf[65536];
+
+	make_scratch(dir, sizeof(dir), "attrcheck");
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	mkdir(mnt, 0755);
+	if (nx_port_create(fd, "race-attr-check", 256, &port) != B_OK)
+		die(1, "cannot create a port");
+	for (r = 1; r <= rounds && now() < deadline; r++) {
+		int tries = 0, ffd, st;
+		char v = (char)('a' + r % 26);
+
+		if (mount("nexus-race", mnt, "tmpfs", 0, "size=1m,mode=0755") < 0)
+			die(1, "mount tmpfs on %s: %s", mnt, strerror(errno));
+		snprintf(path, sizeof(path), "%s/f", mnt);
+		ffd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (ffd < 0)
+			die(1, "create %s: %s", path, strerror(errno));
+		st = nm_setxattr(path, "nexus-race", "0", 1, key, sizeof(key));
+		if (st == 0)
+			st = nm_watch(nfd, ffd, B_WATCH_ATTR | B_WATCH_STAT, port, (uint32_t)r, 0);
+		close(ffd);
+		if (st != 0)
+			anomaly("{\"anomaly\":\"setup\",\"round\":%ld,\"status\":%d}", r, st);
+		else if (setxattr(path, key, &v, 1, 0) == 0)
+			sets++;
+		while (umount(mnt) < 0) {
+			if (errno != EBUSY || ++tries > 2000) {
+				if (umount2(mnt, MNT_DETACH) < 0)
+					die(1, "umount %s: %s", mnt, strerror(errno));
+				lazy++;
+				break;
+			}
+			sched_yield();
+		}
+		if (tries <= 2000)
+			plain++;
+		for (;;) {
+			size_t size = sizeof(buf);
+			int32_t code = 0;
+
+			if (nx_port_read(fd, port, &code, buf, &size, B_RELATIVE_TIMEOUT, 0) != B_OK)
+				break;
+			events++;
+		}
+		if (!counter_settles("watches", base_watches, 3000, &left))
+			anomaly("{\"anomaly\":\"watches-left\",\"round\":%ld,\"watches\":%ld,\"expected\":%ld}", r, left,
+				base_watches);
+		if (anomalies > MAX_ANOMALY_LINES)
+			break;
+	}
+	nx_port_delete(fd, port);
+	umount2(mnt, MNT_DETACH);
+	nm_remove_tree(dir, true);
+	printf("{\"done\":true,\"mode\":\"umount-vs-attr-check\",\"rounds\":%ld,\"elapsed_ms\":%.0f,\"xattr_sets\":%ld,"
+	       "\"umount_plain\":%ld,\"umount_lazy\":%ld,\"events\":%ld,\"ioctl_errors\":0,\"anomalies\":%ld}\n",
+	       r - 1, (now() - start) * 1000, sets, plain, lazy, events, anomalies);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "create-delete"))
@@ -2284,6 +2365,8 @@ int main(int argc, char **argv)
 		return vref_release_vs_acquire(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "umount-vs-watch"))
 		return umount_vs_watch(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "umount-vs-attr-check"))
+		return umount_vs_attr_check(argc, argv);
 	fprintf(stderr, "usage: nexus-race create-delete kind=port|sem target=next|find party=thread|process "
 			"rounds=N seconds=S\n"
 			"       nexus-race teardown rounds=N seconds=S sems=M ports=K\n"
@@ -2294,6 +2377,7 @@ int main(int argc, char **argv)
 			"       nexus-race port-delete-vs-delivery rounds=N seconds=S\n"
 			"       nexus-race exit-vs-read-caps rounds=N seconds=S\n"
 			"       nexus-race vref-release-vs-acquire how=acquire|release rounds=N seconds=S\n"
-			"       nexus-race umount-vs-watch party=thread|process rounds=N seconds=S\n");
+			"       nexus-race umount-vs-watch party=thread|process rounds=N seconds=S\n"
+			"       nexus-race umount-vs-attr-check rounds=N seconds=S\n");
 	return 2;
 }

@@ -341,6 +341,13 @@ function umountCounts(process: boolean) {
   };
 }
 
+function attrCheckCounts(ctx: Ctx, done: Json): void {
+  ctx.check(count(done, 'xattr_sets') > 0, 'xattrs of watched files were set right before their tmpfs was unmounted', '> 0', count(done, 'xattr_sets'));
+  ctx.check(count(done, 'umount_plain') > 0, 'plain unmounts went through with attribute checks queued', '> 0', count(done, 'umount_plain'));
+  ctx.metric('umounts', count(done, 'umount_plain') + count(done, 'umount_lazy'), 'umounts');
+  ctx.metric('events', count(done, 'events'), 'events');
+}
+
 export const suite: Suite = {
   name: 'races',
   scenarios: [
@@ -361,5 +368,6 @@ export const suite: Suite = {
     nmRace('vref-release-vs-release', 'vref-release-vs-acquire', { how: 'release' }, releaseCounts),
     nmRace('umount-vs-watch', 'umount-vs-watch', { party: 'thread' }, umountCounts(false)),
     nmRace('umount-vs-watcher-exit', 'umount-vs-watch', { party: 'process' }, umountCounts(true)),
+    nmRace('umount-vs-attr-check', 'umount-vs-attr-check', {}, attrCheckCounts),
   ],
 };
