@@ -21,6 +21,9 @@ const CLI = join(ROOT, 'dist', 'lab', 'cli.js');
 const RESULTS = join(ROOT, 'results', 'integration', new Date().toISOString().replace(/[:.]/g, '-'));
 mkdirSync(RESULTS, { recursive: true });
 const RUN_DEADLINE = 20 * 60_000;
+// Shard 2 of the default plan is both 2-vCPU jobs, one after the other: 18
+// minutes in the cold CI run of 2026-12-01 (TCG, 2 cores).
+const SHARD_DEADLINE = 35 * 60_000;
 
 interface LabRun {
   code: number | undefined;
@@ -124,7 +127,7 @@ test('the default matrix, sharded and merged as the nightly CI does: per kernel 
   const ALL_JOBS = KERNEL_IDS.flatMap((k) => [`${k}-quick`, `${k}-quick-2cpu`]);
   const shards: LabRun[] = [];
   for (let k = 1; k <= NIGHTLY_SHARDS; k++) {
-    const s = await lab(shardRunArgs(k));
+    const s = await lab(shardRunArgs(k), SHARD_DEADLINE);
     assert.is(s.code, 0, `shard ${k}/${NIGHTLY_SHARDS}: exit status 0\n${s.stdout}\n${s.stderr}`);
     assert.is(s.record.shard?.index, k);
     assert.is(s.record.shard?.count, NIGHTLY_SHARDS);
