@@ -933,9 +933,9 @@ static void nm_stat_event(struct inode *inode, enum nm_stat_kind kind,
 		nm_node_put(node);
 }
 
-/* An xattr check, in process context without file system locks. */
 /*
- * The inode is referenced, and so is its super block, actively: an inode or
+ * An xattr check, in process context without file system locks.  The inode
+ * is referenced, and so is its super block, actively: an inode or
  * dentry held across the last unmount is a "Busy inodes after unmount" BUG,
  * so the unmount of a file system whose check is queued is finished by the
  * check's deactivate_super().
