@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { ensureRootfs, type Rootfs } from './images.js';
 import { fetchKernel, resolveKernels, type KernelSpec, type KernelTree, type ResolvedKernel } from './kernels.js';
+import type { JobContext } from './job.js';
 import type { Job } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { writeJsonAtomic, type JobRecord, type RunRecord } from './results.js';
@@ -214,4 +215,20 @@ export async function prepareQuickGuests(
   if (signal.aborted) shared ??= new Error(`interrupted (${String(signal.reason)})`);
   const accel = record.accel ?? { used: 'tcg' as const, reason: 'not probed', probeMs: 0 };
   return { ...(shared ? { shared } : {}), ...(rootfs ? { rootfs } : {}), kernels, keys: generateKeyPair(`nexus-lab-${o.runId}`), accel };
+}
+
+/** A quick job's context: what prepareQuickGuests made, for this job's kernel, plus what the command sets. */
+export function quickJobContext(
+  p: QuickPrepared,
+  job: Job,
+  rest: Omit<JobContext, 'rootfs' | 'accel' | 'kernel' | 'sharedError' | 'keys'>,
+): JobContext {
+  return {
+    ...rest,
+    ...(p.rootfs ? { rootfs: p.rootfs } : {}),
+    accel: p.accel,
+    kernel: p.kernels.get(job.kernel.id) ?? new Error('kernel not prepared'),
+    ...(p.shared ? { sharedError: p.shared } : {}),
+    keys: p.keys,
+  };
 }

@@ -9,11 +9,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SourceTree } from '../build.js';
 import { gitInfo, hostInfo } from '../host.js';
-import { timeoutsFor, type JobContext, type Timeouts } from '../job.js';
+import { timeoutsFor, type Timeouts } from '../job.js';
 import { loadMatrix, type ResolvedKernel } from '../kernels.js';
 import { runPipeline, type Step } from '../pipeline.js';
 import { plan, type Job } from '../plan.js';
-import { failUnfinished, newJobRecord, prepareQuickGuests, recordFile } from '../prepare.js';
+import { failUnfinished, newJobRecord, prepareQuickGuests, quickJobContext, recordFile } from '../prepare.js';
 import type { ProgressSink } from '../progress.js';
 import type { JobRecord, RunRecord } from '../results.js';
 import { newRunId, type LabPaths } from '../run.js';
@@ -119,10 +119,10 @@ export async function runSessions(r: SessionRun): Promise<SessionRecord> {
   progress.step(`${r.kind} ${runId}: ${jobs.map((j) => j.kernel.id).join(', ')} -> ${runDir}`);
 
   try {
-    const { shared, rootfs, kernels, keys, accel } = await prepareQuickGuests(
+    const prepared = await prepareQuickGuests(
       record, file, jobs, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, runId }, signal, progress,
     );
-    const timeouts = sessionTimeouts(accel.used, o.timeoutScale, o.timeoutMs);
+    const timeouts = sessionTimeouts(prepared.accel.used, o.timeoutScale, o.timeoutMs);
 
     // One guest at a time: their output shares the terminal.
     await timed('jobs', async () => {
@@ -132,17 +132,12 @@ export async function runSessions(r: SessionRun): Promise<SessionRecord> {
         if (signal.aborted) {
           Object.assign(rec, { verdict: 'infra-error', reason: `interrupted (${String(signal.reason)}) before it started`, phase: 'done' });
         } else {
-          const ctx: JobContext = {
+          const ctx = quickJobContext(prepared, job, {
             runId,
             runDir,
             workDir,
             cacheDir: o.cacheDir,
             source: r.source,
-            ...(rootfs ? { rootfs } : {}),
-            accel,
-            kernel: kernels.get(job.kernel.id) ?? new Error('kernel not prepared'),
-            ...(shared ? { sharedError: shared } : {}),
-            keys,
             bundleDir: paths.bundle,
             initScript: join(paths.root, 'images', 'guest', 'init'),
             timeouts,
@@ -151,7 +146,7 @@ export async function runSessions(r: SessionRun): Promise<SessionRecord> {
             signal,
             save,
             onPhase: (id, ph, ended) => progress.phase(id, ph, ended),
-          };
+          });
           await runPipeline(job, rec, ctx, steps);
         }
         record.results.push(result(rec));

@@ -11,11 +11,11 @@ import {
 } from '../bench.js';
 import { inspectSource, type SourceTree } from '../build.js';
 import { gitInfo, hostInfo } from '../host.js';
-import { timeoutsFor, type JobContext, type Timeouts } from '../job.js';
+import { timeoutsFor, type Timeouts } from '../job.js';
 import { leakRepeat } from '../leaks.js';
 import { loadMatrix, type ResolvedKernel } from '../kernels.js';
 import { runPipeline } from '../pipeline.js';
-import { failUnfinished, newJobRecord, prepareQuickGuests, recordFile } from '../prepare.js';
+import { failUnfinished, newJobRecord, prepareQuickGuests, quickJobContext, recordFile } from '../prepare.js';
 import { budgetOf, plan, type Job } from '../plan.js';
 import { interruptible, killAll, liveProcesses } from '../proc.js';
 import { Progress, type ProgressSink } from '../progress.js';
@@ -137,10 +137,10 @@ export async function runBench(
   progress.step(`bench ${runId}: ${jobs.map((j) => j.kernel.id).join(', ')}, ${o.rounds} rounds of ${o.suites.join(',')} -> ${runDir}`);
 
   try {
-    const { shared, rootfs, kernels, keys, accel } = await prepareQuickGuests(
+    const prepared = await prepareQuickGuests(
       record, file, jobs, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, runId }, signal, progress,
     );
-    const timeouts = benchTimeouts(accel.used, o.timeoutScale, o.suites, o.rounds, leakRepeat(o.params));
+    const timeouts = benchTimeouts(prepared.accel.used, o.timeoutScale, o.suites, o.rounds, leakRepeat(o.params));
 
     // One kernel at a time: two guests at once would share the host's CPUs
     // and each one's figures would carry the other's load.
@@ -157,17 +157,12 @@ export async function runBench(
           runnerMs: timeouts.runnerMs,
           runs: [],
         };
-        const ctx: JobContext = {
+        const ctx = quickJobContext(prepared, job, {
           runId,
           runDir,
           workDir,
           cacheDir: o.cacheDir,
           source: sources.A,
-          ...(rootfs ? { rootfs } : {}),
-          accel,
-          kernel: kernels.get(job.kernel.id) ?? new Error('kernel not prepared'),
-          ...(shared ? { sharedError: shared } : {}),
-          keys,
           bundleDir: paths.bundle,
           initScript: join(paths.root, 'images', 'guest', 'init'),
           timeouts,
@@ -176,7 +171,7 @@ export async function runBench(
           signal,
           save,
           onPhase: (id, ph, ended) => progress.phase(id, ph, ended),
-        };
+        });
         await runPipeline(job, rec, ctx, abSteps(st));
         record.results.push(resultOf(rec, st, o.rounds, o.method));
         await save();
