@@ -473,6 +473,8 @@ function collectMetrics(job: string, b: JobRecord, n: JobRecord, accelNote: stri
 }
 
 const modeOf = (metric: string) => metric.split('.')[0]!;
+/** Which job's scenario a metric is of, as one key. */
+const scenarioOf = (m: Pick<MetricChange, 'job' | 'suite' | 'scenario'>) => `${m.job}\0${m.suite}\0${m.scenario}`;
 const isRatio = (metric: string) => /^vs-/.test(metric.split('.')[1] ?? '');
 
 /** Each metric name of one scenario with its role (see MetricRole). */
@@ -496,7 +498,7 @@ export function metricRoles(names: readonly string[]): Map<string, MetricRole> {
 function attributeEnvironment(rows: MetricChange[]): void {
   const groups = new Map<string, MetricChange[]>();
   for (const r of rows) {
-    const k = `${r.job}\0${r.suite}\0${r.scenario}`;
+    const k = scenarioOf(r);
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   for (const g of groups.values()) {
@@ -531,7 +533,7 @@ function judgeMetrics(cands: Candidate[], o: Required<Omit<CompareOptions, 'leak
       ratio: r.ratio,
       samples: { base: c.base, next: c.next },
       ci, ciAdjusted: adj, call, direction,
-      role: metricRoles(names.get(`${c.job}\0${c.suite}\0${c.scenario}`) ?? []).get(c.metric) ?? 'other',
+      role: metricRoles(names.get(scenarioOf(c)) ?? []).get(c.metric) ?? 'other',
     };
   });
   attributeEnvironment(rows);
@@ -690,7 +692,7 @@ export function compareRuns(base: RunRecord, next: RunRecord, opts: CompareOptio
   }
   const names = new Map<string, string[]>();
   for (const m of [...cands, ...out.notJudged]) {
-    const k = `${m.job}\0${m.suite}\0${m.scenario}`;
+    const k = scenarioOf(m);
     names.set(k, [...(names.get(k) ?? []), m.metric]);
   }
   const { rows, level } = judgeMetrics(cands, o, names);
