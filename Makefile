@@ -5,11 +5,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Host tools the lab uses (kernel packages are downloaded, never installed).
+# Host tools the lab uses (kernel packages are downloaded, never installed;
+# bc, bison, flex and libssl-dev build the debug kernels).
 APT_PACKAGES := qemu-system-x86 mmdebstrap util-linux kmod cpio xz-utils zstd \
 	e2fsprogs gcc-12 make dwarves libelf-dev perl git ca-certificates \
 	gcc libc6-dev linux-libc-dev \
-	dpkg-dev debhelper dh-dkms lintian qemu-utils chromium
+	dpkg-dev debhelper dh-dkms lintian qemu-utils chromium \
+	bc bison flex libssl-dev
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 LAB := node dist/lab/cli.js
 LAB_ARGS ?=

@@ -29,8 +29,13 @@ Usage:
   nexus-lab help               this text
 
 Selecting jobs (plan and run):
-  --kernels LIST       comma-separated kernel ids from the matrix, or "all"
-                       (default: the kernels the matrix marks default)
+  --kernels LIST       comma-separated kernel ids or groups from the matrix, or
+                       "all" (every packaged kernel; default: the kernels the
+                       matrix marks default).  The debug kernels (6.1-debug,
+                       6.12-debug, group "debug": KASAN, kmemleak, lockdep,
+                       UBSAN, KFENCE, fault injection) are built by the lab
+                       from Debian's linux-source the first time they are
+                       named: about 25 min each on 2 cores, then cached
   --profile NAME       the kind of guest and how Nexus gets into it (default quick):
 ${PROFILES.map((p) => `                         ${p.name.padEnd(8)}${p.description}\n                                 (${p.suites.join(', ')})`).join('\n')}
   --suites LIST        comma-separated suites instead of the profile's

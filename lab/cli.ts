@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // nexus-lab: build the Nexus modules for many kernels, boot them in QEMU,
 // run scenarios inside the guests and report.
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HELP, parse, UsageError } from './args.js';
@@ -39,7 +39,10 @@ function cmdPlan(jobs: readonly Job[], json: boolean): number {
   const w = Math.max(3, ...jobs.map((j) => j.id.length));
   process.stdout.write(`${'job'.padEnd(w)}  kernel package                                   cpus  suites\n`);
   for (const j of jobs) {
-    const pkg = `linux-image-${j.kernel.series}.*-${j.kernel.flavour}-unsigned${j.kernel.version ? ` = ${j.kernel.version}` : ' (newest)'}`;
+    const version = j.kernel.version ? ` = ${j.kernel.version}` : ' (newest)';
+    const pkg = j.kernel.build
+      ? `linux-source-${j.kernel.series}${version} + ${basename(j.kernel.build.fragment)}`
+      : `linux-image-${j.kernel.series}.*-${j.kernel.flavour}-unsigned${version}`;
     const up = j.upgrade ? ('to' in j.upgrade ? `  (then upgrades to ${j.upgrade.to.id})` : `  (no upgrade: ${j.upgrade.none})`) : '';
     process.stdout.write(`${j.id.padEnd(w)}  ${pkg.padEnd(48)} ${String(j.cpus).padStart(4)}  ${j.suites.join(',')}${up}\n`);
   }

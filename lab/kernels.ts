@@ -3,7 +3,7 @@
 // installed on the host) and extracted into a cache keyed by package version.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { COMPLETE, isComplete, publish } from './cache.js';
 import { compareDebVersions } from './debversion.js';
 import { describeEnd, run, runChecked } from './proc.js';
@@ -19,6 +19,16 @@ export interface KernelSpec {
   version?: string;
   /** Part of the default matrix. */
   default?: boolean;
+  /** Names that select it with others on the command line (`--kernels debug`). */
+  groups?: string[];
+  /**
+   * Built by the lab from linux-source-<series> at the version the packages
+   * resolve to, with the packaged kernel's config plus this fragment
+   * (lab/debug-kernel.ts); absolute paths once loaded.
+   */
+  build?: { fragment: string; script: string };
+  /** How much slower than a packaged kernel its guests run (scales the runner's deadlines). */
+  slowdown?: number;
 }
 
 export interface KernelMatrix {
@@ -83,6 +93,7 @@ export function parseMatrix(text: string, origin = 'kernels.json'): KernelMatrix
     if (!/^[a-z0-9-]+$/.test(spec.flavour)) throw new Error(`${where}: flavour '${spec.flavour}' is not a Debian flavour`);
     if (seen.has(spec.id)) throw new Error(`${where}: duplicate id '${spec.id}'`);
     seen.add(spec.id);
+    if (spec.id === 'all') throw new Error(`${where}: 'all' names every kernel and cannot be an id`);
     if (k.version !== undefined) {
       if (typeof k.version !== 'string' || k.version === '') throw new Error(`${where}: "version" must be a string`);
       spec.version = k.version;
@@ -91,8 +102,29 @@ export function parseMatrix(text: string, origin = 'kernels.json'): KernelMatrix
       if (typeof k.default !== 'boolean') throw new Error(`${where}: "default" must be true or false`);
       spec.default = k.default;
     }
+    if (k.groups !== undefined) {
+      const g = k.groups;
+      if (!Array.isArray(g) || !g.every((x) => typeof x === 'string' && ID_RE.test(x))) {
+        throw new Error(`${where}: "groups" must be an array of names (letters, digits, '.', '_', '-')`);
+      }
+      spec.groups = g as string[];
+    }
+    if (k.build !== undefined) {
+      const b = k.build as Record<string, unknown> | null;
+      if (typeof b !== 'object' || b === null || typeof b.fragment !== 'string' || typeof b.script !== 'string') {
+        throw new Error(`${where}: "build" must be { "fragment": PATH, "script": PATH }`);
+      }
+      spec.build = { fragment: b.fragment, script: b.script };
+    }
+    if (k.slowdown !== undefined) {
+      if (typeof k.slowdown !== 'number' || !(k.slowdown >= 1)) throw new Error(`${where}: "slowdown" must be a number of at least 1`);
+      spec.slowdown = k.slowdown;
+    }
     return spec;
   });
+  for (const g of kernels.flatMap((k) => k.groups ?? [])) {
+    if (seen.has(g) || g === 'all') throw new Error(`${origin}: group '${g}' is also a kernel id`);
+  }
   return { kernels };
 }
 
@@ -103,7 +135,12 @@ export async function loadMatrix(path: string): Promise<KernelMatrix> {
   } catch (e) {
     throw new Error(`cannot read kernel matrix ${path}: ${(e as Error).message}`);
   }
-  return parseMatrix(text, path);
+  const matrix = parseMatrix(text, path);
+  // A build's files are named relative to the matrix file.
+  for (const k of matrix.kernels) {
+    if (k.build) k.build = { fragment: resolve(dirname(path), k.build.fragment), script: resolve(dirname(path), k.build.script) };
+  }
+  return matrix;
 }
 
 function escapeRe(s: string): string {

@@ -64,7 +64,7 @@ export interface Job {
  * the same flavour and another series (6.1 -> 6.12, 6.12 -> 6.1).
  */
 export function upgradeFor(matrix: KernelMatrix, k: KernelSpec): { to: KernelSpec } | { none: string } {
-  const to = matrix.kernels.find((m) => m.flavour === k.flavour && m.series !== k.series);
+  const to = matrix.kernels.find((m) => m.flavour === k.flavour && m.series !== k.series && !m.build);
   return to ? { to } : { none: `the matrix has no other series of flavour ${k.flavour} to upgrade to` };
 }
 
@@ -113,40 +113,58 @@ export function checkCpus(n: number): number {
   return n;
 }
 
+/**
+ * The kernels named on the command line, in order and each once: ids, group
+ * names (`debug`), or `all` for every kernel the lab does not build itself
+ * (built kernels take many minutes the first time: they are named or taken
+ * by group).  Nothing named: the matrix's defaults.
+ */
+export function selectKernels(matrix: KernelMatrix, names: readonly string[] | undefined): KernelSpec[] {
+  if (names === undefined || names.length === 0) {
+    const defaults = matrix.kernels.filter((k) => k.default);
+    if (defaults.length === 0) throw new Error('the kernel matrix marks no kernel as default; name kernels with --kernels');
+    return defaults;
+  }
+  const groups = [...new Set(matrix.kernels.flatMap((k) => k.groups ?? []))];
+  const out = new Map<string, KernelSpec>();
+  for (const name of names) {
+    const k = matrix.kernels.find((m) => m.id === name);
+    const members = name === 'all' ? matrix.kernels.filter((m) => !m.build) : k ? [k] : matrix.kernels.filter((m) => m.groups?.includes(name));
+    if (members.length === 0) {
+      throw new Error(`unknown kernel '${name}' (known: ${matrix.kernels.map((m) => m.id).join(', ')}, all${groups.map((g) => `, ${g}`).join('')})`);
+    }
+    for (const m of members) out.set(m.id, m);
+  }
+  return [...out.values()];
+}
+
 export function plan(matrix: KernelMatrix, opts: PlanOptions = {}): Job[] {
   const profile = PROFILES.find((p) => p.name === (opts.profile ?? 'quick'));
   if (!profile) {
     throw new Error(`unknown profile '${opts.profile}' (known: ${PROFILES.map((p) => p.name).join(', ')})`);
   }
-  let kernels: KernelSpec[];
-  if (opts.kernels === undefined || opts.kernels.length === 0) {
-    kernels = matrix.kernels.filter((k) => k.default);
-    if (kernels.length === 0) throw new Error('the kernel matrix marks no kernel as default; name kernels with --kernels');
-  } else if (opts.kernels.length === 1 && opts.kernels[0] === 'all') {
-    kernels = [...matrix.kernels];
-  } else {
-    kernels = opts.kernels.map((id) => {
-      const k = matrix.kernels.find((m) => m.id === id);
-      if (!k) throw new Error(`unknown kernel '${id}' (known: ${matrix.kernels.map((m) => m.id).join(', ')}, all)`);
-      return k;
-    });
+  const kernels = selectKernels(matrix, opts.kernels);
+  if (profile.upgrades) {
+    const built = kernels.filter((k) => k.build);
+    if (built.length > 0) {
+      throw new Error(
+        `profile ${profile.name} installs Debian's kernel packages; ${built.map((k) => k.id).join(', ')} ${built.length > 1 ? 'are' : 'is'} built by the lab from source (use the quick profile)`,
+      );
+    }
   }
   const suites = opts.suites && opts.suites.length > 0 ? [...opts.suites] : [...profile.suites];
   const groups = groupByCpus(suites, checkCpus(opts.cpus ?? 1));
-  const seen = new Set<string>();
-  return kernels
-    .filter((k) => (seen.has(k.id) ? false : (seen.add(k.id), true)))
-    .flatMap((kernel) =>
-      groups.map((g) => ({
-        id: jobId(kernel.id, profile.name, g.cpus),
-        kernel,
-        profile: profile.name,
-        suites: g.suites,
-        cpus: g.cpus,
-        budgetMs: budgetOf(g.suites) + (profile.stepsBudgetMs ?? 0),
-        ...(profile.upgrades ? { upgrade: upgradeFor(matrix, kernel) } : {}),
-      })),
-    );
+  return kernels.flatMap((kernel) =>
+    groups.map((g) => ({
+      id: jobId(kernel.id, profile.name, g.cpus),
+      kernel,
+      profile: profile.name,
+      suites: g.suites,
+      cpus: g.cpus,
+      budgetMs: budgetOf(g.suites) + (profile.stepsBudgetMs ?? 0),
+      ...(profile.upgrades ? { upgrade: upgradeFor(matrix, kernel) } : {}),
+    })),
+  );
 }
 
 export interface Shard {

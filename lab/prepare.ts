@@ -3,7 +3,9 @@
 // timer, QEMU's version, the kernels (resolved, then fetched), the quick
 // rootfs and the accelerator.  Each part reports its failure to the caller,
 // which decides which jobs it fails.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { ensureDebugKernel } from './debug-kernel.js';
 import { ensureRootfs, type Rootfs } from './images.js';
 import { fetchKernel, resolveKernels, type KernelSpec, type KernelTree, type ResolvedKernel } from './kernels.js';
 import type { JobContext } from './job.js';
@@ -92,10 +94,20 @@ export async function prepareKernels(
       try {
         const rk = resolved.get(spec.id) ?? new Error('not resolved');
         if (rk instanceof Error) throw rk;
-        resolvedById.set(spec.id, rk);
-        onResolved(rk, spec);
-        const tree = await fetchKernel(rk, cacheDir, signal, (s) => progress.step(`kernel ${spec.id}: ${s}`));
-        progress.step(`kernel ${spec.id}: ${rk.release} ${rk.version}${tree.cached ? ' (cached)' : ''}`);
+        const say = (s: string) => progress.step(`kernel ${spec.id}: ${s}`);
+        if (!spec.build) {
+          resolvedById.set(spec.id, rk);
+          onResolved(rk, spec);
+        }
+        const base = await fetchKernel(rk, cacheDir, signal, say);
+        const tree = spec.build ? await buildKernel(spec.build, rk, base, cacheDir, signal, say) : base;
+        if (spec.build) {
+          // Known by its own release and version once built.
+          const built = { ...rk, release: tree.release, version: tree.version };
+          resolvedById.set(spec.id, built);
+          onResolved(built, spec);
+        }
+        say(`${tree.release} ${tree.version}${tree.cached ? ' (cached)' : ''}`);
         trees.set(spec.id, tree);
       } catch (e) {
         trees.set(spec.id, e as Error);
@@ -104,6 +116,19 @@ export async function prepareKernels(
     }),
   );
   return { trees, resolved: resolvedById };
+}
+
+/** A kernel the lab builds from source on top of its packaged base (lab/debug-kernel.ts). */
+function buildKernel(
+  build: NonNullable<KernelSpec['build']>,
+  base: ResolvedKernel,
+  baseTree: KernelTree,
+  cacheDir: string,
+  signal: AbortSignal,
+  say: (s: string) => void,
+): Promise<KernelTree> {
+  const jobs = availableParallelism();
+  return ensureDebugKernel({ base, baseTree, ...build, cacheDir, jobs, signal, onStep: say });
 }
 
 /** The quick profile's rootfs (built once per recipe, then cached); throws why not. */

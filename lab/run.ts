@@ -235,7 +235,7 @@ export async function runLab(
           bundleDir,
           initScript: join(paths.root, 'images', 'guest', 'init'),
           // each suite runs leaks.repeat times: the runner needs that many budgets
-          timeouts: timeoutsFor(accel.used, o.timeoutScale, job.budgetMs * leakRepeat(o.params)),
+          timeouts: timeoutsFor(accel.used, o.timeoutScale * (job.kernel.slowdown ?? 1), job.budgetMs * leakRepeat(o.params)),
           memoryMiB: o.memoryMiB,
           params: o.params,
           signal,

@@ -122,7 +122,7 @@ export async function runSessions(r: SessionRun): Promise<SessionRecord> {
     const prepared = await prepareQuickGuests(
       record, file, jobs, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, runId }, signal, progress,
     );
-    const timeouts = sessionTimeouts(prepared.accel.used, o.timeoutScale, o.timeoutMs);
+    const timeoutsOf = (job: Job) => sessionTimeouts(prepared.accel.used, o.timeoutScale * (job.kernel.slowdown ?? 1), o.timeoutMs);
 
     // One guest at a time: their output shares the terminal.
     await timed('jobs', async () => {
@@ -140,7 +140,7 @@ export async function runSessions(r: SessionRun): Promise<SessionRecord> {
             source: r.source,
             bundleDir: paths.bundle,
             initScript: join(paths.root, 'images', 'guest', 'init'),
-            timeouts,
+            timeouts: timeoutsOf(job),
             memoryMiB: o.memoryMiB,
             params: {},
             signal,

@@ -140,7 +140,8 @@ export async function runBench(
     const prepared = await prepareQuickGuests(
       record, file, jobs, { root: paths.root, cacheDir: o.cacheDir, workDir, accel: o.accel, runId }, signal, progress,
     );
-    const timeouts = benchTimeouts(prepared.accel.used, o.timeoutScale, o.suites, o.rounds, leakRepeat(o.params));
+    const timeoutsOf = (job: Job) =>
+      benchTimeouts(prepared.accel.used, o.timeoutScale * (job.kernel.slowdown ?? 1), o.suites, o.rounds, leakRepeat(o.params));
 
     // One kernel at a time: two guests at once would share the host's CPUs
     // and each one's figures would carry the other's load.
@@ -151,6 +152,7 @@ export async function runBench(
           Object.assign(rec, { verdict: 'infra-error', reason: `interrupted (${String(signal.reason)}) before it started`, phase: 'done' });
           continue;
         }
+        const timeouts = timeoutsOf(job);
         const st: AbState = {
           sides: { A: { source: sources.A, modules: [] }, B: { source: sources.B, modules: [] } },
           rounds: o.rounds,

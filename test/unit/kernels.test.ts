@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   chooseKernel,
   kernelCacheKey,
+  loadMatrix,
   matchImagePackages,
   parseHeaderDepends,
   parseMadison,
@@ -11,7 +12,9 @@ import {
   splitStanzas,
   type KernelSpec,
 } from '../../lab/kernels.js';
-import { fixture } from '../helpers.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture, ROOT } from '../helpers.js';
 
 const names = fixture('apt', 'pkgnames-linux-image.txt').split('\n');
 const madison = parseMadison(fixture('apt', 'madison-cloud.txt'));
@@ -108,6 +111,31 @@ test('the matrix file is validated with messages that name the entry', () => {
   );
   const m = parseMatrix('{"kernels": [{"id": "a", "series": "6.1", "flavour": "amd64", "version": "6.1.1-1", "default": true}]}');
   assert.equal(m.kernels[0], { id: 'a', series: '6.1', flavour: 'amd64', version: '6.1.1-1', default: true });
+});
+
+test('built kernels: groups, a build of fragment and script, a slowdown; bad ones are refused', () => {
+  const one = (extra: string) => parseMatrix(`{"kernels": [{"id": "d", "series": "6.1", "flavour": "cloud-amd64"${extra}}]}`);
+  const m = one(', "groups": ["debug"], "build": {"fragment": "debug/x.config", "script": "debug/b.sh"}, "slowdown": 3');
+  assert.equal(m.kernels[0], {
+    id: 'd', series: '6.1', flavour: 'cloud-amd64', groups: ['debug'], build: { fragment: 'debug/x.config', script: 'debug/b.sh' }, slowdown: 3,
+  });
+  assert.throws(() => one(', "groups": "debug"'), /"groups" must be an array of names/);
+  assert.throws(() => one(', "groups": ["a b"]'), /"groups" must be an array of names/);
+  assert.throws(() => one(', "build": {"fragment": "x"}'), /"build" must be \{ "fragment": PATH, "script": PATH \}/);
+  assert.throws(() => one(', "slowdown": 0.5'), /"slowdown" must be a number of at least 1/);
+  assert.throws(() => one(', "groups": ["d"]'), /group 'd' is also a kernel id/);
+  assert.throws(() => one(', "groups": ["all"]'), /group 'all' is also a kernel id/);
+  assert.throws(() => parseMatrix('{"kernels": [{"id": "all", "series": "6.1", "flavour": "amd64"}]}'), /'all' names every kernel/);
+});
+
+test('the real matrix names its debug kernels\' build files relative to itself, and they exist', async () => {
+  const matrix = await loadMatrix(join(ROOT, 'images', 'kernels.json'));
+  for (const k of matrix.kernels.filter((x) => x.build)) {
+    assert.is(k.build!.fragment, join(ROOT, 'images', 'debug', 'debug.config'));
+    assert.is(k.build!.script, join(ROOT, 'images', 'debug', 'build-kernel.sh'));
+    assert.ok(existsSync(k.build!.fragment) && existsSync(k.build!.script));
+    assert.ok((k.slowdown ?? 1) > 1, `${k.id} gives its slower guests more time`);
+  }
 });
 
 test.run();

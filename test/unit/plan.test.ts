@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadMatrix } from '../../lab/kernels.js';
-import { budgetOf, checkCpus, DEFAULT_BUDGET_MS, groupByCpus, parseShard, plan, shard, upgradeFor, type Job } from '../../lab/plan.js';
+import { budgetOf, checkCpus, DEFAULT_BUDGET_MS, groupByCpus, parseShard, plan, selectKernels, shard, upgradeFor, type Job } from '../../lab/plan.js';
 import { SUITES } from '../../scenarios/suites.js';
 import { ROOT } from '../helpers.js';
 
@@ -58,17 +58,40 @@ test('groups keep the order the suites were given in, by their first suite', () 
   ]);
 });
 
+const packaged = matrix.kernels.filter((k) => !k.build);
+
 test('kernels and suites can be chosen, and bad names are refused with the known ones', () => {
-  assert.is(plan(matrix, { kernels: ['all'], suites: ['smoke'] }).length, matrix.kernels.length);
-  assert.is(plan(matrix, { kernels: ['all'] }).length, 2 * matrix.kernels.length);
+  assert.is(plan(matrix, { kernels: ['all'], suites: ['smoke'] }).length, packaged.length);
+  assert.is(plan(matrix, { kernels: ['all'] }).length, 2 * packaged.length);
   assert.equal(plan(matrix, { kernels: ['6.12-cloud'], suites: ['panic'] }).map((j) => [j.id, j.suites]), [['6.12-cloud-quick', ['panic']]]);
   assert.throws(() => plan(matrix, { kernels: ['7.0'] }), /unknown kernel '7\.0' \(known: 6\.1-cloud/);
   assert.throws(
     () => plan(matrix, { suites: ['nope'] }),
-    /unknown suite 'nope' \(known: smoke, ports, sems, teams, threads, areas, vrefs, node-monitor, races, hardening, fuzz, stress, perf-core, perf-ipc, perf-node-monitor, panic/,
+    /unknown suite 'nope' \(known: smoke, ports, sems, teams, threads, areas, vrefs, node-monitor, races, hardening, fuzz, stress, perf-core, perf-ipc, perf-node-monitor, perf-scaling, panic/,
   );
   assert.throws(() => plan(matrix, { profile: 'slow' }), /unknown profile 'slow'/);
   assert.is(plan(matrix, { kernels: ['6.1-cloud', '6.1-cloud'] }).length, 2, 'a kernel named twice runs once');
+});
+
+test('debug kernels are opt-in: named, or by their group; never in the default run or in "all"', () => {
+  const debug = matrix.kernels.filter((k) => k.build).map((k) => k.id);
+  assert.equal(debug, ['6.1-debug', '6.12-debug']);
+  assert.ok(packaged.length >= 6);
+  for (const jobs of [plan(matrix), plan(matrix, { kernels: ['all'] })]) {
+    assert.not.ok(jobs.some((j) => j.kernel.build), 'no built kernel unless asked');
+  }
+  assert.equal(selectKernels(matrix, ['debug']).map((k) => k.id), debug);
+  assert.equal(selectKernels(matrix, ['6.12-debug', 'debug', '6.1-cloud']).map((k) => k.id), ['6.12-debug', '6.1-debug', '6.1-cloud'], 'each once, in the order named');
+  assert.equal(shape(plan(matrix, { kernels: ['6.12-debug'], suites: ['smoke', 'fuzz'] })), [
+    ['6.12-debug-quick', 1, ['smoke']],
+    ['6.12-debug-quick-2cpu', 2, ['fuzz']],
+  ]);
+  assert.throws(() => selectKernels(matrix, ['debugs']), /unknown kernel 'debugs' \(known: .*6\.12-debug, all, debug\)/);
+  assert.throws(() => plan(matrix, { kernels: ['6.1-debug'], profile: 'release' }), /installs Debian's kernel packages; 6\.1-debug is built by the lab from source/);
+  for (const k of matrix.kernels.filter((m) => !m.build)) {
+    const up = upgradeFor(matrix, k);
+    assert.ok(!('to' in up) || !up.to.build, `${k.id} never upgrades to a built kernel`);
+  }
 });
 
 test('vCPU counts outside 1..64 are refused', () => {
