@@ -44,7 +44,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Splat, SplatKind } from './console.js';
+import { decidesVerdict, type Splat, type SplatKind } from './console.js';
 import { blames, DEFAULT_RULE, SUNRECLAIM, type LeakRecord, type LeakRule, type SuiteLeaks } from './leaks.js';
 import type { JobRecord, RunRecord } from './results.js';
 import { bonferroniLevel, bootstrapRatio, judge, median, type Call } from './stats.js';
@@ -397,8 +397,9 @@ function compareSplats(job: string, b: JobRecord, n: JobRecord): SplatChange[] {
     }
     return m;
   };
-  const gb = group(b.splats ?? []);
-  const gn = group(n.splats ?? []);
+  // kmemleak's console lines are compared as leaks (compareLeaks), by the tree's modules.
+  const gb = group((b.splats ?? []).filter(decidesVerdict));
+  const gn = group((n.splats ?? []).filter(decidesVerdict));
   const out: SplatChange[] = [];
   for (const [k, e] of gn) if (!gb.has(k)) out.push({ job, change: 'new', kind: e.s.kind, title: e.s.title, count: e.count });
   for (const [k, e] of gb) if (!gn.has(k)) out.push({ job, change: 'gone', kind: e.s.kind, title: e.s.title, count: e.count });

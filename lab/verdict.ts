@@ -1,7 +1,7 @@
 // Every job ends as exactly one verdict.  The order below is the precedence:
 // what explains the most wins (a splat explains failing scenarios; a build
 // failure means nothing ran at all).
-import type { Splat } from './console.js';
+import { decidesVerdict, type Splat } from './console.js';
 import type { ScenarioStatus } from '../scenarios/runner/events.js';
 
 export const VERDICTS = [
@@ -36,6 +36,7 @@ export interface VerdictInput {
   timeout?: string;
   infraError?: string;
   skipReason?: string;
+  /** The console's splats; those of a kind that decides no verdict (lab/splat-kinds.ts EVIDENCE_ONLY) are ignored. */
   splats: readonly Splat[];
   scenarios: readonly ScenarioResult[];
   /** Job-level failures: module load/unload, leaked objects, runner crash. */
@@ -55,10 +56,12 @@ function firstFailure(s: ScenarioResult): string {
 
 export function decideVerdict(i: VerdictInput): VerdictOutcome {
   if (i.buildError !== undefined) return { verdict: 'build-failed', reason: i.buildError };
-  if (i.splats.length > 0) {
-    const panic = i.splats.find((s) => s.kind === 'panic');
-    const first = panic ?? i.splats[0]!;
-    const more = i.splats.length > 1 ? ` (+${i.splats.length - 1} more)` : '';
+  // kmemleak's console lines are evidence for the leak check (lab/leaks.ts), not a verdict.
+  const splats = i.splats.filter(decidesVerdict);
+  if (splats.length > 0) {
+    const panic = splats.find((s) => s.kind === 'panic');
+    const first = panic ?? splats[0]!;
+    const more = splats.length > 1 ? ` (+${splats.length - 1} more)` : '';
     return { verdict: 'kernel-splat', reason: `${first.kind}: ${first.title}${more}` };
   }
   if (i.timeout !== undefined) return { verdict: 'timeout', reason: i.timeout };

@@ -1,6 +1,6 @@
 // One job's section: what it ran on, its logs, problems, splats in full,
 // failing scenarios with expected and actual, benchmarks, metrics, leaks.
-import type { Splat } from '../console.js';
+import { decidesVerdict, type Splat } from '../console.js';
 import type { JobRecord } from '../results.js';
 import { fmtMetric } from '../results.js';
 import type { ScenarioResult } from '../verdict.js';
@@ -32,8 +32,10 @@ function facts(job: JobRecord): string {
 }
 
 export function splatBlock(s: Splat): string {
-  return `<div class="splat"><div class="splat-head"><span class="badge v-kernel-splat">${esc(s.kind)}</span> ${esc(s.title)} ` +
-    `<small>(console line ${s.line}${s.complete ? '' : ', trace cut short'})</small></div>\n<pre class="console">${esc(s.text)}</pre></div>`;
+  // kmemleak's lines are judged by the leak check (see Leaks), not as a splat.
+  const verdict = decidesVerdict(s);
+  return `<div class="splat"><div class="splat-head"><span class="badge ${verdict ? 'v-kernel-splat' : 'v-skip'}">${esc(s.kind)}</span> ${esc(s.title)} ` +
+    `<small>(console line ${s.line}${s.complete ? '' : ', trace cut short'}${verdict ? '' : '; judged by the leak check'})</small></div>\n<pre class="console">${esc(s.text)}</pre></div>`;
 }
 
 function failureBlock(f: ScenarioResult['failures'][number]): string {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConsoleWatcher, classifyLine, detectSplats, type Splat } from '../../lab/console.js';
+import { ConsoleWatcher, classifyLine, decidesVerdict, detectSplats, type Splat } from '../../lab/console.js';
 import { fixture } from '../helpers.js';
 
 // Real serial consoles of lab guests (Debian cloud kernels under TCG).
@@ -106,6 +106,124 @@ test("a user process's own fault is not a kernel splat; the kernel's is", () => 
   assert.equal(detectSplats(`${user}\n[  121.4] sysrq: Power Off\n`), []);
   assert.is(classifyLine('[    1.0] general protection fault, probably for non-canonical address 0xdead0000: 0000 [#1] PREEMPT SMP NOPTI'), 'gpf');
   assert.is(classifyLine('[    1.0] general protection fault: 0000 [#1] SMP'), 'gpf');
+});
+
+test('the debug kernels\' reports are recognised, each as its own kind', () => {
+  const cases: [string, string][] = [
+    ['[    1.0] BUG: KASAN: slab-use-after-free in splat_kasan_uaf+0x6e/0xb0 [splat_trigger]', 'kasan'],
+    ['[    1.0] KASAN: null-ptr-deref in range [0x0000000000000000-0x0000000000000007]', 'kasan'],
+    ['[    1.0] BUG: KFENCE: out-of-bounds read in splat_kfence+0x8c/0x150 [splat_trigger]', 'kfence'],
+    ['[    1.0] BUG: KFENCE: invalid free in kfree+0x1/0x2', 'kfence'],
+    ['[    1.0] UBSAN: array-index-out-of-bounds in splat_trigger.c:120:2', 'ubsan'],
+    ['[    1.0] WARNING: possible circular locking dependency detected', 'lockdep'],
+    ['[    1.0] WARNING: inconsistent lock state', 'lockdep'],
+    ['[    1.0] WARNING: possible recursive locking detected', 'lockdep'],
+    ['[    1.0] WARNING: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected', 'lockdep'],
+    ['[    1.0] WARNING: bad unlock balance detected!', 'lockdep'],
+    ['[    1.0] WARNING: suspicious RCU usage', 'lockdep'],
+    ['[    1.0] WARNING: node/123 still has locks held!', 'lockdep'],
+    ['[    1.0] [ BUG: Invalid wait context ]', 'lockdep'],
+    ['[    1.0] INFO: trying to register non-static key.', 'lockdep'],
+    ['[    1.0] DEBUG_LOCKS_WARN_ON(lock->magic != lock)', 'lockdep'],
+    ['[    1.0] BUG: MAX_LOCKDEP_KEYS too low!', 'lockdep'],
+    ['[    1.0] BUG: sleeping function called from invalid context at kernel/time/sleep_timeout.c:267', 'atomic-sleep'],
+    ['[    1.0] BUG: scheduling while atomic: sh/123/0x00000002', 'atomic-sleep'],
+    ['[    1.0] ODEBUG: free active (active state 0) object: 00000000a1b2c3d4 object type: timer_list hint: f+0x0/0x10', 'debugobjects'],
+    ['[    1.0] ODEBUG: init active (active state 0) object type: work_struct hint: g+0x0/0x10', 'debugobjects'],
+    ['[    1.0] ODEBUG: object 00000000a1b2c3d4 is on stack 00000000e5f6a7b8, but NOT annotated.', 'debugobjects'],
+    ['[    1.0] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)', 'kmemleak'],
+    ['[    1.0] kmemleak: unreferenced object 0xffff888003f5a000 (size 256):', 'kmemleak'],
+    ['[    1.0] kmemleak: Freeing unknown object at 0xffff888003f5a000', 'warning'],
+  ];
+  for (const [line, kind] of cases) assert.is(classifyLine(line), kind, line);
+});
+
+test('the debug options\' boot chatter is not a report', () => {
+  const benign = [
+    '[    0.0] kasan: KernelAddressSanitizer initialized (generic)',
+    '[    0.1] kfence: initialized - using 2097152 bytes for 255 objects at 0x(____ptrval____)-0x(____ptrval____)',
+    '[    0.2] kmemleak: Kernel memory leak detector initialized (mem pool available: 15679)',
+    '[    0.2] kmemleak: Automatic memory scanning thread started',
+    '[    0.0] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar',
+    '[    0.0] ... MAX_LOCKDEP_SUBCLASSES:  8',
+    '[    0.0] ... MAX_LOCKDEP_KEYS:        8192',
+    '[    0.0]  memory used by lock dependency info: 6365 kB',
+    '[    0.3] ODEBUG: selftest passed',
+    '[    0.3] ODEBUG: Out of memory. ODEBUG disabled',
+    '[    5.0] INFO: lockdep is turned off.',
+  ];
+  for (const line of benign) assert.is(classifyLine(line), undefined, line);
+  assert.equal(detectSplats(benign.join('\n')), []);
+});
+
+test('a ruled report is kept from its first rule to its last, past the end of its first trace', () => {
+  const log = [
+    '[   10.000000] splat_trigger: kasan-uaf',
+    '[   10.100000] ==================================================================',
+    '[   10.100001] BUG: KASAN: slab-use-after-free in f+0x1/0x2 [m]',
+    '[   10.100002] Call Trace:',
+    '[   10.100003]  <TASK>',
+    '[   10.100004]  f+0x1/0x2 [m]',
+    '[   10.100005]  </TASK>',
+    '[   10.100006] ',
+    // printed late (a slow console): still the same report, up to its closing rule
+    '[   11.500000] Allocated by task 1:',
+    '[   11.500001]  kmalloc+0x1/0x2',
+    '[   11.500002] Memory state around the buggy address:',
+    '[   11.500003] ==================================================================',
+    '[   11.600000] sh: next line',
+  ].join('\n');
+  const found = detectSplats(log);
+  assert.equal(kinds(found), ['kasan']);
+  const lines = found[0]!.text.split('\n');
+  assert.match(lines[0]!, /^\[   10\.100000\] =+$/, 'from the opening rule');
+  assert.match(lines.at(-1)!, /^\[   11\.500003\] =+$/, 'to the closing rule');
+  assert.is(found[0]!.title, 'BUG: KASAN: slab-use-after-free in f+0x1/0x2 [m]');
+  assert.is(found[0]!.line, 3, 'the line number is the trigger\'s');
+  assert.ok(found[0]!.complete);
+});
+
+test('a WARN keeps its "cut here" and message lines; a message that is a report names the kind', () => {
+  const log = [
+    '[    5.000000] ------------[ cut here ]------------',
+    '[    5.000001] ODEBUG: free active (active state 0) object: 0000 object type: timer_list hint: f+0x0/0x10',
+    '[    5.000002] WARNING: CPU: 0 PID: 1 at lib/debugobjects.c:514 debug_print_object+0xd4/0x120',
+    '[    5.000003] Call Trace:',
+    '[    5.000004]  <TASK>',
+    '[    5.000005]  </TASK>',
+    '[    5.000006] ---[ end trace 0000000000000000 ]---',
+    '[    6.000000] ------------[ cut here ]------------',
+    '[    6.000001] a message',
+    '[    6.000002] WARNING: CPU: 0 PID: 1 at x.c:1 g+0x0/0x1',
+    '[    6.000003] ---[ end trace 0000000000000000 ]---',
+    '[    7.000000] ------------[ cut here ]------------',
+    '[    9.000000] not the end of a begin marker: too late',
+  ].join('\n');
+  const found = detectSplats(log);
+  assert.equal(kinds(found), ['debugobjects', 'warning']);
+  assert.match(found[0]!.text, /^\[    5\.000000\] -+\[ cut here \]-+\n.*ODEBUG: free active/);
+  assert.match(found[0]!.text, /WARNING: CPU: 0.*\n/, 'the WARNING belongs to the ODEBUG report');
+  assert.match(found[1]!.text, /cut here.*\n.*a message\n.*WARNING:/);
+});
+
+test('kmemleak lines are a splat of their own that ends where they do', () => {
+  const log = [
+    '[   20.000000] kmemleak: unreferenced object 0xffff888003f5a000 (size 200):',
+    '[   20.000001] kmemleak:   comm "sh", pid 200, jiffies 4294901234',
+    '[   20.000002] kmemleak:   backtrace (crc 0):',
+    '[   20.000003] kmemleak:     splat_lose+0x1/0x2 [splat_trigger]',
+    '[   20.000004] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)',
+    '[   20.500000] random: crng reseeded',
+    '[   30.000000] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)',
+    '[   30.000001] WARNING: CPU: 0 PID: 1 at x.c:1 g+0x0/0x1',
+  ].join('\n');
+  const found = detectSplats(log);
+  assert.equal(kinds(found), ['kmemleak', 'kmemleak', 'warning']);
+  assert.is(found[0]!.text.split('\n').length, 5);
+  assert.ok(found[0]!.complete && found[1]!.complete);
+  assert.is(found[1]!.text, '[   30.000000] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)');
+  assert.not.ok(decidesVerdict(found[0]!), 'kmemleak is judged by the leak check');
+  assert.ok(decidesVerdict(found[2]!));
 });
 
 test('a splat still open at the end of the console is kept, marked incomplete', () => {

@@ -42,6 +42,13 @@ test('a splat outranks failing scenarios, and a panic outranks other splats', ()
   assert.equal(v, { verdict: 'kernel-splat', reason: 'panic: Kernel panic - not syncing: x (+1 more)' });
 });
 
+test('a kmemleak line on the console is no kernel splat: the leak check judges it', () => {
+  const leak = splat('kmemleak', 'kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)');
+  assert.equal(decideVerdict({ ...base, scenarios: [sc('a', 'pass')], splats: [leak] }), { verdict: 'pass', reason: '1 scenario passed' });
+  const v = decideVerdict({ ...base, scenarios: [sc('a', 'pass')], splats: [leak, splat('kasan', 'BUG: KASAN: x')] });
+  assert.equal(v, { verdict: 'kernel-splat', reason: 'kasan: BUG: KASAN: x' });
+});
+
 test('precedence: build-failed > kernel-splat > timeout > boot-failed > infra-error > skip > fail', () => {
   const all: VerdictInput = {
     buildError: 'b', bootError: 'o', timeout: 't', infraError: 'i', skipReason: 's',
