@@ -20,7 +20,9 @@
 // kmemleak reports (kernels with CONFIG_DEBUG_KMEMLEAK) are a problem on
 // their own, in any round, when a frame of the backtrace is in a module of
 // the tree under test ("... [nexus]"): kmemleak's reports about the rest of
-// the kernel are recorded, not blamed on the tree.
+// the kernel are recorded, not blamed on the tree.  The guest scans before
+// each suite's first round (round 0) and after each round, so a report is
+// the suite's, or the round 0 scan's: what was left before the suite ran.
 import type { KmemleakEvent, KmemleakReport, SlabSnapshot } from '../scenarios/runner/events.js';
 
 export interface LeakRule {
@@ -71,7 +73,7 @@ export interface SuiteLeaks {
   leaking: Growth[];
   /** Module caches SLUB merged into another: their growth is the other's. */
   merged: Record<string, string>;
-  /** kmemleak reports after each round (only when the kernel has kmemleak and it found some). */
+  /** kmemleak reports after each round, and before the first (round 0), when the kernel has kmemleak and it found some. */
   kmemleak: { round: number; reports: KmemleakReport[] }[];
   /** Snapshots or scans that failed. */
   errors: string[];
@@ -168,18 +170,25 @@ export function foldLeaks(events: readonly LeakEvent[], rule: LeakRule = DEFAULT
   const modules = new Set<string>();
   for (const ev of events) {
     let g = [...groups].reverse().find((x) => x.suite === ev.suite);
+    // Round 0 (a snapshot, a kmemleak scan: either may come first) starts a
+    // new suite run, unless this one has only seen round 0 and not this kind yet.
+    const mine = (x: NonNullable<typeof g>) => (ev.type === 'slab' ? x.snaps : x.scans);
+    const starting = g !== undefined && [...g.snaps, ...g.scans].every((e) => e.rep === 0) && mine(g).length === 0;
+    if ((ev.rep === 0 && !starting) || (!g && ev.type === 'slab')) {
+      g = { suite: ev.suite, snaps: [], scans: [] };
+      groups.push(g);
+    }
+    if (!g) continue;
     if (ev.type === 'slab') {
       if (ev.kmemleak) kmemleak = true;
       for (const m of ev.modules) modules.add(m);
-      if (!g || ev.rep === 0) {
-        g = { suite: ev.suite, snaps: [], scans: [] };
-        groups.push(g);
-      }
       g.snaps.push(ev);
-    } else if (g) g.scans.push(ev);
+    } else g.scans.push(ev);
   }
-  if (groups.length === 0) return undefined;
-  return { rule, kmemleak, modules: [...modules].sort(), suites: groups.map((g) => suiteLeaks(g.suite, g.snaps, g.scans, rule)) };
+  // A run that ended before its first snapshot leaves a group of scans only: nothing to fold.
+  const folded = groups.filter((g) => g.snaps.length > 0);
+  if (folded.length === 0) return undefined;
+  return { rule, kmemleak, modules: [...modules].sort(), suites: folded.map((g) => suiteLeaks(g.suite, g.snaps, g.scans, rule)) };
 }
 
 /** Does a kmemleak report's backtrace pass through one of these modules? */
@@ -189,6 +198,11 @@ export function blames(report: KmemleakReport, modules: readonly string[]): stri
     if (m && modules.includes(m[1]!)) return m[1];
   }
   return undefined;
+}
+
+/** When a kmemleak scan ran: after one of the suite's rounds, or before its first (round 0). */
+export function whenScanned(suite: string, round: number): string {
+  return round === 0 ? `before ${suite} (left by boot, module load or an earlier suite)` : `after ${suite} round ${round}`;
 }
 
 function fmtGrowth(g: Growth): string {
@@ -216,12 +230,29 @@ export function leakProblems(rec: LeakRecord | undefined): string[] {
       const first = ours[0]!;
       const frame = first.backtrace.find((f) => blames({ ...first, backtrace: [f] }, rec.modules)) ?? '';
       out.push(
-        `kmemleak after ${s.suite} round ${k.round}: ${ours.length} unreferenced object${ours.length === 1 ? '' : 's'} ` +
+        `kmemleak ${whenScanned(s.suite, k.round)}: ${ours.length} unreferenced object${ours.length === 1 ? '' : 's'} ` +
           `allocated in ${blames(first, rec.modules)} (first: size ${first.size}, ${frame})`,
       );
     }
   }
   return out;
+}
+
+/** A kmemleak report as kmemleak printed it, or rebuilt from its fields when the runner kept no text (past the first of a scan). */
+export function kmemleakText(r: KmemleakReport): string {
+  return r.text ?? [`unreferenced object ${r.address} (size ${r.size}):`, `  comm "${r.comm}", pid ${r.pid}`, '  backtrace:', ...r.backtrace.map((f) => `    ${f}`)].join('\n');
+}
+
+/** The text of each kmemleak report blamed on the tree, headed by when it was scanned (for JUnit and the like). */
+export function blamedKmemleak(rec: LeakRecord | undefined): string[] {
+  if (!rec) return [];
+  return rec.suites.flatMap((s) =>
+    s.kmemleak.flatMap((k) =>
+      k.reports
+        .filter((r) => blames(r, rec.modules) !== undefined)
+        .map((r) => `kmemleak ${whenScanned(s.suite, k.round)}:\n${kmemleakText(r)}`),
+    ),
+  );
 }
 
 /** One line per suite for the summary: rounds, the largest growth after warm-up, the rule's word. */

@@ -6,7 +6,7 @@ import type { ResolvedKernel } from './kernels.js';
 import type { ScenarioResult, Verdict } from './verdict.js';
 import { MAX_METRIC_SAMPLES, type Features, type GuestEvent, type Primitive } from '../scenarios/runner/events.js';
 import type { EvidenceMatrix } from './evidence.js';
-import { isLeakEvent, type LeakEvent, type LeakRecord } from './leaks.js';
+import { blamedKmemleak, isLeakEvent, type LeakEvent, type LeakRecord } from './leaks.js';
 import type { ShardRecord } from './plan.js';
 
 export interface JobRecord {
@@ -251,7 +251,7 @@ export function junitXml(run: RunRecord): string {
       js++;
       cases.push(`    <testcase ${jname}><skipped message="${reason}"/></testcase>`);
     } else {
-      const body = [...job.problems, ...job.splats.map((s) => s.text)].join('\n\n');
+      const body = [...job.problems, ...job.splats.map((s) => s.text), ...blamedKmemleak(job.leaks)].join('\n\n');
       if (v === 'fail') {
         jf++;
         cases.push(`    <testcase ${jname}><failure message="${reason}">${xmlEscape(body)}</failure></testcase>`);

@@ -1,13 +1,39 @@
 // A job's leak figures: per suite run, rounds, SUnreclaim and the cache that
-// grew most after the warm-up round, kmemleak reports, and the rule's word.
-import type { LeakRecord, SuiteLeaks } from '../leaks.js';
+// grew most after the warm-up round, kmemleak reports (their text too), and
+// the word: the rule's, and kmemleak's about the tree's modules.
+import { blames, kmemleakText, whenScanned, type LeakRecord, type SuiteLeaks } from '../leaks.js';
 import { esc, table } from './html.js';
 
-/** The rule's word for a suite: figures only (it could not decide), no leak, or LEAK with the signals. */
-export function leakWord(s: SuiteLeaks): { word: string; cls: string } {
+/** kmemleak reports of the suite whose backtrace is in the tree's modules. */
+function oursInKmemleak(s: SuiteLeaks, modules: readonly string[]): number {
+  return s.kmemleak.reduce((n, k) => n + k.reports.filter((r) => blames(r, modules) !== undefined).length, 0);
+}
+
+/**
+ * The word for a suite: LEAK with the signals the rule found and kmemleak
+ * when it reported objects of the tree's modules; otherwise figures only
+ * (the rule could not decide) or no leak.
+ */
+export function leakWord(s: SuiteLeaks, modules: readonly string[] = []): { word: string; cls: string } {
+  const signals = [...s.leaking.map((g) => g.signal), ...(oursInKmemleak(s, modules) > 0 ? ['kmemleak'] : [])];
+  if (signals.length > 0) return { word: `LEAK: ${signals.join(', ')}`, cls: 'v-fail' };
   if (!s.conclusive) return { word: 'figures only', cls: 'v-skip' };
-  if (s.leaking.length > 0) return { word: `LEAK: ${s.leaking.map((g) => g.signal).join(', ')}`, cls: 'v-fail' };
   return { word: 'no leak', cls: 'v-pass' };
+}
+
+/** Every kmemleak report of the job, by suite and scan, as kmemleak printed it; the tree's are marked. */
+function kmemleakReports(rec: LeakRecord): string {
+  const items = rec.suites.flatMap((s) =>
+    s.kmemleak.flatMap((k) =>
+      k.reports.map((r) => {
+        const ours = blames(r, rec.modules);
+        const head = `${ours ? `<span class="badge v-fail">${esc(ours)}</span> ` : ''}${esc(`${whenScanned(s.suite, k.round)}: size ${r.size}, comm ${r.comm}`)}`;
+        return `<li>${head}<pre class="console">${esc(kmemleakText(r))}</pre></li>`;
+      }),
+    ),
+  );
+  if (items.length === 0) return '';
+  return `<details><summary>${items.length} kmemleak report${items.length === 1 ? '' : 's'}</summary><ul class="kmemleak">${items.join('')}</ul></details>\n`;
 }
 
 /** The cache that gained most in one of the rounds after the first, or undefined. */
@@ -21,8 +47,8 @@ function topCache(s: SuiteLeaks): string | undefined {
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 
-function row(s: SuiteLeaks): string[] {
-  const w = leakWord(s);
+function row(s: SuiteLeaks, modules: readonly string[]): string[] {
+  const w = leakWord(s, modules);
   const reports = s.kmemleak.reduce((n, k) => n + k.reports.length, 0);
   return [
     esc(s.suite),
@@ -39,8 +65,9 @@ export function leakSection(rec: LeakRecord | undefined): string {
   if (!rec || rec.suites.length === 0) return '';
   const header = ['suite', 'rounds', 'SUnreclaim before (kB)', 'SUnreclaim per round (kB)', 'top cache after round 1 (objects)', 'kmemleak reports', "rule's word"];
   const leaking = rec.suites.flatMap((s) => s.leaking.map((g) => `<li>${esc(s.suite)}: ${esc(g.signal)} grew ${esc(g.perRound.map(signed).join(', '))} ${esc(g.unit)} in the rounds after the first</li>`));
-  return `<h4>Leaks</h4>\n${table(header, rec.suites.map(row), 'leaks')}\n` +
+  return `<h4>Leaks</h4>\n${table(header, rec.suites.map((s) => row(s, rec.modules)), 'leaks')}\n` +
     (leaking.length > 0 ? `<ul class="problems">${leaking.join('')}</ul>\n` : '') +
+    kmemleakReports(rec) +
     `<p class="note">Rule: a signal leaks when it grows in every round after the first by more than ${rec.rule.minObjects} objects ` +
     `(a cache) or ${rec.rule.minSunreclaimKiB} kB (SUnreclaim); one round is warm-up only. kmemleak ${rec.kmemleak ? 'on' : 'not in this kernel'}; ` +
     `modules: ${esc(rec.modules.join(', ') || '-')}.</p>`;

@@ -80,6 +80,9 @@ export function keptCache(name: string, modules: readonly string[]): boolean {
   return /^kmalloc-/.test(name) || moduleCache(name, modules);
 }
 
+/** The first this many reports of a scan keep their text (hex dump and all); a leak in a loop makes thousands. */
+export const KMEMLEAK_TEXT_REPORTS = 20;
+
 /**
  * Parse kmemleak's report:
  *   unreferenced object 0xffff888003f5a000 (size 64):
@@ -87,6 +90,7 @@ export function keptCache(name: string, modules: readonly string[]): boolean {
  *     hex dump (first 32 bytes): ...
  *     backtrace:            (6.8+: "backtrace (crc 1f2e3d4c):")
  *       [<00000000c4e3ab4d>] kmalloc_trace+0x26/0x60    (newer kernels drop the [<...>])
+ * The first KMEMLEAK_TEXT_REPORTS reports keep their lines as printed (`text`).
  */
 export function parseKmemleak(text: string): KmemleakReport[] {
   const out: KmemleakReport[] = [];
@@ -97,11 +101,13 @@ export function parseKmemleak(text: string): KmemleakReport[] {
     const head = /^unreferenced object (0x[0-9a-f]+) \(size (\d+)\):/.exec(line);
     if (head) {
       cur = { address: head[1]!, size: Number(head[2]), comm: '', pid: -1, backtrace: [] };
+      if (out.length < KMEMLEAK_TEXT_REPORTS) cur.text = line;
       out.push(cur);
       inTrace = false;
       continue;
     }
     if (!cur) continue;
+    if (cur.text !== undefined && line !== '') cur.text += `\n${line}`;
     const comm = /^\s+comm "(.*)", pid (\d+), jiffies (\d+)(?: \(age ([\d.]+)s\))?/.exec(line);
     if (comm) {
       cur.comm = comm[1]!;
@@ -268,8 +274,11 @@ export function leakHooks(param: (name: string, fallback: number) => number, emi
     if (!on) return;
     // kmemleak reports only objects older than 5 s: after the last round, let the last ones age.
     if (kmemleak && rep === repeat) await sleep(KMEMLEAK_MIN_AGE_MS);
-    if (kmemleak && rep > 0) emit({ ...kmemleakScan(suite, rep), t: now() });
-    if (kmemleak && rep === 0) tryWrite(KMEMLEAK, 'clear');
+    // Round 0 scans too: what was unreferenced before the suite (boot, module
+    // load, an earlier suite) is reported and cleared there, as round 0, and
+    // not in the suite's first round.  'clear' alone forgets only what a scan
+    // has reported.
+    if (kmemleak) emit({ ...kmemleakScan(suite, rep), t: now() });
     emit({ ...(await slabSnapshot(suite, rep, repeat, settleMs, outOfTreeModules(), dump)), t: now() });
   };
   return {

@@ -108,9 +108,11 @@ export interface KmemleakReport {
   ageSecs?: number;
   /** Frames, innermost first, without the [<address>] prefix: "nexus_port_create+0x2c/0x90 [nexus]". */
   backtrace: string[];
+  /** The report's lines as kmemleak printed them, hex dump included (the first reports of a scan only). */
+  text?: string;
 }
 
-/** What kmemleak reported after a suite's round `rep` (scan, read, clear). */
+/** What kmemleak reported after a suite's round `rep`, or before its first round (rep 0): scan, read, clear. */
 export interface KmemleakEvent {
   type: 'kmemleak';
   t: number;

@@ -16,13 +16,16 @@ import {
   parseMeminfo,
   parseSlabinfo,
 } from '../../scenarios/lib/leaks.js';
+import { leakSection, leakWord } from '../../lab/report/leaks-html.js';
 import { parseEvent, type GuestEvent, type KmemleakEvent, type SlabSnapshot } from '../../scenarios/runner/events.js';
 import {
   DEFAULT_RULE,
   SUNRECLAIM,
+  blamedKmemleak,
   blames,
   foldLeaks,
   isLeakEvent,
+  kmemleakText,
   leakRepeat,
   leakProblems,
   leakSummary,
@@ -198,10 +201,12 @@ test('fold: one entry per suite run, in order; a suite run twice is two entries'
 
 const KMEMLEAK = fixture('leaks', 'kmemleak-handwritten.txt');
 
-test('parseKmemleak: every report, the old [<addr>] and the newer crc format, hex dumps left out', () => {
+test('parseKmemleak: every report, the old [<addr>] and the newer crc format, hex dumps only in the text', () => {
   const r = parseKmemleak(KMEMLEAK);
   assert.is(r.length, 3);
-  assert.equal(r[0], {
+  const { text, ...fields } = r[0]!;
+  assert.is(text, KMEMLEAK.split('\n').slice(0, 12).join('\n'), 'the report as printed, hex dump and all');
+  assert.equal(fields, {
     address: '0xffff888003f5a000',
     size: 256,
     comm: 'node',
@@ -239,6 +244,36 @@ test('kmemleak reports are blamed on the tree only through its modules\' frames'
   ]);
   const quiet = foldLeaks([s0, { ...scan, reports: [net!] }, { ...s0, rep: 1 }])!;
   assert.equal(leakProblems(quiet), []);
+});
+
+test('kmemleak before a suite (round 0) is said so; blamed reports keep their text for JUnit and the report', () => {
+  const [port, net] = parseKmemleak(KMEMLEAK);
+  const s0 = snap('ports', 0, 1, slab('6.12', 0), { kmemleak: true });
+  const before: KmemleakEvent = { type: 'kmemleak', t: 1, suite: 'ports', rep: 0, reports: [port!] };
+  const after: KmemleakEvent = { type: 'kmemleak', t: 5, suite: 'ports', rep: 1, reports: [net!] };
+  const rec = foldLeaks([before, s0, after, { ...s0, rep: 1 }])!;
+  assert.equal(rec.suites[0]!.kmemleak.map((k) => k.round), [0, 1]);
+  assert.equal(leakProblems(rec), [
+    'kmemleak before ports (left by boot, module load or an earlier suite): 1 unreferenced object allocated in nexus ' +
+      '(first: size 256, nexus_port_create+0x2c/0x90 [nexus])',
+  ]);
+  const texts = blamedKmemleak(rec);
+  assert.is(texts.length, 1, 'only the tree\'s report');
+  assert.match(texts[0]!, /^kmemleak before ports \(.*\):\nunreferenced object 0xffff888003f5a000 \(size 256\):\n  comm "node"/);
+  assert.match(texts[0]!, /hex dump/);
+  const { text: _t, ...bare } = port!;
+  assert.match(kmemleakText(bare), /^unreferenced object 0xffff888003f5a000 \(size 256\):\n  comm "node", pid 412\n  backtrace:\n    kmalloc_trace/);
+});
+
+test('the report\'s word for a suite says LEAK when kmemleak blamed the tree, and lists every report', () => {
+  const [port, net] = parseKmemleak(KMEMLEAK);
+  const s0 = snap('ports', 0, 1, slab('6.12', 0), { kmemleak: true });
+  const rec = foldLeaks([s0, { type: 'kmemleak', t: 5, suite: 'ports', rep: 1, reports: [port!, net!] }, { ...s0, rep: 1 }])!;
+  assert.equal(leakWord(rec.suites[0]!, rec.modules), { word: 'LEAK: kmemleak', cls: 'v-fail' });
+  assert.equal(leakWord(rec.suites[0]!, []), { word: 'figures only', cls: 'v-skip' });
+  const html = leakSection(rec);
+  assert.match(html, /<summary>2 kmemleak reports<\/summary>/);
+  assert.match(html, /<span class="badge v-fail">nexus<\/span> after ports round 1: size 256, comm node<pre class="console">unreferenced object 0xffff888003f5a000/);
 });
 
 test('the leak events are events: parseEvent takes them, the folder keeps them apart from scenarios', () => {
