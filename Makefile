@@ -108,6 +108,7 @@ test-unit: build
 
 lint: deps
 	tools/checkpatch.sh kernel
+	tools/checkpatch.sh tools/splat-module
 
 # On failure, what failed is printed last: a CI log keeps only its tail.
 test-integration: deps build
