@@ -28,6 +28,7 @@ test('a guest never reboots, logs its console to a file and has a QMP socket', (
 
 test('a guest trusts its TSC: no clocksource watchdog re-patching sched_clock under TCG', () => {
   assert.match(arg(qemuArgs(spec), '-append')[0]!, /(^| )tsc=reliable( |$)/);
+  assert.match(arg(qemuArgs(spec), '-append')[0]!, /(^| )no_timer_check( |$)/, 'a loaded host must not fail the IO-APIC timer check');
 });
 
 test('the cached root disk is attached as a snapshot', () => {
