@@ -145,7 +145,9 @@ export async function ensureDebugKernel(r: DebugKernelRequest): Promise<KernelTr
   };
   try {
     await rm(log, { force: true });
-    const res = await run('bash', [r.script, deb, r.baseTree.config, r.fragment, tmp, String(r.jobs)], {
+    // The text hashed into the key is the text run: bash reads a script file
+    // as it goes, and an edit during a 40-minute build would run half of each.
+    const res = await run('bash', ['-c', script, r.script, deb, r.baseTree.config, r.fragment, tmp, String(r.jobs)], {
       timeoutMs: DEBUG_BUILD_TIMEOUT_MS,
       logFile: log,
       buffer: false,
