@@ -162,7 +162,7 @@ export const suite: Suite = {
         announce(ctx, o);
         const base = countersBaseline(ctx);
         const log = KernelLog.mark();
-        const run = await runNative(ctx, FUZZ, fuzzArgs(o), o.deadlineS * 1000 + SLACK_MS);
+        const run = await runNative(ctx, FUZZ, fuzzArgs(o, process.pid), o.deadlineS * 1000 + SLACK_MS);
         if (run.code === 3) ctx.skip(`nexus-fuzz could not open ${NEXUS_DEVICE}`);
         const s = checkRun(ctx, run, o);
         if (s) {

@@ -67,13 +67,19 @@ export function fuzzOptions(param: Param, cpus: number, seed: () => number = ran
   return o;
 }
 
-export function fuzzArgs(o: FuzzOptions): string[] {
+/**
+ * nexus-fuzz's arguments; `spare`: a process (the runner, a team too) whose
+ * threads the fuzzer must not address - a lookup gives a live thread a record
+ * for as long as it lives, which the counter check would take for a leak.
+ */
+export function fuzzArgs(o: FuzzOptions, spare?: number): string[] {
   return [
     '--seed', String(o.seed),
     '--calls', String(o.calls),
     '--workers', String(o.workers),
     '--kill-ms', String(o.killMs),
     '--deadline', String(o.deadlineS),
+    ...(spare !== undefined ? ['--spare', String(spare)] : []),
   ];
 }
 

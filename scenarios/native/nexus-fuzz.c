@@ -138,6 +138,7 @@
  * and a resolver (resolve_field).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1162,6 +1163,7 @@ static int dry_run(uint64_t seed, unsigned int workers, unsigned int gens, unsig
 
 #define POOL		64
 #define MAX_WORKERS	64
+#define MAX_SPARED	256
 #define PARENT_OBJECTS	4
 
 #define SEEN		1024
@@ -1197,6 +1199,10 @@ struct shared {
 	int32_t max_pid;
 	pid_t parent;
 	int32_t parent_ids[NR_ID_KINDS][PARENT_OBJECTS];
+	/* --spare: its threads, read again and again by the parent (tick). */
+	pid_t spare;
+	unsigned int nspared;
+	int32_t spared[MAX_SPARED];
 	unsigned int workers;
 	uint64_t violations, eperm_checks, reopens;
 	uint64_t newborns, newborns_registered, newborns_resumed, clone_maps, sigbus;
@@ -1415,7 +1421,7 @@ static int32_t hole_id(unsigned int kind, uint64_t v)
 	return max + 1;
 }
 
-static int32_t resolve_id(const struct worker *w, unsigned int kind, const struct choice *c)
+static int32_t resolve_any_id(const struct worker *w, unsigned int kind, const struct choice *c)
 {
 	static const int32_t negs[] = { -1, INT32_MIN, -12345 };
 	bool teamish = kind == ID_TEAM || kind == ID_THREAD;
@@ -1442,6 +1448,30 @@ static int32_t resolve_id(const struct worker *w, unsigned int kind, const struc
 	default:
 		return teamish ? sh->parent : sh->parent_ids[kind][c->v % PARENT_OBJECTS];
 	}
+}
+
+/* A thread of the spared process (--spare): a bystander that is a team too. */
+static bool spared(int32_t id)
+{
+	unsigned int n = __atomic_load_n(&sh->nspared, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < n && i < MAX_SPARED; i++)
+		if (__atomic_load_n(&sh->spared[i], __ATOMIC_RELAXED) == id)
+			return true;
+	return false;
+}
+
+/*
+ * Any id the choice makes, but never a thread or team of the spared process:
+ * a lookup of one of its threads gives that thread a record (and a message
+ * sent stays in its mailbox) for as long as the thread lives, which the
+ * suite's counter check would take for a leak.  Ours instead.
+ */
+static int32_t resolve_id(const struct worker *w, unsigned int kind, const struct choice *c)
+{
+	int32_t id = resolve_any_id(w, kind, c);
+
+	return (kind == ID_TEAM || kind == ID_THREAD) && id > 0 && spared(id) ? sh->parent : id;
 }
 
 static int64_t resolve_cookie(unsigned int kind, const struct choice *c)
@@ -3159,6 +3189,32 @@ static void worker_main(unsigned int slot, unsigned int gen, uint64_t seed, cons
 	_exit(0);
 }
 
+/* The threads of the spared process now (a thread it starts later is seen within 100 ms). */
+static void refresh_spared(void)
+{
+	char path[40];
+	struct dirent *e;
+	unsigned int n = 0;
+	DIR *d;
+
+	if (sh->spare <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)sh->spare);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d)) && n < MAX_SPARED) {
+		int tid = atoi(e->d_name);
+
+		if (tid > 0)
+			__atomic_store_n(&sh->spared[n++], tid, __ATOMIC_RELAXED);
+	}
+	closedir(d);
+	/* The count only grows: what is left past n is tids that were spared before. */
+	if (n > sh->nspared)
+		__atomic_store_n(&sh->nspared, n, __ATOMIC_RELEASE);
+}
+
 /* ---- the parent ------------------------------------------------------------ */
 
 #define STALL_MS	20000	/* a worker that made no call for so long is hung */
@@ -3166,6 +3222,7 @@ static void worker_main(unsigned int slot, unsigned int gen, uint64_t seed, cons
 struct options {
 	uint64_t seed, calls;
 	unsigned int workers, kill_ms, deadline_s, gens;
+	pid_t spare;
 	unsigned long dry_run;
 	bool list;
 };
@@ -3174,7 +3231,7 @@ struct parent {
 	const struct options *o;
 	struct rng r;
 	int fds[NR_DEVICES];
-	int64_t start_ms, deadline_ms, next_kill_ms, next_progress_ms;
+	int64_t start_ms, deadline_ms, next_kill_ms, next_progress_ms, next_spare_ms;
 	uint64_t spawned, killed, killed_mid_call, exited, stalled;
 	bool stop, deadline_hit;
 	struct report crashed, stuck, orphans;
@@ -3361,6 +3418,10 @@ static uint64_t total_calls(void)
 
 static void tick(struct parent *P, int64_t now)
 {
+	if (now >= P->next_spare_ms) {
+		refresh_spared();
+		P->next_spare_ms = now + 100;
+	}
 	reap_any(P);
 	watch_slots(P, now);
 	respawn(P);
@@ -3755,7 +3816,7 @@ static void print_summary(const struct parent *P, int64_t wall_ms)
 static void usage(void)
 {
 	fprintf(stderr, "usage: nexus-fuzz [--seed N] [--calls N] [--workers N] [--kill-ms N]\n"
-		"                  [--deadline S] [--dry-run N [--gens G]] [--list]\n");
+		"                  [--deadline S] [--spare PID] [--dry-run N [--gens G]] [--list]\n");
 	exit(2);
 }
 
@@ -3789,6 +3850,8 @@ static void parse(int argc, char **argv, struct options *o)
 			o->dry_run = (unsigned long)number(argv[++i]);
 		else if (!strcmp(a, "--gens"))
 			o->gens = (unsigned int)number(argv[++i]);
+		else if (!strcmp(a, "--spare"))
+			o->spare = (pid_t)number(argv[++i]);
 		else
 			usage();
 	}
@@ -3805,6 +3868,8 @@ static void setup_shared(const struct options *o)
 	}
 	report_crashes(sh, sizeof(*sh));
 	sh->workers = o->workers;
+	sh->spare = o->spare;
+	refresh_spared();
 	sh->parent = getpid();
 	sh->max_pid = getpid();
 	for (unsigned int i = 0; i < o->workers; i++)

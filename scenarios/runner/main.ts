@@ -4,6 +4,7 @@
 //   node runner/main.js --suites smoke[,other]
 //   node runner/main.js --config /run/nexus/job.json   ({"suites": [...]})
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { SUITES, suiteNames } from '../suites.js';
@@ -161,6 +162,10 @@ async function main(): Promise<number> {
     return 2;
   }
   emit({ type: 'run-start', t: now(), suites: names, node: process.version, kernel: release(), cpus: availableParallelism(), params });
+  // The runner is a team (libnexus keeps /dev/nexus open), and a lookup of
+  // any thread of a team gives it a record: libuv starts its thread pool at
+  // first use, so start it now, before a fuzzer reads which threads to spare.
+  await stat('/');
   const probed = probeFeatures(COUNTERS_PATH);
   setFeatures(probed);
   emit({ type: 'features', t: now(), features: probed });

@@ -49,6 +49,8 @@ test('fuzz options: a bad parameter is refused with its name', () => {
 test('nexus-fuzz arguments carry every option', () => {
   assert.equal(fuzzArgs({ calls: 10, seed: 3, workers: 2, killMs: 9, deadlineS: 60 }),
     ['--seed', '3', '--calls', '10', '--workers', '2', '--kill-ms', '9', '--deadline', '60']);
+  assert.equal(fuzzArgs({ calls: 10, seed: 3, workers: 2, killMs: 9, deadlineS: 60 }, 77).slice(-2), ['--spare', '77'],
+    'the runner is spared: its threads are a team\'s too');
 });
 
 function summary(over: Partial<FuzzSummary> = {}): FuzzSummary {
