@@ -29,6 +29,8 @@ export interface KernelSpec {
   build?: { fragment: string; script: string };
   /** How much slower than a packaged kernel its guests run (scales the runner's deadlines). */
   slowdown?: number;
+  /** Kernel parameters its quick-profile guests boot with, besides the lab's own. */
+  append?: string[];
 }
 
 export interface KernelMatrix {
@@ -115,6 +117,13 @@ export function parseMatrix(text: string, origin = 'kernels.json'): KernelMatrix
         throw new Error(`${where}: "build" must be { "fragment": PATH, "script": PATH }`);
       }
       spec.build = { fragment: b.fragment, script: b.script };
+    }
+    if (k.append !== undefined) {
+      const a = k.append;
+      if (!Array.isArray(a) || !a.every((x) => typeof x === 'string' && /^[^\s"']+$/.test(x))) {
+        throw new Error(`${where}: "append" must be an array of kernel parameters (no spaces or quotes)`);
+      }
+      spec.append = a as string[];
     }
     if (k.slowdown !== undefined) {
       if (typeof k.slowdown !== 'number' || !(k.slowdown >= 1)) throw new Error(`${where}: "slowdown" must be a number of at least 1`);

@@ -26,7 +26,7 @@ export async function bootGuest(s: JobRun): Promise<boolean> {
       accel: s.ctx.accel.used,
       kernel: media.kernel.vmlinuz,
       initrd: media.initrd,
-      append: guestAppend(),
+      append: guestAppend(s.job.kernel.append),
       disk: media.disk,
       diskFormat: media.diskFormat,
       snapshot: media.snapshot,

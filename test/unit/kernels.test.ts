@@ -123,6 +123,9 @@ test('built kernels: groups, a build of fragment and script, a slowdown; bad one
   assert.throws(() => one(', "groups": ["a b"]'), /"groups" must be an array of names/);
   assert.throws(() => one(', "build": {"fragment": "x"}'), /"build" must be \{ "fragment": PATH, "script": PATH \}/);
   assert.throws(() => one(', "slowdown": 0.5'), /"slowdown" must be a number of at least 1/);
+  assert.equal(one(', "append": ["no5lvl", "kfence.sample_interval=10"]').kernels[0]!.append, ['no5lvl', 'kfence.sample_interval=10']);
+  assert.throws(() => one(', "append": ["a b"]'), /"append" must be an array of kernel parameters/);
+  assert.throws(() => one(', "append": "no5lvl"'), /"append" must be an array of kernel parameters/);
   assert.throws(() => one(', "groups": ["d"]'), /group 'd' is also a kernel id/);
   assert.throws(() => one(', "groups": ["all"]'), /group 'all' is also a kernel id/);
   assert.throws(() => parseMatrix('{"kernels": [{"id": "all", "series": "6.1", "flavour": "amd64"}]}'), /'all' names every kernel/);
