@@ -30,6 +30,7 @@ interface Job {
   'runs-on': string;
   'timeout-minutes'?: number;
   container?: { image: string; options?: string };
+  name?: string;
   strategy?: { 'fail-fast'?: boolean; matrix: Record<string, unknown> };
   permissions?: Record<string, string>;
   env?: Record<string, string>;
@@ -162,12 +163,13 @@ test('the artifacts the shards upload are the ones the merge job downloads and m
   assert.ok(run.includes(`--results ${paths[0]!.replace(/\/$/, '')}`));
 
   const download = usesStep(merge, 'actions/download-artifact');
-  const pattern = String(download.with?.pattern);
+  assert.is(download.with?.pattern, '${{ env.SHARD_ARTIFACTS }}');
+  const pattern = merge.env!.SHARD_ARTIFACTS!;
   const dir = String(download.with?.path);
   const names = SHARDS.map((k) => forShard(name, k));
   assert.is(new Set(names).size, SHARDS.length, 'one artifact per shard');
   for (const n of names) assert.match(n, globRe(pattern), `${n} is downloaded by ${pattern}`);
-  assert.not.match('nightly-merged', globRe(pattern), 'the merged run is not taken for a shard');
+  assert.not.match(merge.env!.MERGED_ARTIFACT!, globRe(pattern), 'the merged run is not taken for a shard');
   // Without merge-multiple each artifact lands in <path>/<name>/: the merge
   // script takes the run directories there.
   assert.not.ok(download.with?.['merge-multiple']);
@@ -181,16 +183,22 @@ test('the merged run is uploaded under the name the next night downloads as its 
   const merge = wf.jobs.merge!;
   const uploads = merge.steps.filter((s) => s.uses?.startsWith('actions/upload-artifact@'));
   assert.is(uploads.length, 1);
-  const merged = String(uploads[0]!.with?.name);
+  assert.is(uploads[0]!.with?.name, '${{ env.MERGED_ARTIFACT }}');
+  assert.is(merge.env?.MERGED_ARTIFACT, 'nightly-merged');
   const baseline = runStep(merge, /gh run download/).run!;
-  assert.match(baseline, new RegExp(`--name ${merged}\\b`));
+  assert.match(baseline, /--name "\$MERGED_ARTIFACT"/);
   assert.match(baseline, new RegExp(`--workflow ${WORKFLOW_FILE.replace('.', '\\.')}\\b`));
-  assert.match(baseline, /--status success/);
+  // The last night where this very job passed, not the whole run.
+  assert.match(baseline, /--event schedule --status completed/);
+  assert.match(baseline, /grep -qx "\$GITHUB_JOB success"/);
+  // GITHUB_JOB (the job id) is the job's name in the API only if it has no other.
+  assert.is(merge.name, undefined);
   assert.is(merge.env?.GH_TOKEN, '${{ github.token }}');
   assert.is(merge.permissions?.actions, 'read');
   // The JUnit file of the merged run as a check.
   const junit = usesStep(merge, 'mikepenz/action-junit-report');
   assert.match(String(junit.with?.report_paths), /\/junit\.xml$/);
+  assert.is(junit.with?.check_name, '${{ env.CHECK_NAME }}');
   assert.is(merge.permissions?.checks, 'write');
   assert.is(wf.permissions?.contents, 'read', 'nothing else gets more than read');
 });
@@ -291,6 +299,7 @@ function runMergeJob(work: string, bin: string): JobRun {
       GITHUB_OUTPUT: out,
       GITHUB_STEP_SUMMARY: join(work, 'summary.md'),
       GITHUB_REPOSITORY: 'nexus/nexus-lab',
+      GITHUB_JOB: 'merge',
     };
     for (const [k, v] of Object.entries({ ...wf.env, ...job.env, ...step.env })) env[k] = substitute(v, outputs);
     const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', substitute(step.run, outputs)], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -320,8 +329,18 @@ function layShards(work: string, which: number[], verdict12?: 'pass'): void {
   }
 }
 
-/** A scratch checkout: dist/ of this one, and a gh that knows `runList` and downloads `artifact`. */
-function scratch(runList: string, artifact?: string): { work: string; bin: string } {
+/** A scheduled night as the API lists it: its id and its jobs' conclusions. */
+interface Night {
+  id: number;
+  jobs: Record<string, string>;
+}
+
+/**
+ * A scratch checkout: dist/ of this one, and a gh that lists `nights`
+ * (newest first), tells each one's jobs as the script's --jq prints them
+ * ("name conclusion" lines), and downloads `artifact`.
+ */
+function scratch(nights: Night[], artifact?: string): { work: string; bin: string } {
   const work = mkdtempSync(join(tmpdir(), 'nightly-'));
   symlinkSync(join(ROOT, 'dist'), join(work, 'dist'));
   const bin = join(work, 'bin');
@@ -329,10 +348,16 @@ function scratch(runList: string, artifact?: string): { work: string; bin: strin
   const download = artifact
     ? `mkdir -p "$dir" && cp -r '${artifact}'/. "$dir"/`
     : 'echo "no artifact named $name" >&2; exit 1';
+  const views = nights.map((n) => `    ${n.id}) printf '%s\\n' ${Object.entries(n.jobs).map(([j, c]) => `'${j} ${c}'`).join(' ')} ;;`).join('\n');
   writeFileSync(join(bin, 'gh'), `#!/bin/bash
 echo "gh $*" >> '${join(work, 'gh.log')}'
 case "$1 $2" in
-  'run list') echo '${runList}' ;;
+  'run list') printf '%s\\n' ${nights.map((n) => n.id).join(' ')} ;;
+  'run view')
+    case "$3" in
+${views}
+    *) echo "no run $3" >&2; exit 1 ;;
+    esac ;;
   'run download')
     while [ $# -gt 0 ]; do case "$1" in --dir) dir=$2; shift ;; --name) name=$2; shift ;; esac; shift; done
     ${download} ;;
@@ -343,8 +368,14 @@ esac
   return { work, bin };
 }
 
+test('the baseline lookup asks gh for the nights and their jobs in the form the stub answers', () => {
+  const script = runStep(wf.jobs.merge!, /gh run download/).run!;
+  assert.match(script, `--limit 30 --json databaseId --jq '.[].databaseId'`);
+  assert.match(script, `--json jobs --jq '.jobs[] | "\\(.name) \\(.conclusion)"'`);
+});
+
 test('merge job: every shard passed, no earlier night: merged, nothing compared, green', () => {
-  const { work, bin } = scratch('');
+  const { work, bin } = scratch([]);
   try {
     layShards(work, SHARDS, 'pass');
     const r = runMergeJob(work, bin);
@@ -354,7 +385,8 @@ test('merge job: every shard passed, no earlier night: merged, nothing compared,
     assert.equal((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunRecord).jobs.map((j) => j.verdict), ['pass', 'pass']);
     assert.is(r.status.baseline, 0);
     assert.is(r.outputs.baseline?.dir, undefined, 'no baseline');
-    assert.match(readFileSync(join(work, 'gh.log'), 'utf8'), /^gh run list --repo nexus\/nexus-lab --workflow nightly\.yml --event schedule --status success /);
+    assert.match(readFileSync(join(work, 'gh.log'), 'utf8'), /^gh run list --repo nexus\/nexus-lab --workflow nightly\.yml --event schedule --status completed /);
+    assert.match(r.log, 'no scheduled night where merge passed');
     assert.not.ok('compare' in r.status, 'compare skipped');
     assert.is(r.status.Verdict, 0, r.log);
   } finally {
@@ -362,9 +394,16 @@ test('merge job: every shard passed, no earlier night: merged, nothing compared,
   }
 });
 
-test('merge job: a splat tonight against a clean night: failures, a regression, the report compared, red', () => {
-  const base = scratch('');
-  const { work, bin } = scratch('4242', join(base.work, 'baseline-artifact'));
+test('merge job: a splat tonight against the last night where merge passed, whatever other jobs did: a regression, red', () => {
+  const base = scratch([]);
+  // Newest first: merge failed the night before, passed the night before
+  // that (when another job failed), and the night before that.
+  const nights: Night[] = [
+    { id: 4244, jobs: { plan: 'success', shard: 'success', merge: 'failure' } },
+    { id: 4243, jobs: { plan: 'success', shard: 'failure', merge: 'success' } },
+    { id: 4242, jobs: { plan: 'success', shard: 'success', merge: 'success' } },
+  ];
+  const { work, bin } = scratch(nights, join(base.work, 'baseline-artifact'));
   try {
     // Last night's merged run, as the upload step uploaded it.
     layShards(base.work, SHARDS, 'pass');
@@ -375,11 +414,13 @@ test('merge job: a splat tonight against a clean night: failures, a regression, 
     const r = runMergeJob(work, bin);
     assert.is(r.outputs.merge?.code, '1', r.log);
     assert.is(r.outputs.baseline?.dir, 'baseline');
-    assert.is(r.outputs.baseline?.id, '4242');
-    assert.match(readFileSync(join(work, 'gh.log'), 'utf8'), /gh run download 4242 --repo nexus\/nexus-lab --name nightly-merged --dir baseline/);
+    assert.is(r.outputs.baseline?.id, '4243', r.log);
+    const gh = readFileSync(join(work, 'gh.log'), 'utf8');
+    assert.match(gh, /gh run download 4243 --repo nexus\/nexus-lab --name nightly-merged --dir baseline/);
+    assert.not.match(gh, 'gh run view 4242', 'the newest such night, no further');
     assert.is(r.outputs.compare?.code, '1', r.log);
     assert.is(r.status.compare, 0, 'a regression is judged by the verdict, not a failed step');
-    assert.match(readFileSync(join(work, 'summary.md'), 'utf8'), /compared with nightly run 4242/);
+    assert.match(readFileSync(join(work, 'summary.md'), 'utf8'), /compared with nightly run 4243/);
     assert.match(readFileSync(join(r.outputs.merge!.run!, 'report.html'), 'utf8'), /Compared with/);
     assert.is(r.status.Verdict, 1);
     assert.match(r.log, /::error::merged: some jobs did not pass/);
@@ -390,8 +431,27 @@ test('merge job: a splat tonight against a clean night: failures, a regression, 
   }
 });
 
+test('merge job: the night where it passed has no nightly-merged artifact (expired): nothing compared; gh failing: nothing compared', () => {
+  const { work, bin } = scratch([{ id: 17, jobs: { merge: 'success' } }]);
+  try {
+    layShards(work, SHARDS, 'pass');
+    const r = runMergeJob(work, bin);
+    assert.is(r.status.baseline, 0, r.log);
+    assert.match(r.log, 'run 17 has no nightly-merged artifact');
+    assert.not.ok('compare' in r.status);
+    assert.is(r.status.Verdict, 0, r.log);
+    writeFileSync(join(bin, 'gh'), '#!/bin/bash\nexit 1\n');
+    const broken = runMergeJob(work, bin);
+    assert.is(broken.status.baseline, 0, broken.log);
+    assert.match(broken.log, /::warning::gh run list failed/);
+    assert.is(broken.status.Verdict, 0, broken.log);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
 test('merge job: a shard left no run: unmergeable, red; no shard at all: red', () => {
-  const { work, bin } = scratch('');
+  const { work, bin } = scratch([]);
   try {
     layShards(work, [1]);
     const r = runMergeJob(work, bin);
