@@ -128,6 +128,18 @@ export const SUITES: readonly SuiteInfo[] = [
     budgetMs: 60_000,
   },
   {
+    name: 'perf-scaling',
+    primitives: ['ports', 'sems'],
+    description: 'benchmark: throughput of two independent port (semaphore) ping-pong pairs against one pair, pinned to a CPU each and unpinned, against pipes (POSIX and SysV semaphores) on the same guest: do unrelated objects contend?',
+    // A pair keeps about one CPU busy: one pair against two needs two.
+    cpus: 2,
+    // Window-bound, not speed-bound: two scenarios of 20 rounds of 10
+    // windows of 0.15 s plus set-up, 37-40 s each under TCG on 2 vCPUs (6.1
+    // and 6.12, the host loaded by kernel compiles), about as long under
+    // KVM; scaling.rounds and scaling.window_ms size it.
+    budgetMs: 120_000,
+  },
+  {
     name: 'panic',
     description: 'crashes the guest kernel on purpose (sysrq c): checks the lab reports kernel-splat',
     destructive: true,

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { Ctx, Scenario } from '../runner/api.js';
 import { accelMetrics, benchMetrics, benchTable, classifyAccel, parseBenchOutput, sanityProblems, type Accel, type BenchSpec } from './bench.js';
 
-interface Exec {
+export interface Exec {
   code: number | null;
   signal: string | null;
   stdout: string;
@@ -16,7 +16,8 @@ interface Exec {
   error?: string;
 }
 
-function run(file: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<Exec> {
+/** Run a program to its end (or its timeout, SIGKILL), its output collected. */
+export function runProgram(file: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<Exec> {
   return new Promise((resolve) => {
     execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', signal, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string; killed?: boolean }) | null;
@@ -76,7 +77,7 @@ export function benchScenario(b: BenchScenario): Scenario {
         '--deadline', String(b.deadlineS), ...b.spec.modes,
       ];
       const t0 = performance.now();
-      const res = await run(b.program, args, (b.deadlineS + 10) * 1000, ctx.signal);
+      const res = await runProgram(b.program, args, (b.deadlineS + 10) * 1000, ctx.signal);
       const wallMs = Math.round(performance.now() - t0);
       if (res.stderr) process.stderr.write(res.stderr);
       const how = res.error ?? (res.signal ? `signal ${res.signal}` : `exit code ${res.code}`);
