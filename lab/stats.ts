@@ -140,6 +140,44 @@ export function bootstrapRatio(p: Paired, o: BootstrapOptions): BootstrapResult 
   };
 }
 
+/**
+ * Percentile bootstrap interval of any statistic of `n` rounds, each round
+ * one observation of several figures measured together (perf-scaling: one
+ * pair's and two pairs' throughput, Nexus and Linux, in the same round):
+ * each resample draws n round indices with replacement and hands them to
+ * `stat`, so that the figures of a round stay together.  Returns the
+ * statistic on the rounds themselves (0..n-1) and one interval per level.
+ * Resamples where `stat` is not finite (a zero denominator) are left out.
+ */
+export function bootstrapRounds(
+  n: number,
+  stat: (rounds: readonly number[]) => number,
+  o: BootstrapOptions,
+): { value: number; intervals: Interval[] } {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`rounds must be a positive integer, not ${n}`);
+  if (!(Number.isInteger(o.resamples) && o.resamples >= 1)) throw new Error(`resamples must be a positive integer, not ${o.resamples}`);
+  for (const l of o.levels) if (!(l > 0 && l < 1)) throw new Error(`confidence level ${l} is not in (0, 1)`);
+  const rng = mulberry32(o.seed);
+  const picks = new Array<number>(n);
+  const stats: number[] = [];
+  for (let k = 0; k < o.resamples; k++) {
+    for (let j = 0; j < n; j++) picks[j] = Math.min(n - 1, Math.floor(rng() * n));
+    const v = stat(picks);
+    if (Number.isFinite(v)) stats.push(v);
+  }
+  const value = stat(Array.from({ length: n }, (_, i) => i));
+  if (stats.length === 0) return { value, intervals: o.levels.map((level) => ({ level, lo: Number.NaN, hi: Number.NaN })) };
+  const sorted = Float64Array.from(stats).sort();
+  return {
+    value,
+    intervals: o.levels.map((level) => ({
+      level,
+      lo: quantileSorted(sorted, (1 - level) / 2),
+      hi: quantileSorted(sorted, (1 + level) / 2),
+    })),
+  };
+}
+
 /** Median of a scratch buffer (sorts it). */
 function medianInPlace(xs: Float64Array): number {
   xs.sort();

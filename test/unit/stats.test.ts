@@ -1,9 +1,10 @@
 // lab/stats.ts: the PRNG, quantiles, the paired two-stage bootstrap of a
-// ratio of medians, Bonferroni and the difference rule.
+// ratio of medians, the bootstrap of any statistic over rounds, Bonferroni
+// and the difference rule.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  bonferroniLevel, bootstrapRatio, isDifference, judge, median, mulberry32, quantileSorted, ratioOfMedians, type Paired,
+  bonferroniLevel, bootstrapRatio, bootstrapRounds, isDifference, judge, median, mulberry32, quantileSorted, ratioOfMedians, type Paired,
 } from '../../lab/stats.js';
 
 const near = (a: number, b: number, eps = 1e-9) => Math.abs(a - b) <= eps;
@@ -148,6 +149,29 @@ test('judge: the whole interval must clear the band to be a difference', () => {
   assert.is(judge({ lo: 1 / 1.05, hi: 1.05 }, 0.05), 'within');
   // Without a band, any interval that excludes 1 is a difference.
   assert.is(judge({ lo: 1.001, hi: 1.002 }, 0), 'higher');
+});
+
+test('bootstrapRounds: the statistic on every round, an interval over resampled rounds that keep their figures together', () => {
+  // Two figures per round that move together: their ratio is 2 in every round.
+  const a = [10, 20, 30, 40, 50, 60];
+  const b = a.map((x) => 2 * x);
+  const ofRounds = (xs: number[], idx: readonly number[]) => median(idx.map((i) => xs[i]!));
+  const o = { resamples: 2000, seed: 1, levels: [0.95, 0.5] };
+  const r = bootstrapRounds(6, (idx) => ofRounds(b, idx) / ofRounds(a, idx), o);
+  assert.is(r.value, 2);
+  assert.equal(r.intervals.map((iv) => [iv.level, iv.lo, iv.hi]), [[0.95, 2, 2], [0.5, 2, 2]], 'paired: no spread at all');
+  // Noisy ratios: the interval holds the value, nested by level, and is deterministic per seed.
+  const c = [1.8, 2.1, 1.9, 2.3, 2.0, 1.7];
+  const s = bootstrapRounds(6, (idx) => ofRounds(c, idx), o);
+  const wide = s.intervals[0]!;
+  const narrow = s.intervals[1]!;
+  assert.ok(wide.lo <= narrow.lo && narrow.lo <= s.value && s.value <= narrow.hi && narrow.hi <= wide.hi);
+  assert.ok(wide.lo >= 1.7 && wide.hi <= 2.3, 'inside the data');
+  assert.equal(bootstrapRounds(6, (idx) => ofRounds(c, idx), o), s);
+  // A statistic that is never finite gives no interval; bad arguments throw.
+  assert.ok(Number.isNaN(bootstrapRounds(3, () => Number.NaN, o).intervals[0]!.lo));
+  assert.throws(() => bootstrapRounds(0, () => 1, o), /rounds must be a positive integer/);
+  assert.throws(() => bootstrapRounds(3, () => 1, { ...o, levels: [1] }), /not in \(0, 1\)/);
 });
 
 test.run();
