@@ -158,7 +158,7 @@ export interface MetricChange {
   scenario: string;
   metric: string;
   unit: string;
-  /** Higher values are better (rates: events/s); otherwise lower is (times, ratios to Linux). */
+  /** Higher values are better (rates: events/s; scalings); otherwise lower is (times, ratios to Linux). */
   higherIsBetter: boolean;
   /** Medians of the samples. */
   base: number;
@@ -185,8 +185,9 @@ export interface MetricChange {
 
 /**
  * A perf metric's role in its scenario: `ratio`, a Nexus mode against its
- * Linux baseline measured in the same guest and round (`<mode>.vs-<name>`);
- * `nexus`, a mode that has such ratios; `linux`, a mode of a scenario with
+ * Linux baseline measured in the same guest and round (`<mode>.vs-<name>`,
+ * or a figure's ratio, `<family>.scaling.vs-<name>`); `nexus`, a mode (the
+ * metric's name up to its first dot) that has such ratios; `linux`, a mode of a scenario with
  * ratios that has none itself (a Linux baseline: pipes, mq, SysV, timerfd);
  * `other`, a scenario without baselines or a figure like `wall`.
  */
@@ -292,10 +293,18 @@ function failing(s: StatusOrAbsent): boolean {
   return s === 'fail' || s === 'error';
 }
 
-/** Rates (events/s, rounds/s, ...) are better high; times and ratios to a baseline are better low. */
-export function higherIsBetter(unit: string): boolean {
-  return /\/s$/.test(unit);
+/**
+ * Rates (events/s, rt/s, ...) are better high; times and ratios to a
+ * baseline are better low - except a scaling (`<family>.scaling`, N pairs'
+ * throughput over one pair's, and `<family>.scaling.vs-<baseline>`, that
+ * over Linux's: perf-scaling), a ratio of rates, better high.
+ */
+export function higherIsBetter(unit: string, metric = ''): boolean {
+  return /\/s$/.test(unit) || isScaling(metric);
 }
+
+/** A scaling figure of perf-scaling, or a ratio of one (see higherIsBetter). */
+const isScaling = (metric: string) => metric.split('.')[1] === 'scaling';
 
 interface Sampled {
   name: string;
@@ -476,7 +485,8 @@ function collectMetrics(job: string, b: JobRecord, n: JobRecord, accelNote: stri
 const modeOf = (metric: string) => metric.split('.')[0]!;
 /** Which job's scenario a metric is of, as one key. */
 const scenarioOf = (m: Pick<MetricChange, 'job' | 'suite' | 'scenario'>) => `${m.job}\0${m.suite}\0${m.scenario}`;
-const isRatio = (metric: string) => /^vs-/.test(metric.split('.')[1] ?? '');
+/** `<mode>.vs-<baseline>`, or a figure's ratio to its baseline's (`port.scaling.vs-pipe`). */
+const isRatio = (metric: string) => metric.split('.').slice(1).some((s) => /^vs-/.test(s));
 
 /** Each metric name of one scenario with its role (see MetricRole). */
 export function metricRoles(names: readonly string[]): Map<string, MetricRole> {
@@ -523,7 +533,7 @@ function judgeMetrics(cands: Candidate[], o: Required<Omit<CompareOptions, 'leak
     );
     const [ci, adj] = r.intervals as [typeof r.intervals[0], typeof r.intervals[0]];
     const call = judge(adj, o.minEffect);
-    const hib = higherIsBetter(c.unit);
+    const hib = higherIsBetter(c.unit, c.metric);
     const direction: MetricChange['direction'] =
       call === 'higher' ? (hib ? 'better' : 'worse') : call === 'lower' ? (hib ? 'worse' : 'better') : 'none';
     return {
@@ -846,7 +856,9 @@ change only when the whole interval lies beyond +-PCT.  The default band,
 ${DEFAULT_COMPARE_MIN_EFFECT * 100} %, is twice bench's: two runs are two boots, and what differs
 between boots (host load, where the module lands) is not in either run's
 samples.  Metrics without samples are listed as not judged.  For times
-and ratios to Linux higher is worse; for rates (events/s) lower is.  A
+and ratios to Linux higher is worse; for rates (events/s) lower is, and
+for scalings (perf-scaling: two pairs' throughput over one pair's, and
+that over Linux's, <family>.scaling and .scaling.vs-<baseline>) too.  A
 Linux baseline (pipes, mq, SysV, timerfd) that moved measures the machine,
 not Nexus, and so does a Nexus figure that moved the way a baseline of its
 scenario did: both are listed as the machine's, never counted; the Nexus

@@ -21,6 +21,8 @@ import { countsOf, keptCache } from '../../scenarios/lib/leaks.js';
 import type { SlabSnapshot } from '../../scenarios/runner/events.js';
 import { benchMetrics, type BenchResult } from '../../scenarios/perf-core/bench.js';
 import { ROUND_TRIPS } from '../../scenarios/perf-core/index.js';
+import { modeName, scalingMetrics, type ScaleResult } from '../../scenarios/perf-scaling/scaling.js';
+import { PAIRS } from '../../scenarios/perf-scaling/index.js';
 import { fixture } from '../helpers.js';
 
 const FAST = { resamples: 2000 };
@@ -473,6 +475,55 @@ test('nexus-lab compare: 0 for identical runs, 1 on a regression, 2 on bad usage
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('perf-scaling: rates and scalings are better higher; Nexus families are those with a scaling ratio to Linux', () => {
+  const roles = metricRoles([
+    'port.rate-1pair', 'port.scaling', 'port.scaling.vs-pipe', 'port.scaling.vs-pipe.min', 'pipe.rate-2pairs', 'pipe.scaling', 'wall',
+  ]);
+  assert.equal([...roles], [
+    ['port.rate-1pair', 'nexus'], ['port.scaling', 'nexus'], ['port.scaling.vs-pipe', 'ratio'], ['port.scaling.vs-pipe.min', 'ratio'],
+    ['pipe.rate-2pairs', 'linux'], ['pipe.scaling', 'linux'], ['wall', 'other'],
+  ]);
+
+  /** A scaling scenario from each family's per-round 1-pair and 2-pair round trips (a 1 s window). */
+  const scenario = (rt: Record<string, [number[], number[]]>): ScenarioResult => {
+    const results: ScaleResult[] = Object.entries(rt).flatMap(([f, [one, many]]) => [1, 2].map((n) => ({
+      name: modeName(f, n), kind: f, pairs: n, bytes: 0, pinned: 1, rounds: one.length, warmup: 100, window_ns: 1e9,
+      round_trips: (n === 1 ? one : many).map((v) => (n === 1 ? [v] : [v / 2, v / 2])),
+      late_ns: one.map(() => Array.from({ length: n }, () => 1000)),
+    })));
+    return { suite: 'perf-scaling', name: 'pinned', status: 'pass', durationMs: 1, failures: [], metrics: scalingMetrics(results, PAIRS) };
+  };
+  const noise = [1, 1.02, 0.98, 1.01, 0.99, 1];
+  const fam = (one: number, scaling: number, k = 1): [number[], number[]] => [
+    noise.map((x) => Math.round(one * k * x)), noise.map((x, i) => Math.round(one * k * scaling * noise[(i + 3) % 6]! * x)),
+  ];
+  const runs = (base: Record<string, [number[], number[]]>, next: Record<string, [number[], number[]]>) => {
+    const [b, n] = perfRuns(side('a'));
+    job(b, '6.12-cloud-quick').scenarios = [scenario(base)];
+    job(n, '6.12-cloud-quick').scenarios = [scenario(next)];
+    return compareRuns(b, n, FAST);
+  };
+  const healthy = { port: fam(10_000, 1.9), pipe: fam(20_000, 1.9), sem: fam(12_000, 1.9), 'posix-sem': fam(16_000, 1.95), 'sysv-sem': fam(10_000, 1.9) };
+  // Ports stop scaling (a global lock): their scaling and its ratio to pipes are worse, one pair's rate is not.
+  const locked = { ...healthy, port: fam(10_000, 1.1) };
+  const c = runs(healthy, locked);
+  assert.equal(regressions(c).map((r) => r.text.split(':')[0]), [
+    'perf-scaling/pinned/port.rate-2pairs', 'perf-scaling/pinned/port.scaling', 'perf-scaling/pinned/port.scaling.vs-pipe',
+  ]);
+  assert.ok(c.metrics.filter((m) => /scaling/.test(m.metric)).every((m) => m.higherIsBetter));
+  // Back again: improvements, no regression.
+  const back = runs(locked, healthy);
+  assert.equal(regressions(back), []);
+  assert.ok(improvements(back).some((r) => r.text.startsWith('perf-scaling/pinned/port.scaling.vs-pipe')));
+  // A busier machine halves every rate and lowers Linux's scaling as much as
+  // Nexus's: the machine's, judged by the ratios, which did not move.
+  const busy = Object.fromEntries(Object.entries(healthy).map(([f]) => [f, fam({ port: 10_000, pipe: 20_000, sem: 12_000, 'posix-sem': 16_000, 'sysv-sem': 10_000 }[f]!, f === 'posix-sem' ? 1.95 * 0.7 : 1.9 * 0.7, 0.5)]));
+  const m = runs(healthy, busy);
+  assert.equal(regressions(m), []);
+  assert.ok(m.metrics.find((x) => x.metric === 'port.scaling')!.environment);
+  assert.is(m.metrics.find((x) => x.metric === 'port.scaling.vs-pipe')!.direction, 'none');
 });
 
 test.run();
