@@ -9,6 +9,7 @@ import { leakSection } from './leaks-html.js';
 import { badge, logLinks } from './matrix.js';
 import { perfCharts } from './perf-charts.js';
 import { jobFigures } from './perf.js';
+import { jobScalingFigures, scalingCharts } from './scaling.js';
 
 function facts(job: JobRecord): string {
   const k = job.kernel;
@@ -69,6 +70,7 @@ export function jobSection(job: JobRecord, base: string): string {
   const bad = job.scenarios.filter((s) => s.status === 'fail' || s.status === 'error');
   const passed = job.scenarios.filter((s) => s.status === 'pass').length;
   const figures = jobFigures(job);
+  const scaling = jobScalingFigures(job);
   const parts = [
     `<section class="job" id="${anchor('job', job.id)}">`,
     `<h3>${esc(job.id)} ${badge(job.verdict ?? job.phase)}</h3>`,
@@ -80,7 +82,7 @@ export function jobSection(job: JobRecord, base: string): string {
     job.splats.length > 0 ? `<h4>Kernel splats (${job.splats.length})</h4>\n${job.splats.map(splatBlock).join('\n')}` : '',
     bad.length > 0 ? `<h4>Failing scenarios (${bad.length})</h4>\n${bad.map(scenarioBlock).join('\n')}` : '',
     skipped(job),
-    figures.length > 0 ? `<h4>Benchmarks</h4>\n${perfCharts(figures)}` : '',
+    figures.length > 0 || scaling.length > 0 ? `<h4>Benchmarks</h4>\n${[perfCharts(figures), scalingCharts(scaling)].filter((c) => c !== '').join('\n')}` : '',
     metricsDetails(job),
     leakSection(job.leaks),
     '</section>',

@@ -9,6 +9,7 @@ import { jobSection } from './job.js';
 import { badge, evidenceMatrix, verdictMatrix } from './matrix.js';
 import { perfOverview } from './perf-charts.js';
 import { jobFigures } from './perf.js';
+import { jobScalingFigures, scalingOverview } from './scaling.js';
 import { CSS } from './style.js';
 import { timesSection } from './times.js';
 
@@ -51,7 +52,10 @@ function toc(run: RunRecord): string {
 export function renderReport(run: RunRecord, opts: ReportOptions = {}): string {
   const base = opts.base ?? '';
   const evidence = run.evidence ? evidenceMatrix(run.evidence) : '';
-  const overview = perfOverview(run.jobs.map((j) => ({ id: j.id, figures: jobFigures(j) })));
+  const overview = [
+    perfOverview(run.jobs.map((j) => ({ id: j.id, figures: jobFigures(j) }))),
+    scalingOverview(run.jobs.map((j) => ({ id: j.id, figures: jobScalingFigures(j) }))),
+  ].filter((o) => o !== '').join('\n');
   const body = [
     header(run),
     opts.comparison ? comparisonSection(opts.comparison, run.jobs.map((j) => j.id)) : '',
@@ -64,7 +68,8 @@ export function renderReport(run: RunRecord, opts: ReportOptions = {}): string {
     timesSection(run),
     '<h2 id="jobs">Jobs</h2>',
     '<p class="legend">Benchmark colours:<span style="background:#4c78a8"></span>Nexus<span style="background:#f2a541"></span>Linux baseline' +
-      '<span style="background:#54a24b"></span>ratio below 1 (Nexus faster)<span style="background:#e45756"></span>ratio above 1 (Nexus slower). ' +
+      '<span style="background:#54a24b"></span>Nexus better than Linux (a time ratio below 1, a scaling ratio at 1 or above)' +
+      '<span style="background:#e45756"></span>Nexus worse (a time ratio above 1, a scaling ratio below 1). ' +
       'Labels say the same in words.</p>',
     ...run.jobs.map((j) => jobSection(j, base)),
   ].filter((p) => p !== '');
