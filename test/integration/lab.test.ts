@@ -254,11 +254,16 @@ test('a tree without a primitive: its suite is one skip that names what is missi
 // dkms and gcc, both kernels' packages): a few minutes more.
 const RELEASE_DEADLINE = 45 * 60_000;
 const RELEASE_STEPS = ['install', 'loaded-at-boot', 'kernel-upgrade', 'purge'];
+// Two vCPUs: DKMS builds with -j<CPUs> (-j1 it was), and the two steps that
+// build (install, kernel-upgrade) took 17 of the job's 23.6 minutes with one
+// vCPU (cold CI, 2026-12-01).
+const RELEASE_CPUS = ['--cpus', '2'];
 
 test('the release profile on 6.1: apt installs nexus-dkms, DKMS builds, modules-load.d loads at boot, the suites pass, the upgrade to 6.12 and the purge are clean', async () => {
-  const run = await lab(['--profile', 'release', '--kernels', '6.1-cloud'], RELEASE_DEADLINE);
+  const run = await lab(['--profile', 'release', '--kernels', '6.1-cloud', ...RELEASE_CPUS], RELEASE_DEADLINE);
   assert.is(run.code, 0, `exit status 0\n${run.stdout}\n${run.stderr}`);
-  const j = job(run, '6.1-cloud-release');
+  const j = job(run, '6.1-cloud-release-2cpu');
+  assert.is(j.cpus, 2);
   assert.is(j.verdict, 'pass', j.reason);
   assert.equal(j.scenarios.filter((s) => s.suite === 'release').map((s) => [s.name, s.status]), RELEASE_STEPS.map((n) => [n, 'pass']));
   for (const s of j.scenarios) assert.is(s.status, 'pass', `${s.suite}/${s.name}: ${s.reason ?? ''}`);
@@ -288,9 +293,9 @@ test('release: a tree DKMS cannot build on the guest kernel is build-failed with
   const broken = join(RESULTS, 'broken-on-6.1');
   await $`cp -r ${join(ROOT, 'kernel')} ${broken}`;
   await $`printf '%s\n' '#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)' '#error "simulated kernel API break on 6.1"' '#endif' >> ${join(broken, 'nexus', 'main.c')}`;
-  const run = await lab(['--profile', 'release', '--kernels', '6.1-cloud', '--suites', 'smoke', '--source', broken], RELEASE_DEADLINE);
+  const run = await lab(['--profile', 'release', '--kernels', '6.1-cloud', '--suites', 'smoke', '--source', broken, ...RELEASE_CPUS], RELEASE_DEADLINE);
   assert.is(run.code, 1);
-  const j = job(run, '6.1-cloud-release');
+  const j = job(run, '6.1-cloud-release-2cpu');
   assert.is(j.verdict, 'build-failed');
   assert.match(j.reason ?? '', /^DKMS could not build nexus [\d.]+ for 6\.1\.0-\d+-cloud-amd64: .*#error "simulated kernel API break on 6\.1"/);
   assert.equal(j.scenarios.map((s) => [s.suite, s.name, s.status]), [['release', 'install', 'fail']]);
