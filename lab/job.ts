@@ -4,7 +4,7 @@
 import { DEFAULT_BUDGET_MS, type Job } from './plan.js';
 import type { SourceTree } from './build.js';
 import type { Rootfs } from './images.js';
-import type { KernelTree, ResolvedKernel } from './kernels.js';
+import type { KernelSpec, KernelTree, ResolvedKernel } from './kernels.js';
 import type { DebPackage } from './package.js';
 import type { KeyPair } from './remote.js';
 import type { JobRecord } from './results.js';
@@ -44,6 +44,15 @@ export function timeoutsFor(accel: 'kvm' | 'tcg', scale = 1, budgetMs = DEFAULT_
     poweroffMs: 10_000 * s,
     jobMs: buildMs + bootMs + runnerMs + 135_000 * s,
   };
+}
+
+/**
+ * The run parameters a job's guest gets: a kernel that runs slower
+ * ("slowdown", the debug kernels) stretches the suites' own deadlines by as
+ * much (lab.time_scale, read by the guest runner), unless --param sets it.
+ */
+export function guestParams(kernel: Pick<KernelSpec, 'slowdown'>, params: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...(kernel.slowdown !== undefined ? { 'lab.time_scale': String(kernel.slowdown) } : {}), ...params };
 }
 
 /** The job config the guest runner reads (--config): its suites and the run parameters. */

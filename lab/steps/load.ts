@@ -3,14 +3,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_MODULES_DIR } from '../images.js';
-import { jobConfig } from '../job.js';
+import { guestParams, jobConfig } from '../job.js';
 import type { JobRun, Step } from '../pipeline.js';
 import { describeExec, execOk } from '../remote.js';
 
 /** Upload the guest runner's config (/run/nexus/job.json). */
 export async function uploadJobConfig(s: JobRun, suites: readonly string[] = s.job.suites): Promise<void> {
   const config = join(s.work, 'job.json');
-  await writeFile(config, jobConfig(s.ctx.runId, { id: s.job.id, suites: [...suites] }, s.ctx.params));
+  await writeFile(config, jobConfig(s.ctx.runId, { id: s.job.id, suites: [...suites] }, guestParams(s.job.kernel, s.ctx.params)));
   const up = await s.checked(await s.remote!.upload(s.work, ['job.json'], '/run/nexus', { timeoutMs: s.t.commandMs, signal: s.signal }));
   if (!execOk(up)) throw new Error(`uploading the job config failed: ${describeExec(up)}`);
 }

@@ -174,8 +174,26 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+let timeScale = 1;
+
 /**
- * Poll `cond` every `intervalMs` until it holds or `timeoutMs` passes.
+ * How much slower this guest is than the deadlines written in the suites
+ * assume: the runner sets it from the run parameter lab.time_scale, which
+ * the lab gives a kernel that runs slower (a debug kernel's "slowdown").
+ */
+export function setTimeScale(x: number): void {
+  if (!(x >= 1) || !Number.isFinite(x)) throw new Error(`lab.time_scale must be a number of at least 1, not ${x}`);
+  timeScale = x;
+}
+
+/** A deadline written for a packaged kernel, for this guest. */
+export function scaled(ms: number): number {
+  return Math.round(ms * timeScale);
+}
+
+/**
+ * Poll `cond` every `intervalMs` until it holds or `timeoutMs` (scaled)
+ * passes.
  * Resolves to whether it held (one last evaluation happens at the deadline).
  */
 export async function waitFor(
@@ -183,7 +201,7 @@ export async function waitFor(
   timeoutMs = 5_000,
   intervalMs = 15,
 ): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = performance.now() + scaled(timeoutMs);
   for (;;) {
     if (await cond()) return true;
     if (performance.now() >= deadline) return false;

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Ctx } from '../runner/api.js';
+import { scaled } from './guest.js';
 
 /** The state letter of a /proc/<pid>/stat line: the field after the command's last ')'. */
 export function parseStatState(stat: string): string | undefined {
@@ -92,7 +93,7 @@ export async function runNative(ctx: Ctx, path: string, args: string[], deadline
   });
   let stdout = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  const ended = await within(exited, deadlineMs, ctx.signal);
+  const ended = await within(exited, scaled(deadlineMs), ctx.signal);
   const threads = ended || child.pid === undefined ? [] : describeThreads(child.pid);
   if (!ended) child.kill('SIGKILL');
   const gone = ended || (await within(exited, KILL_GRACE_MS));

@@ -57,7 +57,7 @@ import {
   NEXUS_EVENTS_DROPPED,
   nx,
 } from '../native/index.js';
-import { moduleParamPath, readCounters, sleep, tells, waitFor } from '../lib/guest.js';
+import { moduleParamPath, readCounters, scaled, sleep, tells, waitFor } from '../lib/guest.js';
 import { B_OK, B_RELATIVE_TIMEOUT, SETTLE_MS, expectStatus, need, startAgent, statusName } from '../lib/nexus.js';
 import { USER } from '../hardening/common.js';
 import {
@@ -133,7 +133,7 @@ function shell(script: string, timeoutMs: number): Promise<{ code: number | null
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
+    }, scaled(timeoutMs));
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, ms: performance.now() - t0, timedOut });

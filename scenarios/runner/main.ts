@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { SUITES, suiteNames } from '../suites.js';
-import { COUNTERS_PATH, readCounters } from '../lib/guest.js';
+import { COUNTERS_PATH, readCounters, scaled, setTimeScale } from '../lib/guest.js';
 import { features, lacking, probeFeatures, setFeatures } from './probe.js';
 import { markIds, scanOrphans } from './orphans.js';
 import { SkipError, type Ctx, type Scenario, type Suite } from './api.js';
@@ -79,7 +79,7 @@ async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus>
     cpus: availableParallelism(),
   };
 
-  const limit = sc.timeoutMs ?? 60_000;
+  const limit = scaled(sc.timeoutMs ?? 60_000);
   let timer: NodeJS.Timeout | undefined;
   let status: ScenarioStatus;
   let reason: string | undefined;
@@ -161,6 +161,7 @@ async function main(): Promise<number> {
     process.stderr.write(`usage: main.js --suites a,b | --config job.json (known: ${known.join(', ')}; unknown: ${unknown.join(', ')})\n`);
     return 2;
   }
+  setTimeScale(param('lab.time_scale', 1));
   emit({ type: 'run-start', t: now(), suites: names, node: process.version, kernel: release(), cpus: availableParallelism(), params });
   // The runner is a team (libnexus keeps /dev/nexus open), and a lookup of
   // any thread of a team gives it a record: libuv starts its thread pool at

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseCounters } from '../../scenarios/lib/counters.js';
-import { bootHintOf, cpuMismatch, jobConfig, leaks, timeoutsFor, unloadCommand } from '../../lab/job.js';
+import { bootHintOf, cpuMismatch, guestParams, jobConfig, leaks, timeoutsFor, unloadCommand } from '../../lab/job.js';
+import { scaled, setTimeScale } from '../../scenarios/lib/guest.js';
 import { DEFAULT_BUDGET_MS } from '../../lab/plan.js';
 
 test('the debugfs counters file parses to numbers', () => {
@@ -52,6 +53,20 @@ test('job.json names the job and its suites and carries the run parameters as st
     params: { 'fuzz.calls': '1000000', 'stress.teams': '10000' },
   });
   assert.equal(JSON.parse(jobConfig('r1', { id: 'j', suites: ['smoke'] }, {})).params, {});
+});
+
+test('a slower kernel stretches the suites\' own deadlines (lab.time_scale), unless the run sets it', () => {
+  assert.equal(guestParams({}, { a: '1' }), { a: '1' }, 'a packaged kernel adds nothing');
+  assert.equal(guestParams({ slowdown: 3 }, { a: '1' }), { 'lab.time_scale': '3', a: '1' });
+  assert.equal(guestParams({ slowdown: 3 }, { 'lab.time_scale': '5' }), { 'lab.time_scale': '5' });
+});
+
+test('the guest side: deadlines scale by lab.time_scale, which must be at least 1', () => {
+  assert.is(scaled(1000), 1000);
+  setTimeScale(3);
+  assert.is(scaled(1000), 3000);
+  assert.throws(() => setTimeScale(0.5), /lab\.time_scale must be a number of at least 1/);
+  setTimeScale(1);
 });
 
 test('a guest that does not see the vCPUs the job asked for is a problem', () => {
