@@ -67,7 +67,7 @@ test('kernels and suites can be chosen, and bad names are refused with the known
   assert.throws(() => plan(matrix, { kernels: ['7.0'] }), /unknown kernel '7\.0' \(known: 6\.1-cloud/);
   assert.throws(
     () => plan(matrix, { suites: ['nope'] }),
-    /unknown suite 'nope' \(known: smoke, ports, sems, teams, threads, areas, vrefs, node-monitor, races, hardening, fuzz, stress, perf-core, perf-ipc, perf-node-monitor, perf-scaling, panic/,
+    /unknown suite 'nope' \(known: smoke, ports, sems, teams, threads, areas, vrefs, node-monitor, races, hardening, fuzz, stress, faults, perf-core, perf-ipc, perf-node-monitor, perf-scaling, panic/,
   );
   assert.throws(() => plan(matrix, { profile: 'slow' }), /unknown profile 'slow'/);
   assert.is(plan(matrix, { kernels: ['6.1-cloud', '6.1-cloud'] }).length, 2, 'a kernel named twice runs once');
