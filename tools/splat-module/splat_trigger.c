@@ -19,9 +19,11 @@
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
+#include <linux/jiffies.h>
 #include <linux/kfence.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -29,7 +31,7 @@
 #include <linux/uaccess.h>
 
 /* How long the kfence request waits for an allocation KFENCE samples. */
-#define SPLAT_KFENCE_TRIES	1500
+#define SPLAT_KFENCE_WAIT	(30 * HZ)
 #define SPLAT_LEAK_SIZE		200
 
 static struct dentry *splat_file;
@@ -77,16 +79,18 @@ static noinline int splat_kasan_oob(void)
 }
 
 /*
- * KFENCE samples one allocation every kfence.sample_interval ms: allocate
- * until one is KFENCE's and sits at the right end of its page, then read the
- * byte just past it, which is KFENCE's guard page.
+ * KFENCE samples the first allocation after each kfence.sample_interval ms:
+ * allocate without pause (whoever allocates first wins) until one is
+ * KFENCE's and sits at the right end of its page, then read the byte just
+ * past it, which is KFENCE's guard page.
  */
 static noinline int splat_kfence(void)
 {
+	unsigned long until = jiffies + SPLAT_KFENCE_WAIT;
 	size_t size = 32;
-	int i;
+	unsigned long n;
 
-	for (i = 0; i < SPLAT_KFENCE_TRIES; i++) {
+	for (n = 0; time_before(jiffies, until); n++) {
 		char *p = kmalloc(size, GFP_KERNEL);
 
 		if (!p)
@@ -99,9 +103,9 @@ static noinline int splat_kfence(void)
 			return 0;
 		}
 		kfree(p);
-		msleep(20);
+		cond_resched();
 	}
-	pr_info("splat_trigger: KFENCE sampled none of %d allocations\n", i);
+	pr_info("splat_trigger: KFENCE sampled none of %lu allocations\n", n);
 	return -ETIMEDOUT;
 }
 
@@ -201,8 +205,26 @@ static noinline int splat_lockdep_irq_order(void)
 
 static DEFINE_SPINLOCK(splat_atomic_lock);
 
-/* Sleep under a spinlock. */
+/*
+ * An allocation that may sleep, under a spinlock: DEBUG_ATOMIC_SLEEP's
+ * might_sleep() check reports it even though this one need not sleep.
+ */
 static noinline int splat_atomic_sleep(void)
+{
+	void *p;
+
+	spin_lock(&splat_atomic_lock);
+	p = kmalloc(64, GFP_KERNEL);
+	spin_unlock(&splat_atomic_lock);
+	kfree(p);
+	return 0;
+}
+
+/*
+ * Sleep under a spinlock: msleep() has no might_sleep() check, the
+ * scheduler then finds the preempt count raised ("scheduling while atomic").
+ */
+static noinline int splat_atomic_schedule(void)
 {
 	spin_lock(&splat_atomic_lock);
 	msleep(20);
@@ -274,6 +296,7 @@ static const struct {
 	{ "lockdep-inconsistent", splat_lockdep_inconsistent },
 	{ "lockdep-irq-order", splat_lockdep_irq_order },
 	{ "atomic-sleep", splat_atomic_sleep },
+	{ "atomic-schedule", splat_atomic_schedule },
 	{ "debugobjects", splat_debugobjects },
 	{ "kmemleak", splat_kmemleak },
 };
