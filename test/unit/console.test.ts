@@ -12,6 +12,25 @@ const splats = { '6.1': fixture('console', 'splats-6.1.log'), '6.12': fixture('c
 
 const kinds = (s: Splat[]) => s.map((x) => x.kind);
 
+// Real consoles of 6.12-debug guests (images/debug/debug.config, TCG) with
+// our modules loaded: a clean boot, and the reports tools/splat-module makes,
+// one guest per set since KASAN reports once a boot and lockdep turns itself
+// off after its first report (or after a KASAN report taints the kernel):
+//   1: ubsan-shift, ubsan-bounds, debugobjects, kmemleak (then a scan), kasan-uaf
+//   2: atomic-sleep, lockdep-circular, kfence, kasan-oob
+//   3: lockdep-inconsistent
+//   4: lockdep-irq-order, atomic-schedule (msleep under a spinlock: the
+//      scheduler's report, then what the raised preempt count breaks after)
+const debug = {
+  clean: fixture('console', 'debug-clean-6.12.log'),
+  1: fixture('console', 'debug-splats-1-6.12.log'),
+  2: fixture('console', 'debug-splats-2-6.12.log'),
+  3: fixture('console', 'debug-splats-3-6.12.log'),
+  4: fixture('console', 'debug-splats-4-6.12.log'),
+};
+/** A splat's text as lines, carriage returns and timestamps gone. */
+const bodyLines = (sp: Splat) => sp.text.split('\n').map((l) => l.replace(/\r$/, '').replace(/^\[\s*\d+\.\d+\] ?/, ''));
+
 for (const v of ['6.1', '6.12'] as const) {
   test(`a clean boot with our module loaded is not a splat (${v})`, () => {
     assert.ok(clean[v].includes('loading out-of-tree module taints kernel'), 'the fixture has the taint notice');
@@ -224,6 +243,94 @@ test('kmemleak lines are a splat of their own that ends where they do', () => {
   assert.is(found[1]!.text, '[   30.000000] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)');
   assert.not.ok(decidesVerdict(found[0]!), 'kmemleak is judged by the leak check');
   assert.ok(decidesVerdict(found[2]!));
+});
+
+test('a debug kernel\'s clean boot is not a splat: KASAN, KFENCE, lockdep and kmemleak only announce themselves', () => {
+  for (const line of [
+    'kasan: KernelAddressSanitizer initialized',
+    'kfence: initialized - using',
+    'Lock dependency validator: Copyright',
+    '... MAX_LOCKDEP_KEYS:',
+    'kmemleak: Kernel memory leak detector initialized',
+    'loading out-of-tree module taints kernel',
+  ]) {
+    assert.ok(debug.clean.includes(line), `the fixture has "${line}"`);
+  }
+  assert.equal(detectSplats(debug.clean), []);
+});
+
+test('6.12-debug, set 1: UBSAN twice, DEBUG_OBJECTS, KASAN use-after-free and kmemleak\'s line, each whole', () => {
+  const found = detectSplats(debug[1]);
+  assert.equal(kinds(found), ['ubsan', 'ubsan', 'debugobjects', 'kasan', 'kmemleak']);
+  assert.ok(found.every((s) => s.complete));
+  const [shift, bounds, odebug, kasan, leak] = found.map(bodyLines) as string[][];
+  // 6.12's UBSAN opens with "cut here" and ends like a WARN.
+  assert.match(found[0]!.title, /^UBSAN: shift-out-of-bounds in .*splat_trigger\.c:\d+:\d+$/);
+  assert.equal([shift![0], shift!.at(-1)], ['------------[ cut here ]------------', '---[ end trace ]---']);
+  assert.ok(shift!.includes("shift exponent 40 is too large for 32-bit type 'int'"));
+  assert.match(found[1]!.title, /^UBSAN: array-index-out-of-bounds in /);
+  assert.ok(bounds!.includes("index 4 is out of range for type 'int [4]'"));
+  // The ODEBUG line is the message of the WARNING that follows it: one splat.
+  assert.match(found[2]!.title, /^ODEBUG: free active \(active state 0\) object: [0-9a-f]+ object type: timer_list hint: splat_never_fn/);
+  assert.is(odebug![0], '------------[ cut here ]------------');
+  assert.match(odebug![2]!, /^WARNING: CPU: 0 PID: \d+ at lib\/debugobjects\.c:\d+ debug_print_object/);
+  assert.match(odebug!.at(-1)!, /^---\[ end trace [0-9a-f]+ \]---$/);
+  // KASAN: from its rule to its rule, the allocation and free stacks after the trace included.
+  assert.match(found[3]!.title, /^BUG: KASAN: slab-use-after-free in splat_kasan_uaf\+0x[0-9a-f]+\/0x[0-9a-f]+ \[splat_trigger\]$/);
+  assert.match(kasan![0]!, /^={66}$/);
+  assert.match(kasan!.at(-1)!, /^={66}$/);
+  for (const part of ['Allocated by task', 'Freed by task', 'The buggy address belongs to the object', 'Memory state around the buggy address:']) {
+    assert.ok(kasan!.some((l) => l.startsWith(part)), part);
+  }
+  assert.equal(leak, ['kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)']);
+  assert.not.ok(decidesVerdict(found[4]!));
+});
+
+test('6.12-debug, set 2: might_sleep under a spinlock, lockdep\'s circular dependency, KFENCE and KASAN out-of-bounds', () => {
+  const found = detectSplats(debug[2]);
+  assert.equal(kinds(found), ['atomic-sleep', 'lockdep', 'kfence', 'kasan']);
+  assert.ok(found.every((s) => s.complete));
+  const [sleep, circular, kfence, kasan] = found.map(bodyLines) as string[][];
+  assert.match(found[0]!.title, /^BUG: sleeping function called from invalid context at /);
+  assert.ok(sleep!.some((l) => /\(splat_atomic_lock\)/.test(l)), 'the held locks are part of it');
+  assert.is(sleep!.at(-1), ' </TASK>');
+  assert.is(found[1]!.title, 'WARNING: possible circular locking dependency detected');
+  assert.match(circular![0]!, /^=+$/);
+  for (const part of ['the existing dependency chain (in reverse order) is:', ' *** DEADLOCK ***', 'stack backtrace:']) {
+    assert.ok(circular!.includes(part), part);
+  }
+  assert.is(circular!.at(-1), ' </TASK>');
+  assert.match(found[2]!.title, /^BUG: KFENCE: out-of-bounds read in splat_kfence\+/);
+  assert.match(kfence![0]!, /^={66}$/);
+  assert.match(kfence!.at(-1)!, /^={66}$/);
+  assert.ok(kfence!.some((l) => /^kfence-#\d+: .*size=32, cache=kmalloc-32$/.test(l)));
+  assert.match(found[3]!.title, /^BUG: KASAN: slab-out-of-bounds in splat_kasan_oob\+/);
+  assert.match(kasan!.at(-1)!, /^={66}$/);
+});
+
+test('6.12-debug, set 3: lockdep\'s inconsistent lock state, whole', () => {
+  const found = detectSplats(debug[3]);
+  assert.equal(kinds(found), ['lockdep']);
+  assert.is(found[0]!.title, 'WARNING: inconsistent lock state');
+  const lines = bodyLines(found[0]!);
+  assert.ok(lines.includes('inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.'));
+  assert.ok(lines.includes(' *** DEADLOCK ***'));
+  assert.is(lines.at(-1), ' </TASK>');
+  assert.ok(found[0]!.complete);
+});
+
+test('6.12-debug, set 4: a softirq-safe -> unsafe order, then sleeping under a spinlock and what it breaks next', () => {
+  const found = detectSplats(debug[4]);
+  assert.equal(kinds(found), ['lockdep', 'atomic-sleep', 'atomic-sleep', 'warning', 'atomic-sleep']);
+  assert.is(found[0]!.title, 'WARNING: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected');
+  assert.match(found[1]!.title, /^BUG: scheduling while atomic: trigger\.sh\/\d+\/0x00000002$/);
+  assert.match(found[2]!.title, /^BUG: sleeping function called from invalid context at kernel\/rseq\.c/);
+  assert.ok(found.every((s) => s.complete));
+});
+
+test('every kind the debug kernels add was seen on a real console', () => {
+  const seen = new Set([1, 2, 3, 4].flatMap((n) => kinds(detectSplats(debug[n as 1 | 2 | 3 | 4]))));
+  for (const k of ['kasan', 'kfence', 'ubsan', 'lockdep', 'atomic-sleep', 'debugobjects', 'kmemleak'] as const) assert.ok(seen.has(k), k);
 });
 
 test('a splat still open at the end of the console is kept, marked incomplete', () => {

@@ -228,6 +228,19 @@ test('parseKmemleak: every report, the old [<addr>] and the newer crc format, he
   assert.equal(parseKmemleak(''), []);
 });
 
+test('parseKmemleak on a real report (6.12-debug, tools/splat-module\'s lost kmalloc): blamed on the module it names', () => {
+  const text = fixture('leaks', 'kmemleak-6.12-debug.txt');
+  const [r, ...more] = parseKmemleak(text);
+  assert.equal(more, []);
+  assert.is(r!.size, 256);
+  assert.is(r!.comm, 'trigger.sh');
+  assert.is(r!.backtrace[0], '__kmalloc_cache_noprof+0x31e/0x430');
+  assert.is(r!.backtrace[1], 'splat_lose+0x36/0x70 [splat_trigger]');
+  assert.is(r!.text, text.trimEnd(), 'the report as kmemleak printed it');
+  assert.is(blames(r!, ['nexus', 'splat_trigger']), 'splat_trigger');
+  assert.is(blames(r!, ['nexus']), undefined);
+});
+
 test('kmemleak reports are blamed on the tree only through its modules\' frames', () => {
   const [port, net, area] = parseKmemleak(KMEMLEAK);
   assert.is(blames(port!, MODULES), 'nexus');
