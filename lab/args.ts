@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_CPUS, PROFILES, describeSuites, parseShard } from './plan.js';
+import { NAMED_PLANS, namedPlan, planOptions, type NamedPlan } from './nightly.js';
 import type { RunOptions } from './run.js';
 
 export const HELP = `nexus-lab - build, boot, load, run and report Nexus across kernels
@@ -29,6 +30,9 @@ Usage:
   nexus-lab help               this text
 
 Selecting jobs (plan and run):
+  --plan NAME          a named plan's options; options given beside it win
+                       and --param values merge with its parameters:
+${NAMED_PLANS.map((p) => `                         ${p.name.padEnd(8)}${p.description}\n                                 (${planOptions(p)})`).join('\n')}
   --kernels LIST       comma-separated kernel ids or groups from the matrix, or
                        "all" (every packaged kernel; default: the kernels the
                        matrix marks default).  The debug kernels (6.1-debug,
@@ -175,6 +179,7 @@ export function parse(argv: string[], where: ParseContext): Parsed {
       allowPositionals: true,
       strict: true,
       options: {
+        plan: { type: 'string' },
         kernels: { type: 'string' },
         profile: { type: 'string' },
         suites: { type: 'string' },
@@ -210,21 +215,31 @@ export function parse(argv: string[], where: ParseContext): Parsed {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const cpuCount = parseCpus(values.cpus);
+  let named: NamedPlan | undefined;
+  try {
+    named = values.plan === undefined ? undefined : namedPlan(values.plan);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const cpuCount = parseCpus(values.cpus) ?? named?.cpus;
+  const suites = list([values.suites, values.suite].filter((v) => v !== undefined).join(',') || undefined) ?? named?.suites;
   const options: RunOptions = {
     matrixPath: resolve(values.matrix ?? join(root, 'images', 'kernels.json')),
-    kernels: list(values.kernels),
+    kernels: list(values.kernels) ?? named?.kernels,
     profile: values.profile,
-    suites: list([values.suites, values.suite].filter((v) => v !== undefined).join(',') || undefined),
+    suites,
     ...(cpuCount !== undefined ? { cpus: cpuCount } : {}),
     shard,
-    params: parseParams(values.param ?? [], { 'fuzz-calls': values['fuzz-calls'], 'stress-teams': values['stress-teams'] }),
+    params: {
+      ...named?.params,
+      ...parseParams(values.param ?? [], { 'fuzz-calls': values['fuzz-calls'], 'stress-teams': values['stress-teams'] }),
+    },
     sourcePath: resolve(values.source ?? join(root, 'kernel')),
     resultsDir: resolve(values.results ?? join(root, 'results')),
     cacheDir: resolve(values.cache ?? env.NEXUS_LAB_CACHE ?? join(root, '.cache')),
     accel,
     parallel: positiveNumber('--jobs', values.jobs, cpus().length, true),
-    timeoutScale: positiveNumber('--timeout-scale', values['timeout-scale'], 1, false),
+    timeoutScale: positiveNumber('--timeout-scale', values['timeout-scale'], named?.timeoutScale ?? 1, false),
     memoryMiB: positiveNumber('--memory', values.memory, 1024, true),
     command: ['nexus-lab', ...argv],
   };

@@ -89,6 +89,26 @@ test('the parse feeds the plan: --suites races is one 2-vCPU job, --cpus 2 one j
   assert.equal(second.map((j) => j.id), ['6.1-cloud-quick-2cpu', '6.12-cloud-quick-2cpu']);
 });
 
+test('--plan nightly: the debug kernels, one 2-vCPU job each of the quick suites and faults, nightly sizes; given options win', async () => {
+  const o = opts('plan', '--plan', 'nightly');
+  assert.equal(o.kernels, ['debug']);
+  assert.is(o.cpus, 2);
+  assert.equal(o.params, { 'fuzz.calls': '1000000', 'stress.teams': '10000' });
+  assert.is(o.timeoutScale, 2);
+  const jobs = await planRun(o);
+  assert.equal(jobs.map((j) => [j.id, j.cpus]), [['6.1-debug-quick-2cpu', 2], ['6.12-debug-quick-2cpu', 2]]);
+  for (const j of jobs) {
+    assert.ok(['smoke', 'node-monitor', 'races', 'fuzz', 'stress', 'faults'].every((s) => j.suites.includes(s)), j.suites.join());
+  }
+  assert.equal((await planRun(opts('plan', '--plan', 'nightly', '--shard', '2/2'))).map((j) => j.id), ['6.12-debug-quick-2cpu'], 'one shard per kernel');
+  const mine = opts('plan', '--plan', 'nightly', '--kernels', '6.12-debug', '--fuzz-calls', '5', '--param', 'x.y=1', '--timeout-scale', '3');
+  assert.equal(mine.kernels, ['6.12-debug']);
+  assert.equal(mine.params, { 'fuzz.calls': '5', 'stress.teams': '10000', 'x.y': '1' });
+  assert.is(mine.timeoutScale, 3);
+  refused(['plan', '--plan', 'weekly'], /unknown plan 'weekly' \(known: nightly\)/);
+  assert.match(HELP, /--plan NAME[\s\S]*nightly\s+debug kernels/);
+});
+
 test('the help says why one vCPU is the default, that races need two, and how a nightly sizes fuzz and stress', () => {
   assert.match(HELP, /--cpus N/);
   assert.match(HELP, /races, hardening, fuzz and\s+stress need 2/);
