@@ -250,11 +250,13 @@ static void nm_listener_deliver(struct work_struct *work)
 		ev = l->dead ? NULL :
 		     list_first_entry_or_null(&l->backlog, struct nm_event,
 					      node);
-		if (ev) {
+		/*
+		 * An event being written still counts in nr_backlog: a sender
+		 * meanwhile must not take its room, or a full port's backlog
+		 * holds one more than it may once the event comes back.
+		 */
+		if (ev)
 			list_del(&ev->node);
-			if (!ev->dropped)
-				l->nr_backlog--;
-		}
 		spin_unlock(&l->lock);
 		if (!ev)
 			return;
@@ -273,24 +275,28 @@ static void nm_listener_deliver(struct work_struct *work)
 			/* The port calls us again once it has room. */
 			spin_lock(&l->lock);
 			list_add(&ev->node, &l->backlog);
-			if (!ev->dropped)
-				l->nr_backlog++;
 			spin_unlock(&l->lock);
 			return;
 		}
 		if (status != B_OK && status != B_BAD_PORT_ID) {
 			/* No port space for it: it becomes a loss mark. */
+			spin_lock(&l->lock);
 			if (!ev->dropped) {
 				nexus_uncharge(l->user, NEXUS_LIMIT_NODE_EVENTS,
 					       1);
 				ev->dropped = 1;
 				memcpy(&ev->token, ev->data + 16, 4);
 				ev->len = 0;
+				l->nr_backlog--;
 			}
-			spin_lock(&l->lock);
 			list_add(&ev->node, &l->backlog);
 			spin_unlock(&l->lock);
 			return;
+		}
+		if (!ev->dropped) {
+			spin_lock(&l->lock);
+			l->nr_backlog--;
+			spin_unlock(&l->lock);
 		}
 		nm_event_free(l, ev);
 		if (status == B_BAD_PORT_ID) {
