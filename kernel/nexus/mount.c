@@ -50,7 +50,11 @@ struct nm_mounts {
 
 #define NM_MOUNTINFO_MAX	(4 << 20)
 
-/* The whole file: seq_file restarts from the top at offset 0. */
+/*
+ * The whole file: seq_file restarts from the top at offset 0.  An error of
+ * any read is the caller's (ERR_PTR): a table read short would tell the
+ * mounts it lacks as mounted later, or as unmounted.
+ */
 static char *nm_mounts_read(struct nm_mounts *m, size_t *lenp)
 {
 	size_t size = 16384, len;
@@ -61,12 +65,16 @@ static char *nm_mounts_read(struct nm_mounts *m, size_t *lenp)
 	for (;;) {
 		buf = kvmalloc(size + 1, GFP_KERNEL);
 		if (!buf)
-			return NULL;
+			return ERR_PTR(-ENOMEM);
 		pos = 0;
 		len = 0;
 		while (len < size) {
 			n = kernel_read(m->file, buf + len, size - len, &pos);
-			if (n <= 0)
+			if (n < 0) {
+				kvfree(buf);
+				return ERR_PTR(n);
+			}
+			if (!n)
 				break;
 			len += n;
 		}
@@ -189,8 +197,8 @@ static int nm_mounts_snapshot(struct nm_mounts *m, struct nm_mount **tablep,
 	int err;
 
 	buf = nm_mounts_read(m, &len);
-	if (!buf)
-		return -ENOMEM;
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
 	err = nm_mounts_parse(buf, tablep, np, pointsp);
 	if (err) {
 		kvfree(buf);
@@ -275,7 +283,8 @@ static void nm_mounts_queue(struct file *file, wait_queue_head_t *head,
  *
  * Called in the watcher's context: /proc/self is the caller.
  *
- * Return: the table, or ERR_PTR(-ENOENT) when the caller has no /proc.
+ * Return: the table, ERR_PTR(-ENOENT) when the caller has no /proc, or
+ * another ERR_PTR (-ENOMEM) when it could not be read.
  */
 struct nm_mounts *nm_mounts_new(struct nm_team *nt)
 {
@@ -290,8 +299,10 @@ struct nm_mounts *nm_mounts_new(struct nm_team *nt)
 	INIT_WORK(&m->work, nm_mounts_changed);
 	m->file = filp_open("/proc/self/mountinfo", O_RDONLY, 0);
 	if (IS_ERR(m->file)) {
+		err = PTR_ERR(m->file);
 		kfree(m);
-		return ERR_PTR(-ENOENT);
+		/* Out of memory opening it is not "no /proc". */
+		return ERR_PTR(err == -ENOMEM ? err : -ENOENT);
 	}
 	get_fs_root(current->fs, &m->root);
 	err = nm_mounts_snapshot(m, &m->table, &m->n, &points, &buf);
