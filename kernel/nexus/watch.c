@@ -418,7 +418,12 @@ static void nm_xattrs_free(struct list_head *list)
 
 #define NM_XATTR_MAX	65536
 
-/* The user.* xattrs of @dentry, names and value hashes; VFS, no locks. */
+/*
+ * The user.* xattrs of @dentry, names and value hashes; VFS, no locks.  A
+ * file system without xattrs has none; running out of memory is -ENOMEM,
+ * never a shorter list: each xattr missing from a snapshot would be told
+ * as created at the next change.
+ */
 static int nm_xattrs_read(struct dentry *dentry, struct list_head *list)
 {
 	char *names, *name, *value = NULL;
@@ -434,14 +439,22 @@ static int nm_xattrs_read(struct dentry *dentry, struct list_head *list)
 		goto out;
 	}
 	len = vfs_listxattr(dentry, names, NM_XATTR_MAX);
+	if (len == -ENOMEM) {
+		err = len;
+		goto out;
+	}
 	if (len < 0)
 		len = 0;	/* no xattrs on this file system: none to see */
 	for (name = names; name < names + len; name += strlen(name) + 1) {
 		if (strncmp(name, XATTR_USER_PREFIX, XATTR_USER_PREFIX_LEN))
 			continue;
 		vlen = nexus_getxattr(dentry, name, value, NM_XATTR_MAX);
+		if (vlen == -ENOMEM) {
+			err = vlen;
+			break;
+		}
 		if (vlen < 0)
-			continue;
+			continue;	/* gone meanwhile, or not ours to read */
 		x = kmalloc(struct_size(x, name, strlen(name) + 1), GFP_KERNEL);
 		if (!x) {
 			err = -ENOMEM;
@@ -1402,9 +1415,17 @@ static int nm_start_watching(struct nexus_team *team,
 	}
 	if (file) {
 		nm_stat_read(file_inode(file), &snap.stat);
-		if (req->flags & (B_WATCH_ATTR | B_WATCH_STAT) &&
-		    !nm_xattrs_read(file->f_path.dentry, &snap.xattrs))
+		/*
+		 * Without the snapshot of its xattrs the node's first xattr
+		 * change would be told as a change of st_ctime, not as
+		 * B_ATTR_CHANGED: a watch that cannot take it is not made.
+		 */
+		if (req->flags & (B_WATCH_ATTR | B_WATCH_STAT)) {
+			err = nm_xattrs_read(file->f_path.dentry, &snap.xattrs);
+			if (err)
+				goto put_file;
 			snap.have_xattrs = true;
+		}
 	}
 	if (req->flags & B_WATCH_MOUNT) {
 		/* The caller's mount table, read here, in its namespace. */
