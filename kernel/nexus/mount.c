@@ -63,7 +63,8 @@ static char *nm_mounts_read(struct nm_mounts *m, size_t *lenp)
 	char *buf;
 
 	for (;;) {
-		buf = kvmalloc(size + 1, GFP_KERNEL);
+		/* Failing is the caller's -ENOMEM, not vmalloc's warning. */
+		buf = kvmalloc(size + 1, GFP_KERNEL | __GFP_NOWARN);
 		if (!buf)
 			return ERR_PTR(-ENOMEM);
 		pos = 0;
@@ -109,8 +110,8 @@ static int nm_mounts_parse(char *buf, struct nm_mount **tablep,
 
 	for (p = buf; *p; p++)
 		lines += *p == '\n';
-	table = kvcalloc(lines + 1, sizeof(*table), GFP_KERNEL);
-	points = kvcalloc(lines + 1, sizeof(*points), GFP_KERNEL);
+	table = kvcalloc(lines + 1, sizeof(*table), GFP_KERNEL | __GFP_NOWARN);
+	points = kvcalloc(lines + 1, sizeof(*points), GFP_KERNEL | __GFP_NOWARN);
 	if (!table || !points) {
 		kvfree(table);
 		kvfree(points);

@@ -203,11 +203,15 @@ static struct nexus_port_msg *nexus_port_msg_alloc(struct nexus_user *user,
 	if (nexus_charge_for(user, NEXUS_LIMIT_PORT_SPACE, cost, exempt))
 		return ERR_PTR(B_NO_MEMORY);
 	msg = kzalloc(sizeof(*msg), GFP_KERNEL_ACCOUNT);
+	/*
+	 * The sizes are the writer's: a failure is its B_NO_MEMORY, not a
+	 * warning with a stack in the kernel log (vmalloc's) at its will.
+	 */
 	if (msg && size)
-		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (msg && nr_caps)
 		msg->caps = kvcalloc(nr_caps, sizeof(*msg->caps),
-				     GFP_KERNEL_ACCOUNT);
+				     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!msg || (size && !msg->data) || (nr_caps && !msg->caps)) {
 		if (msg) {
 			kvfree(msg->data);

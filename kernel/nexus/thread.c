@@ -675,7 +675,8 @@ static struct nexus_thread_msg *nexus_thread_msg_new(struct nexus_team *team,
 	if (!msg)
 		goto uncharge;
 	if (size) {
-		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		/* The sender's size: failing is its B_NO_MEMORY, no warning. */
+		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!msg->data)
 			goto free;
 		if (copy_from_user(msg->data, req->buffer, size)) {

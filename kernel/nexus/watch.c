@@ -432,8 +432,9 @@ static int nm_xattrs_read(struct dentry *dentry, struct list_head *list)
 	int err = 0;
 
 	INIT_LIST_HEAD(list);
-	names = kvmalloc(NM_XATTR_MAX, GFP_KERNEL);
-	value = kvmalloc(NM_XATTR_MAX, GFP_KERNEL);
+	/* Failing is the caller's -ENOMEM, not vmalloc's warning. */
+	names = kvmalloc(NM_XATTR_MAX, GFP_KERNEL | __GFP_NOWARN);
+	value = kvmalloc(NM_XATTR_MAX, GFP_KERNEL | __GFP_NOWARN);
 	if (!names || !value) {
 		err = -ENOMEM;
 		goto out;
