@@ -33,8 +33,10 @@
 // x86_64) failures are scoped to the calling task alone - every allocation
 // of the call's path may fail, the VFS's too - and sweep-each-module skips.
 //
-// Parameters: faults.rounds (sweep rounds per setting, 1), faults.sweeps
-// (how many of the six settings, 6), faults.max_nth (64),
+// Parameters: faults.nth_rounds (every-allocation's rounds, 2: a call's
+// allocation count jitters with the sanitizers' own allocations, so a round
+// may step over a site), faults.rounds (sweep rounds per setting, 1),
+// faults.sweeps (how many of the six settings, 6), faults.max_nth (64),
 // faults.call_timeout (seconds, 60).
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';

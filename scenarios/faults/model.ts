@@ -211,6 +211,12 @@ type Param = (name: string, fallback: number) => number;
 export interface FaultsOptions {
   /** Sweep rounds per setting (each operation made that many times). */
   rounds: number;
+  /**
+   * nth rounds: each allocation of each call failed in turn, that many
+   * times over (a call's allocation count jitters by the sanitizers' own
+   * allocations, so one round may step over a site: nexus-faults run_nth()).
+   */
+  nthRounds: number;
   /** nth: the most allocations of one call failed one by one. */
   maxNth: number;
   /** How many of SWEEPS each sweep scenario makes (from the first). */
@@ -222,6 +228,7 @@ export interface FaultsOptions {
 export function faultsOptions(param: Param): FaultsOptions {
   const o: FaultsOptions = {
     rounds: param('faults.rounds', 1),
+    nthRounds: param('faults.nth_rounds', 2),
     maxNth: param('faults.max_nth', 64),
     sweeps: param('faults.sweeps', SWEEPS.length),
     callTimeoutS: param('faults.call_timeout', 60),
@@ -230,6 +237,7 @@ export function faultsOptions(param: Param): FaultsOptions {
     if (!Number.isInteger(v) || v < min || v > max) throw new Error(`faults.${name} must be a whole number from ${min} to ${max}, not ${v}`);
   };
   whole('rounds', o.rounds, 1, 1000);
+  whole('nth_rounds', o.nthRounds, 1, 100);
   whole('max_nth', o.maxNth, 1, 10000);
   whole('sweeps', o.sweeps, 1, SWEEPS.length);
   whole('call_timeout', o.callTimeoutS, 1, 3600);
@@ -245,7 +253,7 @@ export interface DriverRun {
 export function driverArgs(o: FaultsOptions, run: DriverRun, dir: string, deadlineS: number): string[] {
   return [
     '--mode', run.mode,
-    ...(run.mode === 'sweep' ? ['--rounds', String(o.rounds)] : ['--max-nth', String(o.maxNth)]),
+    ...(run.mode === 'sweep' ? ['--rounds', String(o.rounds)] : ['--rounds', String(o.nthRounds), '--max-nth', String(o.maxNth)]),
     '--call-timeout', String(o.callTimeoutS),
     '--deadline', String(deadlineS),
     '--dir', dir,

@@ -6,7 +6,7 @@
  *
  *   nexus-faults --mode nth|sweep|off [--modules nexus,nexus_area,nexus_node_monitor]
  *                [--ops NAME,...] [--rounds N] [--max-nth N] [--dir DIR]
- *                [--deadline S] [--list]
+ *                [--deadline S] [--verbose] [--list]
  *
  * The faults suite sets the kernel's fault injection up (debugfs failslab
  * and fail_page_alloc: sleeping allocations too, only tasks with
@@ -18,7 +18,8 @@
  *  - nth: /proc/thread-self/fail-nth = N makes the N-th allocation the call
  *    makes (of those the stack filter lets through) fail.  N goes 1, 2, 3
  *    ... until the call makes fewer than N allocations: every allocation
- *    site of every path a call takes is failed once, in order.
+ *    site of every path a call takes is failed once, in order; --rounds
+ *    times (see run_nth()).
  *  - sweep: /proc/thread-self/make-it-fail = 1 for the call, with the
  *    probability and interval the suite set: several allocations of a
  *    call may fail (a kvmalloc() whose kmalloc and vmalloc both fail).
@@ -136,11 +137,12 @@ struct op_stats {
 /* ---- options and global state --------------------------------------------- */
 
 static enum inj_mode opt_mode = INJ_NTH;
-static unsigned int opt_rounds = 3;
+static unsigned int opt_rounds = 1;
 static unsigned int opt_max_nth = 64;
 static unsigned int opt_call_timeout = 60;
 static unsigned int opt_deadline = 1800;
 static bool opt_module[NR_MODULES] = { true, true, true };
+static bool opt_verbose;
 static const char *opt_ops;
 static char opt_dir[256] = "/var/tmp/nexus-faults";
 
@@ -2459,6 +2461,46 @@ static void watch_mount_check(struct att *a, int st)
 		problem(a, "STOP_WATCHING the volume watch made: %d", ust);
 }
 
+/* A tmpfs root and a mount point beside it (for the mount the check makes). */
+static int watch_dir_mount_setup(struct att *a)
+{
+	if (watch_dir_setup(a))
+		return -1;
+	snprintf(a->path, sizeof(a->path), "%s/mnt-new", opt_dir);
+	mkdir(a->path, 0755);
+	return 0;
+}
+
+static int watch_dir_mount_call(struct att *a)
+{
+	return nm_watch(nm_fd, a->fd, B_WATCH_DIRECTORY | B_WATCH_MOUNT, a->port, TOKEN, 0);
+}
+
+/*
+ * One request, two watches: the directory's and the volume's.  Made, both
+ * tell; failed, neither is left (a failure of the second must undo the
+ * first).
+ */
+static void watch_dir_mount_check(struct att *a, int st)
+{
+	struct nm_event ev;
+	int ust;
+
+	watch_gone(a, st, "START_WATCHING (directory and mounts)");
+	if (st != B_OK)
+		return;
+	dir_watch_works(a, a->port, TOKEN);
+	if (mount("nexus-faults", a->path, "tmpfs", 0, "size=1m")) {
+		problem(a, "mount tmpfs on %s: %s", a->path, strerror(errno));
+	} else {
+		expect_event(a, a->port, B_DEVICE_MOUNTED, &ev, "a tmpfs mounted");
+		umount2(a->path, MNT_DETACH);
+	}
+	ust = nm_stop_notifying(nm_fd, a->port, TOKEN);
+	if (ust)
+		problem(a, "STOP_NOTIFYING the watches made: %d", ust);
+}
+
 static int stop_setup(struct att *a)
 {
 	int st;
@@ -2556,6 +2598,8 @@ static const struct op OPS[] = {
 	OP("watch-vref", MOD_NM, watch_vref_setup, watch_vref_call, B_OK, watch_dir_check, NULL),
 	OP("watch-attr", MOD_NM, watch_attr_setup, watch_attr_call, B_OK, watch_attr_check, watch_attr_cleanup),
 	OP("watch-mount", MOD_NM, watch_mount_setup, watch_mount_call, B_OK, watch_mount_check, NULL),
+	OP("watch-directory-and-mount", MOD_NM, watch_dir_mount_setup, watch_dir_mount_call, B_OK, watch_dir_mount_check,
+	   NULL),
 	OP("stop-watching", MOD_NM, stop_setup, stop_watching_call, B_OK, stop_check, NULL),
 	OP("stop-notifying", MOD_NM, stop_setup, stop_notifying_call, B_OK, stop_check, NULL),
 };
@@ -2648,6 +2692,15 @@ static bool attempt(const struct op *op, struct op_stats *s, enum inj_mode mode,
 		problem(&a, "status %d (0x%x), expected %d or B_NO_MEMORY (%d)", st, (unsigned int)st, op->expect,
 			B_NO_MEMORY);
 	}
+	if (opt_verbose) {
+		struct counters now;
+		char diff[200] = "";
+
+		if (counters_read(&now))
+			counters_diff(&a.pre, &now, diff, sizeof(diff));
+		fprintf(stderr, "nexus-faults: %s (%s): status %d%s, counters moved: %s\n", op->name,
+			inj_name(&a.inj, what, sizeof(what)), st, a.inj.fired ? ", injected" : "", diff[0] ? diff : "none");
+	}
 	if (op->check)
 		op->check(&a, st);
 out:
@@ -2688,21 +2741,34 @@ static bool selected(const struct op *op)
 	return false;
 }
 
-/* nth: each allocation of the call failed in turn, until the call makes no more. */
+/*
+ * nth: each allocation of the call failed in turn, until the call makes no
+ * more; --rounds times.  The count of a call's allocations is not quite
+ * fixed (KASAN's stack depot, kmemleak and kfree_rcu() allocate now and
+ * then on its behalf): one more of those before an allocation site moves
+ * that site one turn further, and a round may step over it.  Another round
+ * is another draw.
+ */
 static void run_nth(const struct op *op, struct op_stats *s)
 {
-	unsigned int n;
+	unsigned int n, round;
 
 	/* First without injection: the operation works here at all. */
 	attempt(op, s, INJ_OFF, 0);
 	if (s->skip[0] || s->problems)
 		return;
-	for (n = 1; n <= opt_max_nth && !past_deadline(); n++) {
-		if (!attempt(op, s, INJ_NTH, n))
+	for (round = 0; round < opt_rounds && !past_deadline(); round++) {
+		for (n = 1; n <= opt_max_nth && !past_deadline(); n++) {
+			if (!attempt(op, s, INJ_NTH, n))
+				break;
+			if (n > s->sites)
+				s->sites = n;
+		}
+		if (n > opt_max_nth) {
+			s->capped = true;
 			return;
-		s->sites = n;
+		}
 	}
-	s->capped = n > opt_max_nth;
 }
 
 static void print_summary(void)
@@ -2757,7 +2823,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: nexus-faults --mode nth|sweep|off [--modules nexus,nexus_area,nexus_node_monitor] [--ops NAME,...]\n"
-		"                    [--rounds N] [--max-nth N] [--call-timeout S] [--deadline S] [--dir DIR] [--list]\n");
+		"                    [--rounds N] [--max-nth N] [--call-timeout S] [--deadline S] [--dir DIR] [--verbose] [--list]\n");
 	exit(2);
 }
 
@@ -2801,6 +2867,9 @@ int main(int argc, char **argv)
 		if (!strcmp(o, "--list")) {
 			list_ops();
 			return 0;
+		} else if (!strcmp(o, "--verbose")) {
+			opt_verbose = true;
+			continue;
 		} else if (!strcmp(o, "--mode") && v) {
 			if (!strcmp(v, "nth"))
 				opt_mode = INJ_NTH;

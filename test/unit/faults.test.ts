@@ -132,14 +132,15 @@ test('debugfs for a run: scoped to the range, task filter, sleeping allocations 
 });
 
 test('faults options: defaults, and a bad parameter named', () => {
-  assert.equal(faultsOptions(params({})), { rounds: 1, maxNth: 64, sweeps: 6, callTimeoutS: 60 });
+  assert.equal(faultsOptions(params({})), { rounds: 1, nthRounds: 2, maxNth: 64, sweeps: 6, callTimeoutS: 60 });
+  assert.throws(() => faultsOptions(params({ 'faults.nth_rounds': 0 })), /faults\.nth_rounds/);
   assert.is(faultsOptions(params({ 'faults.rounds': 3 })).rounds, 3);
   assert.throws(() => faultsOptions(params({ 'faults.rounds': 0 })), /faults\.rounds/);
   assert.throws(() => faultsOptions(params({ 'faults.sweeps': 7 })), /faults\.sweeps/);
   assert.throws(() => faultsOptions(params({ 'faults.max_nth': 1.5 })), /faults\.max_nth/);
   const o = faultsOptions(params({}));
   assert.equal(driverArgs(o, { mode: 'nth' }, '/var/tmp/x', 900),
-    ['--mode', 'nth', '--max-nth', '64', '--call-timeout', '60', '--deadline', '900', '--dir', '/var/tmp/x']);
+    ['--mode', 'nth', '--rounds', '2', '--max-nth', '64', '--call-timeout', '60', '--deadline', '900', '--dir', '/var/tmp/x']);
   assert.equal(driverArgs(o, { mode: 'sweep', injection: SWEEPS[1]! }, '/d', 9).slice(0, 4), ['--mode', 'sweep', '--rounds', '1']);
 });
 
