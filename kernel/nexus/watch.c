@@ -1365,12 +1365,14 @@ static int nm_watch_node(struct nm_listener *l, struct inode *inode,
 	return 0;
 }
 
+/* The volume watch of @l with @token; *made: the one it made, NULL if it was there. */
 static int nm_watch_volume(struct nm_team *nt, struct nm_listener *l,
-			   u32 token)
+			   u32 token, struct nm_volume **made)
 {
 	struct nm_volume *v;
 
 	lockdep_assert_held(&nm_lock);
+	*made = NULL;
 	list_for_each_entry(v, &l->volumes, listener_node)
 		if (v->token == token)
 			return 0;
@@ -1387,6 +1389,7 @@ static int nm_watch_volume(struct nm_team *nt, struct nm_listener *l,
 	v->token = token;
 	list_add_tail(&v->team_node, &nt->volumes);
 	list_add_tail(&v->listener_node, &l->volumes);
+	*made = v;
 	return 0;
 }
 
@@ -1396,6 +1399,7 @@ static int nm_start_watching(struct nexus_team *team,
 	struct nm_snapshot snap = { .have_xattrs = false };
 	struct nm_mounts *mounts = NULL, *unused = NULL;
 	struct nm_listener *l = NULL;
+	struct nm_volume *made = NULL;
 	struct nm_team *nt;
 	struct file *file;
 	int err;
@@ -1448,14 +1452,22 @@ static int nm_start_watching(struct nexus_team *team,
 		l = NULL;
 		goto unlock;
 	}
-	if (file && (req->flags & ~B_WATCH_MOUNT))
-		err = nm_watch_node(l, file_inode(file), req, &snap);
-	if (!err && mounts && !nt->mounts) {
+	/*
+	 * One request, all or nothing: the volume watch first, so that a
+	 * failure of the node watch can take it back (a node watch could not
+	 * be: it may be flags OR-ed into one that was there).
+	 */
+	if (mounts && !nt->mounts) {
 		nt->mounts = mounts;
 		mounts = NULL;
 	}
-	if (!err && (req->flags & B_WATCH_MOUNT))
-		err = nm_watch_volume(nt, l, req->token);
+	if (req->flags & B_WATCH_MOUNT)
+		err = nm_watch_volume(nt, l, req->token, &made);
+	if (!err && file && (req->flags & ~B_WATCH_MOUNT)) {
+		err = nm_watch_node(l, file_inode(file), req, &snap);
+		if (err && made)
+			nm_volume_free(made);
+	}
 	if (nm_listener_unused(l))
 		kref_get(&l->ref);	/* nothing came of it: it goes */
 	else
