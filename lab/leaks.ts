@@ -243,15 +243,25 @@ export function kmemleakText(r: KmemleakReport): string {
   return r.text ?? [`unreferenced object ${r.address} (size ${r.size}):`, `  comm "${r.comm}", pid ${r.pid}`, '  backtrace:', ...r.backtrace.map((f) => `    ${f}`)].join('\n');
 }
 
-/** The text of each kmemleak report blamed on the tree, headed by when it was scanned (for JUnit and the like). */
+/**
+ * How many reports of one scan a reader is shown in full (JUnit, the HTML
+ * report); run.json keeps them all.  A leak in a loop makes thousands.
+ */
+export const KMEMLEAK_SHOWN = 10;
+
+/**
+ * The text of the kmemleak reports blamed on the tree, headed by when they
+ * were scanned, the first KMEMLEAK_SHOWN of each scan (for JUnit).
+ */
 export function blamedKmemleak(rec: LeakRecord | undefined): string[] {
   if (!rec) return [];
   return rec.suites.flatMap((s) =>
-    s.kmemleak.flatMap((k) =>
-      k.reports
-        .filter((r) => blames(r, rec.modules) !== undefined)
-        .map((r) => `kmemleak ${whenScanned(s.suite, k.round)}:\n${kmemleakText(r)}`),
-    ),
+    s.kmemleak.flatMap((k) => {
+      const ours = k.reports.filter((r) => blames(r, rec.modules) !== undefined);
+      const shown = ours.slice(0, KMEMLEAK_SHOWN).map((r) => `kmemleak ${whenScanned(s.suite, k.round)}:\n${kmemleakText(r)}`);
+      const more = ours.length - shown.length;
+      return more > 0 ? [...shown, `kmemleak ${whenScanned(s.suite, k.round)}: ${more} more of the tree's reports in run.json`] : shown;
+    }),
   );
 }
 

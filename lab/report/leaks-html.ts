@@ -1,7 +1,7 @@
 // A job's leak figures: per suite run, rounds, SUnreclaim and the cache that
 // grew most after the warm-up round, kmemleak reports (their text too), and
 // the word: the rule's, and kmemleak's about the tree's modules.
-import { blames, kmemleakText, whenScanned, type LeakRecord, type SuiteLeaks } from '../leaks.js';
+import { blames, KMEMLEAK_SHOWN, kmemleakText, whenScanned, type LeakRecord, type SuiteLeaks } from '../leaks.js';
 import { esc, table } from './html.js';
 
 /** kmemleak reports of the suite whose backtrace is in the tree's modules. */
@@ -21,19 +21,28 @@ export function leakWord(s: SuiteLeaks, modules: readonly string[] = []): { word
   return { word: 'no leak', cls: 'v-pass' };
 }
 
-/** Every kmemleak report of the job, by suite and scan, as kmemleak printed it; the tree's are marked. */
+/**
+ * The job's kmemleak reports, by suite and scan, as kmemleak printed them
+ * (the first KMEMLEAK_SHOWN of a scan, the tree's first); the tree's are marked.
+ */
 function kmemleakReports(rec: LeakRecord): string {
+  let total = 0;
   const items = rec.suites.flatMap((s) =>
-    s.kmemleak.flatMap((k) =>
-      k.reports.map((r) => {
-        const ours = blames(r, rec.modules);
-        const head = `${ours ? `<span class="badge v-fail">${esc(ours)}</span> ` : ''}${esc(`${whenScanned(s.suite, k.round)}: size ${r.size}, comm ${r.comm}`)}`;
+    s.kmemleak.flatMap((k) => {
+      total += k.reports.length;
+      const blamed = k.reports.map((r) => ({ r, ours: blames(r, rec.modules) }));
+      const shown = [...blamed.filter((b) => b.ours), ...blamed.filter((b) => !b.ours)].slice(0, KMEMLEAK_SHOWN);
+      const when = whenScanned(s.suite, k.round);
+      const li = shown.map(({ r, ours }) => {
+        const head = `${ours ? `<span class="badge v-fail">${esc(ours)}</span> ` : ''}${esc(`${when}: size ${r.size}, comm ${r.comm}`)}`;
         return `<li>${head}<pre class="console">${esc(kmemleakText(r))}</pre></li>`;
-      }),
-    ),
+      });
+      const more = k.reports.length - shown.length;
+      return more > 0 ? [...li, `<li>${esc(`${when}: ${more} more in run.json`)}</li>`] : li;
+    }),
   );
-  if (items.length === 0) return '';
-  return `<details><summary>${items.length} kmemleak report${items.length === 1 ? '' : 's'}</summary><ul class="kmemleak">${items.join('')}</ul></details>\n`;
+  if (total === 0) return '';
+  return `<details><summary>${total} kmemleak report${total === 1 ? '' : 's'}</summary><ul class="kmemleak">${items.join('')}</ul></details>\n`;
 }
 
 /** The cache that gained most in one of the rounds after the first, or undefined. */

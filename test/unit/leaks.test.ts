@@ -278,7 +278,22 @@ test('kmemleak before a suite (round 0) is said so; blamed reports keep their te
   assert.match(kmemleakText(bare), /^unreferenced object 0xffff888003f5a000 \(size 256\):\n  comm "node", pid 412\n  backtrace:\n    kmalloc_trace/);
 });
 
-test('the report\'s word for a suite says LEAK when kmemleak blamed the tree, and lists every report', () => {
+test('a leak in a loop: JUnit and the HTML report show the first reports of a scan, run.json keeps them all', () => {
+  const [port] = parseKmemleak(KMEMLEAK);
+  const reports = Array.from({ length: 25 }, (_, i) => ({ ...port!, address: `0xffff8880000${i + 10}` }));
+  const s0 = snap('ports', 0, 1, slab('6.12', 0), { kmemleak: true });
+  const rec = foldLeaks([s0, { type: 'kmemleak', t: 5, suite: 'ports', rep: 1, reports }, { ...s0, rep: 1 }])!;
+  assert.is(rec.suites[0]!.kmemleak[0]!.reports.length, 25);
+  const texts = blamedKmemleak(rec);
+  assert.is(texts.length, 11);
+  assert.is(texts[10], 'kmemleak after ports round 1: 15 more of the tree\'s reports in run.json');
+  const html = leakSection(rec);
+  assert.match(html, /<summary>25 kmemleak reports<\/summary>/);
+  assert.is((html.match(/<pre class="console">/g) ?? []).length, 10);
+  assert.match(html, /<li>after ports round 1: 15 more in run.json<\/li>/);
+});
+
+test('the report\'s word for a suite says LEAK when kmemleak blamed the tree, and lists its reports, the tree\'s marked', () => {
   const [port, net] = parseKmemleak(KMEMLEAK);
   const s0 = snap('ports', 0, 1, slab('6.12', 0), { kmemleak: true });
   const rec = foldLeaks([s0, { type: 'kmemleak', t: 5, suite: 'ports', rep: 1, reports: [port!, net!] }, { ...s0, rep: 1 }])!;
