@@ -2461,6 +2461,52 @@ static void watch_mount_check(struct att *a, int st)
 		problem(a, "STOP_WATCHING the volume watch made: %d", ust);
 }
 
+/*
+ * A volume watch by a new process: its /proc/<pid> is looked up for the
+ * first time inside the call (procfs allocates the inodes then).
+ */
+static void watch_mount_team_child(struct att *a, struct child_report *r)
+{
+	int fd = nx_open(), nfd = nm_open();
+	uint8_t buf[1024];
+	size_t size = sizeof(buf);
+	int32_t port = 0, code = 0;
+	int st;
+
+	if (fd < 0 || nfd < 0 || nx_port_create(fd, "faults-child-listener", 16, &port)) {
+		child_problem(r, "setup in the new team failed");
+		r->st = 0;
+		return;
+	}
+	inj_prepare(&a->inj);
+	inj_begin(&a->inj);
+	r->st = nm_watch(nfd, -1, B_WATCH_MOUNT, port, TOKEN, 0);
+	inj_end(&a->inj);
+	r->fired = a->inj.fired;
+	if (r->st != B_OK)
+		return;
+	if (mount("nexus-faults", a->mnt, "tmpfs", 0, "size=1m")) {
+		child_problem(r, "mount tmpfs on %s: %s", a->mnt, strerror(errno));
+		return;
+	}
+	st = norm(nx_port_read(fd, port, &code, buf, &size, B_RELATIVE_TIMEOUT, EVENT_MS * 1000LL));
+	if (st || code != B_NODE_MONITOR)
+		child_problem(r, "the new team's volume watch told nothing of a mount (status %d)", st);
+	umount2(a->mnt, MNT_DETACH);
+}
+
+static int watch_mount_team_setup(struct att *a)
+{
+	snprintf(a->mnt, sizeof(a->mnt), "%s/mnt-new", opt_dir);
+	mkdir(a->mnt, 0755);
+	return 0;
+}
+
+static int watch_mount_team_call(struct att *a)
+{
+	return in_child(a, watch_mount_team_child);
+}
+
 /* A tmpfs root and a mount point beside it (for the mount the check makes). */
 static int watch_dir_mount_setup(struct att *a)
 {
@@ -2598,6 +2644,7 @@ static const struct op OPS[] = {
 	OP("watch-vref", MOD_NM, watch_vref_setup, watch_vref_call, B_OK, watch_dir_check, NULL),
 	OP("watch-attr", MOD_NM, watch_attr_setup, watch_attr_call, B_OK, watch_attr_check, watch_attr_cleanup),
 	OP("watch-mount", MOD_NM, watch_mount_setup, watch_mount_call, B_OK, watch_mount_check, NULL),
+	OWN("watch-mount-new-team", MOD_NM, watch_mount_team_setup, watch_mount_team_call, B_OK, NULL, NULL),
 	OP("watch-directory-and-mount", MOD_NM, watch_dir_mount_setup, watch_dir_mount_call, B_OK, watch_dir_mount_check,
 	   NULL),
 	OP("stop-watching", MOD_NM, stop_setup, stop_watching_call, B_OK, stop_check, NULL),
