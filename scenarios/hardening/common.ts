@@ -8,7 +8,7 @@ import { Agent, type AgentAnswer, type AgentOptions } from '../lib/agent.js';
 import { B_NAME_NOT_FOUND, expectStatus, need, scenario, statusName } from '../lib/nexus.js';
 import { checkNewCounters } from '../lib/storm.js';
 import { moduleParamPath } from '../lib/guest.js';
-import { parseMeminfo, parseNsTids, procState, type Check } from './model.js';
+import { allocatorDebug, parseMeminfo, parseNsTids, procState, type AllocatorDebug, type Check } from './model.js';
 
 export const NOBODY = 65534;
 export const USER = 1000;
@@ -145,6 +145,17 @@ export function slabUnreclaimable(): number {
   const v = parseMeminfo(readFileSync('/proc/meminfo', 'utf8')).SUnreclaim;
   if (v === undefined) throw new Error('/proc/meminfo has no SUnreclaim line');
   return v;
+}
+
+/** What this guest's allocator adds to each object (model.ts: allocatorDebug). */
+export function guestAllocatorDebug(): AllocatorDebug {
+  return allocatorDebug((path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }, existsSync);
 }
 
 /** A process's state letter ('' once it is gone). */

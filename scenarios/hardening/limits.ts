@@ -26,7 +26,7 @@ import {
   scenario,
   statusName,
 } from '../lib/nexus.js';
-import { agentAs, created, expectCall, moduleParam, NOBODY, setModuleParam, slabUnreclaimable, teamScenario, USER } from './common.js';
+import { agentAs, created, expectCall, guestAllocatorDebug, moduleParam, NOBODY, setModuleParam, slabUnreclaimable, teamScenario, USER } from './common.js';
 import { fillBound, mib, pinnedBound } from './model.js';
 import { B_CLONEABLE_AREA, B_READ_AREA, B_WRITE_AREA, NEXUS_THREAD_MAX_MESSAGE_SIZE } from '../native/index.js';
 
@@ -300,8 +300,13 @@ export const scenarios: Scenario[] = [
     portSpaceCharged(ctx, base, share, written);
     expectStatus(ctx, r.ret, B_NO_MEMORY,
       `uid 1000's zero-byte messages end with B_NO_MEMORY within ${bound} (twice what ${mib(share)} holds at 64 bytes each; got ${written} in ${r.ports} ports, ${statusName(r.ret)})`);
-    ctx.check(pinned <= pinnedBound(share), `the kernel memory they pin stays within ${mib(pinnedBound(share))} (${mib(share)} of port space)`,
-      `<= ${pinnedBound(share)} bytes`, `${pinned} bytes (${mib(pinned)}) for ${written} messages`);
+    const debug = guestAllocatorDebug();
+    const most = pinnedBound(share, debug, written);
+    const allowance = debug.inflation > 1 || debug.perObject > 0
+      ? `; the debug allocator's ${debug.inflation.toFixed(2)}x red zones and ${debug.perObject} bytes of kmemleak per object allowed`
+      : '';
+    ctx.check(pinned <= most, `the kernel memory they pin stays within ${mib(most)} (${mib(share)} of port space${allowance})`,
+      `<= ${most} bytes`, `${pinned} bytes (${mib(pinned)}) for ${written} messages`);
     await othersStillWrite(ctx);
   }, { timeoutMs: 300_000 }),
 

@@ -127,8 +127,42 @@ export function fillBound(limitBytes: number): number {
  */
 export const PINNED_FACTOR = 2;
 
-export function pinnedBound(limitBytes: number): number {
-  return PINNED_FACTOR * limitBytes;
+export function pinnedBound(limitBytes: number, debug: AllocatorDebug = NO_ALLOCATOR_DEBUG, objects = 0): number {
+  return Math.ceil(PINNED_FACTOR * (limitBytes * debug.inflation + objects * debug.perObject));
+}
+
+/**
+ * What a debug kernel's allocator adds to every object, which no module can
+ * charge: SLUB's red zones and KASAN's metadata (a cache's slab_size over its
+ * object_size) and kmemleak's record of each allocation (an object of its
+ * own cache).  None on a distribution kernel.
+ */
+export interface AllocatorDebug {
+  /** slab_size / object_size of the smallest kmalloc cache (1: none). */
+  inflation: number;
+  /** Bytes allocated beside each object (kmemleak's record; 0: none). */
+  perObject: number;
+}
+
+export const NO_ALLOCATOR_DEBUG: AllocatorDebug = { inflation: 1, perObject: 0 };
+
+/**
+ * The allocator debugging of a guest from /sys/kernel/slab: `read(path)`
+ * returns a file's text or undefined, `exists(path)` whether it is there.  kmalloc-64 is the cache a zero-byte
+ * message's header falls in (MIN_MESSAGE_COST); kmemleak_object's
+ * slab_size is what kmemleak adds per allocation while it runs.
+ */
+export function allocatorDebug(read: (path: string) => string | undefined, exists: (path: string) => boolean): AllocatorDebug {
+  const size = (cache: string, field: string): number | undefined => {
+    const v = Number.parseInt(read(`/sys/kernel/slab/${cache}/${field}`) ?? '', 10);
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const slab = size(`kmalloc-${MIN_MESSAGE_COST}`, 'slab_size');
+  const object = size(`kmalloc-${MIN_MESSAGE_COST}`, 'object_size');
+  const inflation = slab !== undefined && object !== undefined && slab > object ? slab / object : 1;
+  const kmemleakOn = exists('/sys/kernel/debug/kmemleak');
+  const perObject = kmemleakOn ? size('kmemleak_object', 'slab_size') ?? 0 : 0;
+  return { inflation, perObject };
 }
 
 /** Whole MiB, for messages. */

@@ -11,6 +11,8 @@ import {
   parseMeminfo,
   parseNsTids,
   pinnedBound,
+  allocatorDebug,
+  NO_ALLOCATOR_DEBUG,
   procState,
   sealProblems,
   type Check,
@@ -127,3 +129,24 @@ test('sealProblems: reopened clone descriptors and memfds grown behind their are
 });
 
 test.run();
+
+test('allocatorDebug: none on a distribution kernel, red zones and kmemleak on a debug one', () => {
+  const files = (m: Record<string, string>) => (p: string) => m[p];
+  const has = (m: Record<string, string>) => (p: string) => p in m;
+  const cloud = { '/sys/kernel/slab/kmalloc-64/slab_size': '64\n', '/sys/kernel/slab/kmalloc-64/object_size': '64\n' };
+  assert.equal(allocatorDebug(files(cloud), has(cloud)), NO_ALLOCATOR_DEBUG);
+  assert.equal(allocatorDebug(files({}), has({})), NO_ALLOCATOR_DEBUG);
+  const debug = {
+    '/sys/kernel/slab/kmalloc-64/slab_size': '128\n',
+    '/sys/kernel/slab/kmalloc-64/object_size': '64\n',
+    '/sys/kernel/slab/kmemleak_object/slab_size': '368\n',
+    '/sys/kernel/debug/kmemleak': '',
+  };
+  assert.equal(allocatorDebug(files(debug), has(debug)), { inflation: 2, perObject: 368 });
+  // kmemleak's cache without kmemleak running (kmemleak=off) adds nothing per object
+  const { ['/sys/kernel/debug/kmemleak']: _, ...off } = debug;
+  assert.equal(allocatorDebug(files(off), has(off)), { inflation: 2, perObject: 0 });
+  // 4 MiB of port space, 65,536 zero-byte messages: twice (8 MiB + 65,536 x 368)
+  assert.is(pinnedBound(4 << 20, { inflation: 2, perObject: 368 }, 65536), 2 * (8 << 20) + 2 * 65536 * 368);
+  assert.is(pinnedBound(4 << 20, NO_ALLOCATOR_DEBUG, 65536), 8 << 20);
+});
