@@ -93,7 +93,7 @@ test('--plan nightly: the debug kernels, one 2-vCPU job each of the quick suites
   const o = opts('plan', '--plan', 'nightly');
   assert.equal(o.kernels, ['debug']);
   assert.is(o.cpus, 2);
-  assert.equal(o.params, { 'fuzz.calls': '1000000', 'stress.teams': '10000' });
+  assert.equal(o.params, { 'fuzz.calls': '1000000', 'fuzz.deadline': '7200', 'stress.teams': '10000', 'stress.deadline': '7200' });
   assert.is(o.timeoutScale, 2);
   const jobs = await planRun(o);
   assert.equal(jobs.map((j) => [j.id, j.cpus]), [['6.1-debug-quick-2cpu', 2], ['6.12-debug-quick-2cpu', 2]]);
@@ -103,7 +103,7 @@ test('--plan nightly: the debug kernels, one 2-vCPU job each of the quick suites
   assert.equal((await planRun(opts('plan', '--plan', 'nightly', '--shard', '2/2'))).map((j) => j.id), ['6.12-debug-quick-2cpu'], 'one shard per kernel');
   const mine = opts('plan', '--plan', 'nightly', '--kernels', '6.12-debug', '--fuzz-calls', '5', '--param', 'x.y=1', '--timeout-scale', '3');
   assert.equal(mine.kernels, ['6.12-debug']);
-  assert.equal(mine.params, { 'fuzz.calls': '5', 'stress.teams': '10000', 'x.y': '1' });
+  assert.equal(mine.params, { 'fuzz.calls': '5', 'fuzz.deadline': '7200', 'stress.teams': '10000', 'stress.deadline': '7200', 'x.y': '1' });
   assert.is(mine.timeoutScale, 3);
   refused(['plan', '--plan', 'weekly'], /unknown plan 'weekly' \(known: nightly\)/);
   assert.match(HELP, /--plan NAME[\s\S]*nightly\s+debug kernels/);
