@@ -12,22 +12,49 @@ const splats = { '6.1': fixture('console', 'splats-6.1.log'), '6.12': fixture('c
 
 const kinds = (s: Splat[]) => s.map((x) => x.kind);
 
-// Real consoles of 6.12-debug guests (images/debug/debug.config, TCG) with
-// our modules loaded: a clean boot, and the reports tools/splat-module makes,
-// one guest per set since KASAN reports once a boot and lockdep turns itself
-// off after its first report (or after a KASAN report taints the kernel):
+// Real consoles of 6.1-debug and 6.12-debug guests (images/debug/debug.config,
+// TCG) with our modules loaded: a clean boot (tools/splat-module loaded too
+// on 6.1), and the reports tools/splat-module makes, one guest per set since
+// KASAN reports once a boot and lockdep turns itself off after its first
+// report (or after a KASAN report taints the kernel):
 //   1: ubsan-shift, ubsan-bounds, debugobjects, kmemleak (then a scan), kasan-uaf
 //   2: atomic-sleep, lockdep-circular, kfence, kasan-oob
 //   3: lockdep-inconsistent
 //   4: lockdep-irq-order, atomic-schedule (msleep under a spinlock: the
 //      scheduler's report, then what the raised preempt count breaks after)
-const debug = {
-  clean: fixture('console', 'debug-clean-6.12.log'),
-  1: fixture('console', 'debug-splats-1-6.12.log'),
-  2: fixture('console', 'debug-splats-2-6.12.log'),
-  3: fixture('console', 'debug-splats-3-6.12.log'),
-  4: fixture('console', 'debug-splats-4-6.12.log'),
-};
+const debugSets = (v: '6.1' | '6.12') => ({
+  clean: fixture('console', `debug-clean-${v}.log`),
+  1: fixture('console', `debug-splats-1-${v}.log`),
+  2: fixture('console', `debug-splats-2-${v}.log`),
+  3: fixture('console', `debug-splats-3-${v}.log`),
+  4: fixture('console', `debug-splats-4-${v}.log`),
+});
+const debug = { '6.1': debugSets('6.1'), '6.12': debugSets('6.12') };
+// What the two kernels print differently in the same report.
+const debugDiffers = {
+  '6.1': {
+    // UBSAN's report is ruled like KASAN's, with 80 "="s.
+    ubsanEnds: [/^={80}$/, /^={80}$/],
+    // No "object: <address>" before the object type.
+    odebug: /^ODEBUG: free active \(active state 0\) object type: timer_list hint: splat_never_fn\+/,
+    // KASAN's bug type has no "slab-" before use-after-free.
+    kasanUaf: /^BUG: KASAN: use-after-free in splat_kasan_uaf\+0x[0-9a-f]+\/0x[0-9a-f]+ \[splat_trigger\]$/,
+    // The out-of-line part of the function (an unlikely() branch) made the bad read.
+    kfence: /^BUG: KFENCE: out-of-bounds read in splat_kfence\.cold\+/,
+    kasanOob: /^BUG: KASAN: slab-out-of-bounds in splat_kasan_oob\.cold\+/,
+    // What the raised preempt count breaks on the way back to user space.
+    brokenAfter: /^WARNING: CPU: 0 PID: \d+ at arch\/x86\/include\/asm\/uaccess\.h:\d+ __rseq_handle_notify_resume\+/,
+  },
+  '6.12': {
+    // UBSAN's report opens with "cut here" and ends like a WARN.
+    ubsanEnds: [/^-{12}\[ cut here \]-{12}$/, /^---\[ end trace \]---$/],
+    odebug: /^ODEBUG: free active \(active state 0\) object: [0-9a-f]+ object type: timer_list hint: splat_never_fn\+/,
+    kasanUaf: /^BUG: KASAN: slab-use-after-free in splat_kasan_uaf\+0x[0-9a-f]+\/0x[0-9a-f]+ \[splat_trigger\]$/,
+    kfence: /^BUG: KFENCE: out-of-bounds read in splat_kfence\+/,
+    kasanOob: /^BUG: KASAN: slab-out-of-bounds in splat_kasan_oob\+/,
+    brokenAfter: /^WARNING: CPU: 0 PID: \d+ at kernel\/softirq\.c:\d+ __local_bh_disable_ip\+/,
+  },
+} as const;
 /** A splat's text as lines, carriage returns and timestamps gone. */
 const bodyLines = (sp: Splat) => sp.text.split('\n').map((l) => l.replace(/\r$/, '').replace(/^\[\s*\d+\.\d+\] ?/, ''));
 
@@ -130,6 +157,9 @@ test("a user process's own fault is not a kernel splat; the kernel's is", () => 
 test('the debug kernels\' reports are recognised, each as its own kind', () => {
   const cases: [string, string][] = [
     ['[    1.0] BUG: KASAN: slab-use-after-free in splat_kasan_uaf+0x6e/0xb0 [splat_trigger]', 'kasan'],
+    // 6.1 names a use-after-free without "slab-" and an ODEBUG object without its address.
+    ['[    1.0] BUG: KASAN: use-after-free in splat_kasan_uaf+0x131/0x140 [splat_trigger]', 'kasan'],
+    ['[    1.0] ODEBUG: free active (active state 0) object type: timer_list hint: splat_never_fn+0x0/0x11 [splat_trigger]', 'debugobjects'],
     ['[    1.0] KASAN: null-ptr-deref in range [0x0000000000000000-0x0000000000000007]', 'kasan'],
     ['[    1.0] BUG: KFENCE: out-of-bounds read in splat_kfence+0x8c/0x150 [splat_trigger]', 'kfence'],
     ['[    1.0] BUG: KFENCE: invalid free in kfree+0x1/0x2', 'kfence'],
@@ -245,93 +275,126 @@ test('kmemleak lines are a splat of their own that ends where they do', () => {
   assert.ok(decidesVerdict(found[2]!));
 });
 
-test('a debug kernel\'s clean boot is not a splat: KASAN, KFENCE, lockdep and kmemleak only announce themselves', () => {
-  for (const line of [
-    'kasan: KernelAddressSanitizer initialized',
-    'kfence: initialized - using',
-    'Lock dependency validator: Copyright',
-    '... MAX_LOCKDEP_KEYS:',
-    'kmemleak: Kernel memory leak detector initialized',
-    'loading out-of-tree module taints kernel',
-  ]) {
-    assert.ok(debug.clean.includes(line), `the fixture has "${line}"`);
-  }
-  assert.equal(detectSplats(debug.clean), []);
-});
+for (const v of ['6.1', '6.12'] as const) {
+  const sets = debug[v];
+  const differs = debugDiffers[v];
 
-test('6.12-debug, set 1: UBSAN twice, DEBUG_OBJECTS, KASAN use-after-free and kmemleak\'s line, each whole', () => {
-  const found = detectSplats(debug[1]);
-  assert.equal(kinds(found), ['ubsan', 'ubsan', 'debugobjects', 'kasan', 'kmemleak']);
-  assert.ok(found.every((s) => s.complete));
-  const [shift, bounds, odebug, kasan, leak] = found.map(bodyLines) as string[][];
-  // 6.12's UBSAN opens with "cut here" and ends like a WARN.
-  assert.match(found[0]!.title, /^UBSAN: shift-out-of-bounds in .*splat_trigger\.c:\d+:\d+$/);
-  assert.equal([shift![0], shift!.at(-1)], ['------------[ cut here ]------------', '---[ end trace ]---']);
-  assert.ok(shift!.includes("shift exponent 40 is too large for 32-bit type 'int'"));
-  assert.match(found[1]!.title, /^UBSAN: array-index-out-of-bounds in /);
-  assert.ok(bounds!.includes("index 4 is out of range for type 'int [4]'"));
-  // The ODEBUG line is the message of the WARNING that follows it: one splat.
-  assert.match(found[2]!.title, /^ODEBUG: free active \(active state 0\) object: [0-9a-f]+ object type: timer_list hint: splat_never_fn/);
-  assert.is(odebug![0], '------------[ cut here ]------------');
-  assert.match(odebug![2]!, /^WARNING: CPU: 0 PID: \d+ at lib\/debugobjects\.c:\d+ debug_print_object/);
-  assert.match(odebug!.at(-1)!, /^---\[ end trace [0-9a-f]+ \]---$/);
-  // KASAN: from its rule to its rule, the allocation and free stacks after the trace included.
-  assert.match(found[3]!.title, /^BUG: KASAN: slab-use-after-free in splat_kasan_uaf\+0x[0-9a-f]+\/0x[0-9a-f]+ \[splat_trigger\]$/);
-  assert.match(kasan![0]!, /^={66}$/);
-  assert.match(kasan!.at(-1)!, /^={66}$/);
-  for (const part of ['Allocated by task', 'Freed by task', 'The buggy address belongs to the object', 'Memory state around the buggy address:']) {
-    assert.ok(kasan!.some((l) => l.startsWith(part)), part);
-  }
-  assert.equal(leak, ['kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)']);
-  assert.not.ok(decidesVerdict(found[4]!));
-});
+  test(`a debug kernel's clean boot is not a splat: KASAN, KFENCE, lockdep and kmemleak only announce themselves (${v})`, () => {
+    for (const line of [
+      `Linux version ${v}.`,
+      'kasan: KernelAddressSanitizer initialized',
+      'kfence: initialized - using',
+      'Lock dependency validator: Copyright',
+      '... MAX_LOCKDEP_KEYS:',
+      'kmemleak: Kernel memory leak detector initialized',
+      'loading out-of-tree module taints kernel',
+    ]) {
+      assert.ok(sets.clean.includes(line), `the fixture has "${line}"`);
+    }
+    assert.equal(detectSplats(sets.clean), []);
+  });
 
-test('6.12-debug, set 2: might_sleep under a spinlock, lockdep\'s circular dependency, KFENCE and KASAN out-of-bounds', () => {
-  const found = detectSplats(debug[2]);
-  assert.equal(kinds(found), ['atomic-sleep', 'lockdep', 'kfence', 'kasan']);
-  assert.ok(found.every((s) => s.complete));
-  const [sleep, circular, kfence, kasan] = found.map(bodyLines) as string[][];
-  assert.match(found[0]!.title, /^BUG: sleeping function called from invalid context at /);
-  assert.ok(sleep!.some((l) => /\(splat_atomic_lock\)/.test(l)), 'the held locks are part of it');
-  assert.is(sleep!.at(-1), ' </TASK>');
-  assert.is(found[1]!.title, 'WARNING: possible circular locking dependency detected');
-  assert.match(circular![0]!, /^=+$/);
-  for (const part of ['the existing dependency chain (in reverse order) is:', ' *** DEADLOCK ***', 'stack backtrace:']) {
-    assert.ok(circular!.includes(part), part);
-  }
-  assert.is(circular!.at(-1), ' </TASK>');
-  assert.match(found[2]!.title, /^BUG: KFENCE: out-of-bounds read in splat_kfence\+/);
-  assert.match(kfence![0]!, /^={66}$/);
-  assert.match(kfence!.at(-1)!, /^={66}$/);
-  assert.ok(kfence!.some((l) => /^kfence-#\d+: .*size=32, cache=kmalloc-32$/.test(l)));
-  assert.match(found[3]!.title, /^BUG: KASAN: slab-out-of-bounds in splat_kasan_oob\+/);
-  assert.match(kasan!.at(-1)!, /^={66}$/);
-});
+  test(`${v}-debug, set 1: UBSAN twice, DEBUG_OBJECTS, KASAN use-after-free and kmemleak's line, each whole`, () => {
+    assert.ok(sets[1].includes(`Linux version ${v}.`));
+    const found = detectSplats(sets[1]);
+    assert.equal(kinds(found), ['ubsan', 'ubsan', 'debugobjects', 'kasan', 'kmemleak']);
+    assert.ok(found.every((s) => s.complete));
+    const [shift, bounds, odebug, kasan, leak] = found.map(bodyLines) as string[][];
+    assert.match(found[0]!.title, /^UBSAN: shift-out-of-bounds in .*splat_trigger\.c:\d+:\d+$/);
+    assert.match(shift![0]!, differs.ubsanEnds[0]);
+    assert.match(shift!.at(-1)!, differs.ubsanEnds[1]);
+    assert.ok(shift!.includes("shift exponent 40 is too large for 32-bit type 'int'"));
+    assert.is(shift!.at(-2), ' </TASK>', 'the report ends right after its trace');
+    assert.match(found[1]!.title, /^UBSAN: array-index-out-of-bounds in /);
+    assert.ok(bounds!.includes("index 4 is out of range for type 'int [4]'"));
+    assert.match(bounds![0]!, differs.ubsanEnds[0]);
+    assert.match(bounds!.at(-1)!, differs.ubsanEnds[1]);
+    // The ODEBUG line is the message of the WARNING that follows it: one splat.
+    assert.match(found[2]!.title, differs.odebug);
+    assert.is(odebug![0], '------------[ cut here ]------------');
+    assert.match(odebug![2]!, /^WARNING: CPU: 0 PID: \d+ at lib\/debugobjects\.c:\d+ debug_print_object/);
+    assert.match(odebug!.at(-1)!, /^---\[ end trace [0-9a-f]+ \]---$/);
+    // KASAN: from its rule to its rule, the allocation and free stacks after the trace included.
+    assert.match(found[3]!.title, differs.kasanUaf);
+    assert.match(kasan![0]!, /^={66}$/);
+    assert.match(kasan!.at(-1)!, /^={66}$/);
+    for (const part of ['Allocated by task', 'Freed by task', 'The buggy address belongs to the object', 'Memory state around the buggy address:']) {
+      assert.ok(kasan!.some((l) => l.startsWith(part)), part);
+    }
+    assert.equal(leak, ['kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)']);
+    assert.not.ok(decidesVerdict(found[4]!));
+  });
 
-test('6.12-debug, set 3: lockdep\'s inconsistent lock state, whole', () => {
-  const found = detectSplats(debug[3]);
-  assert.equal(kinds(found), ['lockdep']);
-  assert.is(found[0]!.title, 'WARNING: inconsistent lock state');
-  const lines = bodyLines(found[0]!);
-  assert.ok(lines.includes('inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.'));
-  assert.ok(lines.includes(' *** DEADLOCK ***'));
-  assert.is(lines.at(-1), ' </TASK>');
-  assert.ok(found[0]!.complete);
-});
+  test(`${v}-debug, set 2: might_sleep under a spinlock, lockdep's circular dependency, KFENCE and KASAN out-of-bounds`, () => {
+    const found = detectSplats(sets[2]);
+    assert.equal(kinds(found), ['atomic-sleep', 'lockdep', 'kfence', 'kasan']);
+    assert.ok(found.every((s) => s.complete));
+    const [sleep, circular, kfence, kasan] = found.map(bodyLines) as string[][];
+    assert.match(found[0]!.title, /^BUG: sleeping function called from invalid context at /);
+    assert.ok(sleep!.some((l) => /\(splat_atomic_lock\)/.test(l)), 'the held locks are part of it');
+    assert.is(sleep!.at(-1), ' </TASK>');
+    assert.is(found[1]!.title, 'WARNING: possible circular locking dependency detected');
+    assert.match(circular![0]!, /^=+$/);
+    for (const part of ['the existing dependency chain (in reverse order) is:', ' *** DEADLOCK ***', 'stack backtrace:']) {
+      assert.ok(circular!.includes(part), part);
+    }
+    assert.is(circular!.at(-1), ' </TASK>');
+    assert.match(found[2]!.title, differs.kfence);
+    assert.match(kfence![0]!, /^={66}$/);
+    assert.match(kfence!.at(-1)!, /^={66}$/);
+    assert.ok(kfence!.some((l) => /^kfence-#\d+: .*size=32, cache=kmalloc-32$/.test(l)));
+    assert.match(found[3]!.title, differs.kasanOob);
+    assert.match(kasan![0]!, /^={66}$/);
+    assert.match(kasan!.at(-1)!, /^={66}$/);
+  });
 
-test('6.12-debug, set 4: a softirq-safe -> unsafe order, then sleeping under a spinlock and what it breaks next', () => {
-  const found = detectSplats(debug[4]);
-  assert.equal(kinds(found), ['lockdep', 'atomic-sleep', 'atomic-sleep', 'warning', 'atomic-sleep']);
-  assert.is(found[0]!.title, 'WARNING: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected');
-  assert.match(found[1]!.title, /^BUG: scheduling while atomic: trigger\.sh\/\d+\/0x00000002$/);
-  assert.match(found[2]!.title, /^BUG: sleeping function called from invalid context at kernel\/rseq\.c/);
-  assert.ok(found.every((s) => s.complete));
-});
+  test(`${v}-debug, set 3: lockdep's inconsistent lock state, whole`, () => {
+    const found = detectSplats(sets[3]);
+    assert.equal(kinds(found), ['lockdep']);
+    assert.is(found[0]!.title, 'WARNING: inconsistent lock state');
+    const lines = bodyLines(found[0]!);
+    assert.match(lines[0]!, /^=+$/);
+    assert.ok(lines.includes('inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.'));
+    assert.ok(lines.includes(' *** DEADLOCK ***'));
+    assert.is(lines.at(-1), ' </TASK>');
+    assert.ok(found[0]!.complete);
+  });
 
-test('every kind the debug kernels add was seen on a real console', () => {
-  const seen = new Set([1, 2, 3, 4].flatMap((n) => kinds(detectSplats(debug[n as 1 | 2 | 3 | 4]))));
-  for (const k of ['kasan', 'kfence', 'ubsan', 'lockdep', 'atomic-sleep', 'debugobjects', 'kmemleak'] as const) assert.ok(seen.has(k), k);
-});
+  test(`${v}-debug, set 4: a softirq-safe -> unsafe order, then sleeping under a spinlock and what it breaks next`, () => {
+    const found = detectSplats(sets[4]);
+    assert.equal(kinds(found), ['lockdep', 'atomic-sleep', 'atomic-sleep', 'warning', 'atomic-sleep']);
+    assert.is(found[0]!.title, 'WARNING: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected');
+    assert.match(found[1]!.title, /^BUG: scheduling while atomic: trigger\.sh\/\d+\/0x00000002$/);
+    assert.match(found[2]!.title, /^BUG: sleeping function called from invalid context at kernel\/rseq\.c/);
+    assert.match(found[3]!.title, differs.brokenAfter);
+    assert.match(found[4]!.title, /^BUG: scheduling while atomic: trigger\.sh\/\d+\/0x00000000$/);
+    assert.ok(found.every((s) => s.complete));
+  });
+
+  test(`every kind the debug kernels add was seen on a real ${v}-debug console`, () => {
+    const seen = new Set(([1, 2, 3, 4] as const).flatMap((n) => kinds(detectSplats(sets[n]))));
+    for (const k of ['kasan', 'kfence', 'ubsan', 'lockdep', 'atomic-sleep', 'debugobjects', 'kmemleak'] as const) assert.ok(seen.has(k), k);
+  });
+
+  test(`${v}-debug: the reports' text is all there is: outside them, only our own lines and the boot's`, () => {
+    // Every console line from our modules' load on that no splat kept is
+    // splat_trigger's own, the trigger's echo, lockdep's goodbye after KASAN,
+    // or the power-off.
+    for (const n of [1, 2, 3, 4] as const) {
+      const text = sets[n];
+      const kept = new Set(detectSplats(text).flatMap((s) => s.text.split('\n')));
+      const all = text.split('\n').map((l) => l.replace(/\r$/, ''));
+      const from = all.findIndex((l) => l.includes('nexus: loading out-of-tree module'));
+      assert.ok(from > 0, `set ${n}: our modules were loaded`);
+      const left = all
+        .slice(from)
+        .filter((l) => !kept.has(l))
+        .map((l) => l.replace(/^\[\s*\d+\.\d+\] ?/, ''))
+        .filter((l) => !/^(?:|nexus: .*|splat_trigger: .*|Disabling lock debugging due to kernel taint|sysrq: Power Off|ACPI: PM: Preparing to enter system sleep state S5|reboot: Power down)$/.test(l));
+      assert.equal(left, [], `set ${n}`);
+    }
+  });
+}
 
 test('a splat still open at the end of the console is kept, marked incomplete', () => {
   const found = detectSplats('[ 1.0] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x1\n[ 1.0] Modules linked in: nexus(OE)\n');
