@@ -6,7 +6,8 @@
 //
 // The debug kernels (images/debug/debug.config) add these reports to the
 // plain ones (BUG, WARNING, Oops, panic, lockups, hung tasks, RCU stalls):
-//   kasan         "BUG: KASAN: slab-use-after-free in f+0x1/0x2" between two
+//   kasan         "BUG: KASAN: slab-use-after-free in f+0x1/0x2" (6.12;
+//                 6.1: "BUG: KASAN: use-after-free in ...") between two
 //                 "=====" lines; "KASAN: null-ptr-deref in range [...]"
 //                 inside a general protection fault
 //   kfence        "BUG: KFENCE: out-of-bounds read in f+0x1/0x2" between two
@@ -24,8 +25,9 @@
 //                 f.c:1" (DEBUG_ATOMIC_SLEEP) and "BUG: scheduling while
 //                 atomic: ...", which follows it when the code did sleep
 //   debugobjects  "ODEBUG: free active (active state 0) object: ... object
-//                 type: timer_list hint: f+0x0/0x1", the message of the WARNING
-//                 that follows it
+//                 type: timer_list hint: f+0x0/0x1" (6.1 has no "object: ..."
+//                 before "object type:"), the message of the WARNING that
+//                 follows it
 //   kmemleak      "kmemleak: 1 new suspected memory leaks (see
 //                 /sys/kernel/debug/kmemleak)" after a scan, and with
 //                 kmemleak.verbose=1 the reports themselves, every line
