@@ -19,6 +19,7 @@
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
 #include <linux/kdev_t.h>
+#include <linux/magic.h>
 #include <linux/namei.h>
 #include <linux/path.h>
 #include <linux/poll.h>
@@ -278,6 +279,27 @@ static void nm_mounts_queue(struct file *file, wait_queue_head_t *head,
 	add_wait_queue(head, &m->wait);
 }
 
+/*
+ * Why the caller's /proc/self/mountinfo could not be opened, when the open
+ * said -ENOENT: procfs says so too when it could not allocate the inode of
+ * /proc/<pid> or of the file (proc_pid_make_inode() failing is "no such
+ * pid"), so -ENOENT means "no /proc" only when the caller's /proc is not
+ * procfs.  A live task always has /proc/self/mountinfo in a procfs.
+ */
+static int nm_mountinfo_missing(void)
+{
+	struct path proc;
+	bool procfs;
+	int err;
+
+	err = kern_path("/proc", LOOKUP_FOLLOW, &proc);
+	if (err)
+		return err == -ENOMEM ? -ENOMEM : -ENOENT;
+	procfs = proc.dentry->d_sb->s_magic == PROC_SUPER_MAGIC;
+	path_put(&proc);
+	return procfs ? -ENOMEM : -ENOENT;
+}
+
 /**
  * nm_mounts_new() - start watching the caller's mount table
  * @nt: the team it is for
@@ -303,6 +325,8 @@ struct nm_mounts *nm_mounts_new(struct nm_team *nt)
 		err = PTR_ERR(m->file);
 		kfree(m);
 		/* Out of memory opening it is not "no /proc". */
+		if (err == -ENOENT)
+			err = nm_mountinfo_missing();
 		return ERR_PTR(err == -ENOMEM ? err : -ENOENT);
 	}
 	get_fs_root(current->fs, &m->root);
