@@ -294,7 +294,7 @@ static int nm_mountinfo_missing(void)
 
 	err = kern_path("/proc", LOOKUP_FOLLOW, &proc);
 	if (err)
-		return err == -ENOMEM ? -ENOMEM : -ENOENT;
+		return err;
 	procfs = proc.dentry->d_sb->s_magic == PROC_SUPER_MAGIC;
 	path_put(&proc);
 	return procfs ? -ENOMEM : -ENOENT;

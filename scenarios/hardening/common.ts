@@ -7,6 +7,7 @@ import { treeHas } from '../runner/probe.js';
 import { Agent, type AgentAnswer, type AgentOptions } from '../lib/agent.js';
 import { B_NAME_NOT_FOUND, expectStatus, need, scenario, statusName } from '../lib/nexus.js';
 import { checkNewCounters } from '../lib/storm.js';
+import { KMEMLEAK } from '../lib/leaks.js';
 import { moduleParamPath } from '../lib/guest.js';
 import { allocatorDebug, parseMeminfo, parseNsTids, procState, type AllocatorDebug, type Check } from './model.js';
 
@@ -155,7 +156,7 @@ export function guestAllocatorDebug(): AllocatorDebug {
     } catch {
       return undefined;
     }
-  }, existsSync);
+  }, existsSync(KMEMLEAK));
 }
 
 /** A process's state letter ('' once it is gone). */

@@ -148,11 +148,12 @@ export const NO_ALLOCATOR_DEBUG: AllocatorDebug = { inflation: 1, perObject: 0 }
 
 /**
  * The allocator debugging of a guest from /sys/kernel/slab: `read(path)`
- * returns a file's text or undefined, `exists(path)` whether it is there.  kmalloc-64 is the cache a zero-byte
- * message's header falls in (MIN_MESSAGE_COST); kmemleak_object's
+ * returns a file's text or undefined; `kmemleakOn`: kmemleak runs.
+ * kmalloc-64 is the cache a zero-byte message's header falls in
+ * (MIN_MESSAGE_COST); kmemleak_object's
  * slab_size is what kmemleak adds per allocation while it runs.
  */
-export function allocatorDebug(read: (path: string) => string | undefined, exists: (path: string) => boolean): AllocatorDebug {
+export function allocatorDebug(read: (path: string) => string | undefined, kmemleakOn: boolean): AllocatorDebug {
   const size = (cache: string, field: string): number | undefined => {
     const v = Number.parseInt(read(`/sys/kernel/slab/${cache}/${field}`) ?? '', 10);
     return Number.isFinite(v) && v > 0 ? v : undefined;
@@ -160,7 +161,6 @@ export function allocatorDebug(read: (path: string) => string | undefined, exist
   const slab = size(`kmalloc-${MIN_MESSAGE_COST}`, 'slab_size');
   const object = size(`kmalloc-${MIN_MESSAGE_COST}`, 'object_size');
   const inflation = slab !== undefined && object !== undefined && slab > object ? slab / object : 1;
-  const kmemleakOn = exists('/sys/kernel/debug/kmemleak');
   const perObject = kmemleakOn ? size('kmemleak_object', 'slab_size') ?? 0 : 0;
   return { inflation, perObject };
 }
