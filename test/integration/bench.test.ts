@@ -9,9 +9,10 @@ import { execa } from 'execa';
 import { $ } from 'zx';
 import type { BenchRecord } from '../../lab/steps/ab-run.js';
 import { ROOT } from '../helpers.js';
-import { qemuOf } from './guests.js';
+import { qemuOf, timeEach } from './guests.js';
 
 $.verbose = false;
+timeEach(test);
 
 const CLI = join(ROOT, 'dist', 'lab', 'cli.js');
 const RESULTS = join(ROOT, 'results', 'integration', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`);

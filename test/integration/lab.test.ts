@@ -11,10 +11,11 @@ import { budgetOf } from '../../lab/plan.js';
 import type { RunRecord } from '../../lab/results.js';
 import { ROOT } from '../helpers.js';
 import { PRIMITIVES } from '../../lab/evidence.js';
-import { qemuOf } from './guests.js';
+import { qemuOf, timeEach } from './guests.js';
 import { NIGHTLY_SHARDS, shardRunArgs } from '../../lab/nightly.js';
 
 $.verbose = false;
+timeEach(test);
 
 const CLI = join(ROOT, 'dist', 'lab', 'cli.js');
 // Kept after the tests (results/ is ignored by git) to look at when one fails.
