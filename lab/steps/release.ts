@@ -52,6 +52,46 @@ export function makeLogError(log: string): string | undefined {
   return log.split('\n').find((l) => /\berror:|\*\*\* |^ERROR:/.test(l))?.trim();
 }
 
+/**
+ * Where a package operation's time went: the guest's clock before it, then
+ * what `timelineProbe` printed after it - the clock, DKMS's build start (its
+ * make.log's date line) and end (that file's mtime), the initramfs's mtime
+ * ("-" for what is missing), one a line.  Under TCG the DKMS build and the initramfs
+ * are most of a release job; this says which.
+ */
+export function describeTimeline(before: string, after: string): string | undefined {
+  const seconds = (l: string) => (/^\d+$/.test(l.trim()) ? Number(l) : NaN);
+  const t0 = seconds(before);
+  const [now, built, made, initrd] = after.trim().split('\n').map(seconds);
+  if (!Number.isFinite(t0) || now === undefined || !Number.isFinite(now)) return undefined;
+  // What predates the operation (the image's own initramfs) is not its doing.
+  const at = (t: number | undefined) => (t !== undefined && Number.isFinite(t) && t >= t0 ? `+${t - t0} s` : undefined);
+  const parts = [`${now - t0} s in all`];
+  if (at(built) && at(made)) parts.push(`DKMS built from ${at(built)} to ${at(made)} (${made! - built!} s)`);
+  if (at(initrd)) parts.push(`the initramfs written at ${at(initrd)}`);
+  return parts.join('; ');
+}
+
+/** The guest command whose output describeTimeline reads after a package operation. */
+export function timelineProbe(name: string, version: string, release: string): string {
+  const log = `/var/lib/dkms/${name}/${version}/${release}/$(uname -m)/log/make.log`;
+  return `L=${log}; date +%s; if [ -f "$L" ]; then date -d "$(sed -n 2p "$L")" +%s || echo -; stat -c %Y "$L"; ` +
+    `else echo -; echo -; fi; stat -c %Y /boot/initrd.img-${release} 2>/dev/null || echo -`;
+}
+
+const guestBuild = (t: Timeouts) => 20 * t.commandMs;
+
+/** Run `command` (a package operation) and note in the step's log where its time went. */
+async function timed(s: JobRun, log: StepLog, release: string, command: string) {
+  const before = await log.probe('date +%s');
+  const r = await log.probe(command, guestBuild(s.t));
+  const { name, version } = s.release!.names;
+  const after = await log.probe(timelineProbe(name, version, release));
+  const line = describeTimeline(before.stdout, after.stdout);
+  if (line) await log.note(`# timeline: ${line}`);
+  return r;
+}
+
 /** The guest initramfs for booting `kernel` from the job's overlay. */
 async function bootMediaFor(s: JobRun, kernel: KernelTree): Promise<void> {
   const rootfs = s.release!.rootfs;
@@ -168,13 +208,11 @@ async function reboot(s: JobRun, log: StepLog): Promise<void> {
   await log.note(`# up again after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-const guestBuild = (t: Timeouts) => 20 * t.commandMs;
-
 export const installStep = releaseStep('install', (t) => guestBuild(t) + t.commandMs * 4, async (s, log) => {
   const deb = s.release!.deb;
   const up = await s.checked(await s.remote!.upload(dirname(deb.path), [basename(deb.path)], '/root', { timeoutMs: s.t.commandMs, signal: s.signal }));
   log.check(execOk(up), `uploading ${basename(deb.path)} failed: ${describeExec(up)}`);
-  const apt = await log.probe(`DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /root/${basename(deb.path)}`, guestBuild(s.t));
+  const apt = await timed(s, log, s.kernel!.release, `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /root/${basename(deb.path)}`);
   await dkmsInstalled(s, log, s.kernel!.release, 'dkms-make');
   log.check(execOk(apt), `apt-get install failed: ${describeExec(apt)}`);
   for (const m of s.release!.names.modules) {
@@ -216,7 +254,7 @@ export const upgradeStep = releaseStep('kernel-upgrade', (t) => guestBuild(t) + 
   const to = up.tree.release;
   // DKMS's kernel hook runs in the kernel package's postinst: its failure
   // fails dpkg too, and is then the tree's (build-failed, with make.log).
-  const dpkg = await log.probe(`DEBIAN_FRONTEND=noninteractive dpkg -i ${RELEASE_DEBS_DIR}/${to}/*.deb`, guestBuild(s.t));
+  const dpkg = await timed(s, log, to, `DEBIAN_FRONTEND=noninteractive dpkg -i ${RELEASE_DEBS_DIR}/${to}/*.deb`);
   await dkmsInstalled(s, log, to, 'dkms-make-upgrade');
   log.check(execOk(dpkg), `installing ${to} and its headers failed: ${describeExec(dpkg)}`);
   await bootMediaFor(s, up.tree);

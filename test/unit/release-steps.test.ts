@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDkmsConf } from '../../lab/build.js';
 import { RELEASE_STEPS, QUICK_STEPS, stepsOf } from '../../lab/profiles.js';
-import { dkmsNames, insertedBy, makeLogError, missingModules } from '../../lab/steps/release.js';
+import { describeTimeline, dkmsNames, insertedBy, makeLogError, missingModules, timelineProbe } from '../../lab/steps/release.js';
 import { fixture } from '../helpers.js';
 
 test('quick and release are two lists of the same parts', () => {
@@ -46,4 +46,21 @@ test('what systemd-modules-load says it inserted', () => {
   assert.equal(insertedBy(journal), ['nexus', 'nexus_area']);
 });
 
+
+test('describeTimeline: where a dpkg -i went, from the guest clock, make.log and the initramfs', () => {
+  assert.is(describeTimeline('1000\n', '1700\n1010\n1290\n1650\n'),
+    '700 s in all; DKMS built from +10 s to +290 s (280 s); the initramfs written at +650 s');
+  // The install step: no initramfs of its own (the image's predates it).
+  assert.is(describeTimeline('1000', '1300\n1010\n1290\n900'), '300 s in all; DKMS built from +10 s to +290 s (280 s)');
+  // DKMS never wrote its make.log (a failed dpkg before the hook).
+  assert.is(describeTimeline('1000', '1030\n-\n-\n-'), '30 s in all');
+  assert.is(describeTimeline('', '1030\n-\n-\n-'), undefined);
+  assert.is(describeTimeline('1000', 'date: invalid'), undefined);
+});
+
+test('timelineProbe: the make.log DKMS keeps per kernel and arch, the kernel\'s initramfs, "-" for each missing', () => {
+  const p = timelineProbe('nexus', '0.1.0', '6.12.117+deb12-cloud-amd64');
+  assert.match(p, /^L=\/var\/lib\/dkms\/nexus\/0\.1\.0\/6\.12\.117\+deb12-cloud-amd64\/\$\(uname -m\)\/log\/make\.log; date \+%s;/);
+  assert.match(p, /else echo -; echo -; fi; stat -c %Y \/boot\/initrd\.img-6\.12\.117\+deb12-cloud-amd64 2>\/dev\/null \|\| echo -$/);
+});
 test.run();
