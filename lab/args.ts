@@ -74,7 +74,10 @@ Running (run):
                        a 2-vCPU guest's vCPUs really run at the same time
   --timeout-scale X    multiply every deadline by X (default 1).  The guest
                        runner's deadline is the sum of the job's suites'
-                       budgets (120 s each unless the suite says), x4 under TCG
+                       budgets (120 s each unless the suite says), x4 under
+                       TCG, plus fuzz's and stress's own deadlines
+                       (fuzz.deadline, stress.deadline, or as their calls
+                       and teams ask) as they are
   --memory MIB         guest memory (default 1024)
   --param NAME=VALUE   a run parameter for the suites (repeatable), e.g.
                        fuzz.calls=1000000; NAME is [a-z][a-z0-9_.-]*

@@ -28,14 +28,16 @@ export interface Timeouts {
 
 /**
  * Deadlines for an accelerator (TCG runs everything several times slower)
- * and a job whose suites have `budgetMs` between them (Job.budgetMs).  The
- * job deadline is the sum of its phases' plus room for the small commands.
+ * and a job whose suites have `budgetMs` between them (Job.budgetMs), plus
+ * `ownMs`, the deadlines its suites keep themselves (ownDeadlinesMs), which
+ * are wall clock and not scaled.  The job deadline is the sum of its
+ * phases' plus room for the small commands.
  */
-export function timeoutsFor(accel: 'kvm' | 'tcg', scale = 1, budgetMs = DEFAULT_BUDGET_MS): Timeouts {
+export function timeoutsFor(accel: 'kvm' | 'tcg', scale = 1, budgetMs = DEFAULT_BUDGET_MS, ownMs = 0): Timeouts {
   const s = (accel === 'tcg' ? 4 : 1) * scale;
   const buildMs = 600_000 * scale;
   const bootMs = 45_000 * s;
-  const runnerMs = budgetMs * s;
+  const runnerMs = budgetMs * s + ownMs;
   return {
     buildMs,
     bootMs,

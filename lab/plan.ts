@@ -90,6 +90,21 @@ export function budgetOf(suites: readonly string[]): number {
 }
 
 /**
+ * The wall-clock deadlines the suites keep themselves under these run
+ * parameters (SuiteInfo.ownDeadlineS), in milliseconds, summed: fuzz with
+ * --param fuzz.deadline=7200 ends by two hours, and the runner must wait
+ * that long whatever the accelerator.  A parameter that is no number counts
+ * nothing here (the guest's own check refuses it).
+ */
+export function ownDeadlinesMs(suites: readonly string[], params: Readonly<Record<string, string>>): number {
+  const param = (name: string, fallback: number) => (name in params ? Number(params[name]) : fallback);
+  return suites.reduce((sum, s) => {
+    const own = suiteInfo(s).ownDeadlineS?.(param) ?? 0;
+    return sum + (Number.isFinite(own) && own > 0 ? own * 1000 : 0);
+  }, 0);
+}
+
+/**
  * Split suites by the vCPUs they run with, max(cpus, the suite's minimum):
  * groups ordered by their first suite, suites kept in their order.
  */

@@ -14,7 +14,7 @@ import type { Rootfs } from './images.js';
 import { runJob, timeoutsFor, type JobContext, type ReleaseContext } from './job.js';
 import { loadMatrix, type KernelTree, type ResolvedKernel } from './kernels.js';
 import { buildDeb, type DebPackage } from './package.js';
-import { plan, shard, shardRecord, type Job, type Shard } from './plan.js';
+import { ownDeadlinesMs, plan, shard, shardRecord, type Job, type Shard } from './plan.js';
 import { failUnfinished, newJobRecord, prepareGuests, prepareKernels, probeQemu, recordFile } from './prepare.js';
 import type { ProgressSink } from './progress.js';
 import { generateKeyPair } from './remote.js';
@@ -235,7 +235,8 @@ export async function runLab(
           bundleDir,
           initScript: join(paths.root, 'images', 'guest', 'init'),
           // each suite runs leaks.repeat times: the runner needs that many budgets
-          timeouts: timeoutsFor(accel.used, o.timeoutScale * (job.kernel.slowdown ?? 1), job.budgetMs * leakRepeat(o.params)),
+          timeouts: timeoutsFor(accel.used, o.timeoutScale * (job.kernel.slowdown ?? 1), job.budgetMs * leakRepeat(o.params),
+            ownDeadlinesMs(job.suites, o.params) * leakRepeat(o.params)),
           memoryMiB: o.memoryMiB,
           params: o.params,
           signal,

@@ -1,6 +1,8 @@
 // The suites the guest runner knows, shared by the host (plan validation,
 // --help) and the guest (loading).  Each lives in scenarios/<name>/index.ts.
+import { fuzzDeadlineS, type Param } from './fuzz/model.js';
 import type { Primitive } from './runner/events.js';
+import { stressDeadlineS } from './stress/model.js';
 
 export interface SuiteInfo {
   name: string;
@@ -22,10 +24,16 @@ export interface SuiteInfo {
    * How long the suite may take under KVM, with room to spare, in
    * milliseconds (default 120 s).  The lab gives the guest runner the sum of
    * a job's suites' budgets, times the accelerator's factor (4 under TCG)
-   * and --timeout-scale: a suite whose run grows with a parameter
-   * (fuzz.calls, stress.teams) is given its room with --timeout-scale.
+   * and --timeout-scale.
    */
   budgetMs?: number;
+  /**
+   * The suite's own wall-clock deadline in seconds, from the run
+   * parameters (fuzz.calls or fuzz.deadline, ...): the lab adds it to the
+   * runner's deadline as it is, beside the scaled budget (which then holds
+   * the suite's fixed work: set-up, reaping, checks).
+   */
+  ownDeadlineS?: (param: Param) => number;
 }
 
 export const SUITES: readonly SuiteInfo[] = [
@@ -96,8 +104,9 @@ export const SUITES: readonly SuiteInfo[] = [
     cpus: 2,
     // Two million calls: 19-60 s under TCG on 2 vCPUs with the fixed module
     // (34,000-107,000 calls/s with threads and areas, by host load).  fuzz.calls scales
-    // it; give a nightly's room with --timeout-scale.
+    // it, and nexus-fuzz's own deadline (ownDeadlineS) is the runner's too.
     budgetMs: 30_000,
+    ownDeadlineS: fuzzDeadlineS,
   },
   {
     name: 'stress',
@@ -106,8 +115,10 @@ export const SUITES: readonly SuiteInfo[] = [
     // 5,000 teams: 26-51 s under TCG on 2 vCPUs with threads and areas
     // (97-194 teams/s), 40-125 s with vrefs, watches and the churner's tmpfs
     // too (40-127 teams/s, by host load; 6.1 and 6.12), the slab and counter
-    // checks included; stress.teams scales it.
+    // checks included; stress.teams scales it, and the storm's own
+    // deadline (ownDeadlineS) is the runner's too.
     budgetMs: 75_000,
+    ownDeadlineS: stressDeadlineS,
   },
   {
     name: 'faults',

@@ -38,7 +38,12 @@ export function defaultDeadlineS(calls: number): number {
   return Math.ceil(60 + calls / 20_000);
 }
 
-type Param = (name: string, fallback: number) => number;
+export type Param = (name: string, fallback: number) => number;
+
+/** nexus-fuzz's own deadline for these run parameters, in seconds (fuzz.deadline, or as fuzz.calls asks). */
+export function fuzzDeadlineS(param: Param): number {
+  return param('fuzz.deadline', defaultDeadlineS(param('fuzz.calls', DEFAULT_CALLS)));
+}
 
 /** A 32-bit seed for runs that do not name one (JSON-safe, easy to type back). */
 export function randomSeed(): number {
@@ -53,7 +58,7 @@ export function fuzzOptions(param: Param, cpus: number, seed: () => number = ran
     seed: param('fuzz.seed', NaN),
     workers: param('fuzz.workers', Math.min(MAX_WORKERS, 2 * Math.max(1, cpus))),
     killMs: param('fuzz.kill_ms', DEFAULT_KILL_MS),
-    deadlineS: param('fuzz.deadline', defaultDeadlineS(calls)),
+    deadlineS: fuzzDeadlineS(param),
   };
   if (Number.isNaN(o.seed)) o.seed = seed();
   const whole = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {

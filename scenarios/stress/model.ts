@@ -1,7 +1,7 @@
 // The pure half of the stress suite: its parameters, nexus-stress's command
 // line, what its summary line says and what in it is a failure.  The storm
 // itself happens in C (scenarios/native/nexus-stress.c).
-import { randomSeed } from '../fuzz/model.js';
+import { randomSeed, type Param } from '../fuzz/model.js';
 import { parseSummaryLine } from '../lib/storm.js';
 
 export interface StressOptions {
@@ -36,7 +36,10 @@ export function defaultDeadlineS(teams: number): number {
   return Math.ceil(60 + teams / 25);
 }
 
-type Param = (name: string, fallback: number) => number;
+/** The storm's own deadline for these run parameters, in seconds (stress.deadline, or as stress.teams asks). */
+export function stressDeadlineS(param: Param): number {
+  return param('stress.deadline', defaultDeadlineS(param('stress.teams', DEFAULT_TEAMS)));
+}
 
 export function stressOptions(param: Param, seed: () => number = randomSeed): StressOptions {
   const teams = param('stress.teams', DEFAULT_TEAMS);
@@ -45,7 +48,7 @@ export function stressOptions(param: Param, seed: () => number = randomSeed): St
     alive: param('stress.alive', DEFAULT_ALIVE),
     seed: param('stress.seed', NaN),
     maxLifeMs: param('stress.max_life_ms', DEFAULT_MAX_LIFE_MS),
-    deadlineS: param('stress.deadline', defaultDeadlineS(teams)),
+    deadlineS: stressDeadlineS(param),
     nodeMonitor: param('stress.node_monitor', 1),
   };
   if (Number.isNaN(o.seed)) o.seed = seed();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { $ } from 'zx';
 import { timeoutsFor } from '../../lab/job.js';
-import { budgetOf } from '../../lab/plan.js';
+import { budgetOf, ownDeadlinesMs } from '../../lab/plan.js';
 import type { RunRecord } from '../../lab/results.js';
 import { ROOT } from '../helpers.js';
 import { PRIMITIVES } from '../../lab/evidence.js';
@@ -99,7 +99,7 @@ function checkJob(run: LabRun, id: string, cpus: number, suites: string[]) {
   assert.equal(j.suites, suites);
   assert.is(j.cpus, cpus, `${id}: asked for ${cpus} vCPUs`);
   assert.is(j.guest?.cpus, cpus, `${id}: the guest saw ${cpus} vCPUs`);
-  const t = timeoutsFor(run.record.accel!.used, 1, budgetOf(suites));
+  const t = timeoutsFor(run.record.accel!.used, 1, budgetOf(suites), ownDeadlinesMs(suites, {}));
   assert.equal(j.deadlines, { runnerMs: t.runnerMs, jobMs: t.jobMs }, `${id}: the runner deadline follows its suites' budgets`);
   const start = readFileSync(join(run.dir, id, 'events.jsonl'), 'utf8').split('\n')[0]!;
   assert.match(start, new RegExp(`"type":"run-start".*"cpus":${cpus}\\b`), `${id}: run-start reports ${cpus} vCPUs`);

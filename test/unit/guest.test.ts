@@ -35,6 +35,7 @@ test('the runner deadline is the suites\' budget times the accelerator factor an
   assert.is(timeoutsFor('tcg', 1, 300_000).runnerMs, 1_200_000, 'x4 under TCG');
   assert.is(timeoutsFor('tcg', 10, 480_000).runnerMs, 19_200_000, 'a nightly --timeout-scale 10');
   assert.is(timeoutsFor('kvm', 0.5, 60_000).runnerMs, 30_000);
+  assert.is(timeoutsFor('tcg', 2, 30_000, 7_200_000).runnerMs, 7_440_000, 'the suites\' own deadlines added, not scaled');
   for (const [accel, scale, budget] of [['kvm', 1, 0], ['tcg', 1, 480_000], ['tcg', 10, 4_000_000], ['kvm', 0.5, 120_000]] as const) {
     const t = timeoutsFor(accel, scale, budget);
     assert.ok(t.jobMs > t.buildMs + t.bootMs + t.runnerMs + t.poweroffMs + 4 * t.commandMs, `${accel} x${scale}, ${budget} ms: the phases fit in the job`);

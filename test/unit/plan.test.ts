@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadMatrix } from '../../lab/kernels.js';
-import { budgetOf, checkCpus, DEFAULT_BUDGET_MS, groupByCpus, parseShard, plan, selectKernels, shard, upgradeFor, type Job } from '../../lab/plan.js';
+import { budgetOf, checkCpus, DEFAULT_BUDGET_MS, groupByCpus, ownDeadlinesMs, parseShard, plan, selectKernels, shard, upgradeFor, type Job } from '../../lab/plan.js';
 import { SUITES } from '../../scenarios/suites.js';
 import { ROOT } from '../helpers.js';
 
@@ -109,6 +109,17 @@ test('a job carries the budget of its suites: each suite its own, 120 s when it 
   }
   assert.is(budgetOf(['smoke', 'smoke']), 2 * budget('smoke'));
   assert.is(budgetOf([]), 0);
+});
+
+test('ownDeadlinesMs: fuzz and stress keep deadlines of their own, from their parameters, which the runner waits for as they are', () => {
+  // The defaults: 60 s + 50 us a call (2M calls), 60 s + 40 ms a team (5,000 teams).
+  assert.is(ownDeadlinesMs(['fuzz'], {}), 160_000);
+  assert.is(ownDeadlinesMs(['stress'], {}), 260_000);
+  assert.is(ownDeadlinesMs(['smoke', 'races', 'fuzz', 'stress'], {}), 420_000, 'suites without one add nothing');
+  assert.is(ownDeadlinesMs(['fuzz'], { 'fuzz.calls': '20000000' }), 1_060_000, 'more calls, a later deadline');
+  assert.is(ownDeadlinesMs(['fuzz', 'stress'], { 'fuzz.deadline': '7200', 'stress.deadline': '7200' }), 14_400_000, 'the nightly\'s');
+  assert.is(ownDeadlinesMs(['fuzz'], { 'fuzz.deadline': 'soon' }), 0, 'no number: the guest refuses it, the runner adds nothing');
+  assert.is(ownDeadlinesMs(['smoke'], { 'fuzz.deadline': '7200' }), 0, 'a parameter of a suite the job does not run');
 });
 
 test('shards are disjoint, cover the grouped plan and keep its order', () => {
