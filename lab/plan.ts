@@ -8,6 +8,7 @@
 // do not need more keep running on one.
 import { createHash } from 'node:crypto';
 import type { KernelMatrix, KernelSpec } from './kernels.js';
+import { numberParam } from '../scenarios/runner/params.js';
 import { SUITES, suiteNames, type SuiteInfo } from '../scenarios/suites.js';
 
 export interface ProfileInfo {
@@ -97,10 +98,15 @@ export function budgetOf(suites: readonly string[]): number {
  * nothing here (the guest's own check refuses it).
  */
 export function ownDeadlinesMs(suites: readonly string[], params: Readonly<Record<string, string>>): number {
-  const param = (name: string, fallback: number) => (name in params ? Number(params[name]) : fallback);
+  const param = (name: string, fallback: number) => numberParam(params, name, fallback);
   return suites.reduce((sum, s) => {
-    const own = suiteInfo(s).ownDeadlineS?.(param) ?? 0;
-    return sum + (Number.isFinite(own) && own > 0 ? own * 1000 : 0);
+    let own = 0;
+    try {
+      own = suiteInfo(s).ownDeadlineS?.(param) ?? 0;
+    } catch {
+      // no number: the guest refuses it
+    }
+    return sum + (own > 0 ? own * 1000 : 0);
   }, 0);
 }
 

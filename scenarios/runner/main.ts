@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
+import { numberParam } from './params.js';
 import { SUITES, suiteNames } from '../suites.js';
 import { COUNTERS_PATH, readCounters, scaled, setTimeScale } from '../lib/guest.js';
 import { features, lacking, probeFeatures, setFeatures } from './probe.js';
@@ -30,11 +31,7 @@ function same(a: unknown, b: unknown): boolean {
 let params: Record<string, string> = {};
 
 function param(name: string, fallback: number): number {
-  const text = params[name];
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n)) throw new Error(`run parameter ${name}=${text} is not a number`);
-  return n;
+  return numberParam(params, name, fallback);
 }
 
 async function runScenario(suite: string, sc: Scenario): Promise<ScenarioStatus> {
